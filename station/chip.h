@@ -1,0 +1,24 @@
+/* chip.h - what the station learns about a unit when it connects. */
+#ifndef ST_CHIP_H
+#define ST_CHIP_H
+
+#include <stdint.h>
+
+typedef struct st_chip_info {
+    uint32_t magic;          /* value of the chip-detect register */
+    char chip[16];           /* "ESP32", or the name of another chip family */
+    uint8_t mac[6];
+    int pkg;                 /* eFuse package code */
+    int major, minor;        /* revision, e.g. 3, 0 */
+    char description[64];    /* as esptool prints it: "ESP32-D0WD-V3 (revision v3.0)" */
+    char package[24];        /* "ESP32-D0WD-V3" */
+    char features[128];      /* "WiFi, BT, Dual Core, 240MHz, VRef calibration in efuse" */
+    int xtal_mhz;            /* 40 or 26 */
+    uint32_t flash_id;       /* JEDEC RDID: mfr | type<<8 | capacity<<16 */
+    uint32_t flash_size;     /* bytes, from the RDID capacity byte; 0 if unknown */
+} st_chip_info;
+
+/* "94:b9:7e:5a:6e:58" into buf (>= 18 bytes). */
+void st_mac_format(const uint8_t mac[6], char *buf);
+
+#endif

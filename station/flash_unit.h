@@ -1,0 +1,54 @@
+/* flash_unit.h - flash one unit end to end: open the port, reset into download mode,
+ * sync, detect, upload the stub, change baud (with the fall-back ladder), attach, write
+ * compressed, verify every region by MD5, hard-reset. One call = one attempt; the retry
+ * policy (engine) decides whether to call again with escalated options. */
+#ifndef ST_FLASH_UNIT_H
+#define ST_FLASH_UNIT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chip.h"
+#include "err.h"
+#include "image.h"
+#include "port.h"
+
+/* Called from the flashing thread on every phase change and progress step. */
+typedef void (*st_progress_fn)(void *user, st_phase phase, uint64_t done, uint64_t total);
+/* One human-readable line per notable event ("detected ESP32-D0WD-V3 ..."). */
+typedef void (*st_log_fn)(void *user, const char *line);
+
+typedef struct st_flash_opts {
+    int baud;               /* target baud; 0 = the profile's ladder (bauds[0] first) */
+    bool no_stub;           /* true: flash through the ROM loader only */
+    bool no_reset;          /* true: do not toggle DTR/RTS (unit already in download mode) */
+    int sync_attempts;      /* connect attempts (each: reset + up to 5 SYNCs); 0 = default 7 */
+    int stub_attempts;      /* stub uploads tried on RAM-block checksum errors; 0 = default 3 */
+    atomic_int *abort;      /* non-NULL and non-zero: stop at the next block, ST_E_INTERRUPTED */
+    st_progress_fn progress;
+    st_log_fn log;
+    void *user;             /* passed to progress and log */
+} st_flash_opts;
+
+typedef struct st_flash_report {
+    st_port_info port;      /* bridge identity of the port used */
+    st_chip_info chip;      /* valid when chip_known */
+    bool chip_known;
+    bool used_stub;
+    int stub_uploads;       /* stub upload tries made (2 = the first failed and was retried) */
+    int baud;               /* baud the data went at */
+    uint64_t bytes_raw;     /* image bytes written */
+    uint64_t bytes_compressed; /* compressed bytes sent */
+    uint64_t wire_out, wire_in; /* bytes on the wire, both directions */
+    int regions_verified;   /* regions whose MD5 matched */
+    double t_connect, t_stub, t_write, t_verify, t_total; /* seconds */
+} st_flash_report;
+
+/* Flash fw onto the unit at port_name. Returns 0 when every region verified; otherwise
+ * -1 with err naming phase, command, status bytes and the failure class. rep is filled
+ * as far as the attempt got (MAC and chip as soon as they were read). */
+int st_flash_unit(const char *port_name, const st_fwset *fw, const st_flash_opts *opts,
+                  st_flash_report *rep, st_err *err);
+
+#endif

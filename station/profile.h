@@ -1,0 +1,45 @@
+/* profile.h - firmware profiles: an INI text file (format in profiles/README.md)
+ * naming the chip, flash parameters, baud ladder, optional stub and the images. */
+#ifndef ST_PROFILE_H
+#define ST_PROFILE_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+#define ST_MAX_IMAGES 16
+#define ST_MAX_BAUDS 8
+#define ST_PATH_MAX 512
+
+typedef struct st_profile_image {
+    uint32_t offset;
+    char path[ST_PATH_MAX];  /* resolved relative to the profile file's folder */
+    uint8_t sha256[32];      /* expected digest of the file */
+    int line;                /* line of the profile that declared it */
+} st_profile_image;
+
+typedef struct st_profile {
+    char name[64];
+    char description[128];
+    char chip[16];           /* "esp32" */
+    char flash_mode[8];      /* qio, qout, dio, dout, keep */
+    char flash_freq[8];      /* 80m, 40m, 26m, 20m, keep */
+    uint32_t flash_size;     /* bytes */
+    int bauds[ST_MAX_BAUDS]; /* bauds[0] is the target; the rest the fall-back ladder */
+    int n_bauds;
+    char stub_path[ST_PATH_MAX]; /* "" = flash through the ROM loader */
+    st_profile_image images[ST_MAX_IMAGES];
+    int n_images;
+    char path[ST_PATH_MAX];  /* the profile file itself */
+} st_profile;
+
+/* Parse and validate a profile file completely (keys, images exist and match their
+ * SHA-256, regions aligned/non-overlapping/inside flash, chip known) before any unit is
+ * touched. Errors name the file and line and say what to do. */
+int st_profile_load(const char *path, st_profile *out, st_err *err);
+
+/* Resolve NAME to a profile path: an existing path is used as is; otherwise
+ * "<dir>/NAME.ini" for each dir of the ':'-separated search path. */
+int st_profile_resolve(const char *name, const char *search_path, char *out, int cap, st_err *err);
+
+#endif
