@@ -1,0 +1,80 @@
+/* line_view.h - the one channel from the engine to anything that shows the line (the
+ * ncurses dashboard, the line printer, JSON lines): a plain-data snapshot copied under
+ * the engine's lock. Readers own their copy; nothing in it points into engine memory. */
+#ifndef ST_LINE_VIEW_H
+#define ST_LINE_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define ST_MAX_SLOTS 64
+#define ST_VIEW_EVENTS 64   /* most recent events kept in a snapshot */
+#define ST_VIEW_BIN 32      /* most recent open retry-bin entries kept in a snapshot */
+
+typedef enum {
+    ST_SLOT_EMPTY = 0,   /* nothing plugged in */
+    ST_SLOT_BUSY,        /* a worker is flashing the unit */
+    ST_SLOT_RETRYING,    /* between tries of the same unit */
+    ST_SLOT_PASS,        /* done and verified; waiting for unplug */
+    ST_SLOT_FAIL,        /* failed for good (in the retry bin); waiting for unplug */
+    ST_SLOT_PAUSED,      /* unit present, new units are paused */
+} st_slot_state;
+
+typedef struct st_slot_view {
+    char name[64];           /* stable slot name (USB path or simulator slot) */
+    char port[256];          /* device node in use */
+    char bridge[32];         /* "CP2104", "CH9102", ... */
+    uint16_t vid, pid;
+    st_slot_state state;
+    st_phase phase;
+    uint64_t done, total;    /* bytes of the current phase's work */
+    double rate_bps;         /* bytes per second, current write */
+    double eta_s;            /* seconds left, <0 unknown */
+    char mac[18];            /* "" until read */
+    char chip[64];           /* "ESP32-D0WD-V3 (revision v3.0)" */
+    uint32_t flash_id;
+    int attempt;             /* 1-based try number for the unit in the slot */
+    int baud;
+    st_fclass fclass;        /* final or last failure class */
+    char error[320];         /* last error, formatted (phase, command, status bytes) */
+    char hint[256];
+    double elapsed_s;        /* since the unit was plugged in */
+    uint64_t units_done;     /* units finished in this slot since start */
+} st_slot_view;
+
+typedef struct st_event_view {
+    uint64_t seq;            /* increasing; lets readers print only new events */
+    double t;                /* seconds since the engine started */
+    char slot[64];
+    char text[256];
+} st_event_view;
+
+typedef struct st_bin_view {
+    char mac[18];            /* "" when no MAC could be read */
+    char slot[64];
+    st_fclass fclass;
+    st_phase phase;
+    int attempts;
+    char hint[256];
+} st_bin_view;
+
+typedef struct st_line_view {
+    char profile[64];
+    char digests[128];       /* short digests of the images: "bl 1a2b3c4d pt ... app ..." */
+    int baud;
+    bool paused, stopping, locked;
+    int nslots;
+    st_slot_view slots[ST_MAX_SLOTS];
+    uint64_t passed, failed, in_bin, in_flight;
+    double yield;            /* passed / (passed + failed), 0..1; 0 when nothing finished */
+    double units_per_hour;
+    double uptime_s;
+    int nevents;             /* events[0] is the oldest kept */
+    st_event_view events[ST_VIEW_EVENTS];
+    int nbin;
+    st_bin_view bin[ST_VIEW_BIN];
+} st_line_view;
+
+#endif
