@@ -47,7 +47,14 @@ void st_err_wrap(st_err *e, const char *fmt, ...)
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    /* Truncating the tail of a long message is fine: the context goes first. */
+    size_t pl = strnlen(pre, sizeof pre - 1);
+    memcpy(e->msg, pre, pl);
+    memcpy(e->msg + pl, ": ", 2);
+    size_t room = sizeof e->msg - pl - 3;
+    size_t ol = strnlen(old, room);
+    memcpy(e->msg + pl + 2, old, ol);
+    e->msg[pl + 2 + ol] = 0;
 }
 
 static const char *const phase_names[ST_PH_COUNT] = {

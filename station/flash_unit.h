@@ -29,6 +29,9 @@ typedef struct st_flash_opts {
     st_progress_fn progress;
     st_log_fn log;
     void *user;             /* passed to progress and log */
+    bool stub_required;     /* true: a stub that cannot be uploaded/started fails the attempt
+                             * (stub_ram_checksum / stub_start) instead of falling back to the
+                             * ROM loader inside it, so the engine's retry policy escalates */
 } st_flash_opts;
 
 typedef struct st_flash_report {

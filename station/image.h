@@ -21,6 +21,7 @@ typedef struct st_image {
     size_t zlen;
     size_t zlen_zlib9;    /* what zlib level 9 would have produced, for reports */
     char path[ST_PATH_MAX];
+    char warning[200];    /* non-fatal note for the operator/log (e.g. header left unpatched), "" if none */
 } st_image;
 
 typedef struct st_fwset {

@@ -1,0 +1,259 @@
+/* db.h - the station's record store (SQLite): units by MAC, one row per flashing
+ * attempt, the retry bin of units to reflash, audit, exports and statistics.
+ * Only db/ speaks SQL; everything else sees these structs and functions.
+ *
+ * Conventions
+ * - Every fallible function returns 0, or -1 with *err filled: cat ST_E_DB (ST_E_ARG for
+ *   caller mistakes, ST_E_IO for export file errors), phase ST_PH_DB, fclass
+ *   ST_FC_CONFIG, a message naming the database path and SQLite's own words, and an
+ *   operator hint ("cannot write /x/station.db: disk full — free space on /x ...").
+ * - Times are UTC milliseconds since the Unix epoch (int64) everywhere in the API and
+ *   the tables; exports render them as ISO-8601 UTC with milliseconds
+ *   ("2024-05-01T09:30:00.250Z"). A time argument of 0 means "now".
+ * - MACs are text "aa:bb:cc:dd:ee:ff" (lower case); "" means unknown. Inputs may be
+ *   upper case, '-' separated or 12 bare hex digits: they are normalized.
+ * - Strings are copied into fixed buffers and truncated to fit.
+ *
+ * Threads: a writer handle (st_db_open without read_only) belongs to ONE designated
+ * writer thread; other threads or processes that want to read (dashboard, audit CLI)
+ * open their own read-only handle (WAL lets them read while the writer writes). The
+ * connection is opened SQLITE_OPEN_FULLMUTEX as a belt, not as a licence to share.
+ * Only one writer per database file at a time: a second writer open fails with "in use
+ * by another station process" (an flock on "<path>.lock", released by the kernel when
+ * the owner dies, so crash recovery still runs on the next open). */
+#ifndef ST_DB_H
+#define ST_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+#define ST_DB_SCHEMA_VERSION 2 /* what this build creates / migrates to */
+#define ST_DB_MAX_IMAGES 16
+
+typedef struct st_db st_db;
+
+typedef enum {
+    ST_DB_IN_PROGRESS = 0, /* begun, not finished (yet) */
+    ST_DB_PASS,
+    ST_DB_FAIL,
+    ST_DB_INTERRUPTED, /* the station stopped (operator, crash, power loss) mid-attempt */
+} st_db_outcome;
+
+typedef enum { ST_DB_CSV, ST_DB_JSONL } st_db_format;
+
+typedef struct st_db_opts {
+    bool read_only;        /* reader handle: no lock, no migration, no recovery, no writes */
+    int busy_timeout_ms;   /* 0 = 5000 */
+    /* Test hook: >0 caps the file at this many pages (PRAGMA max_page_count), which
+     * SQLite reports exactly like a full disk (SQLITE_FULL). */
+    int max_page_count;
+} st_db_opts;
+
+typedef struct st_db_image {
+    uint32_t offset;
+    char sha256[65];       /* lower-case hex of the image file as shipped */
+} st_db_image;
+
+/* One flashing attempt. The caller keeps one per attempt, fills it as the attempt goes
+ * and hands the same struct to begin, set_unit and finish. Zero means "unknown" for
+ * vid/pid/flash_id/flash_size; revision is recorded only when chip is non-empty. */
+typedef struct st_db_attempt {
+    int64_t id;                 /* set by st_db_attempt_begin */
+    char mac[18];               /* "" until detect has read it */
+    int slot;                   /* station slot (hub port) number */
+    char port[256];             /* port name used (/dev/serial/by-path/..., socket://...) */
+    char bridge[32];            /* bridge chip name ("CP2104"), "" when unknown */
+    uint16_t vid, pid;          /* bridge USB VID:PID */
+    char bridge_serial[64];     /* USB serial number, "" when the bridge has none */
+    char chip[16];              /* "ESP32" */
+    char package[24];           /* "ESP32-D0WD-V3" */
+    char description[64];       /* "ESP32-D0WD-V3 (revision v3.0)" */
+    int rev_major, rev_minor;
+    uint32_t flash_id;          /* JEDEC RDID */
+    uint32_t flash_size;        /* bytes */
+    char profile[64];           /* profile name */
+    st_db_image images[ST_DB_MAX_IMAGES];
+    int nimages;
+    int baud;
+    uint64_t bytes_raw, bytes_compressed;
+    int64_t connect_ms, stub_ms, write_ms, verify_ms, total_ms; /* durations */
+    int try_no;                 /* 1 for the first try within the unit's session */
+    st_db_outcome outcome;
+    st_fclass fclass;           /* ST_FC_NONE on pass */
+    st_phase phase;             /* where it failed (or got to) */
+    uint8_t status[4];          /* device status bytes, nstatus of them (0, 2 or 4) */
+    uint8_t nstatus;
+    char detail[320];           /* what happened (st_err msg) */
+    char hint[256];             /* what the operator should do */
+    char host[64];              /* station host; "" at begin = gethostname() */
+    char operator_name[64];
+    int64_t started_ms, ended_ms; /* ended_ms 0 while in progress / unknown */
+} st_db_attempt;
+
+typedef struct st_db_unit {
+    char mac[18];
+    int64_t first_seen_ms, last_seen_ms;
+    char chip[16], package[24], description[64];
+    int rev_major, rev_minor;
+    uint32_t flash_id, flash_size;
+} st_db_unit;
+
+/* A unit waiting to be reflashed. Keyed by MAC (one open entry per MAC), or by slot and
+ * time for a unit whose MAC could not be read. Resolved entries are kept. */
+typedef struct st_db_bin_entry {
+    int64_t id;
+    char mac[18];               /* "" when the unit's MAC was never read */
+    int slot;
+    char port[256];
+    st_fclass fclass;
+    st_phase phase;
+    uint8_t status[4];
+    uint8_t nstatus;
+    char detail[320];
+    char hint[256];
+    uint16_t vid, pid;          /* bridge it failed on */
+    int attempts;               /* failed attempts so far */
+    int64_t first_fail_ms, last_fail_ms;
+    int64_t last_attempt_id;    /* 0 when added by hand */
+    int64_t resolved_ms;        /* 0 while open */
+    int64_t resolved_by;        /* passing attempt id; 0 if open or resolved by hand */
+} st_db_bin_entry;
+
+typedef struct st_db_stats {
+    int64_t attempts;           /* finished attempts started in the range */
+    int64_t passes, fails, interrupted;
+    int64_t attempts_no_mac;    /* of those, attempts whose MAC was never read */
+    int64_t units_tried;        /* distinct MACs with a finished attempt */
+    int64_t units_passed;       /* distinct MACs with a pass */
+    int64_t units_first_try;    /* distinct MACs that passed on try 1 */
+    double yield;               /* units_passed / units_tried (0 when none tried) */
+    double active_hours;        /* first start to last end of the attempts counted */
+    double units_per_hour;      /* units_passed / active_hours (0 when no span) */
+} st_db_stats;
+
+/* ---- opening ---------------------------------------------------------------------- */
+
+/* Where the database lives: $STATION_DB if set and non-empty, else
+ * $XDG_DATA_HOME/flashstation/station.db (XDG_DATA_HOME absolute), else
+ * ~/.local/share/flashstation/station.db. */
+int st_db_default_path(char *buf, size_t cap, st_err *err);
+
+/* Open (creating it and its parent folders) the database at path (NULL = default path).
+ * Writer handles: take the single-writer lock, set WAL, synchronous=FULL, busy timeout,
+ * foreign keys; migrate the schema step by step (each step one transaction); prove the
+ * file can be written (read-only file, read-only folder or full disk fail here, because
+ * the station must not flash without records); then mark every attempt left in
+ * progress by a crash as 'interrupted' and put its unit in the retry bin. opts may be
+ * NULL. On failure *out is NULL and nothing is left open. */
+int st_db_open(const char *path, const st_db_opts *opts, st_db **out, st_err *err);
+/* Close and free (statements finalized, an open batch rolled back, lock released);
+ * NULL is fine. */
+void st_db_close(st_db *db);
+const char *st_db_path(const st_db *db);
+/* Number of attempts st_db_open found unfinished and marked interrupted. */
+int st_db_recovered(const st_db *db);
+/* Schema version of the open file (PRAGMA user_version). */
+int st_db_schema_version(st_db *db, int *version, st_err *err);
+/* PRAGMA integrity_check and foreign_key_check: 0 when both are clean, else -1 with the
+ * first problems in err->msg. */
+int st_db_check_integrity(st_db *db, st_err *err);
+
+/* Every write function is one transaction of its own: it lands whole or not at all.
+ * A batch groups many of them into one commit (bulk import, benchmarks); each write
+ * inside still succeeds or fails on its own (savepoints) and commit makes them durable.
+ * If SQLite had to abandon the batch (full disk, I/O error), commit says so. */
+int st_db_tx_begin(st_db *db, st_err *err);
+int st_db_tx_commit(st_db *db, st_err *err);
+void st_db_tx_rollback(st_db *db);
+
+/* ---- attempts and units ----------------------------------------------------------- */
+
+/* Record the start of an attempt (outcome in_progress). Sets a->id, a->outcome, and
+ * a->started_ms and a->host when they were 0 / "". Records the unit when a->mac is
+ * known. Call it before touching the unit: without this row the station must not flash. */
+int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err);
+/* The unit's identity became known (detect ran after connect): store a->mac, chip,
+ * package, description, revision, flash id/size (and phase when set) on the in-progress
+ * attempt a->id, and record the unit. Fails if the attempt is no longer in progress. */
+int st_db_attempt_set_unit(st_db *db, const st_db_attempt *a, st_err *err);
+/* Complete attempt a->id with every field of a (a->outcome pass, fail or interrupted;
+ * identity fields left empty keep what set_unit stored; ended_ms 0 = now, written back).
+ * In the same transaction: a pass resolves the unit's open bin entry (by MAC; by slot
+ * for a MAC-less entry when try_no > 1, i.e. the same unit retried); a fail or
+ * interrupted outcome with bin_on_fail adds the unit to the retry bin or updates its
+ * entry. Fails, changing nothing, if the attempt is not in progress. */
+int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *err);
+/* Read attempt id into *a. */
+int st_db_attempt_get(st_db *db, int64_t id, st_db_attempt *a, st_err *err);
+/* Read the unit with this MAC; *found false (and 0 returned) when it was never seen. */
+int st_db_unit_get(st_db *db, const char *mac, st_db_unit *u, bool *found, st_err *err);
+
+/* ---- retry bin -------------------------------------------------------------------- */
+
+/* Record a failure in the bin by hand: with e->mac, create the MAC's open entry or update
+ * it (latest class/phase/status/hint/detail/bridge/slot, last_fail, attempts =
+ * max(e->attempts, previous + 1)); without a MAC, always a new entry for e->slot.
+ * first/last_fail 0 = now. *id (may be NULL) receives the entry id. */
+int st_db_bin_add(st_db *db, const st_db_bin_entry *e, int64_t *id, st_err *err);
+/* Mark entry id resolved at now, by attempt resolved_by (0 = by hand). Entries are never
+ * deleted. Fails if it does not exist or is already resolved. */
+int st_db_bin_resolve(st_db *db, int64_t id, int64_t resolved_by, st_err *err);
+
+/* Per-row callbacks: return 0 to go on, non-zero to stop early (the call still returns 0).
+ * A callback may read through the same handle (listings use statements of their own). */
+typedef int (*st_db_bin_fn)(void *user, const st_db_bin_entry *e);
+typedef int (*st_db_attempt_fn)(void *user, const st_db_attempt *a);
+/* History callback: exactly one of a and b is non-NULL. */
+typedef int (*st_db_history_fn)(void *user, const st_db_attempt *a, const st_db_bin_entry *b);
+
+/* Open entries (plus resolved ones when include_resolved), newest failure first. */
+int st_db_bin_list(st_db *db, bool include_resolved, st_db_bin_fn fn, void *user, st_err *err);
+/* Same rows as st_db_bin_list, written as CSV (with header) or JSON lines. */
+int st_db_bin_export(st_db *db, FILE *f, st_db_format fmt, bool include_resolved, st_err *err);
+
+/* ---- audit, export, statistics ---------------------------------------------------- */
+
+/* A MAC's whole history, newest first: its attempts (by start time) and its bin entries
+ * (by their latest event: resolution, else last failure), merged. Uses the (mac,
+ * started_ms) index: milliseconds on a million attempts. */
+int st_db_audit(st_db *db, const char *mac, st_db_history_fn fn, void *user, st_err *err);
+/* Attempts started in [from_ms, to_ms) (to_ms <= 0: no upper bound), oldest first. */
+int st_db_attempts_range(st_db *db, int64_t from_ms, int64_t to_ms, st_db_attempt_fn fn,
+                         void *user, st_err *err);
+/* The same attempts to f as CSV (header row, RFC 4180 quoting) or JSON lines (one object
+ * per line). Column/key names are those of st_db_attempt (operator for operator_name,
+ * vid_pid "10c4:ea60", status hex "01070000", images [{"offset":..,"sha256":..}],
+ * started/ended ISO-8601). Write failures on f come back as ST_E_IO. */
+int st_db_export_attempts(st_db *db, FILE *f, st_db_format fmt, int64_t from_ms, int64_t to_ms,
+                          st_err *err);
+
+/* Yield and throughput over finished attempts started in [from_ms, to_ms). */
+int st_db_stats_summary(st_db *db, int64_t from_ms, int64_t to_ms, st_db_stats *s, st_err *err);
+/* Failed and interrupted attempts per (bridge chip, failure class), by bridge then most
+ * frequent first. bridge is the bridge name, else "vvvv:pppp", else "unknown". */
+typedef int (*st_db_class_fn)(void *user, const char *bridge, st_fclass fclass, int64_t count);
+int st_db_stats_classes(st_db *db, int64_t from_ms, int64_t to_ms, st_db_class_fn fn, void *user,
+                        st_err *err);
+/* Units passed and attempts finished per clock hour (UTC, by start time), oldest hour
+ * first; hours without attempts are skipped. */
+typedef int (*st_db_hour_fn)(void *user, int64_t hour_start_ms, int64_t units_passed,
+                             int64_t attempts);
+int st_db_stats_hourly(st_db *db, int64_t from_ms, int64_t to_ms, st_db_hour_fn fn, void *user,
+                       st_err *err);
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+int64_t st_db_now_ms(void);
+/* ISO-8601 UTC with milliseconds into buf (>= 25 bytes); "" for 0. */
+void st_db_format_time(int64_t ms, char *buf, size_t cap);
+/* Normalize a MAC to "aa:bb:cc:dd:ee:ff" into out (>= 18 bytes); -1 (err ST_E_ARG) if it
+ * is not 6 hex bytes. */
+int st_db_mac_normalize(const char *in, char *out, st_err *err);
+const char *st_db_outcome_name(st_db_outcome o);     /* "pass", "in_progress", ... */
+st_db_outcome st_db_outcome_from_name(const char *s); /* unknown -> ST_DB_IN_PROGRESS */
+
+#endif

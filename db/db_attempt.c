@@ -1,0 +1,516 @@
+/* db_attempt.c - units and attempts: begin, identity update, finish, read back, and
+ * the crash recovery that closes attempts a dead station left open. */
+#include "db_internal.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- images as JSON text ----------------------------------------------------------- */
+
+static int images_json(st_db *db, const st_db_attempt *a, char **out, st_err *err)
+{
+    *out = NULL;
+    if (a->nimages <= 0)
+        return 0;
+    if (a->nimages > ST_DB_MAX_IMAGES)
+        return db_fail_arg(db, err, "attempt has %d images (at most %d)", a->nimages, ST_DB_MAX_IMAGES);
+    size_t cap = (size_t)a->nimages * 100 + 3, used = 0;
+    char *j = malloc(cap);
+    if (!j)
+        return db_fail_arg(db, err, "out of memory");
+    j[used++] = '[';
+    for (int i = 0; i < a->nimages; i++) {
+        const char *h = a->images[i].sha256;
+        size_t n = strlen(h);
+        for (size_t k = 0; k < n; k++)
+            if (!isxdigit((unsigned char)h[k]))
+                n = 0;
+        if (n != 64) {
+            free(j);
+            return db_fail_arg(db, err, "image %d (offset 0x%x) has no valid SHA-256 hex '%s'", i,
+                               a->images[i].offset, h);
+        }
+        used += (size_t)snprintf(j + used, cap - used, "%s{\"offset\":%u,\"sha256\":\"", i ? "," : "",
+                                 a->images[i].offset);
+        for (size_t k = 0; k < 64; k++)
+            j[used++] = (char)tolower((unsigned char)h[k]);
+        used += (size_t)snprintf(j + used, cap - used, "\"}");
+    }
+    snprintf(j + used, cap - used, "]");
+    *out = j;
+    return 0;
+}
+
+static void images_parse(const char *txt, st_db_attempt *a)
+{
+    a->nimages = 0;
+    if (!txt || !*txt)
+        return;
+    json_t *arr = json_loads(txt, 0, NULL);
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        return;
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it)
+    {
+        if (a->nimages >= ST_DB_MAX_IMAGES)
+            break;
+        st_db_image *im = &a->images[a->nimages++];
+        im->offset = (uint32_t)json_integer_value(json_object_get(it, "offset"));
+        const char *h = json_string_value(json_object_get(it, "sha256"));
+        snprintf(im->sha256, sizeof im->sha256, "%s", h ? h : "");
+    }
+    json_decref(arr);
+}
+
+/* ---- binding and decoding ------------------------------------------------------------ */
+
+/* The identity columns a (re)detected unit brings. */
+static void bind_identity(sqlite3_stmt *s, const st_db_attempt *a, const char *mac)
+{
+    db_bind_text(s, ":mac", mac);
+    db_bind_text(s, ":chip", a->chip);
+    db_bind_text(s, ":package", a->package);
+    db_bind_text(s, ":description", a->description);
+    if (a->chip[0]) {
+        db_bind_i64(s, ":rev_major", a->rev_major);
+        db_bind_i64(s, ":rev_minor", a->rev_minor);
+    }
+    db_bind_i64_nz(s, ":flash_id", a->flash_id);
+    db_bind_i64_nz(s, ":flash_size", a->flash_size);
+    db_bind_text(s, ":phase", db_phase_db_name(a->phase));
+}
+
+/* Every column of a; parameters a statement does not name are skipped. */
+static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *mac, const char *images)
+{
+    bind_identity(s, a, mac);
+    db_bind_i64(s, ":id", a->id);
+    db_bind_i64(s, ":slot", a->slot);
+    db_bind_text(s, ":port", a->port);
+    db_bind_text(s, ":bridge", a->bridge);
+    db_bind_i64_nz(s, ":bridge_vid", a->vid);
+    db_bind_i64_nz(s, ":bridge_pid", a->pid);
+    db_bind_text(s, ":bridge_serial", a->bridge_serial);
+    db_bind_text(s, ":profile", a->profile);
+    db_bind_text(s, ":images", images);
+    db_bind_i64(s, ":baud", a->baud);
+    db_bind_i64(s, ":bytes_raw", (int64_t)a->bytes_raw);
+    db_bind_i64(s, ":bytes_compressed", (int64_t)a->bytes_compressed);
+    db_bind_i64(s, ":connect_ms", a->connect_ms);
+    db_bind_i64(s, ":stub_ms", a->stub_ms);
+    db_bind_i64(s, ":write_ms", a->write_ms);
+    db_bind_i64(s, ":verify_ms", a->verify_ms);
+    db_bind_i64(s, ":total_ms", a->total_ms);
+    db_bind_i64(s, ":try_no", a->try_no);
+    db_bind_text(s, ":outcome", st_db_outcome_name(a->outcome));
+    db_bind_text(s, ":fclass", db_fclass_db_name(a->fclass));
+    char st[12];
+    db_status_hex(a->status, a->nstatus, st, sizeof st);
+    db_bind_text(s, ":status", st);
+    db_bind_text(s, ":detail", a->detail);
+    db_bind_text(s, ":hint", a->hint);
+    db_bind_text(s, ":host", a->host);
+    db_bind_text(s, ":operator", a->operator_name);
+    db_bind_i64(s, ":started_ms", a->started_ms);
+    db_bind_i64_nz(s, ":ended_ms", a->ended_ms);
+}
+
+void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
+{
+    memset(a, 0, sizeof *a);
+    int c = 0;
+    char buf[32];
+    a->id = sqlite3_column_int64(s, c++);
+    db_col_text(s, c++, a->mac, sizeof a->mac);
+    a->slot = sqlite3_column_int(s, c++);
+    db_col_text(s, c++, a->port, sizeof a->port);
+    db_col_text(s, c++, a->bridge, sizeof a->bridge);
+    a->vid = (uint16_t)sqlite3_column_int(s, c++);
+    a->pid = (uint16_t)sqlite3_column_int(s, c++);
+    db_col_text(s, c++, a->bridge_serial, sizeof a->bridge_serial);
+    db_col_text(s, c++, a->chip, sizeof a->chip);
+    db_col_text(s, c++, a->package, sizeof a->package);
+    db_col_text(s, c++, a->description, sizeof a->description);
+    a->rev_major = sqlite3_column_int(s, c++);
+    a->rev_minor = sqlite3_column_int(s, c++);
+    a->flash_id = (uint32_t)sqlite3_column_int64(s, c++);
+    a->flash_size = (uint32_t)sqlite3_column_int64(s, c++);
+    db_col_text(s, c++, a->profile, sizeof a->profile);
+    images_parse((const char *)sqlite3_column_text(s, c++), a);
+    a->baud = sqlite3_column_int(s, c++);
+    a->bytes_raw = (uint64_t)sqlite3_column_int64(s, c++);
+    a->bytes_compressed = (uint64_t)sqlite3_column_int64(s, c++);
+    a->connect_ms = sqlite3_column_int64(s, c++);
+    a->stub_ms = sqlite3_column_int64(s, c++);
+    a->write_ms = sqlite3_column_int64(s, c++);
+    a->verify_ms = sqlite3_column_int64(s, c++);
+    a->total_ms = sqlite3_column_int64(s, c++);
+    a->try_no = sqlite3_column_int(s, c++);
+    db_col_text(s, c++, buf, sizeof buf);
+    a->outcome = st_db_outcome_from_name(buf);
+    db_col_text(s, c++, buf, sizeof buf);
+    a->fclass = st_fclass_from_name(buf);
+    db_col_text(s, c++, buf, sizeof buf);
+    a->phase = db_phase_from_name(buf);
+    db_col_text(s, c++, buf, sizeof buf);
+    a->nstatus = (uint8_t)db_status_parse(buf, a->status);
+    db_col_text(s, c++, a->detail, sizeof a->detail);
+    db_col_text(s, c++, a->hint, sizeof a->hint);
+    db_col_text(s, c++, a->host, sizeof a->host);
+    db_col_text(s, c++, a->operator_name, sizeof a->operator_name);
+    a->started_ms = sqlite3_column_int64(s, c++);
+    a->ended_ms = sqlite3_column_int64(s, c++);
+}
+
+/* ---- units ---------------------------------------------------------------------------- */
+
+int db_unit_touch(st_db *db, const char *mac, const st_db_attempt *a, int64_t t, st_err *err)
+{
+    sqlite3_stmt *s = db_stmt_sql(
+        db, S_UNIT_UPSERT,
+        "INSERT INTO units(mac, first_seen_ms, last_seen_ms, chip, package, description,"
+        " rev_major, rev_minor, flash_id, flash_size)"
+        " VALUES (:mac, :t, :t, :chip, :package, :description, :rev_major, :rev_minor,"
+        " :flash_id, :flash_size)"
+        " ON CONFLICT(mac) DO UPDATE SET"
+        " first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),"
+        " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
+        " chip = COALESCE(excluded.chip, chip), package = COALESCE(excluded.package, package),"
+        " description = COALESCE(excluded.description, description),"
+        " rev_major = COALESCE(excluded.rev_major, rev_major),"
+        " rev_minor = COALESCE(excluded.rev_minor, rev_minor),"
+        " flash_id = COALESCE(excluded.flash_id, flash_id),"
+        " flash_size = COALESCE(excluded.flash_size, flash_size)",
+        err);
+    if (!s)
+        return -1;
+    if (a)
+        bind_identity(s, a, mac);
+    else
+        db_bind_text(s, ":mac", mac);
+    db_bind_i64(s, ":t", t);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : db_fail(db, err, rc, "cannot write");
+}
+
+int st_db_unit_get(st_db *db, const char *mac, st_db_unit *u, bool *found, st_err *err)
+{
+    char m[18];
+    *found = false;
+    memset(u, 0, sizeof *u);
+    if (st_db_mac_normalize(mac, m, err) < 0)
+        return -1;
+    sqlite3_stmt *s = db_stmt_sql(db, S_UNIT_GET,
+                                  "SELECT mac, first_seen_ms, last_seen_ms, chip, package, description,"
+                                  " rev_major, rev_minor, flash_id, flash_size FROM units WHERE mac = :mac",
+                                  err);
+    if (!s)
+        return -1;
+    db_bind_text(s, ":mac", m);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        db_col_text(s, 0, u->mac, sizeof u->mac);
+        u->first_seen_ms = sqlite3_column_int64(s, 1);
+        u->last_seen_ms = sqlite3_column_int64(s, 2);
+        db_col_text(s, 3, u->chip, sizeof u->chip);
+        db_col_text(s, 4, u->package, sizeof u->package);
+        db_col_text(s, 5, u->description, sizeof u->description);
+        u->rev_major = sqlite3_column_int(s, 6);
+        u->rev_minor = sqlite3_column_int(s, 7);
+        u->flash_id = (uint32_t)sqlite3_column_int64(s, 8);
+        u->flash_size = (uint32_t)sqlite3_column_int64(s, 9);
+        *found = true;
+    }
+    sqlite3_reset(s);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_fail(db, err, rc, "cannot read");
+}
+
+/* ---- attempts --------------------------------------------------------------------------- */
+
+/* a->mac normalized into mac ("" stays ""). */
+static int attempt_mac(st_db *db, const st_db_attempt *a, char mac[18], st_err *err)
+{
+    mac[0] = '\0';
+    if (!a->mac[0])
+        return 0;
+    if (st_db_mac_normalize(a->mac, mac, err) < 0) {
+        st_err_wrap(err, "attempt %lld on slot %d (database %s)", (long long)a->id, a->slot, db->path);
+        return -1;
+    }
+    return 0;
+}
+
+int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
+{
+    char mac[18], *images = NULL;
+    if (attempt_mac(db, a, mac, err) < 0 || images_json(db, a, &images, err) < 0)
+        return -1;
+    memcpy(a->mac, mac, sizeof mac);
+    if (!a->started_ms)
+        a->started_ms = st_db_now_ms();
+    if (!a->host[0])
+        snprintf(a->host, sizeof a->host, "%s", db->host);
+    a->outcome = ST_DB_IN_PROGRESS;
+    a->ended_ms = 0;
+
+    int rc = SQLITE_OK;
+    if (db_wbegin(db, err) < 0)
+        goto out;
+    if (mac[0] && db_unit_touch(db, mac, a, a->started_ms, err) < 0)
+        goto rollback;
+    sqlite3_stmt *s = db_stmt_sql(
+        db, S_ATT_INSERT,
+        "INSERT INTO attempts(mac, slot, port, bridge, bridge_vid, bridge_pid, bridge_serial,"
+        " chip, package, description, rev_major, rev_minor, flash_id, flash_size, profile, images,"
+        " baud, bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms, verify_ms, total_ms,"
+        " try_no, outcome, fclass, phase, status, detail, hint, host, operator, started_ms, ended_ms)"
+        " VALUES (:mac, :slot, :port, :bridge, :bridge_vid, :bridge_pid, :bridge_serial,"
+        " :chip, :package, :description, :rev_major, :rev_minor, :flash_id, :flash_size, :profile,"
+        " :images, :baud, :bytes_raw, :bytes_compressed, :connect_ms, :stub_ms, :write_ms,"
+        " :verify_ms, :total_ms, :try_no, 'in_progress', :fclass, :phase, :status, :detail, :hint,"
+        " :host, :operator, :started_ms, NULL)",
+        err);
+    if (!s)
+        goto rollback;
+    bind_attempt(s, a, mac, images);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        db_fail(db, err, rc, "cannot write");
+        goto rollback;
+    }
+    int64_t id = sqlite3_last_insert_rowid(db->h);
+    if (db_wcommit(db, err) < 0)
+        goto rollback;
+    a->id = id;
+    free(images);
+    return 0;
+rollback:
+    db_wrollback(db);
+out:
+    free(images);
+    st_err_wrap(err, "recording the start of the attempt on slot %d", a->slot);
+    return -1;
+}
+
+/* The attempt is missing or finished: say which. */
+static int not_in_progress(st_db *db, int64_t id, st_err *err)
+{
+    st_db_attempt cur;
+    st_err e2;
+    if (st_db_attempt_get(db, id, &cur, &e2) < 0)
+        return db_fail_arg(db, err, "attempt %lld does not exist", (long long)id);
+    return db_fail_arg(db, err, "attempt %lld is not in progress (it is '%s')", (long long)id,
+                       st_db_outcome_name(cur.outcome));
+}
+
+int st_db_attempt_set_unit(st_db *db, const st_db_attempt *a, st_err *err)
+{
+    char mac[18];
+    if (attempt_mac(db, a, mac, err) < 0)
+        return -1;
+    if (db_wbegin(db, err) < 0)
+        return -1;
+    if (mac[0] && db_unit_touch(db, mac, a, a->started_ms ? a->started_ms : st_db_now_ms(), err) < 0)
+        goto rollback;
+    sqlite3_stmt *s = db_stmt_sql(
+        db, S_ATT_SET_UNIT,
+        "UPDATE attempts SET mac = COALESCE(:mac, mac), chip = COALESCE(:chip, chip),"
+        " package = COALESCE(:package, package), description = COALESCE(:description, description),"
+        " rev_major = COALESCE(:rev_major, rev_major), rev_minor = COALESCE(:rev_minor, rev_minor),"
+        " flash_id = COALESCE(:flash_id, flash_id), flash_size = COALESCE(:flash_size, flash_size),"
+        " phase = COALESCE(:phase, phase)"
+        " WHERE id = :id AND outcome = 'in_progress'",
+        err);
+    if (!s)
+        goto rollback;
+    bind_identity(s, a, mac);
+    db_bind_i64(s, ":id", a->id);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        db_fail(db, err, rc, "cannot write");
+        goto rollback;
+    }
+    if (sqlite3_changes(db->h) == 0) {
+        not_in_progress(db, a->id, err);
+        goto rollback;
+    }
+    if (db_wcommit(db, err) < 0)
+        goto rollback;
+    return 0;
+rollback:
+    db_wrollback(db);
+    st_err_wrap(err, "recording the unit of attempt %lld", (long long)a->id);
+    return -1;
+}
+
+int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *err)
+{
+    if (a->outcome != ST_DB_PASS && a->outcome != ST_DB_FAIL && a->outcome != ST_DB_INTERRUPTED)
+        return db_fail_arg(db, err, "attempt %lld finished with outcome '%s'", (long long)a->id,
+                           st_db_outcome_name(a->outcome));
+    char mac[18], *images = NULL;
+    if (attempt_mac(db, a, mac, err) < 0 || images_json(db, a, &images, err) < 0)
+        return -1;
+    if (!a->ended_ms)
+        a->ended_ms = st_db_now_ms();
+
+    st_db_attempt stored;
+    if (db_wbegin(db, err) < 0)
+        goto out;
+    if (mac[0] && db_unit_touch(db, mac, a, a->ended_ms, err) < 0)
+        goto rollback;
+    sqlite3_stmt *s = db_stmt_sql(
+        db, S_ATT_FINISH,
+        "UPDATE attempts SET mac = COALESCE(:mac, mac), chip = COALESCE(:chip, chip),"
+        " package = COALESCE(:package, package), description = COALESCE(:description, description),"
+        " rev_major = COALESCE(:rev_major, rev_major), rev_minor = COALESCE(:rev_minor, rev_minor),"
+        " flash_id = COALESCE(:flash_id, flash_id), flash_size = COALESCE(:flash_size, flash_size),"
+        " port = COALESCE(:port, port), bridge = COALESCE(:bridge, bridge),"
+        " bridge_vid = COALESCE(:bridge_vid, bridge_vid), bridge_pid = COALESCE(:bridge_pid, bridge_pid),"
+        " bridge_serial = COALESCE(:bridge_serial, bridge_serial), profile = COALESCE(:profile, profile),"
+        " images = COALESCE(:images, images), baud = :baud, bytes_raw = :bytes_raw,"
+        " bytes_compressed = :bytes_compressed, connect_ms = :connect_ms, stub_ms = :stub_ms,"
+        " write_ms = :write_ms, verify_ms = :verify_ms, total_ms = :total_ms, try_no = :try_no,"
+        " outcome = :outcome, fclass = :fclass, phase = COALESCE(:phase, phase), status = :status,"
+        " detail = :detail, hint = :hint, operator = COALESCE(:operator, operator),"
+        " ended_ms = :ended_ms"
+        " WHERE id = :id AND outcome = 'in_progress'",
+        err);
+    if (!s)
+        goto rollback;
+    bind_attempt(s, a, mac, images);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        db_fail(db, err, rc, "cannot write");
+        goto rollback;
+    }
+    if (sqlite3_changes(db->h) == 0) {
+        not_in_progress(db, a->id, err);
+        goto rollback;
+    }
+    /* the row as stored carries the MAC set_unit recorded when a lacks it */
+    if (st_db_attempt_get(db, a->id, &stored, err) < 0)
+        goto rollback;
+    if (!mac[0] && stored.mac[0] && db_unit_touch(db, stored.mac, NULL, a->ended_ms, err) < 0)
+        goto rollback;
+    if (a->outcome == ST_DB_PASS) {
+        if (db_bin_resolve_for_pass(db, &stored, err) < 0)
+            goto rollback;
+    } else if (bin_on_fail && db_bin_record_attempt(db, &stored, err) < 0) {
+        goto rollback;
+    }
+    if (db_wcommit(db, err) < 0)
+        goto rollback;
+    free(images);
+    return 0;
+rollback:
+    db_wrollback(db);
+out:
+    free(images);
+    st_err_wrap(err, "recording the end of attempt %lld", (long long)a->id);
+    return -1;
+}
+
+int st_db_attempt_get(st_db *db, int64_t id, st_db_attempt *a, st_err *err)
+{
+    sqlite3_stmt *s =
+        db_stmt_sql(db, S_ATT_GET, "SELECT " DB_ATTEMPT_COLS " FROM attempts WHERE id = :id", err);
+    if (!s)
+        return -1;
+    db_bind_i64(s, ":id", id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        db_row_attempt(s, a);
+    else if (rc == SQLITE_DONE)
+        db_fail_arg(db, err, "attempt %lld does not exist", (long long)id);
+    else
+        db_fail(db, err, rc, "cannot read");
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* ---- crash recovery ----------------------------------------------------------------------- */
+
+int db_recover(st_db *db, st_err *err)
+{
+    sqlite3_stmt *s = db_prepare(db, "SELECT id FROM attempts WHERE outcome = 'in_progress' ORDER BY id", err);
+    if (!s)
+        return -1;
+    int64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            int64_t *p = realloc(ids, cap * sizeof *ids);
+            if (!p) {
+                sqlite3_finalize(s);
+                free(ids);
+                return db_fail_arg(db, err, "out of memory");
+            }
+            ids = p;
+        }
+        ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        free(ids);
+        return db_fail(db, err, rc, "cannot read");
+    }
+    if (!n) {
+        free(ids);
+        return 0;
+    }
+
+    char now[32];
+    st_db_format_time(st_db_now_ms(), now, sizeof now);
+    sqlite3_stmt *u = NULL;
+    if (db_wbegin(db, err) < 0)
+        goto fail;
+    u = db_prepare(db,
+                   "UPDATE attempts SET outcome = 'interrupted', fclass = 'interrupted',"
+                   " detail = 'the station stopped (crash or power loss) during phase '"
+                   "   || COALESCE(phase, 'unknown') || '; found unfinished when the database was opened at '"
+                   "   || :now,"
+                   " hint = :hint WHERE id = :id AND outcome = 'in_progress'",
+                   err);
+    if (!u)
+        goto rollback;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(u);
+        db_bind_text(u, ":now", now);
+        db_bind_text(u, ":hint", st_fclass_hint(ST_FC_INTERRUPTED));
+        db_bind_i64(u, ":id", ids[i]);
+        rc = sqlite3_step(u);
+        if (rc != SQLITE_DONE) {
+            db_fail(db, err, rc, "cannot write");
+            goto rollback;
+        }
+        st_db_attempt a;
+        if (st_db_attempt_get(db, ids[i], &a, err) < 0 || db_bin_record_attempt(db, &a, err) < 0)
+            goto rollback;
+    }
+    sqlite3_finalize(u);
+    u = NULL;
+    if (db_wcommit(db, err) < 0)
+        goto rollback;
+    db->recovered = (int)n;
+    free(ids);
+    return 0;
+rollback:
+    sqlite3_finalize(u);
+    db_wrollback(db);
+fail:
+    free(ids);
+    st_err_wrap(err, "marking %zu unfinished attempt%s interrupted", n, n == 1 ? "" : "s");
+    return -1;
+}

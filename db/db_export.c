@@ -1,0 +1,328 @@
+/* db_export.c - attempts and bin entries out as CSV (RFC 4180) or JSON lines, for
+ * spreadsheets and for machines. One row description feeds both formats so their
+ * columns cannot drift apart. */
+#include "db_internal.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+    K_STR,     /* text, null when "" */
+    K_INT,     /* integer */
+    K_INT_NZ,  /* integer, null when 0 */
+    K_RAW,     /* csv text in s, JSON value in j (owned by the field list) */
+} fkind;
+
+typedef struct {
+    const char *key;
+    fkind kind;
+    const char *s;
+    int64_t i;
+    json_t *j;
+} fld;
+
+static void csv_cell(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_header(FILE *f, const fld *fl, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fputs(i ? "," : "", f);
+        csv_cell(f, fl[i].key);
+    }
+    fputs("\r\n", f);
+}
+
+static void fields_free(fld *fl, int n)
+{
+    for (int i = 0; i < n; i++) {
+        json_decref(fl[i].j);
+        fl[i].j = NULL;
+    }
+}
+
+/* Write one record (and, first, the CSV header); frees the K_RAW JSON values. */
+static int emit(FILE *f, st_db_format fmt, fld *fl, int n, bool header, st_err *err)
+{
+    if (fmt == ST_DB_CSV) {
+        if (header)
+            csv_header(f, fl, n);
+        for (int i = 0; i < n; i++) {
+            fputs(i ? "," : "", f);
+            switch (fl[i].kind) {
+            case K_STR:
+            case K_RAW:
+                csv_cell(f, fl[i].s ? fl[i].s : "");
+                break;
+            case K_INT:
+                fprintf(f, "%lld", (long long)fl[i].i);
+                break;
+            case K_INT_NZ:
+                if (fl[i].i)
+                    fprintf(f, "%lld", (long long)fl[i].i);
+                break;
+            }
+        }
+        fputs("\r\n", f);
+        fields_free(fl, n);
+        return db_export_check(f, err);
+    }
+    json_t *o = json_object();
+    for (int i = 0; i < n; i++) {
+        json_t *v;
+        switch (fl[i].kind) {
+        case K_STR:
+            v = (fl[i].s && *fl[i].s) ? json_string(fl[i].s) : json_null();
+            break;
+        case K_INT:
+            v = json_integer(fl[i].i);
+            break;
+        case K_INT_NZ:
+            v = fl[i].i ? json_integer(fl[i].i) : json_null();
+            break;
+        default:
+            v = fl[i].j ? fl[i].j : json_null();
+            fl[i].j = NULL;
+            break;
+        }
+        /* a string that is not valid UTF-8 (a stray byte in a device reply) must not drop
+         * the whole record: keep the row, mark the field */
+        json_object_set_new(o, fl[i].key, v ? v : json_string("(not UTF-8)"));
+    }
+    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!line) {
+        st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory writing a JSON line");
+        return -1;
+    }
+    fputs(line, f);
+    fputc('\n', f);
+    free(line);
+    return db_export_check(f, err);
+}
+
+/* Text renderings a field list points into; lives as long as the list. */
+typedef struct {
+    char b[6][64];
+    char imgs[ST_DB_MAX_IMAGES * 80];
+} row_bufs;
+
+static int attempt_fields(const st_db_attempt *a, fld *fl, row_bufs *rb)
+{
+    int n = 0;
+#define F(k, kind_, ...) fl[n++] = (fld){.key = k, .kind = kind_, __VA_ARGS__}
+    char *vidpid = rb->b[0], *rev = rb->b[1], *fid = rb->b[2], *st = rb->b[3], *t0 = rb->b[4],
+         *t1 = rb->b[5], *imgs = rb->imgs;
+    vidpid[0] = rev[0] = fid[0] = '\0';
+    if (a->vid || a->pid)
+        snprintf(vidpid, 64, "%04x:%04x", a->vid, a->pid);
+    if (a->chip[0])
+        snprintf(rev, 64, "v%d.%d", a->rev_major, a->rev_minor);
+    if (a->flash_id)
+        snprintf(fid, 64, "0x%06x", a->flash_id);
+    db_status_hex(a->status, a->nstatus, st, 64);
+    st_db_format_time(a->started_ms, t0, 64);
+    st_db_format_time(a->ended_ms, t1, 64);
+
+    /* images: "0x1000=sha;0x8000=sha" in a CSV cell, an array of objects in JSON */
+    size_t used = 0;
+    imgs[0] = '\0';
+    json_t *ja = json_array();
+    for (int i = 0; i < a->nimages; i++) {
+        used += (size_t)snprintf(imgs + used, sizeof rb->imgs - used, "%s0x%x=%s", i ? ";" : "",
+                                 a->images[i].offset, a->images[i].sha256);
+        json_array_append_new(ja, json_pack("{s:I,s:s}", "offset", (json_int_t)a->images[i].offset,
+                                            "sha256", a->images[i].sha256));
+    }
+
+    F("id", K_INT, .i = a->id);
+    F("mac", K_STR, .s = a->mac);
+    F("slot", K_INT, .i = a->slot);
+    F("port", K_STR, .s = a->port);
+    F("bridge", K_STR, .s = a->bridge);
+    F("vid_pid", K_STR, .s = vidpid);
+    F("bridge_serial", K_STR, .s = a->bridge_serial);
+    F("chip", K_STR, .s = a->chip);
+    F("package", K_STR, .s = a->package);
+    F("description", K_STR, .s = a->description);
+    F("revision", K_STR, .s = rev);
+    F("flash_id", K_STR, .s = fid);
+    F("flash_size", K_INT_NZ, .i = a->flash_size);
+    F("profile", K_STR, .s = a->profile);
+    F("images", K_RAW, .s = imgs, .j = ja);
+    F("baud", K_INT_NZ, .i = a->baud);
+    F("bytes_raw", K_INT, .i = (int64_t)a->bytes_raw);
+    F("bytes_compressed", K_INT, .i = (int64_t)a->bytes_compressed);
+    F("connect_ms", K_INT, .i = a->connect_ms);
+    F("stub_ms", K_INT, .i = a->stub_ms);
+    F("write_ms", K_INT, .i = a->write_ms);
+    F("verify_ms", K_INT, .i = a->verify_ms);
+    F("total_ms", K_INT, .i = a->total_ms);
+    F("try_no", K_INT, .i = a->try_no);
+    F("outcome", K_STR, .s = st_db_outcome_name(a->outcome));
+    F("fclass", K_STR, .s = a->fclass ? st_fclass_name(a->fclass) : "");
+    F("phase", K_STR, .s = a->phase ? st_phase_name(a->phase) : "");
+    F("status", K_STR, .s = st);
+    F("detail", K_STR, .s = a->detail);
+    F("hint", K_STR, .s = a->hint);
+    F("host", K_STR, .s = a->host);
+    F("operator", K_STR, .s = a->operator_name);
+    F("started", K_STR, .s = t0);
+    F("ended", K_STR, .s = t1);
+#undef F
+    return n;
+}
+
+#define ATTEMPT_NFIELDS 34
+
+int st_db_attempts_range(st_db *db, int64_t from_ms, int64_t to_ms, st_db_attempt_fn fn,
+                         void *user, st_err *err)
+{
+    sqlite3_stmt *s = db_prepare(db,
+                                 "SELECT " DB_ATTEMPT_COLS " FROM attempts"
+                                 " WHERE started_ms >= :from AND started_ms < :to"
+                                 " ORDER BY started_ms, id",
+                                 err);
+    if (!s)
+        return -1;
+    db_bind_i64(s, ":from", from_ms);
+    db_bind_i64(s, ":to", to_ms > 0 ? to_ms : INT64_MAX);
+    int rc;
+    st_db_attempt *a = malloc(sizeof *a);
+    if (!a) {
+        sqlite3_finalize(s);
+        return db_fail_arg(db, err, "out of memory");
+    }
+    int stopped = 0;
+    while (!stopped && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        db_row_attempt(s, a);
+        stopped = fn(user, a);
+    }
+    free(a);
+    if (stopped)
+        rc = SQLITE_DONE;
+    if (rc != SQLITE_DONE)
+        db_fail(db, err, rc, "cannot read");
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+typedef struct {
+    FILE *f;
+    st_db_format fmt;
+    bool header;
+    int failed;
+    st_err *err;
+} export_ctx;
+
+static int export_attempt(void *user, const st_db_attempt *a)
+{
+    export_ctx *x = user;
+    fld fl[ATTEMPT_NFIELDS];
+    row_bufs rb;
+    int n = attempt_fields(a, fl, &rb);
+    if (emit(x->f, x->fmt, fl, n, x->header, x->err) < 0) {
+        x->failed = 1;
+        return 1;
+    }
+    x->header = false;
+    return 0;
+}
+
+int st_db_export_attempts(st_db *db, FILE *f, st_db_format fmt, int64_t from_ms, int64_t to_ms,
+                          st_err *err)
+{
+    export_ctx x = {f, fmt, true, 0, err};
+    if (st_db_attempts_range(db, from_ms, to_ms, export_attempt, &x, err) < 0)
+        return -1;
+    if (x.failed)
+        return -1;
+    if (x.header && fmt == ST_DB_CSV) {
+        /* no rows: the header alone still tells a spreadsheet the columns */
+        static const st_db_attempt none;
+        fld fl[ATTEMPT_NFIELDS];
+        row_bufs rb;
+        int n = attempt_fields(&none, fl, &rb);
+        csv_header(f, fl, n);
+        fields_free(fl, n);
+    }
+    fflush(f);
+    return db_export_check(f, err);
+}
+
+static int bin_fields(const st_db_bin_entry *e, fld *fl, row_bufs *rb)
+{
+    int n = 0;
+#define F(k, kind_, ...) fl[n++] = (fld){.key = k, .kind = kind_, __VA_ARGS__}
+    char *vidpid = rb->b[0], *st = rb->b[1], *t0 = rb->b[2], *t1 = rb->b[3], *tr = rb->b[4];
+    vidpid[0] = '\0';
+    if (e->vid || e->pid)
+        snprintf(vidpid, 64, "%04x:%04x", e->vid, e->pid);
+    db_status_hex(e->status, e->nstatus, st, 64);
+    st_db_format_time(e->first_fail_ms, t0, 64);
+    st_db_format_time(e->last_fail_ms, t1, 64);
+    st_db_format_time(e->resolved_ms, tr, 64);
+    F("id", K_INT, .i = e->id);
+    F("mac", K_STR, .s = e->mac);
+    F("slot", K_INT, .i = e->slot);
+    F("port", K_STR, .s = e->port);
+    F("fclass", K_STR, .s = e->fclass ? st_fclass_name(e->fclass) : "");
+    F("phase", K_STR, .s = e->phase ? st_phase_name(e->phase) : "");
+    F("status", K_STR, .s = st);
+    F("detail", K_STR, .s = e->detail);
+    F("hint", K_STR, .s = e->hint);
+    F("vid_pid", K_STR, .s = vidpid);
+    F("attempts", K_INT, .i = e->attempts);
+    F("first_fail", K_STR, .s = t0);
+    F("last_fail", K_STR, .s = t1);
+    F("last_attempt_id", K_INT_NZ, .i = e->last_attempt_id);
+    F("resolved", K_STR, .s = tr);
+    F("resolved_by", K_INT_NZ, .i = e->resolved_by);
+#undef F
+    return n;
+}
+
+static int export_bin(void *user, const st_db_bin_entry *e)
+{
+    export_ctx *x = user;
+    fld fl[16];
+    row_bufs rb;
+    int n = bin_fields(e, fl, &rb);
+    if (emit(x->f, x->fmt, fl, n, x->header, x->err) < 0) {
+        x->failed = 1;
+        return 1;
+    }
+    x->header = false;
+    return 0;
+}
+
+int st_db_bin_export(st_db *db, FILE *f, st_db_format fmt, bool include_resolved, st_err *err)
+{
+    export_ctx x = {f, fmt, true, 0, err};
+    if (st_db_bin_list(db, include_resolved, export_bin, &x, err) < 0)
+        return -1;
+    if (x.failed)
+        return -1;
+    if (x.header && fmt == ST_DB_CSV) {
+        static const st_db_bin_entry none;
+        fld fl[16];
+        row_bufs rb;
+        csv_header(f, fl, bin_fields(&none, fl, &rb));
+    }
+    fflush(f);
+    return db_export_check(f, err);
+}

@@ -1,0 +1,111 @@
+/* db_internal.h - what the db/ source files share: the handle, the per-connection
+ * statement cache, write savepoints, binding and error helpers. Not for use outside db/. */
+#ifndef ST_DB_INTERNAL_H
+#define ST_DB_INTERNAL_H
+
+#include <limits.h>
+#include <sqlite3.h>
+
+#include "db.h"
+
+/* Statements prepared once per connection (on first use) because they run per attempt. */
+typedef enum {
+    S_SP_BEGIN,
+    S_SP_RELEASE,
+    S_SP_ROLLBACK,
+    S_UNIT_UPSERT,
+    S_UNIT_GET,
+    S_ATT_INSERT,
+    S_ATT_SET_UNIT,
+    S_ATT_FINISH,
+    S_ATT_GET,
+    S_ATT_FAIL_RUN,
+    S_BIN_OPEN_MAC,
+    S_BIN_OPEN_SLOT,
+    S_BIN_INSERT,
+    S_BIN_UPDATE,
+    S_BIN_RESOLVE_MAC,
+    S_BIN_RESOLVE_SLOT,
+    S_BIN_RESOLVE_ID,
+    S_COUNT
+} db_stmt_id;
+
+struct st_db {
+    sqlite3 *h;
+    char path[PATH_MAX];
+    int lock_fd;              /* flock'ed "<path>.lock" for writers, -1 for readers */
+    bool read_only;
+    bool in_batch;            /* st_db_tx_begin is open */
+    bool batch_lost;          /* SQLite rolled the batch back after an error inside it */
+    int recovered;
+    char host[64];
+    sqlite3_stmt *st[S_COUNT];
+};
+
+/* Statement slot id, prepared from sql on first use, afterwards reset with bindings
+ * cleared (sql must be the same text every time for a slot); NULL with err on failure. */
+sqlite3_stmt *db_stmt_sql(st_db *db, db_stmt_id id, const char *sql, st_err *err);
+/* Prepare a one-off statement; NULL with err on failure. Reads that call back into the
+ * caller use these, so a callback may use the same handle again. */
+sqlite3_stmt *db_prepare(st_db *db, const char *sql, st_err *err);
+/* Run SQL without results (schema, pragmas); -1 with err naming `what`. */
+int db_exec(st_db *db, const char *sql, const char *what, st_err *err);
+
+/* Write savepoints: every write function runs inside one so that it either lands
+ * whole or not at all, and nests inside st_db_tx_begin batches. */
+int db_wbegin(st_db *db, st_err *err);
+int db_wcommit(st_db *db, st_err *err);
+void db_wrollback(st_db *db);
+
+/* Fill err from the connection's last error for result code rc: "<what> <path>: <reason>
+ * (<sqlite message>)" with a hint chosen by the kind of failure. Returns -1. */
+int db_fail(st_db *db, st_err *err, int rc, const char *what);
+/* Same for errors not from SQLite. */
+int db_fail_arg(st_db *db, st_err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Binding by parameter name; "" strings and `null_if_zero` numbers bind NULL. */
+void db_bind_text(sqlite3_stmt *s, const char *name, const char *v);
+void db_bind_i64(sqlite3_stmt *s, const char *name, int64_t v);
+void db_bind_i64_nz(sqlite3_stmt *s, const char *name, int64_t v);
+void db_bind_null(sqlite3_stmt *s, const char *name);
+/* Copy column i as text into buf ("" for NULL). */
+void db_col_text(sqlite3_stmt *s, int i, char *buf, size_t cap);
+
+/* Status bytes <-> "01070000". */
+void db_status_hex(const uint8_t *st, int n, char *buf, size_t cap);
+int db_status_parse(const char *hex, uint8_t st[4]);
+/* Names stored in rows. */
+const char *db_phase_db_name(st_phase p);    /* NULL for ST_PH_NONE */
+st_phase db_phase_from_name(const char *s);
+const char *db_fclass_db_name(st_fclass c);  /* NULL for ST_FC_NONE */
+
+/* Attempts: the column list shared by every SELECT and its decoder. */
+#define DB_ATTEMPT_COLS                                                                        \
+    "id, mac, slot, port, bridge, bridge_vid, bridge_pid, bridge_serial, chip, package, "      \
+    "description, rev_major, rev_minor, flash_id, flash_size, profile, images, baud, "        \
+    "bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms, verify_ms, total_ms, try_no, " \
+    "outcome, fclass, phase, status, detail, hint, host, operator, started_ms, ended_ms"
+void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a);
+#define DB_BIN_COLS                                                                            \
+    "id, mac, slot, port, fclass, phase, status, detail, hint, bridge_vid, bridge_pid, "       \
+    "attempts, first_fail_ms, last_fail_ms, last_attempt_id, resolved_ms, resolved_by"
+void db_row_bin(sqlite3_stmt *s, st_db_bin_entry *e);
+
+/* Upsert unit `mac` seen at time t, with the identity known in a (a may be NULL). */
+int db_unit_touch(st_db *db, const char *mac, const st_db_attempt *a, int64_t t, st_err *err);
+/* Put the unit of finished attempt a (as stored) into the bin, inside the caller's
+ * savepoint. A retry (try_no > 1) joins the MAC-less entry its own session left on the
+ * slot, if any, instead of opening a second entry for the same unit. */
+int db_bin_record_attempt(st_db *db, const st_db_attempt *a, st_err *err);
+/* Resolve bin entries a passing attempt settles (inside the caller's savepoint). */
+int db_bin_resolve_for_pass(st_db *db, const st_db_attempt *a, st_err *err);
+
+/* Schema: bring the file to ST_DB_SCHEMA_VERSION, one transaction per step. */
+int db_migrate(st_db *db, st_err *err);
+/* Mark in-progress attempts interrupted and bin their units (one transaction). */
+int db_recover(st_db *db, st_err *err);
+
+/* Writer check for exports etc: -1 with ST_E_IO naming what failed. */
+int db_export_check(FILE *f, st_err *err);
+
+#endif

@@ -1,0 +1,113 @@
+/* db_schema.c - the schema as an ordered list of migration steps. The file's version is
+ * PRAGMA user_version (in the database header, so it changes atomically with the step's
+ * tables). Step N takes a version N-1 file to version N inside one transaction: a crash
+ * mid-migration leaves the previous version intact. Never edit a shipped step; append. */
+#include "db_internal.h"
+
+#include <stdio.h>
+
+typedef struct {
+    int version;
+    const char *what;
+    const char *sql;
+} db_migration;
+
+static const db_migration migrations[] = {
+    {1, "units and attempts",
+     "CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value);"
+     "CREATE TABLE units("
+     "  mac TEXT PRIMARY KEY NOT NULL,"
+     "  first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+     "  chip TEXT, package TEXT, description TEXT, rev_major INTEGER, rev_minor INTEGER,"
+     "  flash_id INTEGER, flash_size INTEGER);"
+     "CREATE TABLE attempts("
+     "  id INTEGER PRIMARY KEY,"
+     "  mac TEXT REFERENCES units(mac),"
+     "  slot INTEGER NOT NULL, port TEXT,"
+     "  bridge TEXT, bridge_vid INTEGER, bridge_pid INTEGER, bridge_serial TEXT,"
+     "  chip TEXT, package TEXT, description TEXT, rev_major INTEGER, rev_minor INTEGER,"
+     "  flash_id INTEGER, flash_size INTEGER,"
+     "  profile TEXT, images TEXT," /* JSON array [{"offset":n,"sha256":"hex"}] */
+     "  baud INTEGER, bytes_raw INTEGER, bytes_compressed INTEGER,"
+     "  connect_ms INTEGER, stub_ms INTEGER, write_ms INTEGER, verify_ms INTEGER,"
+     "  total_ms INTEGER, try_no INTEGER,"
+     "  outcome TEXT NOT NULL CHECK (outcome IN ('in_progress','pass','fail','interrupted')),"
+     "  fclass TEXT, phase TEXT, status TEXT, detail TEXT, hint TEXT,"
+     "  host TEXT, operator TEXT,"
+     "  started_ms INTEGER NOT NULL, ended_ms INTEGER);"
+     /* audit: a MAC's history newest first without touching other rows */
+     "CREATE INDEX attempts_mac_started ON attempts(mac, started_ms);"
+     /* exports and statistics over a time range */
+     "CREATE INDEX attempts_started ON attempts(started_ms);"},
+
+    {2, "retry bin",
+     "CREATE TABLE bin("
+     "  id INTEGER PRIMARY KEY,"
+     "  mac TEXT REFERENCES units(mac),"
+     "  slot INTEGER, port TEXT,"
+     "  fclass TEXT, phase TEXT, status TEXT, detail TEXT, hint TEXT,"
+     "  bridge_vid INTEGER, bridge_pid INTEGER,"
+     "  attempts INTEGER NOT NULL DEFAULT 1,"
+     "  first_fail_ms INTEGER NOT NULL, last_fail_ms INTEGER NOT NULL,"
+     "  last_attempt_id INTEGER REFERENCES attempts(id),"
+     "  resolved_ms INTEGER, resolved_by INTEGER REFERENCES attempts(id));"
+     /* one open entry per MAC, enforced by the file rather than by hope */
+     "CREATE UNIQUE INDEX bin_open_mac ON bin(mac) WHERE resolved_ms IS NULL AND mac IS NOT NULL;"
+     "CREATE INDEX bin_mac ON bin(mac, last_fail_ms);"
+     "CREATE INDEX bin_open ON bin(last_fail_ms) WHERE resolved_ms IS NULL;"
+     /* crash recovery finds unfinished attempts without scanning the table */
+     "CREATE INDEX attempts_in_progress ON attempts(id) WHERE outcome = 'in_progress';"},
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,
+               "ST_DB_SCHEMA_VERSION must be the last migration step");
+
+int st_db_schema_version(st_db *db, int *version, st_err *err)
+{
+    sqlite3_stmt *s = db_prepare(db, "PRAGMA user_version", err);
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return db_fail(db, err, rc, "cannot read the schema version of");
+    }
+    *version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return 0;
+}
+
+int db_migrate(st_db *db, st_err *err)
+{
+    int have;
+    if (st_db_schema_version(db, &have, err) < 0)
+        return -1;
+    if (have > ST_DB_SCHEMA_VERSION) {
+        st_err_set(err, ST_E_DB, ST_PH_DB,
+                   "database %s has schema version %d, newer than this station knows (%d)",
+                   db->path, have, ST_DB_SCHEMA_VERSION);
+        err->fclass = ST_FC_CONFIG;
+        return st_err_hint(err, "upgrade the station software, or point STATION_DB at another "
+                                "file; the newer file was left untouched");
+    }
+    for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
+        const db_migration *m = &migrations[i];
+        if (m->version <= have)
+            continue;
+        char what[160];
+        snprintf(what, sizeof what, "cannot migrate to schema v%d (%s):", m->version, m->what);
+        /* IMMEDIATE: take the write lock before reading anything the step depends on */
+        if (db_exec(db, "BEGIN IMMEDIATE", what, err) < 0)
+            return -1;
+        char ver[48];
+        snprintf(ver, sizeof ver, "PRAGMA user_version = %d", m->version);
+        if (db_exec(db, m->sql, what, err) < 0 || db_exec(db, ver, what, err) < 0 ||
+            db_exec(db, "COMMIT", what, err) < 0) {
+            if (!sqlite3_get_autocommit(db->h))
+                sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        have = m->version;
+    }
+    return 0;
+}

@@ -1,0 +1,12 @@
+/* chip.c - formatting of what the station learns about a unit. */
+#include "chip.h"
+
+void st_mac_format(const uint8_t mac[6], char *buf)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 6; i++) {
+        buf[i * 3] = hex[mac[i] >> 4];
+        buf[i * 3 + 1] = hex[mac[i] & 15];
+        buf[i * 3 + 2] = i < 5 ? ':' : '\0';
+    }
+}

@@ -1,0 +1,148 @@
+/* cli_records.c - helpers shared by the record commands (cli_records.h). */
+#include "cli_records.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int st_cli_parse_time(const char *s, int64_t *out_ms, st_err *err)
+{
+    int64_t now = st_db_now_ms();
+    if (!s || !*s)
+        return st_err_set(err, ST_E_ARG, ST_PH_NONE, "empty time");
+    if (strcmp(s, "now") == 0) {
+        *out_ms = now;
+        return 0;
+    }
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s && *end && !end[1] && strchr("smhd", *end) && v >= 0 && isdigit((unsigned char)*s)) {
+        double unit = *end == 's' ? 1e3 : *end == 'm' ? 60e3 : *end == 'h' ? 3600e3 : 86400e3;
+        *out_ms = now - (int64_t)(v * unit);
+        return 0;
+    }
+    struct tm tm = {0};
+    int y, mo, d, h = 0, mi = 0, n = 0;
+    double sec = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+        goto bad;
+    const char *p = s + n;
+    if (*p == 'T' || *p == ' ') {
+        int m = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2)
+            goto bad;
+        p += 1 + m;
+        if (*p == ':') {
+            if (sscanf(p + 1, "%lf%n", &sec, &m) != 1)
+                goto bad;
+            p += 1 + m;
+        }
+    }
+    if (*p == 'Z')
+        p++;
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec < 0 || sec >= 61)
+        goto bad;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    *out_ms = (int64_t)timegm(&tm) * 1000 + (int64_t)(sec * 1000 + 0.5);
+    return 0;
+bad:
+    st_err_set(err, ST_E_ARG, ST_PH_NONE, "cannot read the time \"%s\"", s);
+    return st_err_hint(err, "use UTC ISO-8601 (2024-05-01, 2024-05-01T09:30:00Z), \"now\", or an "
+                            "age such as 90m, 24h, 7d");
+}
+
+void st_cli_print_err(const char *prog, const st_err *e)
+{
+    char line[800];
+    st_err_format(e, line, sizeof line);
+    fprintf(stderr, "%s: %s\n", prog, line);
+    if (*e->hint)
+        fprintf(stderr, "  hint: %s\n", e->hint);
+}
+
+int st_cli_open_reader(const char *prog, const char *path, st_db **out)
+{
+    st_db_opts o = {.read_only = true};
+    st_err err;
+    if (st_db_open(path, &o, out, &err) < 0) {
+        st_cli_print_err(prog, &err);
+        return 3;
+    }
+    return 0;
+}
+
+void st_cli_status_hex(const uint8_t *status, int n, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used + 4 <= cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%02x", i ? " " : "", status[i]);
+}
+
+static void attempt_line(const st_db_attempt *a, char *buf, size_t cap)
+{
+    char t[32], st[16];
+    st_db_format_time(a->started_ms, t, sizeof t);
+    st_cli_status_hex(a->status, a->nstatus, st, sizeof st);
+    size_t n = 0;
+#define ADD(...) \
+    do { \
+        if (n < cap) \
+            n += (size_t)snprintf(buf + n, cap - n, __VA_ARGS__); \
+    } while (0)
+    ADD("%s  attempt #%lld  %-11s try %d  slot %d %s", t, (long long)a->id,
+        st_db_outcome_name(a->outcome), a->try_no, a->slot, a->port);
+    if (a->vid || *a->bridge)
+        ADD("  %s %04x:%04x", *a->bridge ? a->bridge : "bridge", a->vid, a->pid);
+    if (*a->description)
+        ADD("  %s", a->description);
+    if (a->flash_id)
+        ADD("  flash 0x%06x", a->flash_id);
+    ADD("  profile %s  %d baud", a->profile, a->baud);
+    if (a->outcome == ST_DB_PASS)
+        ADD("  %llu bytes in %.2f s", (unsigned long long)a->bytes_raw, a->total_ms / 1000.0);
+    if (a->fclass != ST_FC_NONE) {
+        ADD("  [%s at %s%s%s]", st_fclass_name(a->fclass), st_phase_name(a->phase), *st ? ", status " : "", st);
+        if (*a->detail)
+            ADD(" %s", a->detail);
+        if (*a->hint)
+            ADD("; hint: %s", a->hint);
+    }
+    if (*a->operator_name || *a->host)
+        ADD("  by %s@%s", *a->operator_name ? a->operator_name : "-", a->host);
+}
+
+static void bin_line(const st_db_bin_entry *b, char *buf, size_t cap)
+{
+    char t[32], r[32], st[16];
+    st_db_format_time(b->resolved_ms ? b->resolved_ms : b->last_fail_ms, t, sizeof t);
+    st_db_format_time(b->resolved_ms, r, sizeof r);
+    st_cli_status_hex(b->status, b->nstatus, st, sizeof st);
+    size_t n = 0;
+    ADD("%s  retry-bin #%lld  ", t, (long long)b->id);
+    if (b->resolved_ms)
+        ADD("resolved by attempt #%lld", (long long)b->resolved_by);
+    else
+        ADD("open");
+    ADD("  %s at %s%s%s, %d failed attempt%s, slot %d %s", st_fclass_name(b->fclass),
+        st_phase_name(b->phase), *st ? ", status " : "", st, b->attempts, b->attempts == 1 ? "" : "s",
+        b->slot, b->port);
+    if (b->vid)
+        ADD(", bridge %04x:%04x", b->vid, b->pid);
+    if (*b->hint)
+        ADD("; hint: %s", b->hint);
+#undef ADD
+}
+
+void st_cli_history_line(const st_db_attempt *a, const st_db_bin_entry *b, char *buf, size_t cap)
+{
+    if (a)
+        attempt_line(a, buf, cap);
+    else
+        bin_line(b, buf, cap);
+}

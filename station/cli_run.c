@@ -1,0 +1,479 @@
+/* cli_run.c - `station run`: the production line. Opens the record store (refusing to
+ * run when it cannot be written), starts the recorder and the engine, and shows the line
+ * on the ncurses dashboard, or headless as one line (or one JSON object) per event.
+ * SIGINT/SIGTERM: the first stops taking units and lets units in flight finish; the
+ * second aborts them (recorded as interrupted). Exit status: 0 after a clean stop, 1 when
+ * records could not be written during the run, 2 usage or profile error, 3 the database
+ * cannot be used (nothing was flashed). */
+#include <dirent.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_records.h"
+#include "db.h"
+#include "engine.h"
+#include "recorder.h"
+#include "tui.h"
+
+#ifndef ST_DEFAULT_PROFILE_PATH
+#define ST_DEFAULT_PROFILE_PATH "profiles"
+#endif
+
+#define PROG "station run"
+
+typedef struct run_ctx {
+    st_engine *e;
+    int exit_after;           /* stop after this many units finished (0: never) */
+    double exit_idle_s;       /* stop after this long with nothing in flight (0: never) */
+    bool json;
+    sigset_t sigs;
+    atomic_int quit;          /* tells the dashboard to leave (the line is done) */
+    atomic_int monitor_stop;
+    const char *db_path;      /* NULL: the default */
+    st_db *reader;            /* dashboard history; UI thread only */
+    char profile_dirs[1024];
+} run_ctx;
+
+static int usage(FILE *out)
+{
+    fprintf(out,
+            "usage: station run --profile NAME [--sim-dir DIR] [--headless] [--json] [--db PATH]\n"
+            "                   [--operator NAME] [--max-tries N] [--exit-after N | --exit-when-idle SECS]\n"
+            "  --profile NAME       profile name (looked up in the profile folders) or file\n"
+            "  --profiles-dir DIRS  ':'-separated folders for NAME.ini (default $STATION_PROFILES,\n"
+            "                       then %s)\n"
+            "  --sim-dir DIR        also take simulator units from DIR (slotK symlinks); the USB\n"
+            "                       scan is then off unless --usb is given\n"
+            "  --usb                scan real USB serial ports (default without --sim-dir)\n"
+            "  --usb-filter LIST    bridges to take, vid:pid,... in hex (default: the ESP bridges)\n"
+            "  --headless           one line per event instead of the dashboard\n"
+            "  --json               one JSON object per event on stdout (implies --headless)\n"
+            "  --db PATH            record store (default $STATION_DB or the per-user default)\n"
+            "  --operator NAME      recorded with every attempt (default $USER)\n"
+            "  --max-tries N        tries per unit before it goes to the retry bin (default 3)\n"
+            "  --min-baud B         the retry ladder never goes below B (default 115200)\n"
+            "  --no-rom-only        never fall back to flashing without the stub\n"
+            "  --sync-attempts N    connect attempts per try (default: the loader's)\n"
+            "  --attempt-timeout S  watchdog per try in seconds (default: from the image size)\n"
+            "  --grace S            on stop, units in flight get S seconds (default 30)\n"
+            "  --exit-after N       stop after N units finished (passed or failed for good)\n"
+            "  --exit-when-idle S   stop once nothing has been in flight for S seconds\n"
+            "  --cache-dir DIR      keep compressed images between runs\n"
+            "  --locked             operators cannot change the profile from the dashboard\n",
+            ST_DEFAULT_PROFILE_PATH);
+    return out == stdout ? 0 : 2;
+}
+
+static bool parse_num(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, PROG ": bad %s '%s' (%g..%g)\n", opt, s, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* ---- event printers ---- */
+
+static void print_event(const st_event *e, bool json)
+{
+    if (!json) {
+        printf("%9.3f %-12s %-11s %s\n", e->t, *e->slot ? e->slot : "-", st_ev_kind_name(e->kind),
+               e->text);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
+    json_object_set_new(o, "t", json_real(e->t));
+    json_object_set_new(o, "ts", json_real(e->wall));
+    json_object_set_new(o, "event", json_string(st_ev_kind_name(e->kind)));
+    if (*e->slot)
+        json_object_set_new(o, "slot", json_string(e->slot));
+    if (*e->mac)
+        json_object_set_new(o, "mac", json_string(e->mac));
+    if (e->attempt)
+        json_object_set_new(o, "attempt", json_integer(e->attempt));
+    if (e->phase != ST_PH_NONE)
+        json_object_set_new(o, "phase", json_string(st_phase_name(e->phase)));
+    if (e->fclass != ST_FC_NONE)
+        json_object_set_new(o, "class", json_string(st_fclass_name(e->fclass)));
+    if (e->appeared > 0)
+        json_object_set_new(o, "appeared", json_real(e->appeared));
+    json_t *txt = json_string(e->text);
+    json_object_set_new(o, "text", txt ? txt : json_string("(text not UTF-8)"));
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (s)
+        puts(s);
+    free(s);
+    json_decref(o);
+}
+
+/* Print every event after *seq; returns how many. */
+static int print_new(st_engine *e, uint64_t *seq, bool json)
+{
+    st_event buf[64];
+    uint64_t lost;
+    int total = 0, n;
+    while ((n = st_engine_events_since(e, *seq, buf, 64, &lost)) > 0) {
+        if (lost && !json)
+            printf("          (%llu events not shown: the printer fell behind)\n", (unsigned long long)lost);
+        for (int i = 0; i < n; i++)
+            print_event(&buf[i], json);
+        *seq = buf[n - 1].seq;
+        total += n;
+    }
+    if (total)
+        fflush(stdout);
+    return total;
+}
+
+/* Print events until the engine is done. */
+static void headless(run_ctx *r, uint64_t *seq)
+{
+    for (;;) {
+        bool done = st_engine_done(r->e);
+        if (print_new(r->e, seq, r->json) == 0) {
+            if (done)
+                break;
+            st_engine_wait_event(r->e, *seq, 200);
+        }
+    }
+}
+
+/* ---- signals and exit conditions ---- */
+
+static void *monitor(void *arg)
+{
+    run_ctx *r = arg;
+    int signals = 0;
+    struct timespec tick = {0, 200 * 1000000L};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double idle_since = t0.tv_sec + t0.tv_nsec / 1e9;
+    st_line_view *v = malloc(sizeof *v);
+    while (!atomic_load(&r->monitor_stop)) {
+        int sig = sigtimedwait(&r->sigs, NULL, &tick);
+        if (sig > 0) {
+            signals++;
+            st_engine_stop(r->e, signals >= 2);
+            continue;
+        }
+        if (st_engine_done(r->e)) {
+            atomic_store(&r->quit, 1);
+            break;
+        }
+        if (!v)
+            continue;
+        st_engine_snapshot(r->e, v);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        double now = ts.tv_sec + ts.tv_nsec / 1e9;
+        if (r->exit_after > 0 && v->passed + v->failed >= (uint64_t)r->exit_after)
+            st_engine_stop(r->e, false);
+        if (v->in_flight > 0)
+            idle_since = now;
+        else if (r->exit_idle_s > 0 && now - idle_since >= r->exit_idle_s)
+            st_engine_stop(r->e, false);
+    }
+    free(v);
+    return NULL;
+}
+
+/* ---- dashboard callbacks ---- */
+
+static void ui_snapshot(void *user, st_line_view *out)
+{
+    st_engine_snapshot(((run_ctx *)user)->e, out);
+}
+
+static void ui_set_paused(void *user, bool paused)
+{
+    run_ctx *r = user;
+    if (paused)
+        st_engine_pause(r->e);
+    else
+        st_engine_resume(r->e);
+}
+
+static int ui_set_profile(void *user, const char *name, st_err *err)
+{
+    return st_engine_set_profile(((run_ctx *)user)->e, name, err);
+}
+
+static int ui_list_profiles(void *user, char *buf, size_t cap)
+{
+    run_ctx *r = user;
+    size_t used = 0;
+    int count = 0;
+    buf[0] = '\0';
+    char dirs[sizeof r->profile_dirs];
+    snprintf(dirs, sizeof dirs, "%s", r->profile_dirs);
+    char *save = NULL;
+    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        DIR *dh = opendir(d);
+        if (!dh)
+            continue;
+        struct dirent *de;
+        while ((de = readdir(dh))) {
+            size_t len = strlen(de->d_name);
+            if (len <= 4 || strcmp(de->d_name + len - 4, ".ini") != 0)
+                continue;
+            int n = snprintf(buf + used, cap - used, "%.*s\n", (int)(len - 4), de->d_name);
+            if (n < 0 || (size_t)n >= cap - used)
+                break;
+            used += (size_t)n;
+            count++;
+        }
+        closedir(dh);
+    }
+    return count;
+}
+
+typedef struct {
+    char **lines;
+    int n, cap;
+} line_list;
+
+static int collect_history(void *user, const st_db_attempt *a, const st_db_bin_entry *b)
+{
+    line_list *l = user;
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 16;
+        char **nl = realloc(l->lines, nc * sizeof *nl);
+        if (!nl)
+            return 1;
+        l->lines = nl;
+        l->cap = nc;
+    }
+    char line[1024];
+    st_cli_history_line(a, b, line, sizeof line);
+    l->lines[l->n] = strdup(line);
+    if (!l->lines[l->n])
+        return 1;
+    l->n++;
+    return 0;
+}
+
+static int ui_history(void *user, const char *mac, char *buf, size_t cap, st_err *err)
+{
+    run_ctx *r = user;
+    st_db_opts o = {.read_only = true};
+    if (!r->reader && st_db_open(r->db_path, &o, &r->reader, err) < 0)
+        return -1;
+    line_list l = {0};
+    int rc = st_db_audit(r->reader, mac, collect_history, &l, err);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = l.n - 1; i >= 0; i--) { /* the store gives newest first; the view wants oldest */
+        if (rc == 0 && used < cap) {
+            int n = snprintf(buf + used, cap - used, "%s\n", l.lines[i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        free(l.lines[i]);
+    }
+    free(l.lines);
+    return rc < 0 ? -1 : l.n;
+}
+
+/* ---- the command ---- */
+
+static void summary(run_ctx *r, int fails)
+{
+    st_line_view *v = malloc(sizeof *v);
+    if (!v)
+        return;
+    st_engine_snapshot(r->e, v);
+    if (r->json) {
+        printf("{\"event\":\"summary\",\"passed\":%llu,\"failed\":%llu,\"in_bin\":%llu,"
+               "\"record_failures\":%d,\"uptime\":%.3f}\n",
+               (unsigned long long)v->passed, (unsigned long long)v->failed,
+               (unsigned long long)v->in_bin, fails, v->uptime_s);
+    } else {
+        printf("line stopped after %.1f s: %llu passed, %llu failed, %llu in the retry bin\n",
+               v->uptime_s, (unsigned long long)v->passed, (unsigned long long)v->failed,
+               (unsigned long long)v->in_bin);
+        if (fails)
+            printf("WARNING: %d record operations could not be written\n", fails);
+    }
+    fflush(stdout);
+    free(v);
+}
+
+int st_cli_run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"profile", required_argument, 0, 'P'},     {"profiles-dir", required_argument, 0, 'd'},
+        {"sim-dir", required_argument, 0, 's'},     {"usb", no_argument, 0, 'U'},
+        {"usb-filter", required_argument, 0, 'f'},  {"headless", no_argument, 0, 'H'},
+        {"json", no_argument, 0, 'j'},              {"db", required_argument, 0, 'D'},
+        {"operator", required_argument, 0, 'o'},    {"max-tries", required_argument, 0, 't'},
+        {"min-baud", required_argument, 0, 'b'},    {"no-rom-only", no_argument, 0, 'R'},
+        {"sync-attempts", required_argument, 0, 'y'}, {"attempt-timeout", required_argument, 0, 'w'},
+        {"grace", required_argument, 0, 'g'},       {"exit-after", required_argument, 0, 'n'},
+        {"exit-when-idle", required_argument, 0, 'i'}, {"cache-dir", required_argument, 0, 'c'},
+        {"locked", no_argument, 0, 'L'},            {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    st_engine_cfg cfg;
+    st_engine_cfg_default(&cfg);
+    run_ctx r = {0};
+    const char *profile = NULL, *dirs = NULL, *op = getenv("USER");
+    bool headless_mode = false, usb = false;
+    double v;
+    st_err err;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'P': profile = optarg; break;
+        case 'd': dirs = optarg; break;
+        case 's': snprintf(cfg.sim_dir, sizeof cfg.sim_dir, "%s", optarg); break;
+        case 'U': usb = true; break;
+        case 'f':
+            if (st_usb_filter_parse(optarg, &cfg.filter, &err) < 0) {
+                st_cli_print_err(PROG, &err);
+                return 2;
+            }
+            break;
+        case 'H': headless_mode = true; break;
+        case 'j': r.json = headless_mode = true; break;
+        case 'D': r.db_path = optarg; break;
+        case 'o': op = optarg; break;
+        case 't': if (!parse_num("--max-tries", optarg, 1, 100, &v)) return 2; cfg.limits.max_tries = (int)v; break;
+        case 'b': if (!parse_num("--min-baud", optarg, 300, 5000000, &v)) return 2; cfg.limits.min_baud = (int)v; break;
+        case 'R': cfg.limits.allow_rom_only = false; break;
+        case 'y': if (!parse_num("--sync-attempts", optarg, 1, 100, &v)) return 2; cfg.sync_attempts = (int)v; break;
+        case 'w': if (!parse_num("--attempt-timeout", optarg, 1, 86400, &v)) return 2; cfg.attempt_timeout_s = v; break;
+        case 'g': if (!parse_num("--grace", optarg, 0, 86400, &v)) return 2; cfg.grace_s = v; break;
+        case 'n': if (!parse_num("--exit-after", optarg, 1, 1e9, &v)) return 2; r.exit_after = (int)v; break;
+        case 'i': if (!parse_num("--exit-when-idle", optarg, 0.1, 1e7, &v)) return 2; r.exit_idle_s = v; break;
+        case 'c': snprintf(cfg.cache_dir, sizeof cfg.cache_dir, "%s", optarg); break;
+        case 'L': cfg.locked = true; break;
+        case 'h': return usage(stdout);
+        default: return usage(stderr);
+        }
+    }
+    if (!profile || optind != argc)
+        return usage(stderr);
+    if (r.exit_after && r.exit_idle_s > 0) {
+        fprintf(stderr, PROG ": --exit-after and --exit-when-idle exclude each other\n");
+        return 2;
+    }
+    if (!dirs)
+        dirs = getenv("STATION_PROFILES");
+    if (!dirs || !*dirs)
+        dirs = ST_DEFAULT_PROFILE_PATH;
+    snprintf(r.profile_dirs, sizeof r.profile_dirs, "%s", dirs);
+    snprintf(cfg.profile_search, sizeof cfg.profile_search, "%s", dirs);
+    snprintf(cfg.operator_name, sizeof cfg.operator_name, "%s", op ? op : "");
+    cfg.scan_usb = usb || !*cfg.sim_dir;
+    if (st_profile_resolve(profile, dirs, cfg.profile_path, sizeof cfg.profile_path, &err) < 0) {
+        st_cli_print_err(PROG, &err);
+        return 2;
+    }
+
+    /* Every thread inherits this mask: the signals reach only the monitor's sigtimedwait. */
+    sigemptyset(&r.sigs);
+    sigaddset(&r.sigs, SIGINT);
+    sigaddset(&r.sigs, SIGTERM);
+    sigset_t old;
+    pthread_sigmask(SIG_BLOCK, &r.sigs, &old);
+
+    int status = 0;
+    st_db *db = NULL;
+    st_recorder *rec = NULL;
+    pthread_t mon;
+    bool mon_started = false;
+    uint64_t seq = 0;
+    if (st_engine_new(&cfg, &r.e, &err) < 0) {
+        st_cli_print_err(PROG, &err);
+        status = 2;
+        goto out;
+    }
+    if (st_db_open(r.db_path, NULL, &db, &err) < 0) {
+        st_cli_print_err(PROG, &err);
+        fprintf(stderr, PROG ": refusing to flash: attempts could not be recorded\n");
+        status = 3;
+        goto out;
+    }
+    if (!r.json)
+        printf("records: %s\n", st_db_path(db));
+    if (st_recorder_start(st_engine_events(r.e), db, &rec, &err) < 0) {
+        st_cli_print_err(PROG, &err);
+        status = 3;
+        goto out;
+    }
+    if (pthread_create(&mon, NULL, monitor, &r) != 0) {
+        fprintf(stderr, PROG ": cannot start the signal monitor\n");
+        status = 2;
+        goto out;
+    }
+    mon_started = true;
+    if (st_engine_start(r.e, &err) < 0) {
+        st_cli_print_err(PROG, &err);
+        status = 2;
+        goto out;
+    }
+
+    if (!headless_mode) {
+        st_tui_config tc = {
+            .ops = {.user = &r, .snapshot = ui_snapshot, .set_paused = ui_set_paused,
+                    .set_profile = ui_set_profile, .list_profiles = ui_list_profiles,
+                    .history = ui_history},
+            .locked = cfg.locked,
+            .quit = &r.quit,
+        };
+        if (st_tui_run(&tc, &err) < 0) {
+            st_cli_print_err(PROG, &err);
+            fprintf(stderr, PROG ": no dashboard; continuing headless\n");
+        } else {
+            /* The operator left the dashboard: stop, and show what is still finishing. */
+            st_engine_stop(r.e, false);
+            st_line_view *vv = malloc(sizeof *vv);
+            if (vv) {
+                st_engine_snapshot(r.e, vv);
+                seq = vv->nevents ? vv->events[vv->nevents - 1].seq : 0;
+                if (vv->in_flight)
+                    fprintf(stderr, "stopping: %llu unit(s) in flight finish (Ctrl-C aborts them)\n",
+                            (unsigned long long)vv->in_flight);
+                free(vv);
+            }
+        }
+    }
+    headless(&r, &seq);
+
+out:
+    if (r.e) {
+        st_engine_stop(r.e, status != 0);
+        st_engine_wait(r.e, -1);
+    }
+    if (mon_started) {
+        atomic_store(&r.monitor_stop, 1);
+        pthread_join(mon, NULL);
+    }
+    int record_failures = 0;
+    if (rec)
+        record_failures = st_recorder_stop(rec); /* writes what is queued (may post bin events) */
+    else
+        st_db_close(db);
+    st_db_close(r.reader);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (status == 0) {
+        print_new(r.e, &seq, r.json);
+        summary(&r, record_failures);
+        if (record_failures)
+            status = 1;
+    }
+    st_engine_free(r.e);
+    return status;
+}

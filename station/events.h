@@ -1,0 +1,182 @@
+/* events.h - the one channel between the line's threads: a locked state (slots, counters,
+ * event ring, retry-bin mirror) that workers update and readers copy out as an
+ * st_line_view, plus the queue of record operations the recorder thread (the only
+ * database writer) consumes. Workers never print and never touch the database. */
+#ifndef ST_EVENTS_H
+#define ST_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "flash_unit.h"
+#include "line_view.h"
+#include "profile.h"
+
+typedef enum {
+    ST_EV_INFO = 0,
+    ST_EV_ATTACH,      /* a port appeared in a slot */
+    ST_EV_DETACH,      /* the port disappeared */
+    ST_EV_WORKER,      /* a worker started for the unit in a slot */
+    ST_EV_TRY,         /* a try begins (attempt recorded) */
+    ST_EV_PHASE,       /* the try moved to another phase */
+    ST_EV_PASS,        /* unit flashed and verified */
+    ST_EV_TRY_FAIL,    /* one try failed (a retry may follow) */
+    ST_EV_RETRY,       /* retrying in place with an escalation step */
+    ST_EV_FAIL,        /* the unit failed for good */
+    ST_EV_BINNED,      /* the unit is in the retry bin */
+    ST_EV_RESOLVED,    /* a binned MAC passed: its bin entry is resolved */
+    ST_EV_INTERRUPTED, /* a try was cut short by a stop */
+    ST_EV_REFUSED,     /* not flashed: the attempt could not be recorded */
+    ST_EV_RECOVERED,   /* attempts left unfinished by a crash, marked interrupted */
+    ST_EV_LINE,        /* line-level change: pause, resume, profile, stop */
+    ST_EV_KIND_COUNT
+} st_ev_kind;
+
+/* One event; plain data. */
+typedef struct st_event {
+    uint64_t seq;          /* 1, 2, 3 ... in order of publication */
+    double t;              /* seconds since the line started */
+    double wall;           /* epoch seconds */
+    st_ev_kind kind;
+    char slot[64];
+    char mac[18];
+    int attempt;           /* try number within the unit, 0 if n/a */
+    st_phase phase;
+    st_fclass fclass;
+    double appeared;       /* ST_EV_ATTACH/WORKER: epoch seconds the port appeared */
+    char text[256];
+} st_event;
+
+/* Stable lower-case name ("attach", "pass", ...). */
+const char *st_ev_kind_name(st_ev_kind k);
+
+/* ---- record operations (worker -> recorder) ---- */
+
+typedef enum {
+    ST_REC_BEGIN = 1,  /* a try starts: write the in-progress row, reply with its id */
+    ST_REC_UNIT,       /* the unit's identity (MAC, chip, flash) became known mid-try */
+    ST_REC_END,        /* the try ended: complete the row (and bin / resolve) */
+} st_rec_kind;
+
+typedef enum { ST_OUT_RUNNING = 0, ST_OUT_PASS, ST_OUT_FAIL, ST_OUT_INTERRUPTED } st_outcome;
+const char *st_outcome_name(st_outcome o);
+
+/* Everything recorded about one try; BEGIN uses the identity part, UNIT adds the chip,
+ * END the rest. */
+typedef struct st_rec_attempt {
+    int64_t id;                  /* from BEGIN's reply; UNIT and END refer to it */
+    int slot_no;                 /* hub port number (USB path's last number), else the
+                                  * slot's 1-based position in this run */
+    char slot[64];               /* stable slot name */
+    char port[256];              /* stable port path (by-path link / simulator symlink) */
+    char bridge[32], usb_serial[64];
+    uint16_t vid, pid;
+    char profile[64];
+    int n_images;
+    uint32_t img_offset[ST_MAX_IMAGES];
+    char img_sha256[ST_MAX_IMAGES][65];
+    int try_no;                  /* 1-based try of this unit in this slot */
+    int baud;                    /* requested (BEGIN) / used (END) */
+    bool no_stub;
+    char operator_name[64], host[64];
+    double started, ended;       /* epoch seconds */
+    st_outcome outcome;
+    bool bin_on_fail;            /* END: the unit failed for good, put it in the retry bin */
+    st_flash_report rep;         /* UNIT, END: as far as the try got */
+    st_err err;                  /* END: failure detail (cat NONE on pass) */
+} st_rec_attempt;
+
+/* The unit's MAC from a try's report into out (>= 18 bytes): true when the try read one
+ * (a chip of another family reports no MAC: out is then ""). */
+bool st_report_mac(const st_flash_report *rep, char *out);
+
+/* Filled by the recorder when the operation was written (or failed to be). */
+typedef struct st_rec_reply {
+    bool done;
+    int rc;                      /* 0 written, -1 failed (err) */
+    int64_t id;                  /* BEGIN: the attempt id */
+    st_err err;
+} st_rec_reply;
+
+typedef struct st_rec_op {
+    st_rec_kind kind;
+    st_rec_attempt a;
+    st_rec_reply *reply;         /* non-NULL: the sender waits for it */
+    struct st_rec_op *next;
+} st_rec_op;
+
+/* ---- the channel ---- */
+
+typedef struct st_events st_events;
+
+/* Create the channel; its clock starts now. */
+int st_events_new(st_events **out, st_err *err);
+/* Free; the queue must be drained and no thread may use it any more. */
+void st_events_free(st_events *ev);
+/* Seconds since creation (monotonic). */
+double st_events_uptime(const st_events *ev);
+
+/* Publish an event (printf text); returns its seq. slot may be NULL. */
+uint64_t st_events_post(st_events *ev, st_ev_kind kind, const char *slot, const char *mac,
+                        int attempt, st_phase phase, st_fclass fclass, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+/* Set e->text (printf; cut to fit). */
+void st_event_text(st_event *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Publish a prepared event (seq, t, wall are filled in); returns its seq. */
+uint64_t st_events_publish(st_events *ev, st_event *e);
+/* Copy up to cap events with seq > after, oldest first. *lost (may be NULL) gets how many
+ * were overwritten in the ring before they could be read. Returns the count. */
+int st_events_since(st_events *ev, uint64_t after, st_event *out, int cap, uint64_t *lost);
+/* Block up to timeout_ms for an event with seq > after; true when there is one. */
+bool st_events_wait(st_events *ev, uint64_t after, int timeout_ms);
+
+/* Line-level fields of the snapshot. */
+void st_events_set_line(st_events *ev, const char *profile, const char *digests, int baud);
+void st_events_set_flags(st_events *ev, bool paused, bool stopping, bool locked);
+
+/* Slots: index stays valid for the life of the channel (slots are never removed, an
+ * unplugged slot shows EMPTY). -1 when all ST_MAX_SLOTS are taken. */
+int st_events_slot(st_events *ev, const char *name);
+/* A unit was plugged into slot i. */
+void st_events_slot_attach(st_events *ev, int i, const char *port, const char *bridge,
+                           uint16_t vid, uint16_t pid);
+void st_events_slot_state(st_events *ev, int i, st_slot_state s);
+/* A try begins: attempt number and requested baud; clears progress. */
+void st_events_slot_try(st_events *ev, int i, int attempt, int baud);
+/* Progress from the loader: phase, bytes done/total (rate and ETA derived for writes). */
+void st_events_slot_progress(st_events *ev, int i, st_phase ph, uint64_t done, uint64_t total);
+/* What was learned about the unit (MAC, chip description, flash id, baud in use). */
+void st_events_slot_chip(st_events *ev, int i, const char *mac, const char *chip,
+                         uint32_t flash_id, int baud);
+/* The try ended: slot state (PASS, FAIL, RETRYING) and last error (NULL on pass). */
+void st_events_slot_result(st_events *ev, int i, st_slot_state s, const st_err *e);
+/* The unit finished for good in slot i: counts towards passed or failed. */
+void st_events_unit_done(st_events *ev, int i, bool passed);
+/* Unit left slot i. */
+void st_events_slot_detach(st_events *ev, int i);
+
+/* Retry-bin mirror (the recorder refreshes it from the store after every bin change):
+ * the newest open entries, newest first, and the total number open. */
+void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t total);
+
+/* Copy the whole state out (the only way readers see it). */
+void st_events_snapshot(st_events *ev, st_line_view *out);
+
+/* Record queue. push takes a heap op (ownership moves to the queue). */
+void st_events_rec_push(st_events *ev, st_rec_op *op);
+/* Push op and wait for its reply; returns reply->rc. op must carry reply. */
+int st_events_rec_call(st_events *ev, st_rec_op *op);
+/* Recorder side: next op, waiting up to timeout_ms; NULL on timeout or when the queue
+ * is closed and empty. The caller owns the op (free() it after complete). */
+st_rec_op *st_events_rec_pop(st_events *ev, int timeout_ms);
+/* Recorder side: fill the sender's reply and wake it. */
+void st_events_rec_complete(st_events *ev, st_rec_reply *r, int rc, int64_t id, const st_err *e);
+/* No more pushes will come: pop returns NULL once empty. Pushes after close are answered
+ * at once with a failure. */
+void st_events_rec_close(st_events *ev);
+/* True once closed and empty. */
+bool st_events_rec_drained(st_events *ev);
+
+#endif

@@ -1,0 +1,524 @@
+/* flash_unit.c - one attempt at flashing one unit (flash_unit.h): open, reset into
+ * download mode, sync, detect and refuse early, stub (with retries and a fall-back to
+ * the ROM loader), baud ladder, attach, compressed writes, MD5 verification, reset.
+ * Progress: every phase change is reported as (phase, 0, 0); writing reports compressed
+ * bytes sent over the profile's total compressed bytes; verifying, regions done. */
+#include "flash_unit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "detect.h"
+#include "esp_proto.h"
+#include "loader.h"
+
+#define SYNC_TRIES 5           /* SYNCs per connect attempt */
+#define REOPEN_SETTLE_MS 200   /* let the far end see the hang-up before reopening */
+
+typedef struct fu {
+    const char *port_name;
+    const st_fwset *fw;
+    const st_flash_opts *o;
+    st_flash_report *rep;
+    st_port *port;
+    st_loader l;
+    int cur_baud;
+    uint64_t wire_out, wire_in; /* of ports already closed */
+    uint64_t zdone;             /* compressed bytes of the images already written */
+} fu;
+
+static void logf_(fu *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(fu *f, const char *fmt, ...)
+{
+    if (!f->o->log)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    f->o->log(f->o->user, line);
+}
+
+static void progress(fu *f, st_phase ph, uint64_t done, uint64_t total)
+{
+    if (f->o->progress)
+        f->o->progress(f->o->user, ph, done, total);
+}
+
+static void enter(fu *f, st_phase ph)
+{
+    f->l.phase = ph;
+    progress(f, ph, 0, 0);
+}
+
+static int check_abort(fu *f, st_err *err)
+{
+    if (!f->o->abort || !atomic_load(f->o->abort))
+        return 0;
+    st_err_set(err, ST_E_INTERRUPTED, f->l.phase, "stopped by the operator");
+    err->fclass = ST_FC_INTERRUPTED;
+    return st_err_hint(err, "%s", st_fclass_hint(ST_FC_INTERRUPTED));
+}
+
+static void wire_totals(fu *f)
+{
+    f->rep->wire_out = f->wire_out + (f->port ? st_port_bytes_out(f->port) : 0);
+    f->rep->wire_in = f->wire_in + (f->port ? st_port_bytes_in(f->port) : 0);
+}
+
+static int open_port(fu *f, st_err *err)
+{
+    if (st_port_open(f->port_name, 115200, &f->port, err) < 0) {
+        f->port = NULL;
+        err->phase = ST_PH_OPEN;
+        return -1;
+    }
+    f->cur_baud = 115200;
+    f->rep->port = *st_port_describe(f->port);
+    return 0;
+}
+
+/* Close and reopen at 115200. A pseudo-terminal has no DTR/RTS: the simulator takes the
+ * hang-up as the reset a real station makes with the lines. */
+static int reopen_port(fu *f, st_err *err)
+{
+    wire_totals(f);
+    f->wire_out = f->rep->wire_out;
+    f->wire_in = f->rep->wire_in;
+    st_port_close(f->port);
+    f->port = NULL;
+    st_sleep_ms(REOPEN_SETTLE_MS);
+    if (open_port(f, err) < 0)
+        return -1;
+    st_loader_set_port(&f->l, f->port);
+    return 0;
+}
+
+static bool resets_by_lines(const fu *f)
+{
+    return !f->o->no_reset && st_port_describe(f->port)->has_modem_lines;
+}
+
+static bool resets_by_reopen(const fu *f)
+{
+    return !f->o->no_reset && !st_port_describe(f->port)->has_modem_lines;
+}
+
+/* "boot:0x13" and whether "waiting for download" follows, from the captured banner. */
+static int banner_boot_mode(const char *b, bool *waiting)
+{
+    const char *p = strstr(b, "boot:0x");
+    if (!p)
+        return -1;
+    unsigned v = 0;
+    if (sscanf(p + 5, "%x", &v) != 1)
+        return -1;
+    *waiting = strstr(p, "waiting for download") != NULL;
+    return (int)v;
+}
+
+static int no_sync_error(fu *f, int attempts, st_err *err)
+{
+    bool waiting = false;
+    int mode = banner_boot_mode(f->l.banner, &waiting);
+    if (mode >= 0 && !waiting)
+        st_err_set(err, ST_E_TIMEOUT, ST_PH_SYNC,
+                   "wrong boot mode (0x%02x): not in download mode; no reply to SYNC after %d "
+                   "connect attempts", mode, attempts);
+    else if (mode >= 0)
+        st_err_set(err, ST_E_TIMEOUT, ST_PH_SYNC,
+                   "download mode detected (boot:0x%02x) but no reply to SYNC after %d connect "
+                   "attempts: the serial TX path seems to be down", mode, attempts);
+    else
+        st_err_set(err, ST_E_TIMEOUT, ST_PH_SYNC,
+                   "no reply to SYNC after %d connect attempts (%d SYNCs each)", attempts,
+                   SYNC_TRIES);
+    err->cmd = ESP_SYNC;
+    err->fclass = ST_FC_NO_SYNC;
+    return st_err_hint(err, "%s", st_fclass_hint(ST_FC_NO_SYNC));
+}
+
+/* Reset into download mode (when the port can) and SYNC; leaves the ROM talking. */
+static int connect_unit(fu *f, st_err *err)
+{
+    int attempts = f->o->sync_attempts > 0 ? f->o->sync_attempts : 7;
+    f->l.capture = true;
+    f->l.banner_len = 0;
+    f->l.banner[0] = 0;
+    for (int a = 0; a < attempts; a++) {
+        f->l.phase = ST_PH_CONNECT;
+        if (check_abort(f, err) < 0)
+            return -1;
+        if (resets_by_lines(f)) {
+            st_reset_kind kind;
+            int delay;
+            st_reset_plan(a, &kind, &delay);
+            if (st_reset_download(f->port, kind, delay, err) < 0)
+                return -1;
+        } else if (a > 0 && resets_by_reopen(f)) {
+            if (reopen_port(f, err) < 0)
+                return -1;
+        }
+        /* Keep the boot banner for diagnosis, and start syncing on a quiet line. */
+        st_loader_drain(&f->l, 30, 300);
+        f->l.phase = ST_PH_SYNC;
+        for (int t = 0; t < SYNC_TRIES; t++) {
+            st_err e;
+            if (st_cmd_sync(&f->l, ST_TO_SYNC_MS, &e) == 0) {
+                f->l.capture = false;
+                st_cmd_sync_drain(&f->l);
+                /* Count line noise from here on: the boot banner is not noise. */
+                f->l.dec.noise_bytes = f->l.dec.dropped_frames = 0;
+                f->l.skipped_frames = 0;
+                return 0;
+            }
+            if (e.cat == ST_E_GONE || e.cat == ST_E_IO) {
+                *err = e;
+                return -1;
+            }
+            st_sleep_ms(50);
+        }
+    }
+    f->l.capture = false;
+    return no_sync_error(f, attempts, err);
+}
+
+static uint32_t needed_flash(const st_fwset *fw)
+{
+    uint64_t end = 0;
+    for (int i = 0; i < fw->n; i++)
+        if (fw->img[i].offset + (uint64_t)fw->img[i].len > end)
+            end = fw->img[i].offset + (uint64_t)fw->img[i].len;
+    return (uint32_t)end;
+}
+
+static int detect(fu *f, st_err *err)
+{
+    enter(f, ST_PH_DETECT);
+    st_chip_info *ci = &f->rep->chip;
+    if (st_detect_chip(&f->l, f->cur_baud, ci, err) < 0)
+        return -1;
+    f->rep->chip_known = true;
+    const char *want = f->fw->prof.chip[0] ? f->fw->prof.chip : "esp32";
+    if (strcasecmp(ci->chip, want) != 0) {
+        const char *is = strcmp(ci->chip, "unknown") ? ci->chip : "an unknown chip";
+        st_err_set(err, ST_E_CHIP, ST_PH_DETECT,
+                   "wrong chip: the unit is %s (magic 0x%08x), profile %s is for %s", is,
+                   ci->magic, f->fw->prof.name, want);
+        err->cmd = ESP_READ_REG;
+        err->fclass = ST_FC_WRONG_CHIP;
+        return st_err_hint(err, "%s", st_fclass_hint(ST_FC_WRONG_CHIP));
+    }
+    char mac[18];
+    st_mac_format(ci->mac, mac);
+    logf_(f, "chip %s, MAC %s, %d MHz crystal; %s", ci->description, mac, ci->xtal_mhz,
+          ci->features);
+    /* The ROM reaches the flash only after SPI_ATTACH; the JEDEC ID is read here, before
+     * anything is uploaded, so an unsuitable unit is refused early. */
+    if (st_cmd_spi_attach(&f->l, err) < 0 || st_spiflash_rdid(&f->l, &ci->flash_id, err) < 0)
+        return -1;
+    ci->flash_size = st_flash_size_from_id(ci->flash_id);
+    uint32_t need = needed_flash(f->fw);
+    if (!ci->flash_size) {
+        logf_(f, "flash ID 0x%06x: unknown size code 0x%02x, assuming the profile's %u bytes",
+              ci->flash_id, (ci->flash_id >> 16) & 0xFF, f->fw->prof.flash_size);
+    } else {
+        logf_(f, "flash ID 0x%06x, %u MB", ci->flash_id, ci->flash_size >> 20);
+        if (ci->flash_size < need) {
+            st_err_set(err, ST_E_CHIP, ST_PH_DETECT,
+                       "flash too small: the unit has %u KB (JEDEC ID 0x%06x), the images end at "
+                       "0x%x (%u KB)", ci->flash_size >> 10, ci->flash_id, need,
+                       (need + 1023) >> 10);
+            err->fclass = ST_FC_FLASH_TOO_SMALL;
+            return st_err_hint(err, "%s", st_fclass_hint(ST_FC_FLASH_TOO_SMALL));
+        }
+    }
+    return 0;
+}
+
+static bool upload_related(st_fclass c)
+{
+    return c == ST_FC_STUB_RAM_CHECKSUM || c == ST_FC_STUB_START;
+}
+
+/* Upload the stub if there is one and it is wanted; on a stub that cannot be uploaded,
+ * go on through the ROM loader (after a reset when the ROM jumped into a dead stub). */
+static int stub(fu *f, st_err *err)
+{
+    if (!f->fw->has_stub || f->o->no_stub) {
+        logf_(f, "flashing through the ROM loader (%s)", f->o->no_stub ? "--no-stub" : "no stub in the profile");
+        return 0;
+    }
+    enter(f, ST_PH_STUB);
+    double t = st_now();
+    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads, err);
+    f->rep->t_stub += st_now() - t;
+    if (rc == 0) {
+        f->rep->used_stub = true;
+        logf_(f, "stub running (upload %d)", f->rep->stub_uploads);
+        return 0;
+    }
+    if (!upload_related(err->fclass) || f->o->stub_required)
+        return -1; /* stub_required: the engine's retry policy escalates instead */
+    char msg[400];
+    st_err_format(err, msg, sizeof msg);
+    logf_(f, "stub could not be uploaded (%s); falling back to the ROM loader", msg);
+    if (err->fclass == ST_FC_STUB_START) {
+        /* The ROM has jumped into RAM: only a reset brings the loader back. */
+        if (resets_by_reopen(f) && reopen_port(f, err) < 0)
+            return -1;
+        if (connect_unit(f, err) < 0)
+            return -1;
+    }
+    f->l.stub = false;
+    st_err_clear(err);
+    return 0;
+}
+
+/* One baud change; on return the link is confirmed at baud (0) or it failed (-1). */
+static int try_baud(fu *f, int baud, st_err *err)
+{
+    f->l.phase = ST_PH_BAUD;
+    uint32_t word = (uint32_t)baud, old = 0;
+    if (f->l.stub) {
+        old = (uint32_t)f->cur_baud; /* the legacy stub rescales its divider from it */
+    } else {
+        uint32_t cal, ef4;
+        if (st_cmd_read_reg(&f->l, ESP32_RTCCALICFG1, &cal, err) < 0 ||
+            st_cmd_read_reg(&f->l, ESP32_EFUSE_BASE + 16, &ef4, err) < 0)
+            return -1;
+        word = st_rom_baud_word(cal, ef4, baud);
+    }
+    if (st_cmd_change_baud(&f->l, word, old, err) < 0)
+        return -1;
+    if (st_port_set_baud(f->port, baud, err) < 0) {
+        err->phase = ST_PH_BAUD;
+        if (err->fclass == ST_FC_NONE)
+            err->fclass = ST_FC_BAUD_CHANGE;
+        return -1;
+    }
+    st_sleep_ms(50);
+    st_loader_flush(&f->l);
+    uint8_t p[4];
+    esp_put32(p, ESP32_CHIP_MAGIC_REG);
+    st_resp r;
+    int rc = st_loader_command(&f->l, ESP_READ_REG, p, 4, 0, ST_TO_BAUD_CONFIRM_MS, 0, 0, &r, err);
+    if (rc == 0 && r.value != ESP32_CHIP_MAGIC) {
+        st_err_set(err, ST_E_PROTOCOL, ST_PH_BAUD, "link check at %d baud read 0x%08x", baud, r.value);
+        rc = -1;
+    }
+    if (rc < 0) {
+        if (err->cat == ST_E_GONE)
+            return -1;
+        char m[sizeof err->msg];
+        snprintf(m, sizeof m, "%s", err->msg);
+        st_err_set(err, ST_E_PROTOCOL, ST_PH_BAUD, "no clean answer at %d baud (%s)", baud, m);
+        err->cmd = ESP_CHANGE_BAUDRATE;
+        err->fclass = ST_FC_BAUD_CHANGE;
+        st_err_hint(err, "%s", st_fclass_hint(ST_FC_BAUD_CHANGE));
+        return -1;
+    }
+    f->cur_baud = baud;
+    return 0;
+}
+
+/* Back to the ROM at 115200 after a failed baud, with the stub again if it was used. */
+static int recover_link(fu *f, st_err *err)
+{
+    bool had_stub = f->l.stub;
+    if (reopen_port(f, err) < 0 || connect_unit(f, err) < 0)
+        return -1;
+    if (!had_stub)
+        return 0;
+    f->l.phase = ST_PH_STUB;
+    double t = st_now();
+    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads, err);
+    f->rep->t_stub += st_now() - t;
+    if (rc < 0 && upload_related(err->fclass) && err->fclass != ST_FC_STUB_START) {
+        logf_(f, "stub upload failed again; continuing through the ROM loader");
+        f->rep->used_stub = false;
+        f->l.stub = false;
+        return 0;
+    }
+    return rc;
+}
+
+static int change_baud(fu *f, st_err *err)
+{
+    const st_profile *pr = &f->fw->prof;
+    int ladder[ST_MAX_BAUDS + 1], n = 0;
+    int target = f->o->baud > 0 ? f->o->baud : (pr->n_bauds > 0 ? pr->bauds[0] : 115200);
+    ladder[n++] = target;
+    for (int i = 0; i < pr->n_bauds; i++)
+        if (pr->bauds[i] < target && pr->bauds[i] < ladder[n - 1])
+            ladder[n++] = pr->bauds[i];
+    enter(f, ST_PH_BAUD);
+    for (int i = 0; i < n; i++) {
+        if (check_abort(f, err) < 0)
+            return -1;
+        if (ladder[i] == f->cur_baud)
+            break;
+        if (try_baud(f, ladder[i], err) == 0) {
+            logf_(f, "baud %d", ladder[i]);
+            break;
+        }
+        if (err->cat == ST_E_GONE || err->cat == ST_E_INTERRUPTED)
+            return -1;
+        char msg[400];
+        st_err_format(err, msg, sizeof msg);
+        logf_(f, "%s; back to 115200 to try %s", msg,
+              i + 1 < n ? "the next baud of the ladder" : "the ROM's rate");
+        if (recover_link(f, err) < 0)
+            return -1;
+    }
+    f->rep->baud = f->cur_baud;
+    return 0;
+}
+
+static int attach(fu *f, st_err *err)
+{
+    enter(f, ST_PH_ATTACH);
+    uint32_t size = f->rep->chip.flash_size ? f->rep->chip.flash_size : f->fw->prof.flash_size;
+    /* After a ladder reset the ROM needs SPI_ATTACH again; the stub attaches itself. */
+    if (!f->l.stub && st_cmd_spi_attach(&f->l, err) < 0)
+        return -1;
+    return st_cmd_spi_set_params(&f->l, size, err);
+}
+
+static void on_block(void *user, size_t zdone, size_t ztotal)
+{
+    fu *f = user;
+    (void)ztotal;
+    progress(f, ST_PH_WRITE, f->zdone + zdone, f->fw->total_zlen);
+}
+
+static int write_all(fu *f, st_err *err)
+{
+    enter(f, ST_PH_WRITE);
+    double t = st_now();
+    for (int i = 0; i < f->fw->n; i++) {
+        const st_image *img = &f->fw->img[i];
+        logf_(f, "writing %s at 0x%05x: %zu bytes (%zu compressed)", img->path, img->offset,
+              img->len, img->zlen);
+        if (st_flash_write_image(&f->l, img, f->o->abort, on_block, f, err) < 0)
+            return -1;
+        f->zdone += img->zlen;
+        f->rep->bytes_raw += img->len;
+        f->rep->bytes_compressed += img->zlen;
+    }
+    f->rep->t_write = st_now() - t;
+    return 0;
+}
+
+static int verify_all(fu *f, st_err *err)
+{
+    enter(f, ST_PH_VERIFY);
+    double t = st_now();
+    int rc = 0;
+    for (int i = 0; i < f->fw->n; i++) {
+        const st_image *img = &f->fw->img[i];
+        st_err e;
+        if (st_flash_verify_image(&f->l, img, &e) == 0) {
+            f->rep->regions_verified++;
+            logf_(f, "verify 0x%05x+%zu: MD5 OK", img->offset, img->len);
+        } else {
+            char msg[400];
+            st_err_format(&e, msg, sizeof msg);
+            logf_(f, "verify 0x%05x+%zu: FAILED: %s", img->offset, img->len, msg);
+            if (rc == 0)
+                *err = e;
+            rc = -1;
+            if (e.cat != ST_E_VERIFY)
+                break; /* the link is in trouble: later regions would not tell more */
+        }
+        progress(f, ST_PH_VERIFY, (uint64_t)i + 1, (uint64_t)f->fw->n);
+    }
+    f->rep->t_verify = st_now() - t;
+    return rc;
+}
+
+/* Reboot into the new firmware: an RTS pulse where there are lines, else the loader's
+ * own reset (FLASH_BEGIN(0,0) puts a stub in flash mode so FLASH_END(0) reboots it). A
+ * failure here is logged: the regions are verified, so the unit is good. */
+static void reset_unit(fu *f)
+{
+    enter(f, ST_PH_RESET);
+    st_err e;
+    if (resets_by_lines(f)) {
+        if (st_reset_hard(f->port, &e) < 0)
+            logf_(f, "hard reset failed: %s", e.msg);
+        else
+            logf_(f, "hard reset (RTS)");
+        return;
+    }
+    uint32_t blk = f->l.stub ? ESP_STUB_FLASH_BLOCK : ESP_ROM_FLASH_BLOCK;
+    if (st_cmd_flash_begin(&f->l, 0, 0, blk, 0, ST_TO_DEFAULT_MS, &e) < 0)
+        logf_(f, "FLASH_BEGIN(0,0) before the reset failed: %s", e.msg);
+    if (st_cmd_flash_end(&f->l, 0, &e) < 0)
+        logf_(f, "software reset (FLASH_END 0) failed: %s", e.msg);
+    else
+        logf_(f, "software reset (FLASH_END 0)");
+}
+
+static void finish_err(st_err *err)
+{
+    if (err->fclass == ST_FC_NONE) {
+        switch (err->cat) {
+        case ST_E_TIMEOUT: err->fclass = ST_FC_TIMEOUT; break;
+        case ST_E_GONE: err->fclass = ST_FC_VANISHED; break;
+        case ST_E_INTERRUPTED: err->fclass = ST_FC_INTERRUPTED; break;
+        case ST_E_IO: err->fclass = ST_FC_IO; break;
+        case ST_E_PROFILE: case ST_E_ARG: err->fclass = ST_FC_CONFIG; break;
+        default: err->fclass = ST_FC_PROTOCOL; break;
+        }
+    }
+    if (!err->hint[0])
+        st_err_hint(err, "%s", st_fclass_hint(err->fclass));
+}
+
+int st_flash_unit(const char *port_name, const st_fwset *fw, const st_flash_opts *opts,
+                  st_flash_report *rep, st_err *err)
+{
+    static const st_flash_opts no_opts;
+    fu f = {.port_name = port_name, .fw = fw, .o = opts ? opts : &no_opts, .rep = rep};
+    memset(rep, 0, sizeof *rep);
+    st_err_clear(err);
+    double t0 = st_now();
+    int rc = -1;
+    progress(&f, ST_PH_OPEN, 0, 0);
+    if (open_port(&f, err) < 0)
+        goto out;
+    if (st_loader_init(&f.l, f.port, err) < 0) {
+        st_port_close(f.port);
+        f.port = NULL;
+        goto out;
+    }
+    enter(&f, ST_PH_CONNECT);
+    if (connect_unit(&f, err) < 0)
+        goto done;
+    rep->t_connect = st_now() - t0;
+    rep->baud = f.cur_baud;
+    if (detect(&f, err) < 0 || check_abort(&f, err) < 0 || stub(&f, err) < 0 ||
+        check_abort(&f, err) < 0 || change_baud(&f, err) < 0 || attach(&f, err) < 0 ||
+        write_all(&f, err) < 0 || check_abort(&f, err) < 0 || verify_all(&f, err) < 0)
+        goto done;
+    reset_unit(&f);
+    rc = 0;
+done:
+    if (st_loader_noise(&f.l))
+        logf_(&f, "line noise: %zu bytes outside frames, %zu bad frames, %llu stray packets",
+              f.l.dec.noise_bytes, f.l.dec.dropped_frames, (unsigned long long)f.l.skipped_frames);
+    wire_totals(&f);
+    st_loader_free(&f.l);
+    st_port_close(f.port);
+out:
+    rep->t_total = st_now() - t0;
+    if (rc == 0)
+        progress(&f, ST_PH_DONE, fw->total_zlen, fw->total_zlen);
+    else
+        finish_err(err);
+    return rc;
+}

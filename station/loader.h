@@ -1,0 +1,217 @@
+/* loader.h - client of the ESP32 serial bootloader (ROM loader and flasher stub):
+ * one st_loader per connection (no global state). Layers, bottom up:
+ *   packets    frame send/receive over an st_port with SLIP, reply matching by opcode
+ *   commands   typed requests with per-command timeouts and status checking (loader_cmds.c)
+ *   flows      reset sequences (reset.c), stub upload (stub_upload.c), compressed flash
+ *              writes and MD5 verification (flash_write.c)
+ * Every fallible function returns 0 or -1 with `err` filled: phase (l->phase), command,
+ * status bytes as received (4 from the ROM, 2 from the stub), failure class and hint.
+ * Facts: shared/docs/esp32-serial-protocol.md (§14 wins). */
+#ifndef ST_LOADER_H
+#define ST_LOADER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "image.h"
+#include "port.h"
+#include "slip.h"
+#include "stub.h"
+
+/* Timeouts in milliseconds (esptool's figures, §11.2). */
+#define ST_TO_DEFAULT_MS 3000
+#define ST_TO_SYNC_MS 100             /* first SYNC reply */
+#define ST_TO_MEM_END_ROM_MS 200      /* ROM reply to MEM_END before the jump */
+#define ST_TO_OHAI_MS 3000            /* stub greeting after MEM_END */
+#define ST_TO_ERASE_PER_MB_MS 40000   /* ROM *_BEGIN erases up front */
+#define ST_TO_WRITE_PER_MB_MS 40000   /* per uncompressed byte of a data block */
+#define ST_TO_MD5_PER_MB_MS 8000
+#define ST_TO_BAUD_CONFIRM_MS 1000    /* first command after a baud change */
+
+/* max(ST_TO_DEFAULT_MS, ms_per_mb * bytes / 1e6): a timeout that scales with the work. */
+int st_timeout_per_mb(int ms_per_mb, uint64_t bytes);
+
+#define ST_LOADER_BANNER_MAX 1024
+#define ST_LOADER_RX_CHUNK 4096
+
+typedef struct st_loader {
+    st_port *port;           /* borrowed; the caller owns and closes it */
+    slip_decoder dec;
+    uint8_t *tx;             /* encoded-frame buffer for one request */
+    size_t tx_cap;
+    uint8_t rx[ST_LOADER_RX_CHUNK]; /* raw bytes read but not yet fed to the decoder */
+    size_t rx_pos, rx_len;
+    bool stub;               /* the stub answers (2 status bytes, raw MD5) */
+    st_phase phase;          /* stamped on every error */
+    uint8_t prev_reply_op;   /* opcode of the last reply: the ROM's "unsupported" answer echoes it */
+    /* Raw bytes seen while `capture` is set (boot banner before the first SYNC reply). */
+    bool capture;
+    char banner[ST_LOADER_BANNER_MAX];
+    size_t banner_len;
+    /* Line diagnostics: garbage is counted, never fatal by itself. */
+    uint64_t skipped_frames; /* frames that were not a reply (short, direction != 1, stale) */
+} st_loader;
+
+/* A parsed reply. `data` points into the loader's frame buffer (valid until the next
+ * receive) and excludes the status bytes. */
+typedef struct st_resp {
+    uint8_t op;
+    uint16_t size;           /* size field of the header */
+    uint32_t value;          /* header value word (READ_REG result; stale otherwise) */
+    const uint8_t *body;     /* size bytes after the header (clipped to what arrived) */
+    size_t body_len;
+    const uint8_t *data;     /* response data before the status bytes */
+    size_t data_len;
+    uint8_t status[4];
+    uint8_t nstatus;         /* 2 (stub form) or 4 (ROM form) */
+} st_resp;
+
+/* Set up a context on an open port (borrowed). 0 or -1 (ST_E_NOMEM). */
+int st_loader_init(st_loader *l, st_port *port, st_err *err);
+/* Release the context's buffers (not the port). */
+void st_loader_free(st_loader *l);
+/* Point the context at another port (after a reopen) and forget buffered input. */
+void st_loader_set_port(st_loader *l, st_port *port);
+/* Forget buffered input and decoder state (after a flush or a baud switch). */
+void st_loader_reset_input(st_loader *l);
+/* Flush the port's input and the context's buffers. */
+void st_loader_flush(st_loader *l);
+/* Read and discard input until it has been quiet for quiet_ms (at most max_ms); the
+ * bytes go to the banner while capture is on. */
+void st_loader_drain(st_loader *l, int quiet_ms, int max_ms);
+/* Bytes outside frames and frames discarded by the decoder, plus skipped packets. */
+uint64_t st_loader_noise(const st_loader *l);
+
+/* --- packets ---------------------------------------------------------------------- */
+
+/* Build header (direction 0, op, size, chk) + payload, SLIP-encode it and write the
+ * whole frame with one st_port_write. */
+int st_loader_send(st_loader *l, uint8_t op, const void *payload, size_t n, uint32_t chk,
+                   st_err *err);
+/* The same with the payload in two pieces (a data header and the data), no copy. */
+int st_loader_send2(st_loader *l, uint8_t op, const void *a, size_t na, const void *b, size_t nb,
+                    uint32_t chk, st_err *err);
+/* Next complete SLIP frame within timeout_ms: 1 with *frame and *len (valid until the next
+ * receive), 0 on timeout, -1 with err when the port failed (ST_E_GONE: vanished). */
+int st_loader_recv_frame(st_loader *l, int timeout_ms, const uint8_t **frame, size_t *len,
+                         st_err *err);
+
+/* Split a frame into header fields: 0, or -1 when it is not a reply (shorter than 8
+ * bytes or direction != 1). Pure; no status interpretation. */
+int st_resp_parse(const uint8_t *frame, size_t len, st_resp *r);
+/* Locate data and status bytes of r for a loader in stub (2 status bytes) or ROM (4)
+ * form expecting data_rom/data_stub bytes of response data. The form follows the body
+ * length when it matches one exactly, else the mode. 0, or -1 (ST_E_PROTOCOL) when the
+ * body is too short to hold them. Pure. */
+int st_resp_split(st_resp *r, bool stub, size_t data_rom, size_t data_stub, st_err *err);
+/* True when only the decisive byte says success (§14: the error byte can be stale). */
+static inline bool st_resp_ok(const st_resp *r) { return r->status[0] == 0; }
+/* Fill err for a failing status of op in phase ph: category ST_E_DEVICE, the status
+ * bytes, the failure class (st_status_fclass), an esptool-style message
+ * ("Failed to write to target RAM (result was 01070000): ...") and the class hint.
+ * Returns -1. Pure. */
+int st_resp_error(const st_resp *r, st_phase ph, st_err *err);
+/* Failure class of a failing status for op in phase ph (01 07 on MEM_DATA ->
+ * stub_ram_checksum, C4 / 01 08 -> flash_write, C7 / 01 0B / 01 0C -> inflate, ...). */
+st_fclass st_status_fclass(uint8_t op, st_phase ph, const uint8_t *status, int nstatus);
+/* esptool's description of what op does ("write to target RAM" for MEM_DATA). */
+const char *st_cmd_description(uint8_t op);
+
+/* Send op and wait up to timeout_ms for its reply, skipping packets that are not
+ * replies, and stale replies of other opcodes. The ROM answers an unsupported opcode
+ * by re-sending the previous reply's header with status 01 05; that is recognised and
+ * returned as an error (input is flushed since the echo can repeat). A failing status
+ * is returned as -1 with err (st_resp_error); r is filled either way when a reply came. */
+int st_loader_command(st_loader *l, uint8_t op, const void *payload, size_t n, uint32_t chk,
+                      int timeout_ms, size_t data_rom, size_t data_stub, st_resp *r,
+                      st_err *err);
+/* Wait (after a request was sent) for the reply to op, as st_loader_command. */
+int st_loader_await(st_loader *l, uint8_t op, int timeout_ms, size_t data_rom, size_t data_stub,
+                    st_resp *r, st_err *err);
+
+/* --- typed commands (loader_cmds.c) ----------------------------------------------- */
+
+/* One SYNC: send, wait timeout_ms for the first reply; 0 when it came (the remaining
+ * replies are left for st_cmd_sync_drain / the opcode filter), -1 with ST_E_TIMEOUT. */
+int st_cmd_sync(st_loader *l, int timeout_ms, st_err *err);
+/* Swallow the remaining replies of a successful SYNC (the ROM sends 8). */
+void st_cmd_sync_drain(st_loader *l);
+int st_cmd_read_reg(st_loader *l, uint32_t addr, uint32_t *val, st_err *err);
+int st_cmd_write_reg(st_loader *l, uint32_t addr, uint32_t val, st_err *err);
+int st_cmd_mem_begin(st_loader *l, uint32_t size, uint32_t blocks, uint32_t blksz, uint32_t addr,
+                     st_err *err);
+int st_cmd_mem_data(st_loader *l, uint32_t seq, const uint8_t *data, size_t n, st_err *err);
+/* Send MEM_END(flag, entry) without waiting (the stub may greet before/after the reply). */
+int st_cmd_mem_end_send(st_loader *l, uint32_t flag, uint32_t entry, st_err *err);
+int st_cmd_flash_begin(st_loader *l, uint32_t size, uint32_t blocks, uint32_t blksz, uint32_t off,
+                       int timeout_ms, st_err *err);
+int st_cmd_flash_end(st_loader *l, uint32_t flag, st_err *err);
+int st_cmd_defl_begin(st_loader *l, uint32_t size, uint32_t blocks, uint32_t blksz, uint32_t off,
+                      int timeout_ms, st_err *err);
+int st_cmd_defl_data(st_loader *l, uint32_t seq, const uint8_t *data, size_t n, int timeout_ms,
+                     st_err *err);
+int st_cmd_defl_end(st_loader *l, uint32_t flag, int timeout_ms, st_err *err);
+/* SPI_ATTACH(0): 8 bytes to the ROM, 4 to the stub. */
+int st_cmd_spi_attach(st_loader *l, st_err *err);
+/* SPI_SET_PARAMS(0, size, 64 KiB, 4 KiB, 256, 0xFFFF). */
+int st_cmd_spi_set_params(st_loader *l, uint32_t flash_size, st_err *err);
+/* CHANGE_BAUDRATE(new_word, old_word) as given (the caller applies the ROM formula). */
+int st_cmd_change_baud(st_loader *l, uint32_t new_word, uint32_t old_word, st_err *err);
+/* SPI_FLASH_MD5(off, len): digest as 16 bytes, from 32 hex digits (ROM) or raw (stub);
+ * the status is checked before the digits (§14: stale digits with 01 09). */
+int st_cmd_md5(st_loader *l, uint32_t off, uint32_t len, uint8_t md5[16], st_err *err);
+
+/* Parse 32 hex digits into 16 bytes; 0 or -1 on a non-hex digit. */
+int st_hex_md5(const uint8_t *hex, uint8_t md5[16]);
+
+/* --- reset sequences (reset.c) ---------------------------------------------------- */
+
+typedef enum { ST_RESET_UNIX_TIGHT, ST_RESET_CLASSIC } st_reset_kind;
+
+/* DTR/RTS sequence that puts an ESP32 into download mode (§8.1); delay_ms is the hold
+ * after releasing EN (50 or 550). Ports without modem lines succeed doing nothing. */
+int st_reset_download(st_port *p, st_reset_kind kind, int delay_ms, st_err *err);
+/* Connect attempt n (0-based) -> sequence and delay: Unix 50, Unix 550, Classic 50,
+ * Classic 550, cycled. */
+void st_reset_plan(int attempt, st_reset_kind *kind, int *delay_ms);
+/* RTS pulse: the unit reboots into its application. */
+int st_reset_hard(st_port *p, st_err *err);
+/* Sleep for ms milliseconds (resumes after signals). */
+void st_sleep_ms(int ms);
+/* Monotonic seconds. */
+double st_now(void);
+
+/* --- stub upload (stub_upload.c) -------------------------------------------------- */
+
+/* Upload stub (text then data, MEM_DATA blocks of 0x1800), start it and wait for
+ * "OHAI". A RAM-block checksum error (01 07: the ROM consumed the sequence number, so a
+ * block cannot be resent) restarts the upload from the first MEM_BEGIN, up to
+ * `attempts` uploads in all; *uploads counts the uploads begun. On success l->stub is
+ * set. Errors have phase ST_PH_STUB. */
+int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *uploads,
+                   st_err *err);
+
+/* --- flash writes (flash_write.c) ------------------------------------------------- */
+
+/* Called after every block: bytes of the compressed stream sent so far for this image. */
+typedef void (*st_block_fn)(void *user, size_t zdone, size_t ztotal);
+
+/* Write img compressed at img->offset: FLASH_DEFL_BEGIN (stub: exact size, 0x4000
+ * blocks; ROM: size rounded up to 0x400, 0x400 blocks, always 16 bytes), the
+ * FLASH_DEFL_DATA blocks, then a barrier (stub: FLASH_DEFL_END(1)). A checksum error
+ * on a block is resent with the same seq to the stub; the ROM consumed the seq, so the
+ * region restarts from FLASH_DEFL_BEGIN (3 tries). abort (may be NULL) is checked
+ * between blocks (ST_E_INTERRUPTED). Errors have phase ST_PH_WRITE. */
+int st_flash_write_image(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
+                         void *user, st_err *err);
+/* SPI_FLASH_MD5 of img's region compared with img->md5. Mismatch -> ST_E_VERIFY,
+ * md5_mismatch, or blank_readback when the unit's digest is that of len 0xFF bytes.
+ * Errors have phase ST_PH_VERIFY. */
+int st_flash_verify_image(st_loader *l, const st_image *img, st_err *err);
+/* MD5 of n bytes of 0xFF (the digest of an erased region). */
+void st_md5_erased(uint64_t n, uint8_t md5[16]);
+
+#endif

@@ -1,0 +1,266 @@
+/* recorder.c - the designated database writer (recorder.h). */
+#include "recorder.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chip.h"
+
+struct st_recorder {
+    st_events *ev;
+    st_db *db;               /* used by the writer thread only once it runs */
+    pthread_t thread;
+    atomic_int failures;
+    uint64_t open_bin;       /* open bin entries at the last refresh */
+};
+
+/* ---- st_rec_attempt -> st_db_attempt ---- */
+
+static st_db_outcome db_outcome(st_outcome o)
+{
+    switch (o) {
+    case ST_OUT_PASS: return ST_DB_PASS;
+    case ST_OUT_FAIL: return ST_DB_FAIL;
+    case ST_OUT_INTERRUPTED: return ST_DB_INTERRUPTED;
+    default: return ST_DB_IN_PROGRESS;
+    }
+}
+
+static int64_t ms(double seconds)
+{
+    return (int64_t)(seconds * 1000.0 + 0.5);
+}
+
+static void identity_to_db(const st_flash_report *rep, st_db_attempt *d)
+{
+    if (!rep->chip_known)
+        return;
+    const st_chip_info *c = &rep->chip;
+    st_report_mac(rep, d->mac);
+    snprintf(d->chip, sizeof d->chip, "%s", c->chip);
+    snprintf(d->package, sizeof d->package, "%s", c->package);
+    snprintf(d->description, sizeof d->description, "%s", c->description);
+    d->rev_major = c->major;
+    d->rev_minor = c->minor;
+    d->flash_id = c->flash_id;
+    d->flash_size = c->flash_size;
+}
+
+static void to_db(const st_rec_attempt *a, st_db_attempt *d)
+{
+    memset(d, 0, sizeof *d);
+    d->id = a->id;
+    d->slot = a->slot_no;
+    snprintf(d->port, sizeof d->port, "%s", a->port);
+    snprintf(d->bridge, sizeof d->bridge, "%s", a->bridge);
+    d->vid = a->vid;
+    d->pid = a->pid;
+    snprintf(d->bridge_serial, sizeof d->bridge_serial, "%s", a->usb_serial);
+    snprintf(d->profile, sizeof d->profile, "%s", a->profile);
+    d->nimages = a->n_images < ST_DB_MAX_IMAGES ? a->n_images : ST_DB_MAX_IMAGES;
+    for (int i = 0; i < d->nimages; i++) {
+        d->images[i].offset = a->img_offset[i];
+        memcpy(d->images[i].sha256, a->img_sha256[i], sizeof d->images[i].sha256);
+    }
+    d->baud = a->baud;
+    d->try_no = a->try_no;
+    d->outcome = db_outcome(a->outcome);
+    snprintf(d->host, sizeof d->host, "%s", a->host);
+    snprintf(d->operator_name, sizeof d->operator_name, "%s", a->operator_name);
+    d->started_ms = ms(a->started);
+    d->ended_ms = a->ended > 0 ? ms(a->ended) : 0;
+
+    const st_flash_report *r = &a->rep;
+    identity_to_db(r, d);
+    d->bytes_raw = r->bytes_raw;
+    d->bytes_compressed = r->bytes_compressed;
+    d->connect_ms = ms(r->t_connect);
+    d->stub_ms = ms(r->t_stub);
+    d->write_ms = ms(r->t_write);
+    d->verify_ms = ms(r->t_verify);
+    d->total_ms = ms(r->t_total);
+
+    const st_err *e = &a->err;
+    if (a->outcome == ST_OUT_PASS) {
+        d->phase = ST_PH_DONE;
+    } else if (e->cat != ST_E_NONE) {
+        d->fclass = e->fclass;
+        d->phase = e->phase;
+        memcpy(d->status, e->status, sizeof d->status);
+        d->nstatus = e->nstatus;
+        st_err_format(e, d->detail, sizeof d->detail);
+        snprintf(d->hint, sizeof d->hint, "%s", *e->hint ? e->hint : st_fclass_hint(e->fclass));
+    }
+}
+
+/* ---- retry-bin mirror ---- */
+
+typedef struct {
+    st_bin_view v[ST_VIEW_BIN];
+    int n;
+    uint64_t total;
+} bin_collect;
+
+static int collect_bin(void *user, const st_db_bin_entry *b)
+{
+    bin_collect *c = user;
+    if (c->n < ST_VIEW_BIN) {
+        st_bin_view *v = &c->v[c->n++];
+        memset(v, 0, sizeof *v);
+        snprintf(v->mac, sizeof v->mac, "%s", b->mac);
+        /* The store keeps the stable port path (by-path link or simulator symlink), whose
+         * last component is the slot's name. */
+        const char *base = strrchr(b->port, '/');
+        if (snprintf(v->slot, sizeof v->slot, "%s", base ? base + 1 : b->port) >= (int)sizeof v->slot)
+            v->slot[sizeof v->slot - 2] = '~'; /* cut: show that it was */
+        v->fclass = b->fclass;
+        v->phase = b->phase;
+        v->attempts = b->attempts;
+        snprintf(v->hint, sizeof v->hint, "%s", b->hint);
+    }
+    c->total++;
+    return 0;
+}
+
+/* Reload the mirror from the store; returns the number of open entries (or the previous
+ * count when the store cannot be read). */
+static uint64_t refresh_bin(st_recorder *r)
+{
+    bin_collect *c = calloc(1, sizeof *c);
+    st_err err;
+    if (!c)
+        return r->open_bin;
+    if (st_db_bin_list(r->db, false, collect_bin, c, &err) == 0) {
+        st_events_bin_replace(r->ev, c->v, c->n, c->total);
+        r->open_bin = c->total;
+    } else {
+        st_events_post(r->ev, ST_EV_INFO, NULL, NULL, 0, ST_PH_DB, ST_FC_CONFIG,
+                       "cannot read the retry bin: %s", err.msg);
+    }
+    free(c);
+    return r->open_bin;
+}
+
+/* ---- operations ---- */
+
+static void record_failed(st_recorder *r, const st_rec_attempt *a, const char *what, const st_err *e)
+{
+    atomic_fetch_add(&r->failures, 1);
+    char msg[400];
+    st_err_format(e, msg, sizeof msg);
+    st_events_post(r->ev, ST_EV_INFO, a->slot, NULL, a->try_no, ST_PH_DB, ST_FC_CONFIG,
+                   "could not record %s of attempt #%lld: %s%s%s", what, (long long)a->id, msg,
+                   *e->hint ? "; " : "", e->hint);
+}
+
+static void do_begin(st_recorder *r, st_rec_op *op)
+{
+    st_db_attempt d;
+    st_err err;
+    st_err_clear(&err);
+    to_db(&op->a, &d);
+    int rc = st_db_attempt_begin(r->db, &d, &err);
+    if (rc < 0)
+        atomic_fetch_add(&r->failures, 1);
+    st_events_rec_complete(r->ev, op->reply, rc, rc == 0 ? d.id : 0, &err);
+}
+
+static void do_unit(st_recorder *r, st_rec_op *op)
+{
+    st_db_attempt d;
+    st_err err;
+    to_db(&op->a, &d);
+    if (st_db_attempt_set_unit(r->db, &d, &err) < 0)
+        record_failed(r, &op->a, "the unit's identity", &err);
+}
+
+static void do_end(st_recorder *r, st_rec_op *op)
+{
+    const st_rec_attempt *a = &op->a;
+    st_db_attempt d;
+    st_err err;
+    to_db(a, &d);
+    uint64_t before = r->open_bin;
+    if (st_db_attempt_finish(r->db, &d, a->bin_on_fail, &err) < 0) {
+        record_failed(r, a, "the end", &err);
+        return;
+    }
+    bool binned = a->bin_on_fail && a->outcome != ST_OUT_PASS;
+    if (!binned && a->outcome != ST_OUT_PASS)
+        return; /* a failed try that will be retried: the bin is unchanged */
+    uint64_t after = refresh_bin(r);
+    if (binned)
+        st_events_post(r->ev, ST_EV_BINNED, a->slot, d.mac, a->try_no, d.phase, d.fclass,
+                       "retry bin: %s [%s] after %d tries: %s", *d.mac ? d.mac : "(no MAC)",
+                       st_fclass_name(d.fclass), a->try_no, d.hint);
+    else if (after < before)
+        st_events_post(r->ev, ST_EV_RESOLVED, a->slot, d.mac, a->try_no, ST_PH_DONE, ST_FC_NONE,
+                       "retry bin: %s passed, its entry is resolved (attempt #%lld)",
+                       *d.mac ? d.mac : "(no MAC)", (long long)d.id);
+}
+
+static void *writer(void *arg)
+{
+    st_recorder *r = arg;
+    for (;;) {
+        st_rec_op *op = st_events_rec_pop(r->ev, 500);
+        if (!op) {
+            if (st_events_rec_drained(r->ev))
+                break;
+            continue;
+        }
+        switch (op->kind) {
+        case ST_REC_BEGIN: do_begin(r, op); break;
+        case ST_REC_UNIT: do_unit(r, op); break;
+        case ST_REC_END: do_end(r, op); break;
+        }
+        free(op);
+    }
+    return NULL;
+}
+
+int st_recorder_start(st_events *ev, st_db *db, st_recorder **out, st_err *err)
+{
+    st_recorder *r = calloc(1, sizeof *r);
+    if (!r) {
+        st_db_close(db);
+        return st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory for the recorder");
+    }
+    r->ev = ev;
+    r->db = db;
+    atomic_init(&r->failures, 0);
+    int n = st_db_recovered(db);
+    if (n > 0)
+        st_events_post(ev, ST_EV_RECOVERED, NULL, NULL, 0, ST_PH_DB, ST_FC_INTERRUPTED,
+                       "%d attempt%s left unfinished by a crash %s marked interrupted; the units "
+                       "are in the retry bin", n, n == 1 ? "" : "s", n == 1 ? "was" : "were");
+    refresh_bin(r);
+    int rc = pthread_create(&r->thread, NULL, writer, r);
+    if (rc != 0) {
+        st_db_close(db);
+        free(r);
+        return st_err_set(err, ST_E_NOMEM, ST_PH_DB, "cannot start the recorder thread (error %d)", rc);
+    }
+    *out = r;
+    return 0;
+}
+
+int st_recorder_stop(st_recorder *r)
+{
+    if (!r)
+        return 0;
+    st_events_rec_close(r->ev);
+    pthread_join(r->thread, NULL);
+    st_db_close(r->db);
+    int fails = atomic_load(&r->failures);
+    free(r);
+    return fails;
+}
+
+int st_recorder_failures(st_recorder *r)
+{
+    return atomic_load(&r->failures);
+}

@@ -1,0 +1,30 @@
+/* recorder.h - the station's one database writer: a thread that takes record operations
+ * from the events channel's queue, in order, and writes them through db/ (no SQL here).
+ * It answers each BEGIN before the worker may touch the unit, completes attempts (which
+ * bins failed units and resolves binned MACs that pass, in the same transaction), and
+ * keeps the snapshot's retry-bin mirror in step with the store.
+ *
+ * Built outside stationcore (library stationrec): it links stationdb, and stationdb
+ * links stationcore. */
+#ifndef ST_RECORDER_H
+#define ST_RECORDER_H
+
+#include "db.h"
+#include "err.h"
+#include "events.h"
+
+typedef struct st_recorder st_recorder;
+
+/* Take ownership of an open writer handle (st_db_open succeeded: the store is writable
+ * and crash leftovers are already marked interrupted), announce those leftovers as a
+ * RECOVERED event, load the bin mirror and start the writer thread. On failure db is
+ * closed. */
+int st_recorder_start(st_events *ev, st_db *db, st_recorder **out, st_err *err);
+/* Close the queue, write what is still queued, join the thread, close the database.
+ * Call after the engine is done (no worker will push any more). Returns how many record
+ * operations could not be written during the run. NULL is fine (0). */
+int st_recorder_stop(st_recorder *r);
+/* Record operations that could not be written so far (thread-safe). */
+int st_recorder_failures(st_recorder *r);
+
+#endif

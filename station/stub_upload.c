@@ -1,0 +1,92 @@
+/* stub_upload.c - load the flasher stub into RAM through the ROM loader and start it.
+ * A MEM_DATA block that arrives corrupted gets `01 07 00 00`; the ROM has consumed
+ * that sequence number (§14), so the block cannot be resent: the upload starts over
+ * from the first MEM_BEGIN, which resets the ROM's RAM-download state. */
+#include <stdio.h>
+#include <string.h>
+
+#include "esp_proto.h"
+#include "loader.h"
+
+static int upload_segment(st_loader *l, uint32_t addr, const uint8_t *data, size_t len,
+                          st_err *err)
+{
+    uint32_t blocks = (uint32_t)((len + ESP_RAM_BLOCK - 1) / ESP_RAM_BLOCK);
+    if (st_cmd_mem_begin(l, (uint32_t)len, blocks, ESP_RAM_BLOCK, addr, err) < 0)
+        return -1;
+    for (uint32_t seq = 0; seq < blocks; seq++) {
+        size_t off = (size_t)seq * ESP_RAM_BLOCK;
+        size_t n = len - off < ESP_RAM_BLOCK ? len - off : ESP_RAM_BLOCK;
+        if (st_cmd_mem_data(l, seq, data + off, n, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int stub_start_err(st_loader *l, st_err *err, const char *what)
+{
+    st_err_set(err, ST_E_PROTOCOL, l->phase, "Failed to start stub flasher: %s", what);
+    err->cmd = ESP_MEM_END;
+    err->fclass = ST_FC_STUB_START;
+    return st_err_hint(err, "%s", st_fclass_hint(ST_FC_STUB_START));
+}
+
+/* MEM_END(0, entry), then the ROM's reply and the stub's "OHAI" (which comes after the
+ * reply; both are taken in whatever order they arrive). */
+static int start_stub(st_loader *l, uint32_t entry, st_err *err)
+{
+    if (st_cmd_mem_end_send(l, 0, entry, err) < 0)
+        return -1;
+    double end = st_now() + ST_TO_OHAI_MS / 1000.0;
+    for (;;) {
+        int left = (int)((end - st_now()) * 1000.0 + 0.5);
+        const uint8_t *f = NULL;
+        size_t n = 0;
+        int rc = left > 0 ? st_loader_recv_frame(l, left, &f, &n, err) : 0;
+        if (rc < 0) {
+            err->cmd = ESP_MEM_END;
+            return -1;
+        }
+        if (rc == 0)
+            return stub_start_err(l, err, "no \"OHAI\" greeting within 3 s of MEM_END");
+        if (n == 4 && memcmp(f, ESP_OHAI, 4) == 0) {
+            l->stub = true;
+            l->prev_reply_op = 0;
+            return 0;
+        }
+        st_resp r;
+        if (st_resp_parse(f, n, &r) < 0 || r.op != ESP_MEM_END) {
+            l->skipped_frames++;
+            continue;
+        }
+        if (st_resp_split(&r, false, 0, 0, err) < 0) {
+            err->phase = l->phase;
+            return -1;
+        }
+        if (!st_resp_ok(&r))
+            return st_resp_error(&r, l->phase, err);
+    }
+}
+
+int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *uploads,
+                   st_err *err)
+{
+    if (attempts <= 0)
+        attempts = 3;
+    l->phase = ST_PH_STUB;
+    for (int i = 0; i < attempts; i++) {
+        (*uploads)++;
+        int rc = upload_segment(l, stub->text_start, stub->text, stub->text_len, err);
+        if (rc == 0 && stub->data && stub->data_len)
+            rc = upload_segment(l, stub->data_start, stub->data, stub->data_len, err);
+        if (rc == 0)
+            rc = start_stub(l, stub->entry, err);
+        if (rc == 0)
+            return 0;
+        if (err->fclass != ST_FC_STUB_RAM_CHECKSUM)
+            return -1; /* not a corrupted block: another upload would not help */
+    }
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n, " (on each of %d uploads)", attempts);
+    return -1;
+}

@@ -1,0 +1,273 @@
+/* test_fault - one injected simulator fault per case, and the exact outcome of one
+ * st_flash_unit attempt: the classified error (class, phase, command, status bytes) for
+ * the faults that must fail, a verified flash for those that must be survived.
+ *
+ * usage: test_fault CASE ESP32SIM PROFILE_DIR
+ *
+ * Decisions this suite pins down:
+ * - ram_checksum:10 (every stub upload corrupted): after stub_attempts (3) uploads the
+ *   attempt falls back to the ROM loader and passes; with opts.stub_required it fails
+ *   with stub_ram_checksum instead (the engine's retry policy then escalates).
+ * - Wrong chip and too-small flash are refused in phase detect, before anything is
+ *   uploaded or written. The stub reports write/inflate errors deferred, so the command
+ *   that carries them is the next data block or the FLASH_DEFL_END barrier. */
+#include "../integration/sim_harness.h" /* first: it sets _GNU_SOURCE */
+#include "check.h"
+
+#include "esp_proto.h"
+
+static const char *g_sim, *g_dir;
+static char g_log[1 << 16]; /* the attempt's log lines */
+
+static void collect_log(void *user, const char *line)
+{
+    (void)user;
+    size_t n = strlen(g_log);
+    snprintf(g_log + n, sizeof g_log - n, "%s\n", line);
+    harness_log(NULL, line);
+}
+
+typedef struct outcome {
+    int rc;
+    st_err err;
+    st_flash_report rep;
+    st_fwset *fw;
+    sim_proc sim;
+    bool started;
+} outcome;
+
+/* Start the simulator with `opts` (NULL-terminated "--unit-opt" values for slot 1),
+ * flash slot 1 with profile `profile` (a name in g_dir, or a path), keep the sim running
+ * for inspection. */
+static void run(outcome *o, const char *profile, const char *const *unit_opts,
+                st_flash_opts *fo)
+{
+    memset(o, 0, sizeof *o);
+    const char *args[32];
+    int n = 0;
+    for (int i = 0; unit_opts && unit_opts[i] && n < 30; i++) {
+        args[n++] = "--unit-opt";
+        args[n++] = unit_opts[i];
+    }
+    args[n] = NULL;
+    o->fw = calloc(1, sizeof *o->fw);
+    if (!CHECK(load_fwset(profile, g_dir, o->fw)))
+        return;
+    if (!CHECK(sim_start(&o->sim, g_sim, args)))
+        return;
+    o->started = true;
+    char port[300];
+    sim_port(&o->sim, 1, false, port, sizeof port);
+    fo->log = collect_log;
+    g_log[0] = 0;
+    o->rc = st_flash_unit(port, o->fw, fo, &o->rep, &o->err);
+    if (o->rc != 0)
+        harness_print_err(&o->err);
+}
+
+static void finish(outcome *o)
+{
+    if (check_state_()->failures && o->started)
+        sim_dump_log(&o->sim);
+    sim_stop(&o->sim);
+    if (o->fw)
+        st_fwset_free(o->fw);
+    free(o->fw);
+}
+
+static void expect_pass(outcome *o)
+{
+    CHECK_EQ_INT(o->rc, 0);
+    if (o->rc == 0 && o->started) {
+        CHECK_EQ_INT(o->rep.regions_verified, o->fw->n);
+        CHECK(flash_has_images(&o->sim, 1, o->fw));
+    }
+}
+
+#define ANY_WRITE_CMD (-1) /* FLASH_DEFL_DATA or the FLASH_DEFL_END barrier */
+
+static void expect_fail(const outcome *o, st_fclass fc, st_phase ph, int cmd)
+{
+    CHECK_EQ_INT(o->rc, -1);
+    CHECK_STR(st_fclass_name(o->err.fclass), st_fclass_name(fc));
+    CHECK_STR(st_phase_name(o->err.phase), st_phase_name(ph));
+    if (cmd == ANY_WRITE_CMD)
+        CHECK(o->err.cmd == ESP_FLASH_DEFL_DATA || o->err.cmd == ESP_FLASH_DEFL_END);
+    else
+        CHECK_STR(esp_cmd_name(o->err.cmd), esp_cmd_name((uint8_t)cmd));
+    CHECK_STR(o->err.hint, st_fclass_hint(fc));
+}
+
+static void expect_status(const outcome *o, int n, const char *bytes)
+{
+    CHECK_EQ_INT(o->err.nstatus, n);
+    CHECK_MEM(o->err.status, bytes, (size_t)n);
+}
+
+/* A profile like demo.ini whose app lies at 4 MB (so it needs more than 4 MB of flash),
+ * written next to the simulator's files. Returns its path in out. */
+static bool write_big_profile(const char *tmpdir, char *out, size_t cap)
+{
+    char src[600];
+    snprintf(src, sizeof src, "%s/demo.ini", g_dir);
+    FILE *in = fopen(src, "r");
+    snprintf(out, cap, "%s/demo-at-4mb.ini", tmpdir);
+    FILE *f = fopen(out, "w");
+    if (!in || !f) {
+        if (in)
+            fclose(in);
+        if (f)
+            fclose(f);
+        return false;
+    }
+    char line[600];
+    while (fgets(line, sizeof line, in)) {
+        if (!strncmp(line, "name =", 6))
+            fprintf(f, "name = demo-at-4mb\n");
+        else if (!strncmp(line, "offset = 0x10000", 16))
+            fprintf(f, "offset = 0x400000\n");
+        else if (!strncmp(line, "file = ", 7))
+            fprintf(f, "file = %s/%s", g_dir, line + 7);
+        else if (!strncmp(line, "stub = ", 7))
+            fprintf(f, "stub = %s/%s", g_dir, line + 7);
+        else
+            fputs(line, f);
+    }
+    fclose(in);
+    return fclose(f) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR\n", argv[0]);
+        return 2;
+    }
+    const char *c = argv[1];
+    g_sim = argv[2];
+    g_dir = argv[3];
+    outcome o;
+    st_flash_opts fo = {0};
+
+    if (!strcmp(c, "ram_checksum_1")) {
+        const char *u[] = {"1:fault=ram_checksum:1", NULL};
+        run(&o, "demo", u, &fo);
+        expect_pass(&o);
+        CHECK(o.rep.used_stub);
+        CHECK_EQ_INT(o.rep.stub_uploads, 2);
+    } else if (!strcmp(c, "ram_checksum_10")) {
+        const char *u[] = {"1:fault=ram_checksum:10", NULL};
+        run(&o, "demo", u, &fo);
+        expect_pass(&o);
+        CHECK(!o.rep.used_stub);      /* fell back to the ROM loader */
+        CHECK_EQ_INT(o.rep.stub_uploads, 3);
+    } else if (!strcmp(c, "ram_checksum_10_stub_required")) {
+        const char *u[] = {"1:fault=ram_checksum:10", NULL};
+        fo.stub_required = true;
+        run(&o, "demo", u, &fo);
+        expect_fail(&o, ST_FC_STUB_RAM_CHECKSUM, ST_PH_STUB, ESP_MEM_DATA);
+        expect_status(&o, 4, "\x01\x07\x00\x00");
+        CHECK_EQ_INT(o.err.cat, ST_E_DEVICE);
+        CHECK_CONTAINS(o.err.msg, "Failed to write to target RAM (result was 01070000): "
+                                  "checksum error in a RAM block");
+        CHECK_EQ_INT(o.rep.stub_uploads, 3);
+        CHECK(o.rep.chip_known); /* the MAC was read before the stub upload */
+    } else if (!strcmp(c, "flash_write_error")) {
+        const char *u[] = {"1:fault=flash_write_error", NULL};
+        run(&o, "demo", u, &fo);
+        /* Deferred by the stub: the bootloader (24 KB) is written once its stream is
+         * complete, so the write error comes with the FLASH_DEFL_END barrier. */
+        expect_fail(&o, ST_FC_FLASH_WRITE, ST_PH_WRITE, ESP_FLASH_DEFL_END);
+        expect_status(&o, 2, "\xC4\x00");
+    } else if (!strcmp(c, "flash_write_error_rom")) {
+        const char *u[] = {"1:fault=flash_write_error", NULL};
+        run(&o, "demo-rom", u, &fo);
+        expect_fail(&o, ST_FC_FLASH_WRITE, ST_PH_WRITE, ESP_FLASH_DEFL_DATA);
+        expect_status(&o, 4, "\x01\x08\x00\x00");
+    } else if (!strcmp(c, "inflate_error")) {
+        const char *u[] = {"1:fault=inflate_error", NULL};
+        run(&o, "demo", u, &fo);
+        /* The first block's inflate error, deferred to the reply to the second block. */
+        expect_fail(&o, ST_FC_INFLATE, ST_PH_WRITE, ESP_FLASH_DEFL_DATA);
+        expect_status(&o, 2, "\xC7\x00");
+    } else if (!strcmp(c, "inflate_error_rom")) {
+        const char *u[] = {"1:fault=inflate_error", NULL};
+        run(&o, "demo-rom", u, &fo);
+        expect_fail(&o, ST_FC_INFLATE, ST_PH_WRITE, ESP_FLASH_DEFL_DATA);
+        expect_status(&o, 4, "\x01\x0B\x00\x00");
+    } else if (!strcmp(c, "bitflip")) {
+        const char *u[] = {"1:fault=bitflip:1", NULL};
+        run(&o, "demo", u, &fo);
+        expect_fail(&o, ST_FC_MD5_MISMATCH, ST_PH_VERIFY, ESP_SPI_FLASH_MD5);
+        CHECK_EQ_INT(o.err.nstatus, 0);
+        CHECK_EQ_INT(o.err.cat, ST_E_VERIFY);
+        CHECK_EQ_INT(o.rep.regions_verified, 2); /* only the first region was hit */
+    } else if (!strcmp(c, "blank")) {
+        const char *u[] = {"1:fault=blank:1", NULL};
+        run(&o, "demo", u, &fo);
+        expect_fail(&o, ST_FC_BLANK_READBACK, ST_PH_VERIFY, ESP_SPI_FLASH_MD5);
+        CHECK_EQ_INT(o.err.nstatus, 0);
+        CHECK_CONTAINS(o.err.msg, "all 0xFF");
+    } else if (!strcmp(c, "no_sync")) {
+        const char *u[] = {"1:fault=no_sync", NULL};
+        run(&o, "demo", u, &fo);
+        expect_fail(&o, ST_FC_NO_SYNC, ST_PH_SYNC, ESP_SYNC);
+        CHECK_EQ_INT(o.err.nstatus, 0);
+        CHECK_CONTAINS(o.err.msg, "wrong boot mode (0x13): not in download mode");
+        CHECK(!o.rep.chip_known);
+    } else if (!strcmp(c, "disconnect")) {
+        const char *u[] = {"1:fault=disconnect:50", NULL};
+        run(&o, "demo", u, &fo);
+        /* The unit drops off while its bootloader is being written; whether the port
+         * is seen gone on the last block's reply or on the barrier is a race. */
+        expect_fail(&o, ST_FC_VANISHED, ST_PH_WRITE, ANY_WRITE_CMD);
+        CHECK_EQ_INT(o.err.cat, ST_E_GONE);
+        CHECK_EQ_INT(o.err.nstatus, 0);
+        CHECK(o.rep.chip_known);
+    } else if (!strcmp(c, "noise")) {
+        const char *u[] = {"1:fault=noise:0.3", NULL};
+        run(&o, "demo", u, &fo);
+        expect_pass(&o);
+        CHECK_CONTAINS(g_log, "line noise: "); /* garbage was there, and survived */
+    } else if (!strcmp(c, "slow")) {
+        const char *u[] = {"1:fault=slow:50", NULL};
+        run(&o, "demo", u, &fo);
+        expect_pass(&o);
+    } else if (!strcmp(c, "wrong_chip")) {
+        const char *u[] = {"1:fault=wrong_chip", NULL};
+        run(&o, "demo", u, &fo);
+        expect_fail(&o, ST_FC_WRONG_CHIP, ST_PH_DETECT, ESP_READ_REG);
+        CHECK_EQ_INT(o.err.cat, ST_E_CHIP);
+        CHECK_CONTAINS(o.err.msg, "ESP32-S3 (magic 0x00000009)");
+        CHECK_EQ_INT(o.rep.stub_uploads, 0);
+    } else if (!strcmp(c, "flash_too_small")) {
+        char tmp[] = "/tmp/st-fault-XXXXXX", prof[700];
+        if (CHECK(mkdtemp(tmp) != NULL) && CHECK(write_big_profile(tmp, prof, sizeof prof))) {
+            const char *u[] = {"1:flash=4M", NULL};
+            run(&o, prof, u, &fo);
+            expect_fail(&o, ST_FC_FLASH_TOO_SMALL, ST_PH_DETECT, 0);
+            CHECK_EQ_INT(o.err.cat, ST_E_CHIP);
+            CHECK_EQ_INT(o.rep.chip.flash_size, 4u << 20);
+            CHECK_EQ_INT(o.rep.stub_uploads, 0);
+            CHECK_EQ_INT(o.rep.bytes_raw, 0);
+            unlink(prof);
+            rmdir(tmp);
+        } else {
+            memset(&o, 0, sizeof o);
+        }
+    } else if (!strcmp(c, "baud_max")) {
+        const char *u[] = {"1:fault=baud_max:460800", NULL};
+        fo.baud = 921600;
+        run(&o, "demo", u, &fo);
+        expect_pass(&o);
+        CHECK_EQ_INT(o.rep.baud, 460800);
+        CHECK(o.rep.used_stub);
+        CHECK_EQ_INT(o.rep.stub_uploads, 2); /* again after the reset back to the ROM */
+        CHECK_CONTAINS(g_log, "no clean answer at 921600 baud");
+    } else {
+        fprintf(stderr, "unknown case %s\n", c);
+        return 2;
+    }
+    finish(&o);
+    return check_summary(c);
+}

@@ -1,0 +1,29 @@
+# The production line (station/engine.c, worker.c, discovery.c, events.c, recorder.c and
+# `station run`) end to end against the simulator: test_engine.c runs the station as a
+# child process and checks its JSON events, the record store and the flash files.
+add_executable(test_engine ${CMAKE_CURRENT_LIST_DIR}/test_engine.c)
+target_link_libraries(test_engine PRIVATE stationdb PkgConfig::JANSSON m)
+target_include_directories(test_engine PRIVATE ${CMAKE_CURRENT_LIST_DIR}
+  ${CMAKE_SOURCE_DIR}/tests/unit)
+add_dependencies(test_engine esp32sim demo_images station)
+
+set(ST_ENGINE_CASES batch16 hotplug watchdog kill sigterm sigterm2 refuse)
+foreach(case ${ST_ENGINE_CASES})
+  add_test(NAME engine_${case}
+    COMMAND test_engine ${case} $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
+            ${ST_DEMO_PROFILE_DIR})
+  set_tests_properties(engine_${case} PROPERTIES TIMEOUT 60 LABELS integration)
+endforeach()
+
+# The engine with the real recorder, driven as a library: a begin record that cannot be
+# written keeps the unit untouched; pause, profile change and resume.
+add_executable(test_engine_lib ${CMAKE_CURRENT_LIST_DIR}/test_engine_lib.c)
+target_link_libraries(test_engine_lib PRIVATE stationrec PkgConfig::JANSSON m)
+target_include_directories(test_engine_lib PRIVATE ${CMAKE_CURRENT_LIST_DIR}
+  ${CMAKE_SOURCE_DIR}/tests/unit)
+add_dependencies(test_engine_lib esp32sim demo_images)
+foreach(case begin_fail controls)
+  add_test(NAME engine_${case}
+    COMMAND test_engine_lib ${case} $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR})
+  set_tests_properties(engine_${case} PROPERTIES TIMEOUT 60 LABELS integration)
+endforeach()

@@ -1,0 +1,13 @@
+# Single-unit flash flow against the simulator (station/flash_unit.c and the loader):
+# stub and ROM mode over a pseudo-terminal, stub mode over TCP, and `station flash`.
+add_executable(test_flash_sim ${CMAKE_CURRENT_LIST_DIR}/test_flash_sim.c)
+target_link_libraries(test_flash_sim PRIVATE stationcore)
+target_include_directories(test_flash_sim PRIVATE ${CMAKE_CURRENT_LIST_DIR}
+  ${CMAKE_SOURCE_DIR}/tests/unit)
+add_dependencies(test_flash_sim esp32sim demo_images station)
+foreach(case stub rom nostub tcp cli)
+  add_test(NAME flash_${case}
+    COMMAND test_flash_sim ${case} $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR}
+            $<TARGET_FILE:station>)
+  set_tests_properties(flash_${case} PROPERTIES TIMEOUT 60 LABELS integration)
+endforeach()

@@ -1,0 +1,675 @@
+/* test_engine - the production line end to end: `station run` against the simulator,
+ * checked through its JSON events, the record store and the units' flash files.
+ *
+ * usage: test_engine CASE STATION ESP32SIM PROFILE_DIR
+ *   batch16   16 slots with a mix of faults (+1 unit replacing a binned one): one final
+ *             outcome per unit, classes, retry escalation, bin and bin resolution
+ *   hotplug   units arrive and leave over time: a worker per arrival, soon after it
+ *   watchdog  a unit that hangs is cut off by the per-try watchdog; others go on
+ *   kill      SIGKILL mid-batch, restart: integrity, nothing lost, interrupted + binned
+ *   sigterm   SIGTERM mid-batch: units in flight finish, clean exit
+ *   sigterm2  two SIGTERMs: units in flight are aborted, recorded interrupted, binned
+ *   refuse    an unusable database: the station refuses to start, no unit touched
+ * The station binary may be a sanitizer build: its stderr must stay free of reports. */
+#include "engine_harness.h"
+
+static const char *g_station, *g_sim, *g_profdir;
+static char g_profile[600];
+static char g_run[64]; /* this test's folder for the database and outputs */
+
+static void mkrun(void)
+{
+    snprintf(g_run, sizeof g_run, "/tmp/st-engine-XXXXXX");
+    if (!mkdtemp(g_run)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+}
+
+static void rmrun(void)
+{
+    nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void sha_hex(const uint8_t *d, char *out)
+{
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* The attempt recorded the profile's images by SHA-256, in order. */
+static bool images_match(const st_db_attempt *a, const st_fwset *fw)
+{
+    if (a->nimages != fw->n)
+        return false;
+    for (int i = 0; i < fw->n; i++) {
+        char h[65];
+        sha_hex(fw->img[i].sha256, h);
+        if (a->images[i].offset != fw->img[i].offset || strcmp(a->images[i].sha256, h) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* ---- batch16 ---- */
+
+typedef struct unit_case {
+    const char *opts;        /* simulator options */
+    const char *fails[3];    /* classes of the failed tries, in order; NULL ends */
+    bool pass;               /* final outcome */
+    bool mac_known;          /* the MAC can be read (not for a wrong chip, not without sync) */
+    bool any_tries;          /* noise: retries are allowed, the final outcome must be a pass */
+} unit_case;
+
+static const unit_case batch[16] = {
+    /*  1 */ {"", {NULL}, true, true, false},
+    /*  2 */ {"bridge=ch9102", {NULL}, true, true, false},
+    /*  3 */ {"fault=ram_checksum:1", {"stub_ram_checksum"}, true, true, false},
+    /*  4 */ {"fault=wrong_chip", {"wrong_chip"}, false, false, false},
+    /*  5 */ {"flash=1M", {"flash_too_small"}, false, true, false},
+    /*  6 */ {"fault=bitflip:1", {"md5_mismatch"}, true, true, false},
+    /*  7 */ {"fault=blank:1", {"blank_readback"}, true, true, false},
+    /*  8 */ {"fault=flash_write_error:1", {"flash_write"}, true, true, false},
+    /*  9 */ {"fault=inflate_error:1", {"inflate"}, true, true, false},
+    /* 10 */ {"fault=no_sync", {"no_sync", "no_sync"}, false, false, false},
+    /* 11 */ {"fault=disconnect:50", {"vanished"}, false, true, false},
+    /* 12 */ {"fault=noise:0.02", {NULL}, true, true, true},
+    /* 13 */ {"fault=baud_max:460800", {NULL}, true, true, false},
+    /* 14 */ {"fault=slow:5", {NULL}, true, true, false},
+    /* 15 */ {"fault=ram_checksum:10", {"stub_ram_checksum", "stub_ram_checksum"}, true, true, false},
+    /* 16 */ {"flash=1M", {"flash_too_small"}, false, true, false}, /* then a good unit, same MAC */
+};
+
+static void batch_mac(int k, char *out)
+{
+    sprintf(out, "24:0a:c4:e0:00:%02x", k);
+}
+
+static const st_db_bin_entry *bin_for(const rec_set *r, const char *mac, const char *port)
+{
+    for (int i = 0; i < r->nb; i++)
+        if (*mac ? !strcmp(r->b[i].mac, mac) : (!r->b[i].mac[0] && !strcmp(r->b[i].port, port)))
+            return &r->b[i];
+    return NULL;
+}
+
+static void check_slot(const rec_set *r, const sim_proc *sim, const st_fwset *fw, int k,
+                       const unit_case *u, const st_db_attempt *const *at, int n)
+{
+    char mac[18], port[320];
+    batch_mac(k, mac);
+    snprintf(port, sizeof port, "%s/slot%d", sim->dir, k);
+    int nfails = 0;
+    while (nfails < 3 && u->fails[nfails])
+        nfails++;
+    int want = nfails + (u->pass ? 1 : 0);
+    if (!u->any_tries && !CHECK_EQ_INT(n, want)) {
+        fprintf(stderr, "slot %d: %d attempts recorded, expected %d\n", k, n, want);
+        return;
+    }
+    if (!CHECK(n >= 1))
+        return;
+    for (int i = 0; i < n; i++) {
+        const st_db_attempt *a = at[i];
+        CHECK_EQ_INT(a->try_no, i + 1);
+        CHECK_EQ_INT(a->slot, k); /* the simulator's USB path 1-1.K: hub port K */
+        CHECK_STR(a->profile, "demo");
+        CHECK(images_match(a, fw));
+        CHECK(a->started_ms > 0 && a->ended_ms >= a->started_ms);
+        if (u->mac_known)
+            CHECK_STR(a->mac, mac);
+        else
+            CHECK_STR(a->mac, "");
+        bool last = i == n - 1;
+        if (!last || !u->pass) {
+            if (!CHECK_EQ_INT(a->outcome, ST_DB_FAIL))
+                fprintf(stderr, "slot %d try %d: outcome %s\n", k, i + 1, st_db_outcome_name(a->outcome));
+            if (!u->any_tries && !CHECK_STR(st_fclass_name(a->fclass), u->fails[i]))
+                fprintf(stderr, "slot %d try %d: %s\n", k, i + 1, a->detail);
+            CHECK(a->hint[0] != '\0');
+        } else {
+            CHECK_EQ_INT(a->outcome, ST_DB_PASS);
+            CHECK_EQ_INT(a->fclass, ST_FC_NONE);
+            CHECK_STR(a->description, "ESP32-D0WD-V3 (revision v3.0)");
+            CHECK_EQ_INT(a->bytes_raw, fw->total_len);
+        }
+    }
+    const st_db_bin_entry *b = bin_for(r, u->mac_known ? mac : "", port);
+    if (u->pass) {
+        CHECK(b == NULL || b->resolved_ms != 0);
+        return;
+    }
+    if (!CHECK(b != NULL)) {
+        fprintf(stderr, "slot %d: no retry-bin entry\n", k);
+        return;
+    }
+    const char *cls = u->fails[nfails - 1];
+    CHECK_STR(st_fclass_name(b->fclass), cls);
+    CHECK_STR(b->hint, st_fclass_hint(st_fclass_from_name(cls)));
+    CHECK_EQ_INT(b->attempts, nfails);
+    CHECK_EQ_INT(b->vid, 0x10c4);
+    CHECK_EQ_INT(b->pid, 0xea60);
+    CHECK_EQ_INT(b->last_attempt_id, at[n - 1]->id);
+}
+
+/* Retry events of a slot, in order, have these escalation steps in their text. */
+static bool retry_steps(const ev_list *l, const char *slot, const char *const *steps)
+{
+    int i = 0;
+    for (int e = 0; e < l->n; e++)
+        if (!strcmp(l->v[e].event, "retry") && !strcmp(l->v[e].slot, slot)) {
+            if (!steps[i] || !strstr(l->v[e].text, steps[i])) {
+                fprintf(stderr, "%s: retry '%s', expected step %s\n", slot, l->v[e].text,
+                        steps[i] ? steps[i] : "(none)");
+                return false;
+            }
+            i++;
+        }
+    if (steps[i])
+        fprintf(stderr, "%s: step %s never taken\n", slot, steps[i]);
+    return !steps[i];
+}
+
+static void case_batch16(void)
+{
+    st_fwset *fw = calloc(1, sizeof *fw);
+    if (!CHECK(load_fwset(g_profile, NULL, fw)))
+        return;
+    char scn[300], text[8192], mac[18];
+    size_t n = 0;
+    n += snprintf(text + n, sizeof text - n, "seed 7\n");
+    for (int k = 1; k <= 16; k++) {
+        batch_mac(k, mac);
+        n += snprintf(text + n, sizeof text - n, "unit %d at=0 leave=%s mac=%s %s\n", k,
+                      k == 16 ? "close+1" : "never", mac, batch[k - 1].opts);
+    }
+    batch_mac(16, mac); /* the binned unit comes back, now good */
+    n += snprintf(text + n, sizeof text - n, "unit 16 after=0.5 leave=never mac=%s\n", mac);
+    snprintf(scn, sizeof scn, "%s/batch.scn", g_run);
+    write_text(scn, text);
+
+    sim_proc sim;
+    const char *sargs[] = {"--scenario", scn, NULL};
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    char db[300];
+    snprintf(db, sizeof db, "%s/st.db", g_run);
+    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
+                          "--exit-after", "17", "--max-tries", "3", "--sync-attempts", "2",
+                          "--operator", "tester", NULL};
+    station_proc st;
+    CHECK(station_start(&st, g_station, g_run, "batch", args));
+    bool exited = CHECK(station_wait(&st, 50000));
+    station_reap(&st);
+    CHECK_EQ_INT(station_exit_code(&st), 0);
+    CHECK(station_clean(&st));
+
+    rec_set r;
+    if (exited && CHECK(rec_load(db, &r))) {
+        CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_IN_PROGRESS), 0);
+        CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_PASS), 12);
+        const st_db_attempt *at[16];
+        for (int k = 1; k <= 15; k++) {
+            int na = rec_slot_attempts(&r, sim.dir, k, at, 16);
+            check_slot(&r, &sim, fw, k, &batch[k - 1], at, na);
+            if (batch[k - 1].pass && k != 11)
+                CHECK(flash_has_images(&sim, k, fw));
+        }
+        /* Slot 2's CH9102 bridge is recorded with the attempt. */
+        if (rec_slot_attempts(&r, sim.dir, 2, at, 16) == 1) {
+            CHECK_EQ_INT(at[0]->vid, 0x1a86);
+            CHECK_EQ_INT(at[0]->pid, 0x55d4);
+            CHECK_STR(at[0]->bridge, "CH9102");
+            CHECK_STR(at[0]->operator_name, "tester");
+            CHECK(at[0]->host[0] != '\0');
+        }
+        /* inflate: the retry goes one rung down the profile's ladder. */
+        if (rec_slot_attempts(&r, sim.dir, 9, at, 16) == 2)
+            CHECK_EQ_INT(at[1]->baud, 921600);
+        /* A bridge that cannot hold the fast rates: the loader's ladder inside one try. */
+        if (rec_slot_attempts(&r, sim.dir, 13, at, 16) == 1)
+            CHECK_EQ_INT(at[0]->baud, 460800);
+
+        /* Slot 16: the binned unit, then the same MAC passing resolves its entry. */
+        int na = rec_slot_attempts(&r, sim.dir, 16, at, 16);
+        batch_mac(16, mac);
+        if (CHECK_EQ_INT(na, 2)) {
+            CHECK_EQ_INT(at[0]->outcome, ST_DB_FAIL);
+            CHECK_STR(st_fclass_name(at[0]->fclass), "flash_too_small");
+            CHECK_EQ_INT(at[1]->outcome, ST_DB_PASS);
+            CHECK_EQ_INT(at[1]->try_no, 1);
+            CHECK_STR(at[1]->mac, mac);
+            const st_db_bin_entry *b = rec_bin_for_mac(&r, mac);
+            if (CHECK(b != NULL)) {
+                CHECK(b->resolved_ms != 0);
+                CHECK_EQ_INT(b->resolved_by, at[1]->id);
+                CHECK_STR(st_fclass_name(b->fclass), "flash_too_small");
+            }
+            CHECK(flash_has_images(&sim, 16, fw));
+        }
+        rec_free(&r);
+    }
+
+    ev_list l = events_read(&st);
+    CHECK_EQ_INT(events_count(&l, "pass", NULL, NULL), 12);
+    CHECK_EQ_INT(events_count(&l, "fail", NULL, NULL), 5);
+    CHECK_EQ_INT(events_count(&l, "binned", NULL, NULL), 5);
+    CHECK_EQ_INT(events_count(&l, "resolved", "slot16", NULL), 1);
+    const char *s3[] = {"resync", NULL}, *s9[] = {"lower_baud", NULL},
+               *s15[] = {"resync", "rom_only", NULL}, *s10[] = {"resync", NULL};
+    CHECK(retry_steps(&l, "slot3", s3));
+    CHECK(retry_steps(&l, "slot9", s9));
+    CHECK(retry_steps(&l, "slot10", s10));
+    CHECK(retry_steps(&l, "slot15", s15));
+    events_free(&l);
+
+    if (check_state_()->failures) {
+        station_dump(&st);
+        sim_dump_log(&sim);
+    }
+    sim_stop(&sim);
+    st_fwset_free(fw);
+    free(fw);
+}
+
+/* ---- hotplug ---- */
+
+static void case_hotplug(void)
+{
+    static const struct { int slot; const char *when, *leave; } arr[] = {
+        {1, "at=0.3", "reset+0.3"}, {1, "after=0.4", "reset+0.3"}, {1, "after=0.4", "reset+0.3"},
+        {2, "at=0.8", "reset+0.5"}, {2, "after=0.2", "never"},     {3, "at=1.5", "reset+0.2"},
+    };
+    const int narr = (int)(sizeof arr / sizeof arr[0]);
+    char scn[300], text[4096], macs[6][18];
+    size_t n = 0;
+    int seq[4] = {0};
+    for (int i = 0; i < narr; i++) {
+        snprintf(macs[i], sizeof macs[i], "24:0a:c4:f0:%02x:%02x", arr[i].slot, ++seq[arr[i].slot]);
+        n += snprintf(text + n, sizeof text - n, "unit %d %s leave=%s mac=%s\n", arr[i].slot,
+                      arr[i].when, arr[i].leave, macs[i]);
+    }
+    snprintf(scn, sizeof scn, "%s/hotplug.scn", g_run);
+    write_text(scn, text);
+    sim_proc sim;
+    const char *sargs[] = {"--scenario", scn, NULL};
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    char db[300];
+    snprintf(db, sizeof db, "%s/st.db", g_run);
+    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
+                          "--exit-after", "6", NULL};
+    station_proc st;
+    CHECK(station_start(&st, g_station, g_run, "hotplug", args));
+    bool exited = CHECK(station_wait(&st, 40000));
+    station_reap(&st);
+    CHECK_EQ_INT(station_exit_code(&st), 0);
+    CHECK(station_clean(&st));
+
+    ev_list l = events_read(&st);
+    CHECK_EQ_INT(events_count(&l, "worker", "slot1", NULL), 3);
+    CHECK_EQ_INT(events_count(&l, "worker", "slot2", NULL), 2);
+    CHECK_EQ_INT(events_count(&l, "worker", "slot3", NULL), 1);
+    CHECK_EQ_INT(events_count(&l, "attach", NULL, NULL), 6);
+    /* Each arrival gets its worker soon after its port appeared (the poll is 200 ms;
+     * the bound is loose on purpose: a loaded machine must not fail the test). */
+    double worst = 0;
+    for (int i = 0; i < l.n; i++) {
+        const ev_line *e = &l.v[i];
+        if (strcmp(e->event, "worker") != 0)
+            continue;
+        CHECK(e->appeared > 0);
+        double lag = e->ts - e->appeared;
+        CHECK(lag > -0.05 && lag < 1.0);
+        if (lag > worst)
+            worst = lag;
+    }
+    fprintf(stderr, "hotplug: slowest worker start %.3f s after its port appeared\n", worst);
+    /* In a slot, the next unit's worker starts only after the previous unit left and
+     * passed: a new worker per unit, never the old one reused. */
+    for (int k = 1; k <= 3; k++) {
+        char slot[16];
+        snprintf(slot, sizeof slot, "slot%d", k);
+        int workers = 0, passes = 0, detaches = 0;
+        for (int i = 0; i < l.n; i++) {
+            const ev_line *e = &l.v[i];
+            if (strcmp(e->slot, slot) != 0)
+                continue;
+            if (!strcmp(e->event, "worker")) {
+                CHECK_EQ_INT(passes, workers);  /* the previous unit finished */
+                CHECK_EQ_INT(detaches, workers); /* and left */
+                workers++;
+            } else if (!strcmp(e->event, "pass")) {
+                passes++;
+            } else if (!strcmp(e->event, "detach")) {
+                detaches++;
+            }
+        }
+    }
+    events_free(&l);
+
+    rec_set r;
+    if (exited && CHECK(rec_load(db, &r))) {
+        CHECK_EQ_INT(r.na, narr);
+        CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_PASS), narr);
+        for (int i = 0; i < narr; i++) {
+            int found = 0;
+            for (int j = 0; j < r.na; j++)
+                if (!strcmp(r.a[j].mac, macs[i])) {
+                    found++;
+                    CHECK_EQ_INT(r.a[j].try_no, 1);
+                    CHECK_EQ_INT(r.a[j].slot, arr[i].slot);
+                }
+            if (!CHECK_EQ_INT(found, 1))
+                fprintf(stderr, "unit %s: %d attempts\n", macs[i], found);
+        }
+        rec_free(&r);
+    }
+    if (check_state_()->failures) {
+        station_dump(&st);
+        sim_dump_log(&sim);
+    }
+    sim_stop(&sim);
+}
+
+/* ---- watchdog ---- */
+
+static double event_time(const ev_list *l, const char *event, const char *slot)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i].event, event) && !strcmp(l->v[i].slot, slot))
+            return l->v[i].t;
+    return -1;
+}
+
+static void case_watchdog(void)
+{
+    /* Slot 1 answers every command 3 s late: without the watchdog its try would go on
+     * syncing for about 20 s. */
+    const char *sargs[] = {"--units", "3", "--unit-opt", "1:fault=slow:3000", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    char db[300];
+    snprintf(db, sizeof db, "%s/st.db", g_run);
+    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
+                          "--exit-after", "3", "--max-tries", "1", "--attempt-timeout", "2",
+                          "--sync-attempts", "20", NULL};
+    station_proc st;
+    CHECK(station_start(&st, g_station, g_run, "watchdog", args));
+    bool exited = CHECK(station_wait(&st, 40000));
+    station_reap(&st);
+    CHECK_EQ_INT(station_exit_code(&st), 0);
+    CHECK(station_clean(&st));
+    ev_list l = events_read(&st);
+    double fail1 = event_time(&l, "fail", "slot1");
+    double pass2 = event_time(&l, "pass", "slot2"), pass3 = event_time(&l, "pass", "slot3");
+    CHECK(fail1 > 0 && pass2 > 0 && pass3 > 0);
+    CHECK(pass2 < fail1 && pass3 < fail1); /* the hung unit held nobody up */
+    events_free(&l);
+    rec_set r;
+    const st_db_attempt *at[4];
+    if (exited && CHECK(rec_load(db, &r))) {
+        if (CHECK_EQ_INT(rec_slot_attempts(&r, sim.dir, 1, at, 4), 1)) {
+            CHECK_EQ_INT(at[0]->outcome, ST_DB_FAIL);
+            CHECK_STR(st_fclass_name(at[0]->fclass), "timeout");
+            CHECK_CONTAINS(at[0]->detail, "watchdog");
+            CHECK(at[0]->ended_ms - at[0]->started_ms < 10000);
+        }
+        CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_PASS), 2);
+        rec_free(&r);
+    }
+    if (check_state_()->failures) {
+        station_dump(&st);
+        sim_dump_log(&sim);
+    }
+    sim_stop(&sim);
+}
+
+/* ---- kill and restart ---- */
+
+static int count_outcome_ids(const rec_set *r, st_db_outcome o, int64_t *ids, char (*macs)[18], int cap)
+{
+    int n = 0;
+    for (int i = 0; i < r->na && n < cap; i++)
+        if (r->a[i].outcome == o) {
+            ids[n] = r->a[i].id;
+            snprintf(macs[n], 18, "%s", r->a[i].mac);
+            n++;
+        }
+    return n;
+}
+
+static void case_kill(void)
+{
+    const char *sargs[] = {"--units", "4", "--realism", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    char db[300], empty[300];
+    snprintf(db, sizeof db, "%s/st.db", g_run);
+    snprintf(empty, sizeof empty, "%s/empty", g_run);
+    mkdir(empty, 0755);
+    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db, NULL};
+    station_proc st;
+    CHECK(station_start(&st, g_station, g_run, "killed", args));
+    /* Wait until every unit is writing (with --realism a write takes seconds). */
+    bool writing = CHECK(events_wait_for(&st, "phase", "write", 4, 30000));
+    rec_set before = {0}, after = {0}, restarted = {0};
+    CHECK(rec_load(db, &before));
+    station_signal(&st, SIGKILL);
+    CHECK(station_wait(&st, 10000));
+    CHECK_EQ_INT(station_exit_code(&st), -SIGKILL);
+    sim_stop(&sim);
+
+    int64_t ids[16];
+    char macs[16][18];
+    int inflight = 0;
+    if (CHECK(rec_load(db, &after))) {
+        CHECK(after.na >= before.na); /* what was recorded before the kill is still there */
+        inflight = count_outcome_ids(&after, ST_DB_IN_PROGRESS, ids, macs, 16);
+        if (writing)
+            CHECK_EQ_INT(inflight, 4);
+        for (int i = 0; i < inflight; i++)
+            CHECK(macs[i][0] != '\0'); /* the MAC was recorded as soon as it was read */
+    }
+
+    /* Restart: no units; the store recovers, the engine reports it, and idles out. */
+    const char *args2[] = {"--profile", g_profile, "--sim-dir", empty, "--json", "--db", db,
+                           "--exit-when-idle", "1", NULL};
+    station_proc st2;
+    CHECK(station_start(&st2, g_station, g_run, "restart", args2));
+    CHECK(station_wait(&st2, 20000));
+    station_reap(&st2);
+    CHECK_EQ_INT(station_exit_code(&st2), 0);
+    CHECK(station_clean(&st2));
+    ev_list l = events_read(&st2);
+    CHECK_EQ_INT(events_count(&l, "recovered", NULL, NULL), 1);
+    events_free(&l);
+    CHECK(rec_integrity_ok(db));
+    if (CHECK(rec_load(db, &restarted))) {
+        CHECK_EQ_INT(restarted.na, after.na); /* nothing lost, nothing invented */
+        CHECK_EQ_INT(rec_count_outcome(&restarted, ST_DB_IN_PROGRESS), 0);
+        for (int i = 0; i < inflight; i++) {
+            for (int j = 0; j < restarted.na; j++)
+                if (restarted.a[j].id == ids[i])
+                    CHECK_STR(st_db_outcome_name(restarted.a[j].outcome), "interrupted");
+            const st_db_bin_entry *b = rec_bin_for_mac(&restarted, macs[i]);
+            if (CHECK(b != NULL)) {
+                CHECK_EQ_INT(b->resolved_ms, 0);
+                CHECK_STR(st_fclass_name(b->fclass), "interrupted");
+            }
+        }
+    }
+
+    /* The interrupted units are flashed again: their bin entries are resolved. */
+    const char *sargs3[] = {"--units", "4", NULL};
+    if (CHECK(sim_start(&sim, g_sim, sargs3))) {
+        const char *args3[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
+                               "--exit-after", "4", NULL};
+        station_proc st3;
+        CHECK(station_start(&st3, g_station, g_run, "reflash", args3));
+        CHECK(station_wait(&st3, 30000));
+        station_reap(&st3);
+        CHECK_EQ_INT(station_exit_code(&st3), 0);
+        CHECK(station_clean(&st3));
+        rec_set fin;
+        if (CHECK(rec_load(db, &fin))) {
+            for (int i = 0; i < inflight; i++) {
+                const st_db_bin_entry *b = rec_bin_for_mac(&fin, macs[i]);
+                if (CHECK(b != NULL))
+                    CHECK(b->resolved_ms != 0);
+            }
+            rec_free(&fin);
+        }
+        if (check_state_()->failures)
+            station_dump(&st3);
+        sim_stop(&sim);
+    }
+    if (check_state_()->failures) {
+        station_dump(&st);
+        station_dump(&st2);
+    }
+    rec_free(&before);
+    rec_free(&after);
+    rec_free(&restarted);
+}
+
+/* ---- SIGTERM ---- */
+
+static void case_sigterm(int signals)
+{
+    const char *sargs[] = {"--units", "3", "--realism", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    char db[300];
+    snprintf(db, sizeof db, "%s/st.db", g_run);
+    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db, NULL};
+    station_proc st;
+    CHECK(station_start(&st, g_station, g_run, "sigterm", args));
+    bool writing = CHECK(events_wait_for(&st, "phase", "write", 3, 30000));
+    station_signal(&st, SIGTERM);
+    if (signals > 1) {
+        harness_sleep_ms(300);
+        station_signal(&st, SIGTERM);
+    }
+    /* One signal: the writes finish (seconds with --realism); two: they are aborted. */
+    bool exited = CHECK(station_wait(&st, signals > 1 ? 15000 : 40000));
+    station_reap(&st);
+    CHECK_EQ_INT(station_exit_code(&st), 0);
+    CHECK(station_clean(&st));
+    ev_list l = events_read(&st);
+    CHECK(events_count(&l, "line", NULL, NULL) >= 2); /* stopping ... stopped */
+    CHECK_EQ_INT(events_count(&l, "summary", NULL, NULL), 1);
+    events_free(&l);
+    rec_set r;
+    if (exited && CHECK(rec_load(db, &r))) {
+        CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_IN_PROGRESS), 0);
+        CHECK_EQ_INT(r.na, 3);
+        if (signals == 1 && writing) {
+            CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_PASS), 3);
+            for (int k = 1; k <= 3; k++) {
+                st_fwset *fw = calloc(1, sizeof *fw);
+                if (fw && load_fwset(g_profile, NULL, fw)) {
+                    CHECK(flash_has_images(&sim, k, fw));
+                    st_fwset_free(fw);
+                }
+                free(fw);
+            }
+        } else if (writing) {
+            CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_INTERRUPTED), 3);
+            for (int i = 0; i < r.na; i++) {
+                CHECK_STR(st_fclass_name(r.a[i].fclass), "interrupted");
+                const st_db_bin_entry *b = rec_bin_for_mac(&r, r.a[i].mac);
+                if (CHECK(b != NULL)) {
+                    CHECK_EQ_INT(b->resolved_ms, 0);
+                    CHECK_STR(st_fclass_name(b->fclass), "interrupted");
+                }
+            }
+        }
+        rec_free(&r);
+    }
+    if (check_state_()->failures) {
+        station_dump(&st);
+        sim_dump_log(&sim);
+    }
+    sim_stop(&sim);
+}
+
+/* ---- refuse ---- */
+
+static void case_refuse(void)
+{
+    const char *sargs[] = {"--units", "1", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    /* No folder can be created under /proc, whoever runs the test. */
+    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json",
+                          "--db", "/proc/st-engine-nowhere/station.db", "--exit-when-idle", "1", NULL};
+    station_proc st;
+    CHECK(station_start(&st, g_station, g_run, "refuse", args));
+    CHECK(station_wait(&st, 15000));
+    station_reap(&st);
+    CHECK_EQ_INT(station_exit_code(&st), 3);
+    CHECK(station_clean(&st));
+    char *e = harness_read_file(st.err);
+    CHECK_CONTAINS(e, "refusing to flash");
+    CHECK_CONTAINS(e, "/proc/st-engine-nowhere/station.db");
+    free(e);
+    harness_sleep_ms(500); /* had it been touched, the unit would be mid-write by now */
+    CHECK(flash_is_erased(&sim, 1, 0x1000, 0x1000));
+    CHECK(flash_is_erased(&sim, 1, 0x10000, 0x1000));
+    CHECK(!strstr(sim_log_text(&sim), "SYNC"));
+    if (check_state_()->failures) {
+        station_dump(&st);
+        sim_dump_log(&sim);
+    }
+    sim_stop(&sim);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: test_engine CASE STATION ESP32SIM PROFILE_DIR\n");
+        return 2;
+    }
+    const char *c = argv[1];
+    g_station = argv[2];
+    g_sim = argv[3];
+    g_profdir = argv[4];
+    snprintf(g_profile, sizeof g_profile, "%s/demo.ini", g_profdir);
+    signal(SIGPIPE, SIG_IGN);
+    mkrun();
+    if (!strcmp(c, "batch16"))
+        case_batch16();
+    else if (!strcmp(c, "hotplug"))
+        case_hotplug();
+    else if (!strcmp(c, "watchdog"))
+        case_watchdog();
+    else if (!strcmp(c, "kill"))
+        case_kill();
+    else if (!strcmp(c, "sigterm"))
+        case_sigterm(1);
+    else if (!strcmp(c, "sigterm2"))
+        case_sigterm(2);
+    else if (!strcmp(c, "refuse"))
+        case_refuse();
+    else {
+        fprintf(stderr, "unknown case %s\n", c);
+        rmrun();
+        return 2;
+    }
+    rmrun();
+    return check_summary(c);
+}

@@ -1,0 +1,189 @@
+/* test_flash_sim - the single-unit flash flow end to end against esp32sim: stub mode
+ * and ROM mode over a pseudo-terminal, stub mode over TCP, and the `station flash`
+ * executable. After each run the unit's flash file must hold every image byte for byte
+ * at its offset, and flash outside the images must be untouched (only what is written
+ * is erased).
+ *
+ * usage: test_flash_sim CASE ESP32SIM PROFILE_DIR STATION_EXE
+ *   CASE: stub | rom | nostub | tcp | cli */
+#include "sim_harness.h" /* first: it sets _GNU_SOURCE */
+#include "check.h"
+
+#include "chip.h"
+
+#define MAC "24:0a:c4:12:34:56"
+
+static const char *g_sim, *g_dir, *g_station;
+
+/* Flash slot 1 of a running simulator with profile `name`. */
+static int flash_slot(const sim_proc *s, bool tcp, const char *name, st_flash_opts *o,
+                      st_fwset *fw, st_flash_report *rep, st_err *err)
+{
+    if (!load_fwset(name, g_dir, fw))
+        return -2;
+    char port[300];
+    sim_port(s, 1, tcp, port, sizeof port);
+    o->log = harness_log;
+    int rc = st_flash_unit(port, fw, o, rep, err);
+    if (rc != 0)
+        harness_print_err(err);
+    return rc;
+}
+
+static void check_unit(const st_flash_report *rep)
+{
+    CHECK(rep->chip_known);
+    char mac[18];
+    st_mac_format(rep->chip.mac, mac);
+    CHECK_STR(mac, MAC);
+    CHECK_STR(rep->chip.description, "ESP32-D0WD-V3 (revision v3.0)");
+    CHECK_EQ_INT(rep->chip.flash_size, 16u << 20);
+    CHECK_EQ_INT(rep->chip.flash_id & 0xFF0000, 0x180000);
+    CHECK_EQ_INT(rep->chip.xtal_mhz, 40);
+}
+
+static void check_written(const sim_proc *s, const st_fwset *fw, const st_flash_report *rep)
+{
+    CHECK_EQ_INT(rep->regions_verified, fw->n);
+    CHECK_EQ_INT(rep->bytes_raw, fw->total_len);
+    CHECK_EQ_INT(rep->bytes_compressed, fw->total_zlen);
+    CHECK(rep->wire_out > fw->total_zlen);
+    CHECK(rep->wire_in > 0);
+    CHECK(flash_has_images(s, 1, fw));
+    /* The station rebooted the unit into its new firmware (esp32sim -v logs it). */
+    harness_sleep_ms(100);
+    CHECK_CONTAINS(sim_log_text(s), "booted into the app after a reset");
+    /* nvs (0x9000..0xE000) lies between the partition table and the app: untouched. */
+    CHECK(flash_is_erased(s, 1, 0x9000, 0x5000));
+    /* Beyond the app's last sector nothing was erased or written either. */
+    const st_image *last = &fw->img[fw->n - 1];
+    uint32_t end = (uint32_t)((last->offset + last->len + 0xFFF) & ~0xFFFu);
+    CHECK(flash_is_erased(s, 1, end, 0x10000));
+}
+
+static void run_pty(const char *profile, bool no_stub, bool expect_stub, int expect_baud)
+{
+    sim_proc s;
+    const char *args[] = {"--unit-opt", "1:mac=" MAC, NULL};
+    if (!CHECK(sim_start(&s, g_sim, args)))
+        return;
+    st_fwset *fw = calloc(1, sizeof *fw);
+    st_flash_opts o = {.no_stub = no_stub};
+    st_flash_report rep;
+    st_err err;
+    int rc = flash_slot(&s, false, profile, &o, fw, &rep, &err);
+    CHECK_EQ_INT(rc, 0);
+    check_unit(&rep);
+    CHECK_EQ_INT(rep.used_stub, expect_stub);
+    CHECK_EQ_INT(rep.stub_uploads, expect_stub ? 1 : 0);
+    CHECK_EQ_INT(rep.baud, expect_baud);
+    CHECK_STR(rep.port.bridge, "CP2104");
+    CHECK_EQ_INT(rep.port.vid, 0x10c4);
+    if (rc == 0)
+        check_written(&s, fw, &rep);
+    else
+        sim_dump_log(&s);
+    st_fwset_free(fw);
+    free(fw);
+    sim_stop(&s);
+}
+
+static void run_tcp(void)
+{
+    /* A base port that is free right now (the simulator binds it a moment later). */
+    int base = 20000 + (int)(getpid() % 20000);
+    char basestr[16];
+    snprintf(basestr, sizeof basestr, "%d", base);
+    sim_proc s;
+    const char *args[] = {"--tcp", basestr, "--unit-opt", "1:mac=" MAC, NULL};
+    if (!CHECK(sim_start(&s, g_sim, args)))
+        return;
+    st_fwset *fw = calloc(1, sizeof *fw);
+    st_flash_opts o = {0};
+    st_flash_report rep;
+    st_err err;
+    int rc = flash_slot(&s, true, "demo", &o, fw, &rep, &err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(rep.port.kind, ST_PORT_TCP);
+    check_unit(&rep);
+    CHECK(rep.used_stub);
+    if (rc == 0)
+        check_written(&s, fw, &rep);
+    else
+        sim_dump_log(&s);
+    st_fwset_free(fw);
+    free(fw);
+    sim_stop(&s);
+}
+
+static void run_cli(void)
+{
+    sim_proc s;
+    const char *args[] = {"--unit-opt", "1:mac=" MAC, NULL};
+    if (!CHECK(sim_start(&s, g_sim, args)))
+        return;
+    char cmd[2048], out[300];
+    snprintf(out, sizeof out, "%s/station.out", s.dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' flash --port '%s/slot1' --profile demo --profiles-dir '%s' > '%s' 2>&1",
+             g_station, s.dir, g_dir, out);
+    int st = system(cmd);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ_INT(WEXITSTATUS(st), 0);
+    FILE *f = fopen(out, "r");
+    static char text[1 << 16];
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = 0;
+    if (f)
+        fclose(f);
+    CHECK_CONTAINS(text, "MAC " MAC);
+    CHECK_CONTAINS(text, "ESP32-D0WD-V3 (revision v3.0)");
+    CHECK_CONTAINS(text, "flash:   ID 0x");
+    CHECK_CONTAINS(text, "CP2104");
+    CHECK_CONTAINS(text, "MD5 OK");
+    CHECK_CONTAINS(text, "PASS: all 3 regions verified");
+    CHECK_CONTAINS(text, "[write]");
+    CHECK_CONTAINS(text, "[verify]");
+    if (check_state_()->failures)
+        fprintf(stderr, "---- station output ----\n%s\n", text);
+    st_fwset *fw = calloc(1, sizeof *fw);
+    if (load_fwset("demo", g_dir, fw))
+        CHECK(flash_has_images(&s, 1, fw));
+    st_fwset_free(fw);
+    free(fw);
+
+    /* A profile that does not exist: exit status 2 and a message, unit untouched. */
+    snprintf(cmd, sizeof cmd,
+             "'%s' flash --port '%s/slot1' --profile no-such-profile --profiles-dir '%s' > '%s' 2>&1",
+             g_station, s.dir, g_dir, out);
+    st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    sim_stop(&s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR STATION_EXE\n", argv[0]);
+        return 2;
+    }
+    g_sim = argv[2];
+    g_dir = argv[3];
+    g_station = argv[4];
+    const char *c = argv[1];
+    if (!strcmp(c, "stub"))
+        run_pty("demo", false, true, 1500000);
+    else if (!strcmp(c, "rom"))
+        run_pty("demo-rom", false, false, 1500000);
+    else if (!strcmp(c, "nostub"))
+        run_pty("demo", true, false, 1500000);
+    else if (!strcmp(c, "tcp"))
+        run_tcp();
+    else if (!strcmp(c, "cli"))
+        run_cli();
+    else {
+        fprintf(stderr, "unknown case %s\n", c);
+        return 2;
+    }
+    return check_summary(c);
+}

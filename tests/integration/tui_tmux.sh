@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# tui_tmux.sh - drive the dashboard in a real terminal (tmux) and assert what an
+# operator would see on the screen.
+#
+#   tui_tmux.sh fake  TUI_FAKE                    the dashboard on a fake line: keys,
+#                                                 dialogs, locked mode, resize
+#   tui_tmux.sh demo  STATION SCENARIO [ARGS..]   `station demo [ARGS]` on the simulated
+#                                                 line, end to end (SCENARIO is the demo's
+#                                                 scenario, read to count its units)
+#
+# Environment: NO_COLOR (passed to the dashboard; then no colour may appear on screen),
+# TUI_LANG (locale for the dashboard, default C.UTF-8; "C" checks the ASCII glyphs).
+# Every tmux call uses a private server socket, so nobody else's tmux is touched.
+set -u
+
+MODE=${1:?mode: fake or demo}
+PROG=${2:?program}
+shift 2
+SOCK="tuitest.$$.$RANDOM"
+TM=(tmux -L "$SOCK" -f /dev/null)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tuitest.XXXXXX")
+LANG_IN=${TUI_LANG:-C.UTF-8}
+NOCOLOR_IN=${NO_COLOR:-}
+
+cleanup() {
+    "${TM[@]}" kill-server >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+screen() { "${TM[@]}" capture-pane -p -t t 2>/dev/null; }
+screen_attrs() { "${TM[@]}" capture-pane -p -e -t t 2>/dev/null; }
+pane_dead() { [ "$("${TM[@]}" display-message -p -t t '#{pane_dead}' 2>/dev/null)" = 1 ]; }
+pane_status() { "${TM[@]}" display-message -p -t t '#{pane_dead_status}' 2>/dev/null; }
+
+fail() {
+    echo "FAIL: $*" >&2
+    echo "---- screen ----" >&2
+    screen >&2
+    echo "----------------" >&2
+    [ -s "$WORK/stderr" ] && { echo "---- program stderr ----" >&2; cat "$WORK/stderr" >&2; }
+    exit 1
+}
+ok() { echo "ok: $*"; }
+
+# wait_for SECONDS REGEX: until the screen matches (extended regex) or time runs out.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    while [ $SECONDS -lt $deadline ]; do
+        pane_dead && fail "the dashboard exited (status $(pane_status)) while waiting for /$2/"
+        screen | grep -Eq -- "$2" && return 0
+        sleep 0.3
+    done
+    fail "timed out after $1 s waiting for /$2/"
+}
+
+# wait_gone SECONDS REGEX: until the screen no longer matches.
+wait_gone() {
+    local deadline=$((SECONDS + $1))
+    while [ $SECONDS -lt $deadline ]; do
+        screen | grep -Eq -- "$2" || return 0
+        sleep 0.3
+    done
+    fail "timed out after $1 s waiting for /$2/ to go away"
+}
+
+keys() { "${TM[@]}" send-keys -t t "$@"; }
+
+# counter NAME: the number after NAME in the header's counter row.
+counter() { screen | sed -n '2p' | grep -Eo "$1 [0-9]+" | head -n1 | grep -Eo '[0-9]+$'; }
+
+# The header's counters add up: passed + failed = finished.
+check_counters() {
+    local p f n
+    p=$(counter PASSED) f=$(counter FAILED) n=$(counter FINISHED)
+    [ -n "$p" ] && [ -n "$f" ] && [ -n "$n" ] || fail "counter row unreadable"
+    [ $((p + f)) -eq "$n" ] || fail "counters do not add up: passed $p + failed $f != finished $n"
+    ok "counters add up: passed $p + failed $f = finished $n"
+}
+
+MAC='[0-9a-f]{2}(:[0-9a-f]{2}){5}'
+# A retry-bin row: border, MAC, failure class, tries.
+BIN_ROW="^(#|│|┃|\\|) $MAC +[a-z0-9_]+ +[0-9]+"
+
+# A fresh tmux server for each run (killing its last session makes the server exit, so
+# wait for that rather than race it).
+stop_server() {
+    "${TM[@]}" kill-server >/dev/null 2>&1
+    local i
+    for i in $(seq 50); do
+        "${TM[@]}" has-session >/dev/null 2>&1 || return 0
+        sleep 0.1
+    done
+}
+
+start() {
+    stop_server
+    local cmd
+    cmd=$(printf '%q ' "$@")
+    # remain-on-exit keeps a crashed dashboard's pane, so its death is seen, not missed.
+    "${TM[@]}" new-session -d -s t -x 160 -y 48 \
+        "env LANG=$LANG_IN LC_ALL=$LANG_IN NO_COLOR=$NOCOLOR_IN TMPDIR=$WORK $cmd 2>$WORK/stderr" ||
+        fail "tmux could not start"
+    "${TM[@]}" set-option -t t remain-on-exit on >/dev/null
+}
+
+# wait_attr SECONDS REGEX: like wait_for, on the screen with its attributes (SGR codes).
+wait_attr() {
+    local deadline=$((SECONDS + $1))
+    while [ $SECONDS -lt $deadline ]; do
+        screen_attrs | grep -Eq -- "$2" && return 0
+        sleep 0.3
+    done
+    fail "timed out after $1 s waiting for attributes /$(printf '%q' "$2")/"
+}
+
+# Colour on screen exactly when NO_COLOR is unset. A PASS result stands out by a green
+# block with colour, by reverse video without.
+check_colour() {
+    local colour=$'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38;|48;)'
+    if [ -n "$NOCOLOR_IN" ]; then
+        screen_attrs | grep -Eq -- "$colour" && fail "NO_COLOR is set but the screen has colour"
+        wait_attr 20 $'\e\\[([0-9;]*;)?7(;[0-9;]*)?m[^\e]*PASS'
+        ok "NO_COLOR: no colour on screen, PASS in reverse video"
+    else
+        screen_attrs | grep -Eq -- "$colour" || fail "no colour on screen although NO_COLOR is unset"
+        wait_attr 20 $'\e\\[([0-9;]*;)?42(;[0-9;]*)?m[^\e]*PASS'
+        ok "colour on screen, PASS on green"
+    fi
+}
+
+check_glyphs() {
+    if [ "$LANG_IN" = C ] || [ "$LANG_IN" = POSIX ]; then
+        screen | LC_ALL=C grep -q $'[\x80-\xff]' && fail "non-ASCII output in the C locale"
+        ok "ASCII glyphs in the C locale"
+    else
+        screen | grep -q '[┌│─]' || fail "no UTF-8 box drawing in a UTF-8 locale"
+        ok "UTF-8 glyphs"
+    fi
+}
+
+# Resize small then large: the grid is laid out again and the dashboard lives on.
+check_resize() {
+    local want=$1
+    "${TM[@]}" resize-window -t t -x 80 -y 24
+    sleep 1
+    pane_dead && fail "the dashboard died on resize to 80x24"
+    wait_for 5 "$want"
+    [ "$(screen | head -n1 | wc -L)" -le 80 ] || fail "header wider than 80 columns after resize"
+    ok "resized to 80x24: header shown"
+    "${TM[@]}" resize-window -t t -x 40 -y 10
+    sleep 0.7
+    pane_dead && fail "the dashboard died on resize to 40x10"
+    "${TM[@]}" resize-window -t t -x 200 -y 60
+    sleep 1
+    pane_dead && fail "the dashboard died on resize to 200x60"
+    wait_for 5 "$want"
+    wait_for 5 'RETRY BIN'
+    ok "resized to 200x60: header and panels shown"
+}
+
+quit_and_wait_exit() {
+    local deadline=$((SECONDS + ${1:-10}))
+    while [ $SECONDS -lt $deadline ]; do
+        if pane_dead; then
+            [ "$(pane_status)" = 0 ] || fail "exit status $(pane_status)"
+            return 0
+        fi
+        sleep 0.2
+    done
+    fail "still running ${1:-10} s after quit"
+}
+
+run_fake() {
+    start "$PROG" --slots 8 --speed 4
+    wait_for 10 'FLASH STATION'
+    wait_for 15 "PASS"
+    wait_for 10 "MAC $MAC"
+    wait_for 20 'FAIL md5_mismatch'
+    wait_for 5 "$BIN_ROW"
+    ok "slots reach PASS with MACs; a FAIL is in the retry bin"
+    check_counters
+    check_colour
+    check_glyphs
+
+    # Details: the whole error, its status bytes, the hint and the history callback's lines.
+    keys Enter
+    wait_for 5 'Attempt history of'
+    wait_for 5 'status 01 07 00 00|PASS  1.25 MiB'
+    ok "Enter opens the details with the history"
+    keys Escape
+    wait_gone 5 'Attempt history of'
+    keys '?'
+    wait_for 5 'Slot states'
+    keys x
+    wait_gone 5 'Slot states'
+    ok "help opens and closes"
+
+    # Pause: header flag, resume clears it.
+    keys p
+    wait_for 5 ' PAUSED '
+    keys p
+    wait_gone 5 ' PAUSED '
+    ok "p pauses and resumes"
+
+    # Profile change is refused while units are in flight.
+    keys P
+    wait_for 5 'in flight: wait for them'
+    ok "P refused while units are in flight"
+
+    # Quit asks while units are in flight; n keeps running.
+    keys q
+    wait_for 5 'unit\(s\) in flight'
+    keys n
+    wait_gone 5 'unit\(s\) in flight'
+    pane_dead && fail "quit happened although cancelled"
+    ok "quit asks while units are in flight"
+
+    check_resize 'FLASH STATION'
+    keys q
+    wait_for 5 'unit\(s\) in flight|FLASH STATION'
+    keys y
+    quit_and_wait_exit 10
+    ok "q y quits with status 0"
+
+    # Locked line: profile key refused with a message.
+    start "$PROG" --slots 3 --locked
+    wait_for 10 'LOCKED'
+    keys P
+    wait_for 5 'LOCKED: the profile cannot be changed'
+    ok "locked line refuses a profile change"
+    # With no unit in flight the picker opens on an unlocked line (checked at the start of
+    # the fake run: every slot is empty for the first 0.7 s per slot).
+    start "$PROG" --slots 64 --speed 0.05
+    wait_for 10 'FLASH STATION'
+    keys P
+    wait_for 5 'Change profile'
+    keys Down Enter
+    wait_for 5 'profile is now core2-factory|profile core2-factory'
+    ok "profile picker switches the profile when idle"
+    wait_for 5 'slot64'
+    check_resize 'FLASH STATION'
+}
+
+# The demo line: `station demo` with the demo scenario, watched like an operator would.
+run_demo() {
+    local scen=${1:?scenario}
+    shift
+    local units
+    units=$(sed 's/#.*//' "$scen" | grep -cE '^[[:space:]]*unit[[:space:]]')
+    [ "$units" -gt 0 ] || fail "no units in $scen"
+    start "$PROG" demo "$@"
+    wait_for 20 'FLASH STATION'
+    wait_for 50 "PASS"
+    wait_for 10 "MAC $MAC"
+    ok "slots reach PASS with MACs"
+    check_colour
+    check_glyphs
+    wait_for 50 "$BIN_ROW"
+    ok "a failed unit is in the retry-bin panel"
+    check_counters
+    check_resize 'FLASH STATION'
+    # Everyone accounted for: the counters reach the scenario's total.
+    wait_for 55 "FINISHED $units "
+    check_counters
+    ok "all $units demo units finished"
+    keys q
+    sleep 0.5
+    screen | grep -q 'unit(s) in flight' && keys y
+    quit_and_wait_exit 20
+    ok "demo quits with status 0"
+    sleep 0.3
+    pgrep -f -- "$WORK/station-demo" >/dev/null && fail "the simulator outlived the demo"
+    ls -d "$WORK"/station-demo.* >/dev/null 2>&1 && fail "the demo folder was left behind"
+    ok "simulator stopped and demo folder removed"
+}
+
+case "$MODE" in
+fake) run_fake ;;
+demo) run_demo "$@" ;;
+*) echo "unknown mode $MODE" >&2; exit 2 ;;
+esac
+echo "PASS: tui_tmux $MODE (LANG=$LANG_IN NO_COLOR=${NOCOLOR_IN:-unset})"

@@ -1,0 +1,153 @@
+/* sim_flash.c - NOR flash model (see sim_flash.h). */
+#include "sim_flash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static uint32_t nblocks(const sim_flash *f) { return f->size / SIM_FLASH_BLOCK; }
+
+int flash_init(sim_flash *f, uint32_t size, const char *path)
+{
+    *f = (sim_flash){.size = size, .fd = -1};
+    if (size < SIM_FLASH_BLOCK || (size & (size - 1))) {
+        errno = EINVAL;
+        return -1;
+    }
+    f->blk = calloc(nblocks(f), sizeof *f->blk);
+    if (!f->blk)
+        return -1;
+    if (!path)
+        return 0;
+    f->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f->fd < 0 || ftruncate(f->fd, size) != 0)
+        goto fail;
+    f->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+    if (f->map == MAP_FAILED) {
+        f->map = NULL;
+        goto fail;
+    }
+    memset(f->map, 0xFF, size);
+    for (uint32_t i = 0; i < nblocks(f); i++)
+        f->blk[i] = f->map + (size_t)i * SIM_FLASH_BLOCK;
+    return 0;
+fail:;
+    int e = errno;
+    flash_free(f);
+    errno = e;
+    return -1;
+}
+
+void flash_free(sim_flash *f)
+{
+    if (f->map) {
+        munmap(f->map, f->size);
+    } else if (f->blk) {
+        for (uint32_t i = 0; i < nblocks(f); i++)
+            free(f->blk[i]);
+    }
+    free(f->blk);
+    if (f->fd >= 0)
+        close(f->fd);
+    *f = (sim_flash){.fd = -1};
+}
+
+/* Materialise a block for writing (memory mode allocates it erased). */
+static uint8_t *wblock(sim_flash *f, uint32_t b)
+{
+    if (!f->blk[b]) {
+        f->blk[b] = malloc(SIM_FLASH_BLOCK);
+        if (!f->blk[b])
+            abort(); /* a simulator without memory cannot pretend to be a chip */
+        memset(f->blk[b], 0xFF, SIM_FLASH_BLOCK);
+    }
+    return f->blk[b];
+}
+
+void flash_erase(sim_flash *f, uint32_t off, uint32_t len)
+{
+    while (len > 0) {
+        off &= f->size - 1;
+        uint32_t b = off / SIM_FLASH_BLOCK, in = off % SIM_FLASH_BLOCK;
+        uint32_t n = SIM_FLASH_BLOCK - in;
+        if (n > len)
+            n = len;
+        if (!f->map && in == 0 && n == SIM_FLASH_BLOCK) {
+            free(f->blk[b]);
+            f->blk[b] = NULL;
+        } else if (f->blk[b]) {
+            memset(f->blk[b] + in, 0xFF, n);
+        }
+        off += n;
+        len -= n;
+    }
+}
+
+void flash_program(sim_flash *f, uint32_t off, const uint8_t *d, uint32_t len)
+{
+    while (len > 0) {
+        off &= f->size - 1;
+        uint32_t b = off / SIM_FLASH_BLOCK, in = off % SIM_FLASH_BLOCK;
+        uint32_t n = SIM_FLASH_BLOCK - in;
+        if (n > len)
+            n = len;
+        bool all_ff = true;
+        for (uint32_t i = 0; i < n && all_ff; i++)
+            all_ff = d[i] == 0xFF;
+        if (!all_ff) { /* programming 0xFF changes nothing: keep blocks sparse */
+            uint8_t *p = wblock(f, b) + in;
+            for (uint32_t i = 0; i < n; i++)
+                p[i] &= d[i];
+        }
+        off += n;
+        d += n;
+        len -= n;
+    }
+}
+
+void flash_poke_xor(sim_flash *f, uint32_t off, uint8_t mask)
+{
+    off &= f->size - 1;
+    wblock(f, off / SIM_FLASH_BLOCK)[off % SIM_FLASH_BLOCK] ^= mask;
+}
+
+void flash_read(const sim_flash *f, uint32_t off, uint8_t *out, uint32_t len)
+{
+    while (len > 0) {
+        off &= f->size - 1;
+        uint32_t b = off / SIM_FLASH_BLOCK, in = off % SIM_FLASH_BLOCK;
+        uint32_t n = SIM_FLASH_BLOCK - in;
+        if (n > len)
+            n = len;
+        if (f->blk[b])
+            memcpy(out, f->blk[b] + in, n);
+        else
+            memset(out, 0xFF, n);
+        off += n;
+        out += n;
+        len -= n;
+    }
+}
+
+void flash_md5(const sim_flash *f, uint32_t off, uint32_t len, uint8_t digest[16])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    uint8_t buf[4096];
+    unsigned int dl = 16;
+    if (!c)
+        abort();
+    EVP_DigestInit_ex(c, EVP_md5(), NULL);
+    while (len > 0) {
+        uint32_t n = len < sizeof buf ? len : (uint32_t)sizeof buf;
+        flash_read(f, off, buf, n);
+        EVP_DigestUpdate(c, buf, n);
+        off += n;
+        len -= n;
+    }
+    EVP_DigestFinal_ex(c, digest, &dl);
+    EVP_MD_CTX_free(c);
+}

@@ -1,0 +1,197 @@
+/* sim_regs.c - register map and SPI1 user-command emulation (see sim_regs.h). */
+#include "sim_regs.h"
+
+#include <string.h>
+
+#include "esp_proto.h"
+
+#define SPI_IDX(a) (((a) - ESP32_SPI_BASE) / 4)
+
+void regs_init(sim_regs *r, const sim_unit_opts *o)
+{
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    r->baud = 115200;
+    r->download = true;
+}
+
+/* eFuse MAC CRC: CRC-8/Maxim (reflected 0x8C), over MAC bytes 5..0 as the chip stores them. */
+static uint8_t mac_crc8(const uint8_t mac[6])
+{
+    uint8_t crc = 0;
+    for (int i = 5; i >= 0; i--) {
+        crc ^= mac[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc & 1) ? (uint8_t)((crc >> 1) ^ 0x8C) : (uint8_t)(crc >> 1);
+    }
+    return crc;
+}
+
+uint32_t regs_efuse_word(const sim_unit_opts *o, int n)
+{
+    const uint8_t *m = o->mac;
+    int rev = o->rev_major;
+    /* revision bits: c = (APB.b31<<2)|(w5.b20<<1)|w3.b15 maps {0:0,1:1,3:2,7:3} */
+    int b0 = rev >= 1, b1 = rev >= 2;
+    switch (n) {
+    case 1:
+        return (uint32_t)m[2] << 24 | (uint32_t)m[3] << 16 | (uint32_t)m[4] << 8 | m[5];
+    case 2:
+        return (uint32_t)mac_crc8(m) << 16 | (uint32_t)m[0] << 8 | m[1];
+    case 3:
+        /* pkg bits 2..0 at [11:9], pkg bit 3 at b2; b13 CPU_FREQ_RATED (240 MHz);
+         * b15 CHIP_VER_REV1 */
+        return (uint32_t)(o->pkg & 7) << 9 | (uint32_t)((o->pkg >> 3) & 1) << 2 | 1u << 13 |
+               (uint32_t)b0 << 15;
+    case 4: {
+        /* CK8M_FREQ 80 with RTCCALICFG1 below makes esptool's ROM baud formula exact;
+         * ADC_VREF 3 */
+        return 0x300u | 80u;
+    }
+    case 5:
+        return (uint32_t)b1 << 20 | (uint32_t)(o->rev_minor & 3) << 24;
+    case 6:
+        return 0; /* coding scheme None, no secure boot, download encryption allowed */
+    default:
+        return 0;
+    }
+}
+
+static uint32_t clkdiv_for(uint32_t xtal_hz, uint32_t baud)
+{
+    /* UART clock = XTAL in the ROM's download mode; [19:0] integer, [23:20] 1/16ths */
+    if (!baud)
+        return 0;
+    uint64_t d16 = (uint64_t)xtal_hz * 16 / baud; /* 40 MHz @115200 -> 0x0030015B */
+    return (uint32_t)((d16 & 15) << 20 | (d16 >> 4));
+}
+
+/* SFDP table: header "SFDP" rev 1.6, one parameter header (JEDEC basic table at 0x30);
+ * everything else reads as erased. Byte 0x10 (esptool's XMC probe) is 0xFF. */
+static uint8_t sfdp_byte(const sim_regs *r, uint32_t a)
+{
+    static const uint8_t hdr[16] = {0x53, 0x46, 0x44, 0x50, 0x06, 0x01, 0x00, 0xFF,
+                                    0x00, 0x06, 0x01, 0x10, 0x30, 0x00, 0x00, 0xFF};
+    if (a < 16)
+        return hdr[a];
+    if (a >= 0x30 && a < 0x34) {
+        static const uint8_t dw1[4] = {0xE5, 0x20, 0xF1, 0xFF};
+        return dw1[a - 0x30];
+    }
+    if (a >= 0x34 && a < 0x38) { /* density in bits - 1 */
+        uint32_t bits = r->o->flash_size * 8u - 1u;
+        return (uint8_t)(bits >> (8 * (a - 0x34)));
+    }
+    return 0xFF;
+}
+
+static void put_w(sim_regs *r, const uint8_t *b, int n)
+{
+    for (int i = 0; i < 16; i++)
+        r->spi[SPI_IDX(ESP32_SPI_W0) + i] = 0;
+    for (int i = 0; i < n && i < 64; i++)
+        r->spi[SPI_IDX(ESP32_SPI_W0) + i / 4] |= (uint32_t)b[i] << (8 * (i % 4));
+}
+
+static void spi_user_command(sim_regs *r)
+{
+    uint32_t usr = r->spi[SPI_IDX(ESP32_SPI_USR)];
+    uint32_t usr1 = r->spi[SPI_IDX(ESP32_SPI_USR1)];
+    uint8_t cmd = (uint8_t)r->spi[SPI_IDX(ESP32_SPI_USR2)];
+    uint32_t w0 = r->spi[SPI_IDX(ESP32_SPI_W0)];
+    uint32_t addr = 0;
+    if (usr & (1u << 30)) {
+        uint32_t alen = ((usr1 >> 26) & 0x3F) + 1;
+        addr = alen >= 32 ? r->spi[SPI_IDX(ESP32_SPI_ADDR)]
+                          : r->spi[SPI_IDX(ESP32_SPI_ADDR)] >> (32 - alen);
+    }
+    uint8_t out[64];
+    memset(out, 0xFF, sizeof out); /* an unattached or idle bus floats high */
+    if (!r->spi_attached) {
+        put_w(r, out, 64);
+        return;
+    }
+    switch (cmd) {
+    case 0x9F: /* RDID */
+        out[0] = (uint8_t)r->o->flash_id;
+        out[1] = (uint8_t)(r->o->flash_id >> 8);
+        out[2] = (uint8_t)(r->o->flash_id >> 16);
+        break;
+    case 0x5A: /* SFDP */
+        for (int i = 0; i < 64; i++)
+            out[i] = sfdp_byte(r, addr + (uint32_t)i);
+        break;
+    case 0x05: out[0] = r->sr[0]; break;
+    case 0x35: out[0] = r->sr[1]; break;
+    case 0x15: out[0] = r->sr[2]; break;
+    case 0x06: r->sr[0] |= 0x02; break; /* WREN */
+    case 0x04: r->sr[0] &= (uint8_t)~0x02; break;
+    case 0x50: r->sr[0] |= 0x02; break; /* volatile SR write enable */
+    case 0x01: /* WRSR: 1 or 2 bytes from W0 */
+        if (r->sr[0] & 0x02) {
+            uint32_t bits = (usr & (1u << 27)) ? r->spi[SPI_IDX(ESP32_SPI_MOSI_DLEN)] + 1 : 8;
+            r->sr[0] = (uint8_t)(w0 & 0xFC);
+            if (bits > 8)
+                r->sr[1] = (uint8_t)(w0 >> 8);
+        }
+        r->sr[0] &= (uint8_t)~0x02;
+        break;
+    case 0x31:
+        if (r->sr[0] & 0x02)
+            r->sr[1] = (uint8_t)w0;
+        r->sr[0] &= (uint8_t)~0x02;
+        break;
+    case 0x11:
+        if (r->sr[0] & 0x02)
+            r->sr[2] = (uint8_t)w0;
+        r->sr[0] &= (uint8_t)~0x02;
+        break;
+    default: /* resets, power-down/up and the like: nothing to read */
+        memset(out, 0, sizeof out);
+        break;
+    }
+    put_w(r, out, 64);
+}
+
+uint32_t regs_read(sim_regs *r, uint32_t addr)
+{
+    const sim_unit_opts *o = r->o;
+    if (addr == ESP32_CHIP_MAGIC_REG)
+        return o->faults.wrong_chip ? ESP32S3_CHIP_MAGIC : ESP32_CHIP_MAGIC;
+    if (addr >= ESP32_EFUSE_BASE && addr < ESP32_EFUSE_BASE + 7 * 4 && addr % 4 == 0)
+        return regs_efuse_word(o, (int)((addr - ESP32_EFUSE_BASE) / 4));
+    if (addr == ESP32_APB_CTL_DATE)
+        return 0x16042000u | (o->rev_major >= 3 ? 0x80000000u : 0);
+    if (addr == ESP32_UART_CLKDIV)
+        return clkdiv_for((uint32_t)o->xtal_mhz * 1000000u, r->baud);
+    if (addr == ESP32_RTCCALICFG1)
+        /* cali * 15625 * ck8m(80) / 40 == XTAL exactly */
+        return (o->xtal_mhz == 26 ? 832u : 1280u) << 7;
+    if (addr == ESP32_GPIO_STRAP)
+        return r->download ? 0x03 : 0x13;
+    if (addr >= ESP32_SPI_BASE && addr < ESP32_SPI_BASE + 0x100 && addr % 4 == 0)
+        return r->spi[SPI_IDX(addr)];
+    for (int i = 0; i < r->nscratch; i++)
+        if (r->scratch[i].addr == addr)
+            return r->scratch[i].val;
+    return 0;
+}
+
+void regs_write(sim_regs *r, uint32_t addr, uint32_t val)
+{
+    if (addr >= ESP32_SPI_BASE && addr < ESP32_SPI_BASE + 0x100 && addr % 4 == 0) {
+        r->spi[SPI_IDX(addr)] = val;
+        if (addr == ESP32_SPI_CMD && (val & ESP32_SPI_CMD_USR)) {
+            spi_user_command(r);
+            r->spi[SPI_IDX(ESP32_SPI_CMD)] = val & ~ESP32_SPI_CMD_USR; /* done at once */
+        }
+        return;
+    }
+    for (int i = 0; i < r->nscratch; i++)
+        if (r->scratch[i].addr == addr) {
+            r->scratch[i].val = val;
+            return;
+        }
+    if (r->nscratch < SIM_REGS_SCRATCH)
+        r->scratch[r->nscratch++] = (typeof(r->scratch[0])){addr, val};
+}

@@ -1,0 +1,404 @@
+/* sim_unit.c - unit lifecycle, device-side receivers, output helpers (see sim_unit.h).
+ * The ROM loader's and the stub's command handlers are in sim_rom.c / sim_stub.c. */
+#include "sim_unit.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esp_proto.h"
+#include "slip.h"
+
+static const char *rom_date(const sim_unit *u)
+{
+    return u->o.rev_major >= 3 ? "ets Jul 29 2019 12:21:46" : "ets Jun  8 2016 00:22:57";
+}
+
+/* Everything a reset re-initialises: RAM, peripherals, the loaders' state. Flash and
+ * the fault counters (the unit's "hardware") survive. */
+static void unit_reset(sim_unit *u, bool download)
+{
+    outq_clear(&u->out);
+    u->raw_len = 0;
+    u->baud = 115200;
+    u->garbled = false;
+    u->busy_until = 0;
+    u->rx_free = 0;
+    u->out.tx_free = 0;
+    uint8_t sr[3];
+    memcpy(sr, u->regs.sr, 3); /* status registers are non-volatile */
+    regs_init(&u->regs, &u->o);
+    memcpy(u->regs.sr, sr, 3);
+    u->regs.sr[0] &= (uint8_t)~0x03;
+    u->regs.download = download;
+    memset(&u->rrx, 0, sizeof u->rrx);
+    memset(&u->srx, 0, sizeof u->srx);
+    memset(&u->rom, 0, sizeof u->rom);
+    memset(&u->stub, 0, sizeof u->stub);
+    memset(&u->w, 0, sizeof u->w);
+    sim_inflate_end(&u->inf);
+    u->obuf_len = 0;
+    if (u->rf.md5)
+        EVP_MD_CTX_free(u->rf.md5);
+    memset(&u->rf, 0, sizeof u->rf);
+    u->nseg = 0;
+    rom_enter(u);
+    u->mode = download ? SIM_MODE_ROM : SIM_MODE_APP;
+}
+
+int unit_init(sim_unit *u, int slot, unsigned seq, const sim_unit_opts *o,
+              const char *flash_path, bool realism, int verbose, uint64_t seed)
+{
+    memset(u, 0, sizeof *u);
+    snprintf(u->name, sizeof u->name, "slot%d", slot);
+    u->slot = slot;
+    u->seq = seq;
+    u->o = *o;
+    u->realism = realism;
+    u->verbose = verbose;
+    u->rng = seed ^ ((uint64_t)slot << 32) ^ ((uint64_t)seq * 0x9E3779B97F4A7C15ull);
+    sim_rand(&u->rng);
+    if (flash_init(&u->flash, o->flash_size, flash_path) != 0)
+        return -1;
+    regs_init(&u->regs, &u->o);
+    unit_reset(u, true);
+    return 0;
+}
+
+void unit_free(sim_unit *u)
+{
+    outq_clear(&u->out);
+    sim_inflate_end(&u->inf);
+    if (u->rf.md5)
+        EVP_MD_CTX_free(u->rf.md5);
+    u->rf.md5 = NULL;
+    flash_free(&u->flash);
+}
+
+void unit_log(sim_unit *u, const char *fmt, ...)
+{
+    if (!u->verbose)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "[%s] %s\n", u->name, line);
+}
+
+static uint64_t send_time(const sim_unit *u)
+{
+    return u->now + (u->realism ? u->work : 0);
+}
+
+void unit_send_raw(sim_unit *u, const void *d, size_t n)
+{
+    uint8_t tmp[1024];
+    if (u->garbled && n <= sizeof tmp) {
+        memcpy(tmp, d, n);
+        faults_garble(&u->rng, tmp, n);
+        d = tmp;
+    }
+    outq_push(&u->out, d, n, send_time(u), u->baud);
+}
+
+void unit_send_frame(sim_unit *u, const uint8_t *payload, size_t n)
+{
+    uint8_t stackbuf[SLIP_ENCODED_MAX(4096 + 64) + 16];
+    uint8_t *enc = stackbuf;
+    size_t pre = 0;
+    if (SLIP_ENCODED_MAX(n) + 8 > sizeof stackbuf) {
+        enc = malloc(SLIP_ENCODED_MAX(n) + 8);
+        if (!enc)
+            abort();
+    }
+    if (u->o.faults.noise_rate > 0 &&
+        (double)(sim_rand(&u->rng) % 1000000) < u->o.faults.noise_rate * 1000000.0)
+        pre = faults_noise_burst(&u->rng, enc);
+    size_t len = pre + slip_encode(payload, n, enc + pre);
+    if (u->garbled)
+        faults_garble(&u->rng, enc, len);
+    /* fault slow: replies (not boot text) come late */
+    outq_push(&u->out, enc, len, send_time(u) + (uint64_t)u->o.faults.slow_ms * SIM_NS_PER_MS,
+              u->baud);
+    if (enc != stackbuf)
+        free(enc);
+}
+
+void unit_work(sim_unit *u, uint64_t ns)
+{
+    u->work += ns;
+}
+
+static void app_text(sim_unit *u)
+{
+    uint8_t h[8];
+    char t[512];
+    flash_read(&u->flash, ESP32_BOOTLOADER_OFFSET, h, sizeof h);
+    if (h[0] != 0xE9) {
+        snprintf(t, sizeof t, "invalid header: 0x%08x\r\n", esp_le32(h));
+    } else {
+        static const char *modes[] = {"QIO", "QOUT", "DIO", "DOUT"};
+        int freq = h[3] & 0xF;
+        int div = freq == 0xF ? 1 : freq == 0 ? 2 : freq == 1 ? 3 : 4;
+        snprintf(t, sizeof t,
+                 "configsip: 0, SPIWP:0xee\r\n"
+                 "clk_drv:0x00,q_drv:0x00,d_drv:0x00,cs0_drv:0x00,hd_drv:0x00,wp_drv:0x00\r\n"
+                 "mode:%s, clock div:%d\r\nentry 0x%08x\r\n"
+                 "I (31) esp32sim: app running, MAC %02x:%02x:%02x:%02x:%02x:%02x\r\n",
+                 h[2] < 4 ? modes[h[2]] : "DIO", div, esp_le32(h + 4), u->o.mac[0],
+                 u->o.mac[1], u->o.mac[2], u->o.mac[3], u->o.mac[4], u->o.mac[5]);
+    }
+    unit_send_raw(u, t, strlen(t));
+}
+
+void unit_boot_app(sim_unit *u, const char *rst, bool by_host)
+{
+    if (rst) {
+        char b[160];
+        snprintf(b, sizeof b, "%s\r\n\r\nrst:%s,boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n", rom_date(u),
+                 rst);
+        u->baud = 115200; /* a reset restores the ROM's rate */
+        u->garbled = false;
+        unit_send_raw(u, b, strlen(b));
+    }
+    app_text(u);
+    u->mode = SIM_MODE_APP;
+    u->regs.download = false;
+    if (by_host)
+        u->app_boot_at = send_time(u);
+    unit_log(u, "booted into the app%s", rst ? " after a reset" : "");
+}
+
+void unit_host_open(sim_unit *u, uint64_t now)
+{
+    bool download = !u->o.faults.no_sync;
+    unit_reset(u, download);
+    u->now = now;
+    u->work = 0;
+    char b[200];
+    if (download) {
+        snprintf(b, sizeof b,
+                 "%s\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "
+                 "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n",
+                 rom_date(u));
+        unit_send_raw(u, b, strlen(b));
+        unit_log(u, "port opened: reset into download mode");
+    } else {
+        snprintf(b, sizeof b, "%s\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n",
+                 rom_date(u));
+        unit_send_raw(u, b, strlen(b));
+        app_text(u);
+        unit_log(u, "port opened: normal boot (not in download mode)");
+    }
+}
+
+void unit_host_close(sim_unit *u, uint64_t now)
+{
+    (void)now;
+    unit_reset(u, true);
+    unit_log(u, "port closed: reset, back to the ROM loader at 115200");
+}
+
+bool unit_ram_has(const sim_unit *u, uint32_t addr)
+{
+    for (int i = 0; i < u->nseg; i++)
+        if (addr >= u->seg[i].addr && addr - u->seg[i].addr < u->seg[i].len)
+            return true;
+    return false;
+}
+
+void unit_ram_add(sim_unit *u, uint32_t addr, uint32_t len)
+{
+    if (len == 0)
+        return;
+    if (u->nseg == SIM_MAX_SEGS)
+        memmove(u->seg, u->seg + 1, sizeof u->seg[0] * (SIM_MAX_SEGS - 1)), u->nseg--;
+    u->seg[u->nseg].addr = addr;
+    u->seg[u->nseg].len = len;
+    u->nseg++;
+}
+
+void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced)
+{
+    int pct = u->o.faults.disconnect_pct;
+    if (pct < 0 || announced == 0 || u->vanish)
+        return;
+    if ((uint64_t)done * 100 >= (uint64_t)pct * announced) {
+        u->vanish = true;
+        unit_log(u, "fault disconnect: unplugged after %u of %u bytes", done, announced);
+    }
+}
+
+void unit_session_faults(sim_unit *u, sim_wsess *w, bool deflate)
+{
+    sim_faults *f = &u->o.faults;
+    w->f_write = fault_take(&f->flash_write_error);
+    w->f_inflate = deflate && fault_take(&f->inflate_error);
+    w->f_bitflip = fault_take(&f->bitflip);
+    w->f_blank = fault_take(&f->blank);
+    w->flipped = false;
+}
+
+bool unit_program(sim_unit *u, uint32_t off, const uint8_t *d, uint32_t len)
+{
+    if (u->w.f_write)
+        return false;
+    unit_work(u, wire_program_ns(len));
+    if (u->w.f_blank || len == 0)
+        return true;
+    flash_program(&u->flash, off, d, len);
+    if (u->w.f_bitflip && !u->w.flipped) {
+        flash_poke_xor(&u->flash, off + len / 2, 0x01);
+        u->w.flipped = true;
+    }
+    return true;
+}
+
+/* ---- receivers ---- */
+
+static void exec_begin(sim_unit *u, uint64_t now)
+{
+    u->now = now;
+    u->work = 0;
+    u->ncmds++;
+}
+
+static void exec_end(sim_unit *u)
+{
+    uint64_t t = u->now + (u->realism ? u->work : 0);
+    if (t > u->busy_until)
+        u->busy_until = t;
+}
+
+/* ESP32 ROM: C0 opens (repeated C0s are skipped), C0 closes; DB x -> x except DC/DD;
+ * bytes past the buffer are dropped but the frame is still executed. */
+static void rom_byte(sim_unit *u, uint8_t b, uint64_t now)
+{
+    if (!u->rrx.in_frame) {
+        if (b == SLIP_END) {
+            u->rrx.in_frame = true;
+            u->rrx.esc = false;
+            u->rrx.len = 0;
+        }
+        return;
+    }
+    if (b == SLIP_END) {
+        if (u->rrx.len == 0)
+            return;
+        size_t len = u->rrx.len;
+        u->rrx.in_frame = false;
+        exec_begin(u, now);
+        rom_frame(u, len);
+        exec_end(u);
+        return;
+    }
+    if (u->rrx.esc) {
+        u->rrx.esc = false;
+        b = b == SLIP_ESC_END ? SLIP_END : b == SLIP_ESC_ESC ? SLIP_ESC : b;
+    } else if (b == SLIP_ESC) {
+        u->rrx.esc = true;
+        return;
+    }
+    if (u->rrx.len < SIM_ROM_RXBUF)
+        u->rrx.buf[u->rrx.len] = b;
+    if (u->rrx.len < SIZE_MAX)
+        u->rrx.len++;
+}
+
+/* Legacy stub: C0 toggles in/out of a frame (so C0 C0 finishes an empty frame and the
+ * stale buffer is executed); a bad escape drops bytes until DC/DD/C0; a frame that
+ * fills the buffer is dispatched and the rest of it starts the next one. */
+static void stub_byte(sim_unit *u, uint8_t b, uint64_t now)
+{
+    bool finished = false;
+    int r = -1;
+    if (b == SLIP_END) {
+        if (u->srx.state == 0) {
+            u->srx.state = 1;
+            return;
+        }
+        u->srx.state = 0;
+        finished = true;
+    } else if (u->srx.state == 0) {
+        return;
+    } else if (u->srx.state == 1) {
+        if (b == SLIP_ESC)
+            u->srx.state = 2;
+        else
+            r = b;
+    } else {
+        if (b == SLIP_ESC_END) {
+            u->srx.state = 1;
+            r = SLIP_END;
+        } else if (b == SLIP_ESC_ESC) {
+            u->srx.state = 1;
+            r = SLIP_ESC;
+        }
+    }
+    if (r >= 0) {
+        u->srx.buf[u->srx.cur][u->srx.read++] = (uint8_t)r;
+        if (u->srx.read == SIM_STUB_RXBUF)
+            finished = true;
+    }
+    if (finished) {
+        uint8_t *cmd = u->srx.buf[u->srx.cur];
+        u->srx.cur ^= 1;
+        u->srx.read = 0;
+        exec_begin(u, now);
+        stub_frame(u, cmd);
+        exec_end(u);
+    }
+}
+
+size_t unit_rx_room(const sim_unit *u)
+{
+    return SIM_RAW_MAX - u->raw_len;
+}
+
+void unit_service(sim_unit *u, uint64_t now)
+{
+    size_t i = 0;
+    while (i < u->raw_len && u->busy_until <= now && !u->vanish) {
+        uint8_t b = u->raw[i++];
+        switch (u->mode) {
+        case SIM_MODE_ROM:
+            rom_byte(u, b, now);
+            break;
+        case SIM_MODE_STUB:
+            if (u->rf.active) {
+                u->now = now;
+                u->work = 0;
+                stub_rf_byte(u, b);
+                exec_end(u);
+            } else {
+                stub_byte(u, b, now);
+            }
+            break;
+        default:
+            break; /* the app does not listen */
+        }
+    }
+    memmove(u->raw, u->raw + i, u->raw_len - i);
+    u->raw_len -= i;
+}
+
+void unit_rx(sim_unit *u, const uint8_t *d, size_t n, uint64_t now)
+{
+    size_t room = unit_rx_room(u);
+    if (n > room)
+        n = room;
+    memcpy(u->raw + u->raw_len, d, n);
+    u->raw_len += n;
+    unit_service(u, now);
+}
+
+uint64_t unit_next_event(const sim_unit *u)
+{
+    if (u->raw_len && u->busy_until && !u->vanish)
+        return u->busy_until;
+    return 0;
+}

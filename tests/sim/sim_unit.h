@@ -1,0 +1,167 @@
+/* sim_unit.h - one virtual ESP32: personality (ROM loader / legacy stub / running app),
+ * its device-side receivers, flash, registers and outgoing queue. Transport-agnostic:
+ * the host loop feeds bytes in (unit_rx), tells it about port open/close, and drains
+ * u->out. Nothing here blocks; device work time is modelled with timestamps. */
+#ifndef SIM_UNIT_H
+#define SIM_UNIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim_flash.h"
+#include "sim_inflate.h"
+#include "sim_opts.h"
+#include "sim_regs.h"
+#include "sim_wire.h"
+
+#define SIM_ROM_RXBUF (8 + 16 + 0x1800) /* ROM receive buffer: header + one 0x1800 block */
+#define SIM_STUB_RXBUF (0x4000 + 64)    /* legacy stub: MAX_WRITE_BLOCK + 64, two of them */
+#define SIM_STUB_OUTBUF 32768           /* legacy stub inflate output buffer */
+#define SIM_RAW_MAX (2 * SIM_STUB_RXBUF) /* input held while the device is busy */
+#define SIM_MAX_SEGS 8
+
+typedef enum {
+    SIM_MODE_ROM,     /* ROM serial loader (download mode) */
+    SIM_MODE_STUB,    /* legacy flasher stub after MEM_END + OHAI */
+    SIM_MODE_APP,     /* booted into flash (normal boot or after a reset by the station) */
+    SIM_MODE_DEAD,    /* jumped into nowhere / deaf: silent until the port is reset */
+} sim_mode;
+
+/* Write session (FLASH_BEGIN or FLASH_DEFL_BEGIN), ROM or stub semantics. */
+typedef struct sim_wsess {
+    uint8_t kind;             /* 0, ESP_FLASH_BEGIN or ESP_FLASH_DEFL_BEGIN */
+    uint32_t offset, size, blocks, block_size;
+    uint32_t next_seq;        /* ROM */
+    uint32_t written;         /* ROM: bytes written; both: progress for faults */
+    uint32_t next_write, remaining;            /* stub */
+    uint32_t next_erase_sector, remaining_erase_sector; /* stub lazy erase */
+    uint32_t remaining_compressed;             /* stub */
+    uint8_t last_error;       /* stub: deferred error of the last data block */
+    int defl_state;           /* ROM: 0 running, 1 stream complete, -1 failed */
+    uint8_t defl_err;         /* ROM: error byte after a failure */
+    bool f_write, f_inflate, f_bitflip, f_blank, flipped;
+} sim_wsess;
+
+typedef struct sim_unit {
+    char name[16];            /* "slot3" */
+    int slot;
+    unsigned seq;             /* arrival number in this slot (1-based) */
+    sim_unit_opts o;
+    sim_flash flash;
+    sim_regs regs;
+    sim_outq out;
+    bool realism;
+    int verbose;              /* 1: one log line per command */
+    uint64_t rng;
+
+    sim_mode mode;
+    uint32_t baud;            /* unit's UART rate */
+    bool garbled;             /* bridge cannot hold the rate: replies garbled */
+    uint64_t now;             /* time of the command being executed */
+    uint64_t work;            /* device time spent so far on it (realism) */
+    uint64_t busy_until;      /* no input processed before this */
+    uint64_t rx_free;         /* realism input pacing */
+
+    uint8_t raw[SIM_RAW_MAX]; /* received, not yet through the receiver */
+    size_t raw_len;
+
+    struct {                  /* ROM receiver: DB x -> x, truncates long frames */
+        bool in_frame, esc;
+        size_t len;
+        uint8_t buf[SIM_ROM_RXBUF];
+    } rrx;
+    struct {                  /* legacy stub receiver (stub_handle_rx_byte) */
+        int state;            /* 0 no frame, 1 frame, 2 escaping */
+        int cur;
+        size_t read;
+        uint8_t buf[2][SIM_STUB_RXBUF];
+    } srx;
+
+    struct {                  /* ROM loader RAM state that shows through in replies */
+        uint32_t value;       /* header value: last SYNC/READ_REG value */
+        uint8_t err;          /* error byte, stale on some successes */
+        uint8_t last_op;      /* previous reply: what an unknown opcode gets back */
+        int last_count;
+        uint8_t rbuf[68];     /* reply data buffer; status overlays its start */
+        bool attached;        /* SPI_ATTACH seen */
+        uint32_t param_size;  /* SPI_SET_PARAMS total size (2 MB until set) */
+        bool erase_hangs;     /* SPI_SET_PARAMS with status mask 0 */
+        struct { bool active; uint32_t addr, size, block_size, next_seq, written; } mem;
+    } rom;
+    struct {
+        uint32_t param_size;
+        bool in_flash;
+        bool mem_active;      /* mem_offset != NULL */
+        uint32_t mem_remaining;
+    } stub;
+    struct { uint32_t addr, len; } seg[SIM_MAX_SEGS]; /* RAM uploaded since reset */
+    int nseg;
+
+    sim_wsess w;
+    sim_inflate inf;
+    uint8_t obuf[SIM_STUB_OUTBUF];  /* stub inflate output; fill level survives sessions */
+    size_t obuf_len;
+
+    struct {                  /* stub READ_FLASH streaming */
+        bool active;
+        uint32_t addr, len, block, inflight, sent, acked;
+        void *md5;            /* EVP_MD_CTX */
+        int ack_state;        /* SLIP_recv state for the next ack */
+        uint8_t ack[4];
+        size_t ack_len;
+    } rf;
+
+    /* For the host loop. */
+    bool vanish;              /* disconnect fault fired: unplug now */
+    uint64_t app_boot_at;     /* last reboot into the app caused by the host (0 never) */
+    unsigned long ncmds;
+} sim_unit;
+
+/* Power the unit on (flash at flash_path, or memory when NULL). 0 or -1. */
+int unit_init(sim_unit *u, int slot, unsigned seq, const sim_unit_opts *o,
+              const char *flash_path, bool realism, int verbose, uint64_t seed);
+void unit_free(sim_unit *u);
+/* A host opened the port: reset into download mode (or normal boot with no_sync),
+ * boot banner queued. */
+void unit_host_open(sim_unit *u, uint64_t now);
+/* The host closed the port (the DTR/RTS reset of the model): pending output dropped,
+ * back to the ROM loader at 115200; flash and fault counters kept. */
+void unit_host_close(sim_unit *u, uint64_t now);
+/* Room for more input (bytes). */
+size_t unit_rx_room(const sim_unit *u);
+/* Append received bytes (at most unit_rx_room) and process what the device can. */
+void unit_rx(sim_unit *u, const uint8_t *d, size_t n, uint64_t now);
+/* Process buffered input once the device is no longer busy. */
+void unit_service(sim_unit *u, uint64_t now);
+/* When unit_service should run next (0 = nothing pending). */
+uint64_t unit_next_event(const sim_unit *u);
+
+/* ---- internal API shared by sim_unit.c, sim_rom.c, sim_stub.c ---- */
+/* Queue one SLIP frame (payload unescaped) at now + work (+ slow fault). */
+void unit_send_frame(sim_unit *u, const uint8_t *payload, size_t n);
+/* Queue raw bytes (banner text, stray delimiters). */
+void unit_send_raw(sim_unit *u, const void *d, size_t n);
+/* Add device work time (only counted with --realism). */
+void unit_work(sim_unit *u, uint64_t ns);
+void unit_log(sim_unit *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Boot text and mode change for a reset into the app (rst = "0x3 (SW_RESET)" etc.,
+ * NULL for a jump without reset). by_host: counts as "reset by the station". */
+void unit_boot_app(sim_unit *u, const char *rst, bool by_host);
+/* Was addr inside RAM uploaded since reset? */
+bool unit_ram_has(const sim_unit *u, uint32_t addr);
+void unit_ram_add(sim_unit *u, uint32_t addr, uint32_t len);
+/* Check the disconnect fault against the write session's progress. */
+void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced);
+/* Pick the session's faults (consumes counters) for a non-empty write. */
+void unit_session_faults(sim_unit *u, sim_wsess *w, bool deflate);
+/* Program flash honouring blank/bitflip faults; returns false when the write fault fires. */
+bool unit_program(sim_unit *u, uint32_t off, const uint8_t *d, uint32_t len);
+
+void rom_enter(sim_unit *u);
+void rom_frame(sim_unit *u, size_t len);
+void stub_enter(sim_unit *u);
+void stub_frame(sim_unit *u, uint8_t *buf);
+void stub_rf_byte(sim_unit *u, uint8_t b);
+
+#endif

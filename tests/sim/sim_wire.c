@@ -1,0 +1,142 @@
+/* sim_wire.c - timed output queue and UART/flash pacing (see sim_wire.h). */
+#include "sim_wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BURST_NS (5 * SIM_NS_PER_MS) /* realism writes in 5 ms slices: few wake-ups */
+
+uint64_t sim_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t wire_ns(size_t n, uint32_t baud)
+{
+    if (!baud)
+        baud = 115200;
+    return (uint64_t)n * 10ull * 1000000000ull / baud;
+}
+
+void outq_push(sim_outq *q, const uint8_t *d, size_t n, uint64_t not_before, uint32_t baud)
+{
+    if (n == 0)
+        return;
+    sim_chunk *c = malloc(sizeof *c + n);
+    if (!c)
+        abort();
+    if (not_before < q->last_nb)
+        not_before = q->last_nb;
+    q->last_nb = not_before;
+    *c = (sim_chunk){.not_before = not_before, .baud = baud, .len = n};
+    memcpy(c->data, d, n);
+    if (q->tail)
+        q->tail->next = c;
+    else
+        q->head = c;
+    q->tail = c;
+    q->bytes += n;
+}
+
+void outq_clear(sim_outq *q)
+{
+    while (q->head) {
+        sim_chunk *c = q->head;
+        q->head = c->next;
+        free(c);
+    }
+    q->tail = NULL;
+    q->bytes = 0;
+    q->last_nb = 0;
+}
+
+uint64_t outq_due(const sim_outq *q, bool realism)
+{
+    if (!q->head)
+        return 0;
+    uint64_t t = q->head->not_before;
+    if (realism && q->tx_free > t)
+        t = q->tx_free;
+    return t;
+}
+
+ssize_t outq_flush(sim_outq *q, int fd, uint64_t now, bool realism)
+{
+    ssize_t total = 0;
+    while (q->head && q->head->not_before <= now) {
+        sim_chunk *c = q->head;
+        size_t n = c->len - c->off;
+        if (realism) {
+            if (q->tx_free > now)
+                break;
+            uint64_t per = wire_ns(1, c->baud);
+            size_t burst = (size_t)(BURST_NS / (per ? per : 1));
+            if (burst < 1)
+                burst = 1;
+            if (n > burst)
+                n = burst;
+        }
+        ssize_t w = write(fd, c->data + c->off, n);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            return -1;
+        }
+        if (realism) {
+            uint64_t start = q->tx_free > now ? q->tx_free : now;
+            /* a line idle for long starts now; otherwise back-to-back */
+            if (start + BURST_NS < now)
+                start = now;
+            q->tx_free = start + wire_ns((size_t)w, c->baud);
+        }
+        c->off += (size_t)w;
+        q->bytes -= (size_t)w;
+        total += w;
+        if (c->off == c->len) {
+            q->head = c->next;
+            if (!q->head)
+                q->tail = NULL;
+            free(c);
+        } else if ((size_t)w < n) {
+            break; /* kernel buffer full */
+        }
+    }
+    return total;
+}
+
+size_t wire_rx_allow(uint64_t rx_free, uint64_t now, uint32_t baud, size_t want)
+{
+    if (rx_free > now)
+        return 0;
+    uint64_t per = wire_ns(1, baud);
+    size_t burst = (size_t)(BURST_NS / (per ? per : 1));
+    if (burst < 1)
+        burst = 1;
+    return want < burst ? want : burst;
+}
+
+void wire_rx_account(uint64_t *rx_free, uint64_t now, uint32_t baud, size_t n)
+{
+    uint64_t start = *rx_free > now ? *rx_free : now;
+    *rx_free = start + wire_ns(n, baud);
+}
+
+uint64_t wire_erase_ns(uint32_t sectors4k, uint32_t blocks64k)
+{
+    return (uint64_t)sectors4k * 45 * SIM_NS_PER_MS + (uint64_t)blocks64k * 150 * SIM_NS_PER_MS;
+}
+
+uint64_t wire_program_ns(uint32_t bytes)
+{
+    return ((uint64_t)bytes + 255) / 256 * (SIM_NS_PER_MS / 2);
+}
+
+uint64_t wire_md5_ns(uint32_t bytes)
+{
+    return (uint64_t)bytes * 250; /* ~4 MB/s flash read + hash */
+}

@@ -1,0 +1,52 @@
+/* sim_wire.h - a unit's outgoing byte queue (timed chunks) and, with --realism, the
+ * pacing of the UART: 10 bits per byte at the unit's baud in both directions, plus
+ * the flash timing model (4 KiB erase 45 ms, 64 KiB erase 150 ms, 0.5 ms per 256 B). */
+#ifndef SIM_WIRE_H
+#define SIM_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SIM_NS_PER_MS 1000000ull
+
+typedef struct sim_chunk {
+    struct sim_chunk *next;
+    uint64_t not_before;  /* monotonic ns */
+    uint32_t baud;        /* rate these bytes go out at */
+    size_t len, off;
+    uint8_t data[];
+} sim_chunk;
+
+typedef struct sim_outq {
+    sim_chunk *head, *tail;
+    size_t bytes;
+    uint64_t last_nb;     /* chunks never overtake each other */
+    uint64_t tx_free;     /* realism: when the line is idle again */
+} sim_outq;
+
+/* Queue n bytes to go out no earlier than not_before at `baud`. */
+void outq_push(sim_outq *q, const uint8_t *d, size_t n, uint64_t not_before, uint32_t baud);
+void outq_clear(sim_outq *q);
+static inline bool outq_empty(const sim_outq *q) { return q->head == NULL; }
+/* Earliest time more bytes may be written (0 = now / nothing queued). */
+uint64_t outq_due(const sim_outq *q, bool realism);
+/* Write whatever is due to fd (non-blocking). Returns bytes written, or -1 on a hard
+ * error (EIO/EPIPE: the other side is gone); EAGAIN counts as 0. */
+ssize_t outq_flush(sim_outq *q, int fd, uint64_t now, bool realism);
+
+/* Realism input pacing: bytes the unit may take in now at baud; then account them. */
+size_t wire_rx_allow(uint64_t rx_free, uint64_t now, uint32_t baud, size_t want);
+void wire_rx_account(uint64_t *rx_free, uint64_t now, uint32_t baud, size_t n);
+/* Line time of n bytes at baud, in ns. */
+uint64_t wire_ns(size_t n, uint32_t baud);
+
+/* Flash timing (ns). */
+uint64_t wire_erase_ns(uint32_t sectors4k, uint32_t blocks64k);
+uint64_t wire_program_ns(uint32_t bytes);
+uint64_t wire_md5_ns(uint32_t bytes);
+
+uint64_t sim_now_ns(void);
+
+#endif

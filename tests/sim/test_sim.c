@@ -1,0 +1,1066 @@
+/* test_sim.c - byte-exact checks of esp32sim against the protocol reference (§12 worked
+ * examples, §14 ROM observations, legacy stub semantics, faults, transports).
+ * Usage: test_sim <path-to-esp32sim> <case>; each case starts its own simulator. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "esp_proto.h"
+#include "test_sim_util.h"
+
+#define T 1000 /* ms: generous timeout for things that must arrive */
+#define BANNER_V3                                                                            \
+    "ets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "                   \
+    "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n"
+#define SYNC_ROM "C0 01 08 04 00 07 07 12 20 00 00 00 00 C0"
+#define SYNC_STUB "C0 01 08 02 00 00 00 00 00 00 00 C0"
+#define STUB_OK(op) "C0 01 " op " 02 00 00 00 00 00 00 00 C0"
+#define TEXT_ADDR 0x400BE000u
+
+static const uint8_t SYNC_PAYLOAD[36] = {0x07, 0x07, 0x12, 0x20, 0x55, 0x55, 0x55, 0x55, 0x55,
+                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55};
+
+static void msleep(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- shared sequences (each returns false after reporting) ---- */
+
+static bool banner(conn *c, const char *exp)
+{
+    char txt[512];
+    conn_text(c, txt, sizeof txt, "\r\n", T);
+    while (!strstr(txt, exp ? "download\r\n" : "\r\n") || (exp && strlen(txt) < strlen(exp))) {
+        size_t l = strlen(txt);
+        if (conn_text(c, txt + l, sizeof txt - l, "\r\n", T) == 0)
+            break;
+    }
+    if (exp && strcmp(txt, exp) != 0) {
+        fprintf(stderr, "banner mismatch:\n got: %s\n exp: %s\n", txt, exp);
+        return false;
+    }
+    return true;
+}
+
+static bool expect_n(conn *c, const char *hex, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!expect_raw_hex(c, hex, T))
+            return false;
+    return true;
+}
+
+static bool rom_sync(conn *c)
+{
+    send_cmd(c, ESP_SYNC, SYNC_PAYLOAD, sizeof SYNC_PAYLOAD, 0);
+    return expect_n(c, SYNC_ROM, 8);
+}
+
+/* SYNC after an MD5: status bytes 3-4 carry leftover MD5 text (§14), so check the rest. */
+static bool rom_sync_loose(conn *c)
+{
+    send_cmd(c, ESP_SYNC, SYNC_PAYLOAD, sizeof SYNC_PAYLOAD, 0);
+    for (int i = 0; i < 8; i++) {
+        uint8_t exp[14], got[14];
+        hexb(SYNC_ROM, exp);
+        if (conn_raw(c, got, 14, T) != 0 || memcmp(got, exp, 11) != 0 || got[13] != 0xC0)
+            return false;
+    }
+    return true;
+}
+
+static bool open_rom(conn *c, simproc *s, int slot)
+{
+    if (conn_open(c, s, slot, 0) != 0) {
+        fprintf(stderr, "cannot open slot%d: %s\n", slot, strerror(errno));
+        return false;
+    }
+    return banner(c, BANNER_V3) && rom_sync(c);
+}
+
+/* Fake stub upload: 16 bytes at TEXT_ADDR, entry there; expects the ROM reply (value
+ * 0x20120707 from the SYNC, stale error byte 0) and OHAI. */
+static bool upload_stub(conn *c)
+{
+    uint8_t text[16];
+    fill_data(text, sizeof text, 7);
+    send_words(c, ESP_MEM_BEGIN, 4, (uint32_t[]){16, 1, ESP_RAM_BLOCK, TEXT_ADDR});
+    if (!expect_raw_hex(c, "C0 01 05 04 00 07 07 12 20 00 00 00 00 C0", T))
+        return false;
+    send_data(c, ESP_MEM_DATA, text, sizeof text, 0);
+    if (!expect_raw_hex(c, "C0 01 07 04 00 07 07 12 20 00 00 00 00 C0", T))
+        return false;
+    send_words(c, ESP_MEM_END, 2, (uint32_t[]){0, TEXT_ADDR});
+    return expect_raw_hex(c, "C0 01 06 04 00 07 07 12 20 00 00 00 00 C0 C0 4F 48 41 49 C0", T);
+}
+
+/* Read one reply frame; returns its status pointer (after data) or NULL. */
+static const uint8_t *reply(conn *c, uint8_t op, size_t *dlen)
+{
+    for (int i = 0; i < 20; i++) {
+        if (conn_frame(c, T) != 1)
+            return NULL;
+        if (c->flen >= 8 && c->frame[0] == 1 && c->frame[1] == op) {
+            if (dlen)
+                *dlen = c->flen - 8;
+            return c->frame + 8;
+        }
+    }
+    return NULL;
+}
+
+static uint32_t reply_value(const conn *c) { return esp_le32(c->frame + 4); }
+
+static uint32_t rom_read_reg(conn *c, uint32_t addr)
+{
+    send_words(c, ESP_READ_REG, 1, &addr);
+    if (!reply(c, ESP_READ_REG, NULL))
+        return 0xDEADDEAD;
+    return reply_value(c);
+}
+
+static bool write_reg(conn *c, uint32_t addr, uint32_t v, int status_len)
+{
+    send_words(c, ESP_WRITE_REG, 4, (uint32_t[]){addr, v, 0xFFFFFFFFu, 0});
+    size_t n;
+    const uint8_t *st = reply(c, ESP_WRITE_REG, &n);
+    return st && (int)n == status_len && st[0] == 0;
+}
+
+/* esptool's run_spiflash_command for RDID (24 bits read). */
+static uint32_t rdid(conn *c, int sl)
+{
+    if (!write_reg(c, ESP32_SPI_MISO_DLEN, 23, sl) ||
+        !write_reg(c, ESP32_SPI_USR, 1u << 31 | 1u << 28, sl) ||
+        !write_reg(c, ESP32_SPI_USR2, 7u << 28 | 0x9F, sl) || !write_reg(c, ESP32_SPI_W0, 0, sl) ||
+        !write_reg(c, ESP32_SPI_CMD, 1u << 18, sl))
+        return 0xDEADDEAD;
+    if (rom_read_reg(c, ESP32_SPI_CMD) & (1u << 18))
+        return 0xDEADDEAD;
+    return rom_read_reg(c, ESP32_SPI_W0) & 0xFFFFFF;
+}
+
+/* Stub: compressed write of data at off in 0x4000 blocks; checks every ACK and END. */
+static bool stub_defl_write(conn *c, const uint8_t *data, size_t n, uint32_t off)
+{
+    uLongf zl = compressBound(n);
+    uint8_t *z = malloc(zl);
+    compress2(z, &zl, data, n, 9);
+    uint32_t blocks = (uint32_t)((zl + 0x3FFF) / 0x4000);
+    send_words(c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){(uint32_t)n, blocks, 0x4000, off});
+    bool ok = expect_raw_hex(c, STUB_OK("10"), T);
+    for (uint32_t i = 0; ok && i < blocks; i++) {
+        size_t len = zl - i * 0x4000u < 0x4000 ? zl - i * 0x4000u : 0x4000;
+        send_data(c, ESP_FLASH_DEFL_DATA, z + i * 0x4000u, len, i);
+        ok = expect_raw_hex(c, STUB_OK("11"), 5 * T);
+    }
+    free(z);
+    if (!ok)
+        return false;
+    send_words(c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    return expect_raw_hex(c, STUB_OK("12"), 5 * T);
+}
+
+static bool stub_md5(conn *c, uint32_t off, uint32_t len, uint8_t out[16])
+{
+    send_words(c, ESP_SPI_FLASH_MD5, 4, (uint32_t[]){off, len, 0, 0});
+    size_t n;
+    const uint8_t *d = reply(c, ESP_SPI_FLASH_MD5, &n);
+    if (!d || n != 18 || d[16] || d[17] || esp_le16(c->frame + 2) != 18)
+        return false;
+    memcpy(out, d, 16);
+    return true;
+}
+
+static bool flash_file_equals(simproc *s, int slot, uint32_t off, const uint8_t *d, size_t n)
+{
+    char name[32];
+    snprintf(name, sizeof name, "slot%d.flash", slot);
+    FILE *f = fopen(sim_path(s, name), "rb");
+    if (!f)
+        return false;
+    uint8_t *b = malloc(n);
+    bool ok = fseek(f, off, SEEK_SET) == 0 && fread(b, 1, n, f) == n && memcmp(b, d, n) == 0;
+    free(b);
+    fclose(f);
+    return ok;
+}
+
+static bool read_flash_file(simproc *s, int slot, uint32_t off, uint8_t *d, size_t n)
+{
+    char name[32];
+    snprintf(name, sizeof name, "slot%d.flash", slot);
+    FILE *f = fopen(sim_path(s, name), "rb");
+    if (!f)
+        return false;
+    bool ok = fseek(f, off, SEEK_SET) == 0 && fread(d, 1, n, f) == n;
+    fclose(f);
+    return ok;
+}
+
+static simproc *g_sim; /* stopped by main() even when a CHECK returns early */
+
+#define START(s, ...)                                                                  \
+    do {                                                                               \
+        const char *args_[] = {__VA_ARGS__, NULL};                                    \
+        g_sim = &(s);                                                                  \
+        CHECK(sim_start(&(s), args_) == 0, "simulator did not start");                 \
+    } while (0)
+
+/* ================= ROM ================= */
+
+static void t_banner_sync(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "2", "--unit-opt", "2:pkg=d0wdq6");
+    CHECK(conn_open(&c, &s, 1, 0) == 0, "open");
+    CHECK(banner(&c, BANNER_V3), "banner");
+    CHECK(rom_sync(&c), "8 SYNC replies (§12)");
+    /* value = the request's first payload word, whatever it is (§14) */
+    uint8_t p[36];
+    memcpy(p, SYNC_PAYLOAD, 36);
+    p[0] = 0x07; p[1] = 0x12; p[2] = 0x55; p[3] = 0x55;
+    send_cmd(&c, ESP_SYNC, p, 36, 0);
+    CHECK(expect_n(&c, "C0 01 08 04 00 07 12 55 55 00 00 00 00 C0", 8), "value echo");
+    /* closing the port resets the unit: banner again */
+    conn_close(&c);
+    msleep(50);
+    CHECK(conn_open(&c, &s, 1, 0) == 0, "reopen");
+    CHECK(banner(&c, BANNER_V3), "banner after reset");
+    CHECK(rom_sync(&c), "sync after reset");
+    conn_close(&c);
+    CHECK(conn_open(&c, &s, 2, 0) == 0, "open slot2");
+    CHECK(banner(&c, "ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "
+                     "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n"),
+          "rev1 ROM date");
+    conn_close(&c);
+    /* sidecar */
+    FILE *f = fopen(sim_path(&s, "slot1.usb"), "r");
+    char side[256] = "";
+    CHECK(f && fread(side, 1, sizeof side - 1, f) > 0, "sidecar");
+    fclose(f);
+    CHECK(strstr(side, "vid=10c4\n") && strstr(side, "pid=ea60\n") && strstr(side, "path=1-1.1\n") &&
+              strstr(side, "bridge=CP2104\n") && strstr(side, "serial="),
+          "sidecar content: %s", side);
+    sim_stop(&s);
+}
+
+static void t_read_reg(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--unit-opt", "1:mac=24:0a:c4:12:34:56");
+    CHECK(open_rom(&c, &s, 1), "open");
+    send_words(&c, ESP_READ_REG, 1, (uint32_t[]){ESP32_CHIP_MAGIC_REG});
+    CHECK(expect_raw_hex(&c, "C0 01 0A 04 00 83 1D F0 00 00 00 00 00 C0", T), "magic (§12)");
+    uint32_t w1 = rom_read_reg(&c, ESP32_EFUSE_BASE + 4), w2 = rom_read_reg(&c, ESP32_EFUSE_BASE + 8);
+    CHECK(w1 == 0xc4123456 && (w2 & 0xFFFF) == 0x240a, "MAC words %08x %08x", w1, w2);
+    uint32_t w3 = rom_read_reg(&c, ESP32_EFUSE_BASE + 12), w5 = rom_read_reg(&c, ESP32_EFUSE_BASE + 20);
+    uint32_t apb = rom_read_reg(&c, ESP32_APB_CTL_DATE);
+    int pkg = (int)(((w3 >> 9) & 7) | (((w3 >> 2) & 1) << 3));
+    int rev = (int)((apb >> 31) << 2 | ((w5 >> 20) & 1) << 1 | ((w3 >> 15) & 1));
+    CHECK(pkg == 1 && rev == 7 && ((w5 >> 24) & 3) == 0, "D0WD-V3 rev3.0: w3 %08x w5 %08x apb %08x",
+          w3, w5, apb);
+    CHECK(rom_read_reg(&c, ESP32_UART_CLKDIV) == 0x0030015B, "UART_CLKDIV");
+    uint32_t cal = rom_read_reg(&c, ESP32_RTCCALICFG1), w4 = rom_read_reg(&c, ESP32_EFUSE_BASE + 16);
+    uint64_t rom_freq = (uint64_t)((cal >> 7) & 0x1FFFFFF) * 15625 * (w4 & 0xFF) / 40;
+    CHECK(rom_freq == 40000000, "esptool ROM clock formula gives %llu", (unsigned long long)rom_freq);
+    /* RDID floats high before SPI_ATTACH; 16 MB Winbond id after */
+    CHECK(rdid(&c, 4) == 0xFFFFFF, "RDID before attach");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    /* value field = last READ_REG result (W0 read back as all ones): never cleared */
+    CHECK(expect_raw_hex(&c, "C0 01 0D 04 00 FF FF FF FF 00 00 00 00 C0", T), "SPI_ATTACH");
+    CHECK(rdid(&c, 4) == 0x1840EF, "RDID");
+    /* SFDP signature at 0 (master's connection check) */
+    write_reg(&c, ESP32_SPI_MISO_DLEN, 31, 4);
+    write_reg(&c, ESP32_SPI_USR1, 7u | 23u << 26, 4);
+    write_reg(&c, ESP32_SPI_USR, 1u << 31 | 1u << 28 | 1u << 30 | 1u << 29, 4);
+    write_reg(&c, ESP32_SPI_USR2, 7u << 28 | 0x5A, 4);
+    write_reg(&c, ESP32_SPI_ADDR, 0 << 8, 4);
+    write_reg(&c, ESP32_SPI_CMD, 1u << 18, 4);
+    CHECK(rom_read_reg(&c, ESP32_SPI_W0) == 0x50444653, "SFDP");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_unknown_op(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1");
+    CHECK(conn_open(&c, &s, 1, 0) == 0 && banner(&c, BANNER_V3), "open");
+    send_cmd(&c, 0xD0, NULL, 0, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 00 04 00 00 00 00 00 01 05 00 00 C0", T), "after reset: op 00");
+    CHECK(rom_sync(&c), "sync");
+    send_cmd(&c, ESP_GET_SECURITY_INFO, NULL, 0, 0);
+    CHECK(expect_n(&c, "C0 01 08 04 00 07 07 12 20 01 05 00 00 C0", 8), "after SYNC: 8 SYNC headers");
+    send_words(&c, ESP_READ_REG, 1, (uint32_t[]){ESP32_CHIP_MAGIC_REG});
+    CHECK(expect_raw_hex(&c, "C0 01 0A 04 00 83 1D F0 00 00 00 00 00 C0", T), "read_reg");
+    send_cmd(&c, ESP_READ_FLASH, (uint8_t[16]){0}, 16, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 0A 04 00 83 1D F0 00 01 05 00 00 C0", T), "READ_REG header");
+    /* stale error byte on a MEM_BEGIN success */
+    send_words(&c, ESP_MEM_BEGIN, 4, (uint32_t[]){16, 1, ESP_RAM_BLOCK, TEXT_ADDR});
+    CHECK(expect_raw_hex(&c, "C0 01 05 04 00 83 1D F0 00 00 05 00 00 C0", T), "stale 05");
+    CHECK(conn_drain(&c, 100) == 0, "nothing else");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_mem_checksum(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1");
+    CHECK(open_rom(&c, &s, 1), "open");
+    send_words(&c, ESP_MEM_BEGIN, 4, (uint32_t[]){8, 1, ESP_RAM_BLOCK, TEXT_ADDR});
+    CHECK(expect_raw_hex(&c, "C0 01 05 04 00 07 07 12 20 00 00 00 00 C0", T), "MEM_BEGIN");
+    uint8_t p[16 + 4] = {4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xDE, 0xAD, 0xBE, 0xEF};
+    send_cmd(&c, ESP_MEM_DATA, p, sizeof p, 0xCC); /* right one is 0xCD (§12) */
+    CHECK(expect_raw_hex(&c, "C0 01 07 04 00 07 07 12 20 01 07 00 00 C0", T), "checksum error");
+    send_cmd(&c, ESP_MEM_DATA, p, sizeof p, 0xCD);
+    CHECK(expect_raw_hex(&c, "C0 01 07 04 00 07 07 12 20 01 05 00 00 C0", T), "seq consumed");
+    p[4] = 1; /* seq 1 */
+    send_cmd(&c, ESP_MEM_DATA, p, sizeof p, 0xCD);
+    CHECK(expect_raw_hex(&c, "C0 01 07 04 00 07 07 12 20 00 05 00 00 C0", T), "next seq ok");
+    /* data_len above the block size */
+    send_words(&c, ESP_MEM_BEGIN, 4, (uint32_t[]){8, 1, 4, TEXT_ADDR});
+    CHECK(reply(&c, ESP_MEM_BEGIN, NULL), "mem_begin");
+    uint8_t q[16 + 8] = {8};
+    send_cmd(&c, ESP_MEM_DATA, q, sizeof q, esp_checksum(q + 16, 8));
+    CHECK(expect_raw_hex(&c, "C0 01 07 04 00 07 07 12 20 01 05 00 00 C0", T), "len > block");
+    /* entry outside uploaded RAM: the CPU runs off, nothing more */
+    send_words(&c, ESP_MEM_END, 2, (uint32_t[]){0, 0x40080000});
+    CHECK(reply(&c, ESP_MEM_END, NULL), "mem_end reply");
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(conn_drain(&c, 200) == 0, "dead after a wild jump");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_rom_flash_md5(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--flash-files");
+    CHECK(open_rom(&c, &s, 1), "open");
+    uint32_t fb[4] = {5, 1, 0x400, 0x10000};
+    send_words(&c, ESP_FLASH_BEGIN, 4, fb);
+    CHECK(expect_raw_hex(&c, "C0 01 02 04 00 07 07 12 20 01 06 00 00 C0", T), "needs SPI_ATTACH");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    send_words(&c, ESP_FLASH_BEGIN, 5, (uint32_t[]){5, 1, 0x400, 0x10000, 0});
+    CHECK(expect_raw_hex(&c, "C0 01 02 04 00 07 07 12 20 01 05 00 00 C0", T), "20-byte BEGIN");
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){5, 1, 0x1801, 0x10000});
+    CHECK(expect_raw_hex(&c, "C0 01 02 04 00 07 07 12 20 01 05 00 00 C0", T), "block > 0x1800");
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){0x1000, 1, 0x400, 0x200000});
+    CHECK(expect_raw_hex(&c, "C0 01 02 04 00 07 07 12 20 01 06 00 00 C0", T), "above 2 MB");
+    send_words(&c, ESP_SPI_SET_PARAMS, 5, (uint32_t[]){0, 16u << 20, 0x10000, 0x1000, 0x100});
+    CHECK(expect_raw_hex(&c, "C0 01 0B 04 00 07 07 12 20 01 05 00 00 C0", T), "SET_PARAMS 20 B");
+    send_words(&c, ESP_FLASH_BEGIN, 4, fb);
+    CHECK(expect_raw_hex(&c, "C0 01 02 04 00 07 07 12 20 00 05 00 00 C0", T), "begin (stale 05)");
+    uint8_t blk[0x400];
+    memset(blk, 0xFF, sizeof blk);
+    memcpy(blk, "hello", 5);
+    send_data(&c, ESP_FLASH_DATA, blk, sizeof blk, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 03 04 00 07 07 12 20 00 05 00 00 C0", T), "data");
+    send_words(&c, ESP_SPI_FLASH_MD5, 4, (uint32_t[]){0x10000, 5, 0, 0});
+    CHECK(expect_raw_hex(&c, "C0 01 13 24 00 07 07 12 20 35 64 34 31 34 30 32 61 62 63 34 62 32 61 "
+                             "37 36 62 39 37 31 39 64 39 31 31 30 31 37 63 35 39 32 00 00 00 00 C0",
+                         T),
+          "ROM MD5 of hello, ASCII (§12)");
+    /* past the (2 MB) flash size: stale digits, 01 09 */
+    send_words(&c, ESP_SPI_FLASH_MD5, 4, (uint32_t[]){0x1F0000, 0x20000, 0, 0});
+    CHECK(expect_raw_hex(&c, "C0 01 13 24 00 07 07 12 20 35 64 34 31 34 30 32 61 62 63 34 62 32 61 "
+                             "37 36 62 39 37 31 39 64 39 31 31 30 31 37 63 35 39 32 01 09 00 00 C0",
+                         T),
+          "MD5 past flash size");
+    /* status bytes 3-4 now carry leftover MD5 text */
+    send_words(&c, ESP_READ_REG, 1, (uint32_t[]){ESP32_CHIP_MAGIC_REG});
+    CHECK(expect_raw_hex(&c, "C0 01 0A 04 00 83 1D F0 00 00 00 34 31 C0", T), "status leftovers");
+    CHECK(flash_file_equals(&s, 1, 0x10000, blk, sizeof blk), "flash file");
+    /* FLASH_END(1): reply, then the ROM leaves the loader */
+    send_words(&c, ESP_FLASH_END, 1, (uint32_t[]){1});
+    CHECK(expect_raw_hex(&c, "C0 01 04 04 00 83 1D F0 00 00 00 34 31 C0", T), "FLASH_END(1)");
+    char txt[600];
+    conn_text(&c, txt, sizeof txt, "app running", T);
+    CHECK(strstr(txt, "invalid header: 0xffffffff") != NULL, "app boot text: %s", txt);
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(conn_drain(&c, 200) == 0, "left the loader");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static bool rom_defl_begin(conn *c, uint32_t size, uint32_t blocks, uint32_t off)
+{
+    send_words(c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){(size + 0x3FF) & ~0x3FFu, blocks, 0x400, off});
+    size_t n;
+    const uint8_t *st = reply(c, ESP_FLASH_DEFL_BEGIN, &n);
+    return st && n == 4 && st[0] == 0;
+}
+
+static void t_rom_deflate(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--flash-files");
+    CHECK(open_rom(&c, &s, 1), "open");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    send_words(&c, ESP_SPI_SET_PARAMS, 6, (uint32_t[]){0, 16u << 20, 0x10000, 0x1000, 0x100, 0xFFFF});
+    CHECK(expect_raw_hex(&c, "C0 01 0B 04 00 07 07 12 20 00 00 00 00 C0", T), "SET_PARAMS");
+    uint8_t data[3000], z[4000];
+    fill_data(data, sizeof data, 3);
+    uLongf zl = sizeof z;
+    compress2(z, &zl, data, sizeof data, 9);
+    uint32_t nb = (uint32_t)((zl + 0x3FF) / 0x400);
+    CHECK(rom_defl_begin(&c, sizeof data, nb, 0x20000), "defl begin");
+    for (uint32_t i = 0; i < nb; i++) {
+        size_t len = zl - i * 0x400u < 0x400 ? zl - i * 0x400u : 0x400;
+        send_data(&c, ESP_FLASH_DEFL_DATA, z + i * 0x400u, len, i);
+        CHECK(expect_raw_hex(&c, "C0 01 11 04 00 07 07 12 20 00 00 00 00 C0", T), "defl data %u", i);
+    }
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(expect_raw_hex(&c, "C0 01 12 04 00 07 07 12 20 00 00 00 00 C0", T), "defl end(1)");
+    CHECK(rom_sync(&c), "stays in the loader");
+    uint8_t d[16];
+    char hex[33];
+    md5_of(data, sizeof data, d);
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    send_words(&c, ESP_SPI_FLASH_MD5, 4, (uint32_t[]){0x20000, sizeof data, 0, 0});
+    size_t n;
+    const uint8_t *r = reply(&c, ESP_SPI_FLASH_MD5, &n);
+    CHECK(r && n == 36 && memcmp(r, hex, 32) == 0 && r[32] == 0, "ASCII MD5");
+    CHECK(flash_file_equals(&s, 1, 0x20000, data, sizeof data), "flash file");
+    /* corrupt stream -> 01 0B */
+    CHECK(rom_defl_begin(&c, 1024, 1, 0x30000), "begin 2");
+    uint8_t bad[64] = {0x78, 0xDA, 0xFF, 0xFF, 0xFF};
+    memset(bad + 2, 0xFF, sizeof bad - 2);
+    send_data(&c, ESP_FLASH_DEFL_DATA, bad, sizeof bad, 0);
+    r = reply(&c, ESP_FLASH_DEFL_DATA, &n);
+    CHECK(r && r[0] == 1 && r[1] == 0x0B, "corrupt -> 01 0B");
+    /* wrong adler -> 01 0C (whole stream in one 0x1800 block) */
+    CHECK(zl <= ESP_RAM_BLOCK, "fits one block");
+    z[zl - 1] ^= 0x55;
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){0xC00, 1, ESP_RAM_BLOCK, 0x40000});
+    CHECK(reply(&c, ESP_FLASH_DEFL_BEGIN, NULL), "begin");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, zl, 0);
+    r = reply(&c, ESP_FLASH_DEFL_DATA, &n);
+    CHECK(r && r[0] == 1 && r[1] == 0x0C, "wrong adler -> 01 0C, got %02x %02x", r ? r[0] : 0,
+          r ? r[1] : 0);
+    /* incomplete stream: DEFL_END -> 01 06, stays */
+    z[zl - 1] ^= 0x55;
+    CHECK(rom_defl_begin(&c, sizeof data, nb, 0x50000), "begin 6");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, 0x400, 0);
+    CHECK(reply(&c, ESP_FLASH_DEFL_DATA, NULL), "half");
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    r = reply(&c, ESP_FLASH_DEFL_END, &n);
+    CHECK(r && r[0] == 1 && r[1] == 0x06, "incomplete -> 01 06");
+    CHECK(rom_sync_loose(&c), "still in the loader");
+    /* complete stream + DEFL_END(0): reply, C0 C0, SW reset banner */
+    CHECK(rom_defl_begin(&c, sizeof data, nb, 0x50000), "begin 7");
+    for (uint32_t i = 0; i < nb; i++) {
+        size_t len = zl - i * 0x400u < 0x400 ? zl - i * 0x400u : 0x400;
+        send_data(&c, ESP_FLASH_DEFL_DATA, z + i * 0x400u, len, i);
+        CHECK(reply(&c, ESP_FLASH_DEFL_DATA, NULL), "data");
+    }
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){0});
+    CHECK(expect_raw_hex(&c, "C0 01 12 04 00 07 07 12 20 00 00 37 34 C0 C0 C0", T),
+          "reply (MD5 leftovers in status 3-4) + C0 C0");
+    char txt[300];
+    conn_text(&c, txt, sizeof txt, "(SPI_FAST_FLASH_BOOT)\r\n", T);
+    CHECK(!strcmp(txt, "ets Jul 29 2019 12:21:46\r\n\r\nrst:0x3 (SW_RESET),boot:0x13 "
+                       "(SPI_FAST_FLASH_BOOT)\r\n"),
+          "SW reset banner: %s", txt);
+    conn_drain(&c, 100);
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(conn_drain(&c, 200) == 0, "app does not answer");
+    conn_close(&c);
+    msleep(50);
+    CHECK(open_rom(&c, &s, 1), "reopen -> download mode again");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_rom_framing(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1");
+    CHECK(conn_open(&c, &s, 1, 0) == 0 && banner(&c, BANNER_V3), "open");
+    send_raw(&c, "garbage\x01\x02", 9);
+    CHECK(rom_sync(&c), "garbage outside frames dropped");
+    /* DB x decodes to x: first address byte sent as DB 00 */
+    uint8_t rr[] = {0xC0, 0x00, 0x0A, 0x04, 0x00, 0, 0, 0, 0, 0xDB, 0x00, 0x10, 0x00, 0x40, 0xC0};
+    send_raw(&c, rr, sizeof rr);
+    CHECK(expect_raw_hex(&c, "C0 01 0A 04 00 83 1D F0 00 00 00 00 00 C0", T), "DB x -> x");
+    /* short frame: header completed from the previous frame's bytes */
+    send_raw(&c, (uint8_t[]){0xC0, 0x00, 0x0A, 0x04, 0xC0}, 5);
+    CHECK(expect_raw_hex(&c, "C0 01 0A 04 00 83 1D F0 00 00 00 00 00 C0", T), "stale re-execution");
+    /* 70 KB frame: truncated, answered once, loader healthy */
+    size_t big = 70000;
+    uint8_t *f = malloc(big + 2);
+    memset(f, 0x55, big + 2);
+    f[0] = 0xC0;
+    f[1] = 0x00;
+    f[2] = ESP_MEM_DATA;
+    f[big + 1] = 0xC0;
+    send_raw(&c, f, big + 2);
+    free(f);
+    size_t n;
+    const uint8_t *st = reply(&c, ESP_MEM_DATA, &n);
+    CHECK(st && n == 4 && st[0] == 1, "70 KB frame answered");
+    CHECK(conn_drain(&c, 100) == 0, "one answer only");
+    CHECK(rom_sync(&c), "healthy after a 70 KB frame");
+    /* CHANGE_BAUDRATE(new, 0): reply at the old rate, divider follows */
+    send_words(&c, ESP_CHANGE_BAUDRATE, 2, (uint32_t[]){921600, 0});
+    CHECK(expect_raw_hex(&c, "C0 01 0F 04 00 07 07 12 20 00 00 00 00 C0", T), "baud reply");
+    CHECK(rom_read_reg(&c, ESP32_UART_CLKDIV) == ((6u << 20) | 43u), "divider for 921600");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+/* ================= stub ================= */
+
+static void t_stub_flow(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--flash-files");
+    CHECK(open_rom(&c, &s, 1), "open");
+    CHECK(upload_stub(&c), "stub upload + OHAI");
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(expect_n(&c, SYNC_STUB, 8), "stub SYNC (§12)");
+    send_words(&c, ESP_READ_REG, 1, (uint32_t[]){ESP32_CHIP_MAGIC_REG});
+    CHECK(expect_raw_hex(&c, "C0 01 0A 02 00 83 1D F0 00 00 00 C0", T), "stub READ_REG (§12)");
+    CHECK(rdid(&c, 2) == 0x1840EF, "RDID in the stub (attached at start-up)");
+    /* "hello" through the stub, MD5 raw (§12) */
+    CHECK(stub_defl_write(&c, (const uint8_t *)"hello", 5, 0x10000), "defl hello");
+    send_words(&c, ESP_SPI_FLASH_MD5, 4, (uint32_t[]){0x10000, 5, 0, 0});
+    CHECK(expect_raw_hex(&c, "C0 01 13 12 00 00 00 00 00 5D 41 40 2A BC 4B 2A 76 B9 71 9D 91 10 17 "
+                             "C5 92 00 00 C0",
+                         T),
+          "stub MD5 of hello (§12)");
+    /* 200 KB compressed write, then --flash-files readback and MD5 */
+    size_t n = 200 * 1024;
+    uint8_t *data = malloc(n), md[16], got[16];
+    fill_data(data, n, 11);
+    CHECK(stub_defl_write(&c, data, n, 0x20000), "defl 200 KB");
+    md5_of(data, n, md);
+    CHECK(stub_md5(&c, 0x20000, (uint32_t)n, got) && !memcmp(md, got, 16), "MD5 200 KB");
+    CHECK(flash_file_equals(&s, 1, 0x20000, data, n), "flash file == data");
+    /* READ_FLASH streamed with acks (esptool-js style: in-flight counted in bytes) */
+    send_words(&c, ESP_READ_FLASH, 4, (uint32_t[]){0x20000, 10000, 4096, 64});
+    CHECK(expect_raw_hex(&c, STUB_OK("D2"), T), "READ_FLASH reply");
+    uint8_t *rb = malloc(10000);
+    uint32_t got_n = 0;
+    while (got_n < 10000) {
+        CHECK(conn_frame(&c, T) == 1, "data frame at %u", got_n);
+        CHECK(c.flen == (10000 - got_n < 4096 ? 10000 - got_n : 4096), "frame size %zu", c.flen);
+        memcpy(rb + got_n, c.frame, c.flen);
+        got_n += (uint32_t)c.flen;
+        uint8_t ack[4];
+        esp_put32(ack, got_n);
+        uint8_t enc[16];
+        send_raw(&c, enc, slip_encode(ack, 4, enc));
+    }
+    CHECK(conn_frame(&c, T) == 1 && c.flen == 16, "digest frame");
+    md5_of(data, 10000, md);
+    CHECK(!memcmp(rb, data, 10000) && !memcmp(c.frame, md, 16), "READ_FLASH data and MD5");
+    free(rb);
+    /* lazy erase covers the bytes before an unaligned offset */
+    uint8_t zeros[4096] = {0};
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){4096, 1, 0x4000, 0x50000});
+    CHECK(expect_raw_hex(&c, STUB_OK("02"), T), "begin");
+    send_data(&c, ESP_FLASH_DATA, zeros, sizeof zeros, 0);
+    CHECK(expect_raw_hex(&c, STUB_OK("03"), T), "zeros");
+    send_words(&c, ESP_FLASH_BEGIN, 5, (uint32_t[]){100, 1, 0x4000, 0x50800, 0});
+    CHECK(expect_raw_hex(&c, STUB_OK("02"), T), "20-byte begin accepted by the stub");
+    send_data(&c, ESP_FLASH_DATA, zeros, 100, 0);
+    CHECK(expect_raw_hex(&c, STUB_OK("03"), T), "unaligned");
+    send_words(&c, ESP_FLASH_END, 1, (uint32_t[]){1});
+    CHECK(expect_raw_hex(&c, STUB_OK("04"), T), "end(1): write barrier");
+    uint8_t chk[0x1000];
+    CHECK(read_flash_file(&s, 1, 0x50000, chk, sizeof chk), "read");
+    bool layout = true;
+    for (int i = 0; i < 0x1000; i++)
+        layout &= chk[i] == (i >= 0x800 && i < 0x800 + 100 ? 0x00 : 0xFF);
+    CHECK(layout, "sector erased around the unaligned write");
+    /* errors */
+    uint8_t blk[32] = {0};
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){100, 1, 0x4000, 0x60000});
+    CHECK(expect_raw_hex(&c, STUB_OK("10"), T), "begin");
+    uint8_t p[16 + 32] = {32};
+    memcpy(p + 16, blk, 32);
+    send_cmd(&c, ESP_FLASH_DEFL_DATA, p, sizeof p, 0x12);
+    CHECK(expect_raw_hex(&c, "C0 01 11 02 00 00 00 00 00 C1 00 C0", T), "checksum -> C1 00 (§12)");
+    send_cmd(&c, 0x55, NULL, 0, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 55 02 00 00 00 00 00 FF 00 C0", T), "unknown -> FF 00");
+    send_cmd(&c, ESP_GET_SECURITY_INFO, NULL, 0, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 14 02 00 00 00 00 00 FF 00 C0", T), "GET_SECURITY_INFO");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 0D 02 00 00 00 00 00 DB DC 00 C0", T), "8-byte attach -> C0 (escaped)");
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(expect_raw_hex(&c, "C0 01 12 02 00 00 00 00 00 C8 00 C0", T), "END with data due -> C8");
+    send_words(&c, ESP_ERASE_REGION, 2, (uint32_t[]){0x1001, 0x1000});
+    CHECK(expect_raw_hex(&c, "C0 01 D1 02 00 00 00 00 00 32 00 C0", T), "unaligned erase -> 32");
+    send_words(&c, ESP_ERASE_REGION, 2, (uint32_t[]){0x20000, 0x1000});
+    CHECK(expect_raw_hex(&c, STUB_OK("D1"), T), "erase region");
+    CHECK(stub_md5(&c, 0x20000, 0x1000, got), "md5");
+    uint8_t ff[0x1000];
+    memset(ff, 0xFF, sizeof ff);
+    md5_of(ff, sizeof ff, md);
+    CHECK(!memcmp(md, got, 16), "erased region reads 0xFF");
+    /* FLASH_END(0): reply, then SW reset into the app, silent */
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){0, 0, 0x4000, 0});
+    CHECK(expect_raw_hex(&c, STUB_OK("02"), T), "begin(0,0)");
+    send_words(&c, ESP_FLASH_END, 1, (uint32_t[]){0});
+    CHECK(expect_raw_hex(&c, STUB_OK("04"), T), "end(0)");
+    char txt[300];
+    conn_text(&c, txt, sizeof txt, "(SPI_FAST_FLASH_BOOT)\r\n", T);
+    CHECK(strstr(txt, "rst:0x3 (SW_RESET),boot:0x13"), "reset banner: %s", txt);
+    conn_drain(&c, 100);
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(conn_drain(&c, 200) == 0, "app silent");
+    free(data);
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_stub_inflate(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--flash-files");
+    CHECK(open_rom(&c, &s, 1) && upload_stub(&c), "stub");
+    uint8_t data[2000], z[2600];
+    fill_data(data, sizeof data, 5);
+    uLongf zl = sizeof z;
+    compress2(z, &zl, data, sizeof data, 9);
+    /* Adler trailer split into its own 4-byte block: accepted */
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){sizeof data, 2, 0x4000, 0x10000});
+    CHECK(expect_raw_hex(&c, STUB_OK("10"), T), "begin");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, zl - 4, 0);
+    CHECK(expect_raw_hex(&c, STUB_OK("11"), T), "body");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z + zl - 4, 4, 1);
+    CHECK(expect_raw_hex(&c, STUB_OK("11"), T), "trailer");
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(expect_raw_hex(&c, STUB_OK("12"), T), "end");
+    CHECK(flash_file_equals(&s, 1, 0x10000, data, sizeof data), "data");
+    /* more output than announced: trimmed; a further block > 4 bytes -> C9 */
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){1000, 2, 0x4000, 0x20000});
+    CHECK(expect_raw_hex(&c, STUB_OK("10"), T), "begin");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, zl, 0);
+    CHECK(expect_raw_hex(&c, STUB_OK("11"), T), "ack before the check");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, 8, 1);
+    CHECK(expect_raw_hex(&c, STUB_OK("11"), T), "ack (error deferred)");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, 8, 2);
+    CHECK(expect_raw_hex(&c, "C0 01 11 02 00 00 00 00 00 C9 00 C0", T), "C9 on the next one");
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(expect_raw_hex(&c, "C0 01 12 02 00 00 00 00 00 C9 00 C0", T), "END reports it");
+    /* stream shorter than announced: C8 at END */
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){5000, 1, 0x4000, 0x30000});
+    CHECK(expect_raw_hex(&c, STUB_OK("10"), T), "begin");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, zl, 0);
+    CHECK(expect_raw_hex(&c, STUB_OK("11"), T), "ack");
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(expect_raw_hex(&c, "C0 01 12 02 00 00 00 00 00 C8 00 C0", T), "C8");
+    /* corrupt data: C7 on the next data command */
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){5000, 2, 0x4000, 0x40000});
+    CHECK(expect_raw_hex(&c, STUB_OK("10"), T), "begin");
+    uint8_t bad[64];
+    memset(bad, 0xFF, sizeof bad);
+    bad[0] = 0x78;
+    bad[1] = 0xDA;
+    send_data(&c, ESP_FLASH_DEFL_DATA, bad, sizeof bad, 0);
+    CHECK(expect_raw_hex(&c, STUB_OK("11"), T), "ack");
+    send_data(&c, ESP_FLASH_DEFL_DATA, bad, sizeof bad, 1);
+    CHECK(expect_raw_hex(&c, "C0 01 11 02 00 00 00 00 00 C7 00 C0", T), "C7 deferred");
+    /* data without BEGIN */
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){0, 0, 0x4000, 0});
+    CHECK(expect_raw_hex(&c, STUB_OK("02"), T), "begin 0");
+    send_words(&c, ESP_FLASH_END, 1, (uint32_t[]){1});
+    CHECK(expect_raw_hex(&c, STUB_OK("04"), T), "end");
+    send_data(&c, ESP_FLASH_DATA, bad, 16, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 03 02 00 00 00 00 00 C6 00 C0", T), "C6");
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){100, 1, 0x4001, 0});
+    CHECK(expect_raw_hex(&c, "C0 01 02 02 00 00 00 00 00 C2 00 C0", T), "C2");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+/* ================= faults ================= */
+
+static void t_fault_ram_checksum(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--unit-opt", "1:fault=ram_checksum:1");
+    CHECK(open_rom(&c, &s, 1), "open");
+    send_words(&c, ESP_MEM_BEGIN, 4, (uint32_t[]){16, 1, ESP_RAM_BLOCK, TEXT_ADDR});
+    CHECK(reply(&c, ESP_MEM_BEGIN, NULL), "begin");
+    uint8_t text[16];
+    fill_data(text, 16, 7);
+    send_data(&c, ESP_MEM_DATA, text, 16, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 07 04 00 07 07 12 20 01 07 00 00 C0", T), "exact fault reply");
+    send_data(&c, ESP_MEM_DATA, text, 16, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 07 04 00 07 07 12 20 01 05 00 00 C0", T), "seq consumed");
+    conn_close(&c); /* retry = reset + fresh upload */
+    msleep(50);
+    CHECK(open_rom(&c, &s, 1) && upload_stub(&c), "retry passes");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_fault_flash_write_error(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "2", "--unit-opt", "1:fault=flash_write_error", "--unit-opt",
+          "2:fault=flash_write_error");
+    CHECK(open_rom(&c, &s, 1) && upload_stub(&c), "stub");
+    uint8_t data[100], z[200];
+    fill_data(data, sizeof data, 1);
+    uLongf zl = sizeof z;
+    compress2(z, &zl, data, sizeof data, 9);
+    for (int attempt = 0; attempt < 2; attempt++) { /* fails every time */
+        send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){sizeof data, 1, 0x4000, 0x10000});
+        CHECK(expect_raw_hex(&c, STUB_OK("10"), T), "begin");
+        send_data(&c, ESP_FLASH_DEFL_DATA, z, zl, 0);
+        CHECK(expect_raw_hex(&c, STUB_OK("11"), T), "ACKed before the write");
+        send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+        CHECK(expect_raw_hex(&c, "C0 01 12 02 00 00 00 00 00 C4 00 C0", T), "deferred C4");
+    }
+    conn_close(&c);
+    /* ROM: 01 08 on the data block */
+    CHECK(open_rom(&c, &s, 2), "rom");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){0x400, 1, 0x400, 0x10000});
+    CHECK(reply(&c, ESP_FLASH_BEGIN, NULL), "begin");
+    uint8_t blk[0x400] = {1, 2, 3};
+    send_data(&c, ESP_FLASH_DATA, blk, sizeof blk, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 03 04 00 07 07 12 20 01 08 00 00 C0", T), "ROM 01 08");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_fault_inflate_error(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "2", "--unit-opt", "1:fault=inflate_error", "--unit-opt",
+          "2:fault=inflate_error:1");
+    CHECK(open_rom(&c, &s, 1) && upload_stub(&c), "stub");
+    uint8_t data[40000];
+    fill_data(data, sizeof data, 2);
+    uLongf zl = compressBound(sizeof data);
+    uint8_t *z = malloc(zl);
+    compress2(z, &zl, data, sizeof data, 9);
+    CHECK(zl > 0x4000, "two blocks needed");
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){sizeof data, 2, 0x4000, 0x10000});
+    CHECK(expect_raw_hex(&c, STUB_OK("10"), T), "begin");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, 0x4000, 0);
+    CHECK(expect_raw_hex(&c, STUB_OK("11"), T), "first ACKed");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z + 0x4000, zl - 0x4000, 1);
+    CHECK(expect_raw_hex(&c, "C0 01 11 02 00 00 00 00 00 C7 00 C0", T), "C7 deferred");
+    conn_close(&c);
+    CHECK(open_rom(&c, &s, 2), "rom");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){0x400, 1, 0x400, 0x10000});
+    CHECK(reply(&c, ESP_FLASH_DEFL_BEGIN, NULL), "begin");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, 0x400, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 11 04 00 07 07 12 20 01 0B 00 00 C0", T), "ROM 01 0B");
+    /* :1 = once: the next session inflates fine */
+    send_words(&c, ESP_FLASH_DEFL_BEGIN, 4, (uint32_t[]){0x400, 1, 0x400, 0x10000});
+    CHECK(reply(&c, ESP_FLASH_DEFL_BEGIN, NULL), "begin");
+    send_data(&c, ESP_FLASH_DEFL_DATA, z, 0x400, 0);
+    CHECK(expect_raw_hex(&c, "C0 01 11 04 00 07 07 12 20 00 00 00 00 C0", T), "second session ok");
+    free(z);
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_fault_bitflip_blank(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "2", "--flash-files", "--unit-opt", "1:fault=bitflip", "--unit-opt",
+          "2:fault=blank");
+    uint8_t data[8192], got[8192], md[16], dev[16];
+    fill_data(data, sizeof data, 9);
+    CHECK(open_rom(&c, &s, 1) && upload_stub(&c), "stub");
+    CHECK(stub_defl_write(&c, data, sizeof data, 0x10000), "write acknowledged");
+    md5_of(data, sizeof data, md);
+    CHECK(stub_md5(&c, 0x10000, sizeof data, dev) && memcmp(md, dev, 16) != 0, "MD5 mismatch");
+    CHECK(read_flash_file(&s, 1, 0x10000, got, sizeof got), "read");
+    int bits = 0;
+    for (size_t i = 0; i < sizeof data; i++)
+        bits += __builtin_popcount(data[i] ^ got[i]);
+    CHECK(bits == 1, "exactly one bit flipped (%d)", bits);
+    conn_close(&c);
+    CHECK(open_rom(&c, &s, 2) && upload_stub(&c), "stub 2");
+    CHECK(stub_defl_write(&c, data, sizeof data, 0x10000), "write acknowledged");
+    memset(got, 0xFF, sizeof got);
+    md5_of(got, sizeof got, md);
+    CHECK(stub_md5(&c, 0x10000, sizeof data, dev) && !memcmp(md, dev, 16), "blank: reads 0xFF");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_fault_misc(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "4", "--unit-opt", "1:fault=no_sync", "--unit-opt", "2:fault=wrong_chip",
+          "--unit-opt", "3:fault=slow:300", "--unit-opt", "4:fault=noise:1");
+    CHECK(conn_open(&c, &s, 1, 0) == 0, "open");
+    char txt[400];
+    conn_text(&c, txt, sizeof txt, "(SPI_FAST_FLASH_BOOT)\r\n", T);
+    CHECK(strstr(txt, "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)") &&
+              !strstr(txt, "waiting for download"),
+          "normal boot banner: %s", txt);
+    conn_drain(&c, 100);
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(conn_drain(&c, 300) == 0, "no SYNC answer");
+    conn_close(&c);
+    CHECK(open_rom(&c, &s, 2), "open 2");
+    CHECK(rom_read_reg(&c, ESP32_CHIP_MAGIC_REG) == ESP32S3_CHIP_MAGIC, "S3 magic");
+    conn_close(&c);
+    CHECK(conn_open(&c, &s, 3, 0) == 0 && banner(&c, BANNER_V3), "open 3");
+    uint64_t t0 = now_ms();
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(conn_fill(&c, 1, 150) == 0, "slow: nothing within 150 ms");
+    CHECK(expect_n(&c, SYNC_ROM, 8), "slow: replies arrive");
+    CHECK(now_ms() - t0 >= 250, "slow: delayed");
+    conn_close(&c);
+    CHECK(conn_open(&c, &s, 4, 0) == 0 && banner(&c, BANNER_V3), "open 4");
+    conn_drain(&c, 50);
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(conn_fill(&c, 1, T) > 0 && c.pend[0] != 0xC0 && c.pend[0] != 0xDB, "garbage first");
+    for (int i = 0; i < 8; i++) {
+        CHECK(conn_frame(&c, T) == 1 && c.flen == 12 && c.frame[1] == ESP_SYNC, "frames decode");
+    }
+    CHECK(c.dec.noise_bytes > 0, "noise counted");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_fault_baud_max(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--unit-opt", "1:fault=baud_max:460800");
+    CHECK(open_rom(&c, &s, 1) && upload_stub(&c), "stub");
+    send_words(&c, ESP_CHANGE_BAUDRATE, 2, (uint32_t[]){230400, 115200});
+    CHECK(expect_raw_hex(&c, STUB_OK("0F"), T), "230400 fine");
+    send_words(&c, ESP_CHANGE_BAUDRATE, 2, (uint32_t[]){921600, 230400});
+    CHECK(expect_raw_hex(&c, STUB_OK("0F"), T), "reply at the old rate");
+    send_words(&c, ESP_READ_REG, 1, (uint32_t[]){ESP32_CHIP_MAGIC_REG});
+    uint8_t got[12], exp[12];
+    hexb("C0 01 0A 02 00 83 1D F0 00 00 00 C0", exp);
+    CHECK(conn_raw(&c, got, 12, T) == 0, "something arrives");
+    for (int i = 0; i < 12; i++)
+        CHECK(got[i] != exp[i], "byte %d not garbled", i);
+    conn_close(&c);
+    msleep(50);
+    CHECK(open_rom(&c, &s, 1), "reset restores 115200");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static void t_fault_disconnect(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--unit-opt", "1:fault=disconnect:50");
+    CHECK(open_rom(&c, &s, 1) && upload_stub(&c), "stub");
+    uint8_t *data = malloc(64 * 1024);
+    fill_data(data, 64 * 1024, 4);
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){64 * 1024, 4, 0x4000, 0x10000});
+    CHECK(expect_raw_hex(&c, STUB_OK("02"), T), "begin");
+    send_data(&c, ESP_FLASH_DATA, data, 0x4000, 0);
+    CHECK(expect_raw_hex(&c, STUB_OK("03"), T), "25 %%");
+    send_data(&c, ESP_FLASH_DATA, data + 0x4000, 0x4000, 1);
+    /* the unit is pulled while this ACK may still be in the bridge: it may be lost */
+    conn_fill(&c, 12, 200);
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; i++) {
+        gone = access(sim_path(&s, "slot1"), F_OK) != 0;
+        msleep(10);
+    }
+    CHECK(gone, "symlink removed");
+    uint8_t b;
+    ssize_t r = read(c.fd, &b, 1);
+    CHECK(r <= 0, "host sees the port vanish");
+    free(data);
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+/* ================= transports, scenario, realism ================= */
+
+static void t_tcp(void)
+{
+    simproc s;
+    conn c, c2;
+    int base = 23000 + (int)(getpid() % 20000);
+    char bs[16];
+    snprintf(bs, sizeof bs, "%d", base);
+    START(s, "--units", "2", "--tcp", bs);
+    FILE *f = fopen(sim_path(&s, "slot2.tcp"), "r");
+    char line[64] = "", exp[64];
+    CHECK(f && fgets(line, sizeof line, f), "slot2.tcp");
+    fclose(f);
+    snprintf(exp, sizeof exp, "socket://127.0.0.1:%d\n", base + 1);
+    CHECK(!strcmp(line, exp), "tcp file: %s", line);
+    CHECK(conn_open(&c, &s, 2, base + 1) == 0, "connect");
+    CHECK(banner(&c, BANNER_V3) && rom_sync(&c), "banner + sync over TCP");
+    CHECK(upload_stub(&c), "stub over TCP");
+    CHECK(conn_open(&c2, &s, 2, base + 1) == 0, "second connect");
+    uint8_t b;
+    CHECK(conn_fill(&c2, 1, 300) == 0 && read(c2.fd, &b, 1) == 0, "second host refused");
+    conn_close(&c2);
+    conn_close(&c);
+    msleep(50);
+    CHECK(conn_open(&c, &s, 2, base + 1) == 0 && banner(&c, BANNER_V3) && rom_sync(&c),
+          "reconnect = reset into ROM");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static bool wait_exists(simproc *s, const char *name, bool want, int ms)
+{
+    for (int i = 0; i < ms / 10; i++) {
+        if ((access(sim_path(s, name), F_OK) == 0) == want)
+            return true;
+        msleep(10);
+    }
+    return false;
+}
+
+static void t_scenario(void)
+{
+    char path[] = "/tmp/esp32sim-scen-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "tmp");
+    const char *txt = "# test scenario\n"
+                      "slot 1 bridge=ch9102\n"
+                      "unit 1 at=0 serial=FIRST leave=stay+0.4\n"
+                      "unit 1 after=0.3 serial=SECOND pkg=d0wdq6 leave=reset+0.2\n"
+                      "unit 2 at=0.5 mac=24:0a:c4:aa:bb:cc\n";
+    CHECK(write(fd, txt, strlen(txt)) == (ssize_t)strlen(txt), "write");
+    close(fd);
+    simproc s;
+    conn c;
+    START(s, "--scenario", path);
+    char side[256] = "";
+    FILE *f = fopen(sim_path(&s, "slot1.usb"), "r");
+    CHECK(f && fread(side, 1, sizeof side - 1, f) > 0, "first sidecar");
+    fclose(f);
+    CHECK(strstr(side, "serial=FIRST") && strstr(side, "vid=1a86") && strstr(side, "bridge=CH9102"),
+          "%s", side);
+    CHECK(access(sim_path(&s, "slot2"), F_OK) != 0, "slot2 not yet there");
+    CHECK(wait_exists(&s, "slot1", false, 3000), "first unit leaves");
+    CHECK(wait_exists(&s, "slot1", true, 3000), "second unit arrives");
+    CHECK(wait_exists(&s, "slot2", true, 3000), "slot2 arrives");
+    f = fopen(sim_path(&s, "slot1.usb"), "r");
+    memset(side, 0, sizeof side);
+    CHECK(f && fread(side, 1, sizeof side - 1, f) > 0, "second sidecar");
+    fclose(f);
+    CHECK(strstr(side, "serial=SECOND"), "%s", side);
+    CHECK(conn_open(&c, &s, 1, 0) == 0, "open second");
+    CHECK(banner(&c, "ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "
+                     "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n"),
+          "rev1 unit");
+    CHECK(rom_sync(&c), "sync");
+    send_words(&c, ESP_FLASH_END, 1, (uint32_t[]){1}); /* run the app: "reset by the station" */
+    CHECK(reply(&c, ESP_FLASH_END, NULL), "end");
+    CHECK(access(sim_path(&s, "slot1"), F_OK) == 0, "still there right after");
+    CHECK(wait_exists(&s, "slot1", false, 3000), "leaves after the reset");
+    conn_close(&c);
+    CHECK(conn_open(&c, &s, 2, 0) == 0 && banner(&c, BANNER_V3), "slot2");
+    CHECK(rom_read_reg(&c, ESP32_EFUSE_BASE + 4) == 0xc4aabbcc, "slot2 MAC");
+    conn_close(&c);
+    sim_stop(&s);
+    unlink(path);
+}
+
+static void t_realism(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--realism");
+    CHECK(open_rom(&c, &s, 1), "sync with realism");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    uint64_t t0 = now_ms();
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){0x20000, 128, 0x400, 0x20000});
+    CHECK(reply(&c, ESP_FLASH_BEGIN, NULL), "begin");
+    CHECK(now_ms() - t0 >= 250, "two 64 KiB block erases take >= 300 ms");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} cases[] = {
+    {"banner_sync", t_banner_sync},       {"read_reg", t_read_reg},
+    {"unknown_op", t_unknown_op},         {"mem_checksum", t_mem_checksum},
+    {"rom_flash_md5", t_rom_flash_md5},   {"rom_deflate", t_rom_deflate},
+    {"rom_framing", t_rom_framing},       {"stub_flow", t_stub_flow},
+    {"stub_inflate", t_stub_inflate},     {"fault_ram_checksum", t_fault_ram_checksum},
+    {"fault_flash_write_error", t_fault_flash_write_error},
+    {"fault_inflate_error", t_fault_inflate_error},
+    {"fault_bitflip_blank", t_fault_bitflip_blank},
+    {"fault_misc", t_fault_misc},         {"fault_baud_max", t_fault_baud_max},
+    {"fault_disconnect", t_fault_disconnect},
+    {"tcp", t_tcp},                       {"scenario", t_scenario},
+    {"realism", t_realism},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_sim ESP32SIM CASE|all\n");
+        return 2;
+    }
+    t_sim_path = argv[1];
+    int ran = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (strcmp(argv[2], "all") && strcmp(argv[2], cases[i].name))
+            continue;
+        int before = t_failures;
+        g_sim = NULL;
+        cases[i].fn();
+        if (g_sim && g_sim->pid > 0)
+            sim_stop(g_sim);
+        fprintf(stderr, "%s: %s\n", cases[i].name, t_failures == before ? "ok" : "FAILED");
+        ran++;
+    }
+    if (!ran) {
+        fprintf(stderr, "no case '%s'\n", argv[2]);
+        return 2;
+    }
+    return t_failures ? 1 : 0;
+}

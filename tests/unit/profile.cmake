@@ -1,0 +1,16 @@
+# Profiles, prepared images and the stub JSON loader (owned by the profiles area).
+foreach(t test_profile test_image test_stub)
+  add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/${t}.c)
+  target_link_libraries(${t} PRIVATE stationcore)
+endforeach()
+# test_profile checks the shipped core2/fire profiles.
+target_compile_definitions(test_profile PRIVATE ST_PROFILES_SRC="${CMAKE_SOURCE_DIR}/profiles")
+# test_image also prepares the generated demo profiles.
+add_dependencies(test_image demo_images)
+target_compile_definitions(test_image PRIVATE
+  ST_DEMO_PROFILE="${ST_DEMO_PROFILE}" ST_DEMO_ROM_PROFILE="${ST_DEMO_ROM_PROFILE}")
+
+add_test(NAME unit_profile COMMAND test_profile)
+add_test(NAME unit_image COMMAND test_image)
+add_test(NAME unit_stub COMMAND test_stub)
+set_tests_properties(unit_profile unit_image unit_stub PROPERTIES TIMEOUT 60 LABELS unit)

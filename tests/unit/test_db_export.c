@@ -1,0 +1,264 @@
+/* test_db_export.c - attempts and bin entries exported as CSV and JSON lines, read back
+ * field by field: quoting of awkward text, time range limits, nulls for unknowns, and
+ * a failing output file reported as an error. */
+#include "check.h"
+#include "test_db_support.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1714555800250LL /* 2024-05-01T09:30:00.250Z */
+#define AWKWARD "md5 differs, region 0x10000: \"expected\" 3f..\r\nsecond line"
+
+/* Read one RFC 4180 record from *p into fields (strdup'ed); returns the count. */
+static int csv_record(const char **p, char **fields, int max)
+{
+    int n = 0;
+    const char *s = *p;
+    if (!*s)
+        return 0;
+    for (;;) {
+        char *out = malloc(strlen(s) + 1), *o = out;
+        if (*s == '"') {
+            s++;
+            for (;;) {
+                if (*s == '"' && s[1] == '"') {
+                    *o++ = '"';
+                    s += 2;
+                } else if (*s == '"') {
+                    s++;
+                    break;
+                } else if (!*s) {
+                    break;
+                } else {
+                    *o++ = *s++;
+                }
+            }
+        } else {
+            while (*s && *s != ',' && *s != '\r' && *s != '\n')
+                *o++ = *s++;
+        }
+        *o = '\0';
+        if (n < max)
+            fields[n++] = out;
+        else
+            free(out);
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        if (*s == '\r')
+            s++;
+        if (*s == '\n')
+            s++;
+        break;
+    }
+    *p = s;
+    return n;
+}
+
+static const char *field(char **hdr, char **row, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(hdr[i], name))
+            return row[i];
+    return "(missing column)";
+}
+
+static char *export_to_string(st_db *db, st_db_format fmt, int64_t from, int64_t to, bool bin)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    st_err err;
+    int rc = bin ? st_db_bin_export(db, f, fmt, true, &err) : st_db_export_attempts(db, f, fmt, from, to, &err);
+    if (rc < 0)
+        tdb_print_err("export", &err);
+    CHECK_EQ_INT(rc, 0);
+    fclose(f);
+    return buf;
+}
+
+static void fill(st_db *db)
+{
+    st_err err;
+    st_db_attempt a;
+    /* attempt 1: failed, everything known, awkward detail text */
+    tdb_full_attempt(&a, "24:0a:c4:01:02:03", 2, T0);
+    CHECK_EQ_INT(st_db_attempt_begin(db, &a, &err), 0);
+    a.outcome = ST_DB_FAIL;
+    a.fclass = ST_FC_MD5_MISMATCH;
+    a.phase = ST_PH_VERIFY;
+    a.status[0] = 0x01;
+    a.status[1] = 0xc1;
+    a.nstatus = 2;
+    snprintf(a.detail, sizeof a.detail, "%s", AWKWARD);
+    snprintf(a.hint, sizeof a.hint, "retry, then set aside");
+    a.ended_ms = T0 + 10500;
+    CHECK_EQ_INT(st_db_attempt_finish(db, &a, true, &err), 0);
+    /* attempt 2: nothing read from the unit, still in progress, an hour later */
+    memset(&a, 0, sizeof a);
+    a.slot = 3;
+    a.try_no = 1;
+    snprintf(a.port, sizeof a.port, "socket://127.0.0.1:4000");
+    a.started_ms = T0 + 3600000;
+    CHECK_EQ_INT(st_db_attempt_begin(db, &a, &err), 0);
+    /* attempt 3: a day later, outside the range below */
+    CHECK(tdb_attempt(db, "24:0a:c4:01:02:04", 1, 1, T0 + 86400000, ST_DB_PASS, ST_FC_NONE, "CH340", true) > 0);
+}
+
+static void test_csv(st_db *db)
+{
+    char *out = export_to_string(db, ST_DB_CSV, T0, T0 + 86400000, false);
+    if (!CHECK(out != NULL))
+        return;
+    const char *p = out;
+    char *hdr[64], *r1[64], *r2[64], *r3[64];
+    int nh = csv_record(&p, hdr, 64);
+    int n1 = csv_record(&p, r1, 64);
+    int n2 = csv_record(&p, r2, 64);
+    int n3 = csv_record(&p, r3, 64);
+    CHECK_EQ_INT(nh, 34);
+    CHECK_EQ_INT(n1, nh);
+    CHECK_EQ_INT(n2, nh);
+    CHECK_EQ_INT(n3, 0); /* the next day's attempt is outside [from, to) */
+    CHECK_STR(hdr[0], "id");
+    if (n1 == nh) {
+        CHECK_STR(field(hdr, r1, nh, "id"), "1");
+        CHECK_STR(field(hdr, r1, nh, "mac"), "24:0a:c4:01:02:03");
+        CHECK_STR(field(hdr, r1, nh, "slot"), "2");
+        CHECK_STR(field(hdr, r1, nh, "vid_pid"), "10c4:ea60");
+        CHECK_STR(field(hdr, r1, nh, "bridge"), "CP2104");
+        CHECK_STR(field(hdr, r1, nh, "revision"), "v3.0");
+        CHECK_STR(field(hdr, r1, nh, "flash_id"), "0x164020");
+        CHECK_STR(field(hdr, r1, nh, "flash_size"), "16777216");
+        CHECK_CONTAINS(field(hdr, r1, nh, "images"), "0x1000=0123456789abcdef");
+        CHECK_CONTAINS(field(hdr, r1, nh, "images"), ";0x10000=");
+        CHECK_STR(field(hdr, r1, nh, "outcome"), "fail");
+        CHECK_STR(field(hdr, r1, nh, "fclass"), "md5_mismatch");
+        CHECK_STR(field(hdr, r1, nh, "phase"), "verify");
+        CHECK_STR(field(hdr, r1, nh, "status"), "01c1");
+        CHECK_STR(field(hdr, r1, nh, "detail"), AWKWARD);
+        CHECK_STR(field(hdr, r1, nh, "operator"), "maria");
+        CHECK_STR(field(hdr, r1, nh, "started"), "2024-05-01T09:30:00.250Z");
+        CHECK_STR(field(hdr, r1, nh, "ended"), "2024-05-01T09:30:10.750Z");
+        CHECK_STR(field(hdr, r1, nh, "total_ms"), "10500");
+    }
+    if (n2 == nh) {
+        CHECK_STR(field(hdr, r2, nh, "mac"), "");
+        CHECK_STR(field(hdr, r2, nh, "outcome"), "in_progress");
+        CHECK_STR(field(hdr, r2, nh, "revision"), "");
+        CHECK_STR(field(hdr, r2, nh, "ended"), "");
+        CHECK_STR(field(hdr, r2, nh, "port"), "socket://127.0.0.1:4000");
+    }
+    for (int i = 0; i < nh; i++)
+        free(hdr[i]);
+    for (int i = 0; i < n1; i++)
+        free(r1[i]);
+    for (int i = 0; i < n2; i++)
+        free(r2[i]);
+    free(out);
+
+    /* an empty range still writes the header */
+    out = export_to_string(db, ST_DB_CSV, 1, 2, false);
+    CHECK(out && strncmp(out, "id,mac,slot,", strlen("id,mac,slot,")) == 0);
+    CHECK(out && strchr(out, '\n') == out + strlen(out) - 1);
+    free(out);
+}
+
+static void test_jsonl(st_db *db)
+{
+    char *out = export_to_string(db, ST_DB_JSONL, 0, 0, false); /* everything */
+    if (!CHECK(out != NULL))
+        return;
+    int lines = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+        if (!CHECK(json_is_object(o))) {
+            fprintf(stderr, "bad JSON line %d: %s (%s)\n", lines, line, je.text);
+            continue;
+        }
+        lines++;
+        if (lines == 1) {
+            CHECK_EQ_INT(json_integer_value(json_object_get(o, "id")), 1);
+            CHECK_STR(json_string_value(json_object_get(o, "mac")), "24:0a:c4:01:02:03");
+            CHECK_STR(json_string_value(json_object_get(o, "detail")), AWKWARD);
+            CHECK_STR(json_string_value(json_object_get(o, "fclass")), "md5_mismatch");
+            CHECK_STR(json_string_value(json_object_get(o, "status")), "01c1");
+            CHECK_STR(json_string_value(json_object_get(o, "started")), "2024-05-01T09:30:00.250Z");
+            CHECK_EQ_INT(json_integer_value(json_object_get(o, "bytes_raw")), 1234567);
+            CHECK_EQ_INT(json_integer_value(json_object_get(o, "baud")), 1500000);
+            json_t *imgs = json_object_get(o, "images");
+            CHECK_EQ_INT(json_array_size(imgs), 3);
+            CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(imgs, 1), "offset")), 0x8000);
+            CHECK_EQ_INT(strlen(json_string_value(json_object_get(json_array_get(imgs, 1), "sha256")) ?: ""), 64);
+        } else if (lines == 2) {
+            CHECK(json_is_null(json_object_get(o, "mac")));
+            CHECK(json_is_null(json_object_get(o, "ended")));
+            CHECK(json_is_null(json_object_get(o, "fclass")));
+            CHECK_STR(json_string_value(json_object_get(o, "outcome")), "in_progress");
+            CHECK_EQ_INT(json_array_size(json_object_get(o, "images")), 0);
+        } else if (lines == 3) {
+            CHECK_STR(json_string_value(json_object_get(o, "outcome")), "pass");
+            CHECK_STR(json_string_value(json_object_get(o, "bridge")), "CH340");
+        }
+        json_decref(o);
+    }
+    CHECK_EQ_INT(lines, 3);
+    free(out);
+}
+
+static void test_bin_export(st_db *db)
+{
+    char *out = export_to_string(db, ST_DB_JSONL, 0, 0, true);
+    if (!CHECK(out != NULL))
+        return;
+    json_t *o = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    if (CHECK(json_is_object(o))) {
+        CHECK_STR(json_string_value(json_object_get(o, "mac")), "24:0a:c4:01:02:03");
+        CHECK_STR(json_string_value(json_object_get(o, "fclass")), "md5_mismatch");
+        CHECK_STR(json_string_value(json_object_get(o, "vid_pid")), "10c4:ea60");
+        CHECK_EQ_INT(json_integer_value(json_object_get(o, "attempts")), 1);
+        CHECK_STR(json_string_value(json_object_get(o, "last_fail")), "2024-05-01T09:30:10.750Z");
+        CHECK(json_is_null(json_object_get(o, "resolved")));
+    }
+    json_decref(o);
+    free(out);
+    out = export_to_string(db, ST_DB_CSV, 0, 0, true);
+    static const char bin_head[] = "id,mac,slot,port,fclass,phase,status,detail,hint,vid_pid,attempts,";
+    CHECK(out && strncmp(out, bin_head, strlen(bin_head)) == 0);
+    CHECK(out && strstr(out, ",md5_mismatch,verify,01c1,") != NULL);
+    free(out);
+}
+
+static void test_write_failure(st_db *db)
+{
+    FILE *f = fopen("/dev/full", "w");
+    if (!CHECK(f != NULL))
+        return;
+    st_err err;
+    CHECK_EQ_INT(st_db_export_attempts(db, f, ST_DB_CSV, 0, 0, &err), -1);
+    CHECK_EQ_INT(err.cat, ST_E_IO);
+    CHECK_CONTAINS(err.msg, "cannot write the export");
+    fclose(f);
+}
+
+int main(void)
+{
+    char dir[256], path[512];
+    tdb_mkdir(dir);
+    tdb_path(path, dir, "station.db");
+    st_db *db = tdb_open(path);
+    if (CHECK(db != NULL)) {
+        fill(db);
+        test_csv(db);
+        test_jsonl(db);
+        test_bin_export(db);
+        test_write_failure(db);
+        st_db_close(db);
+    }
+    tdb_rmdir(dir);
+    return check_summary("db_export");
+}

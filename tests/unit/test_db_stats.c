@@ -1,0 +1,131 @@
+/* test_db_stats.c - yield, throughput, failure classes per bridge chip and units per
+ * hour on a small data set whose figures are worked out by hand below. */
+#include "check.h"
+#include "test_db_support.h"
+
+#include <math.h>
+#include <string.h>
+
+#define H 1714554000000LL /* 2024-05-01T09:00:00Z */
+#define S 1000LL
+
+typedef struct {
+    char bridge[8][32];
+    st_fclass fc[8];
+    int64_t n[8];
+    int rows;
+} classes;
+
+static int on_class(void *user, const char *bridge, st_fclass fc, int64_t n)
+{
+    classes *c = user;
+    if (c->rows < 8) {
+        snprintf(c->bridge[c->rows], 32, "%s", bridge);
+        c->fc[c->rows] = fc;
+        c->n[c->rows] = n;
+    }
+    c->rows++;
+    return 0;
+}
+
+typedef struct {
+    int64_t hour[4], units[4], attempts[4];
+    int rows;
+} hours;
+
+static int on_hour(void *user, int64_t hour, int64_t units, int64_t attempts)
+{
+    hours *h = user;
+    if (h->rows < 4) {
+        h->hour[h->rows] = hour;
+        h->units[h->rows] = units;
+        h->attempts[h->rows] = attempts;
+    }
+    h->rows++;
+    return 0;
+}
+
+int main(void)
+{
+    char dir[256], path[512];
+    tdb_mkdir(dir);
+    tdb_path(path, dir, "station.db");
+    st_db *db = tdb_open(path);
+    if (!CHECK(db != NULL)) {
+        tdb_rmdir(dir);
+        return check_summary("db_stats");
+    }
+    /* hour 09: A passes first try; B fails twice (stub 01 07) on a CP2104; C fails to sync
+     * then passes on a CH9102; an unreadable unit fails to sync on a CH9102 */
+    tdb_attempt(db, "24:0a:c4:00:00:0a", 1, 1, H + 60 * S, ST_DB_PASS, ST_FC_NONE, "CP2104", true);
+    tdb_attempt(db, "24:0a:c4:00:00:0b", 2, 1, H + 120 * S, ST_DB_FAIL, ST_FC_STUB_RAM_CHECKSUM, "CP2104", false);
+    tdb_attempt(db, "24:0a:c4:00:00:0b", 2, 2, H + 200 * S, ST_DB_FAIL, ST_FC_STUB_RAM_CHECKSUM, "CP2104", true);
+    tdb_attempt(db, "24:0a:c4:00:00:0c", 3, 1, H + 300 * S, ST_DB_FAIL, ST_FC_NO_SYNC, "CH9102", false);
+    tdb_attempt(db, "24:0a:c4:00:00:0c", 3, 2, H + 400 * S, ST_DB_PASS, ST_FC_NONE, "CH9102", true);
+    tdb_attempt(db, "", 4, 1, H + 500 * S, ST_DB_FAIL, ST_FC_NO_SYNC, "CH9102", true);
+    /* hour 10: D passes; E is interrupted on a bridge with no name (VID:PID only); F is
+     * still in progress (not counted) */
+    tdb_attempt(db, "24:0a:c4:00:00:0d", 1, 1, H + 3610 * S, ST_DB_PASS, ST_FC_NONE, "CP2104", true);
+    tdb_attempt(db, "24:0a:c4:00:00:0e", 2, 1, H + 3700 * S, ST_DB_INTERRUPTED, ST_FC_INTERRUPTED, NULL, true);
+    st_db_attempt f;
+    tdb_full_attempt(&f, "24:0a:c4:00:00:0f", 3, H + 3800 * S);
+    st_err err;
+    CHECK_EQ_INT(st_db_attempt_begin(db, &f, &err), 0);
+    /* hour 14: outside the range asked for */
+    tdb_attempt(db, "24:0a:c4:00:00:10", 1, 1, H + 5 * 3600 * S, ST_DB_PASS, ST_FC_NONE, "CP2104", true);
+
+    st_db_stats st;
+    CHECK_EQ_INT(st_db_stats_summary(db, H, H + 2 * 3600 * S, &st, &err), 0);
+    CHECK_EQ_INT(st.attempts, 8);
+    CHECK_EQ_INT(st.passes, 3);
+    CHECK_EQ_INT(st.fails, 4);
+    CHECK_EQ_INT(st.interrupted, 1);
+    CHECK_EQ_INT(st.attempts_no_mac, 1);
+    CHECK_EQ_INT(st.units_tried, 5);  /* A B C D E */
+    CHECK_EQ_INT(st.units_passed, 3); /* A C D */
+    CHECK_EQ_INT(st.units_first_try, 2); /* A D */
+    CHECK(fabs(st.yield - 0.6) < 1e-9);
+    /* first start H+60 s to last end H+3710 s: 3650 s */
+    CHECK(fabs(st.active_hours - 3650.0 / 3600.0) < 1e-9);
+    CHECK(fabs(st.units_per_hour - 3.0 / (3650.0 / 3600.0)) < 1e-9);
+
+    classes c;
+    memset(&c, 0, sizeof c);
+    CHECK_EQ_INT(st_db_stats_classes(db, H, H + 2 * 3600 * S, on_class, &c, &err), 0);
+    if (CHECK_EQ_INT(c.rows, 3)) {
+        CHECK_STR(c.bridge[0], "10c4:ea60");
+        CHECK_EQ_INT(c.fc[0], ST_FC_INTERRUPTED);
+        CHECK_EQ_INT(c.n[0], 1);
+        CHECK_STR(c.bridge[1], "CH9102");
+        CHECK_EQ_INT(c.fc[1], ST_FC_NO_SYNC);
+        CHECK_EQ_INT(c.n[1], 2);
+        CHECK_STR(c.bridge[2], "CP2104");
+        CHECK_EQ_INT(c.fc[2], ST_FC_STUB_RAM_CHECKSUM);
+        CHECK_EQ_INT(c.n[2], 2);
+    }
+
+    hours h;
+    memset(&h, 0, sizeof h);
+    CHECK_EQ_INT(st_db_stats_hourly(db, H, H + 2 * 3600 * S, on_hour, &h, &err), 0);
+    if (CHECK_EQ_INT(h.rows, 2)) {
+        CHECK_EQ_INT(h.hour[0], H);
+        CHECK_EQ_INT(h.units[0], 2);
+        CHECK_EQ_INT(h.attempts[0], 6);
+        CHECK_EQ_INT(h.hour[1], H + 3600 * S);
+        CHECK_EQ_INT(h.units[1], 1);
+        CHECK_EQ_INT(h.attempts[1], 2);
+    }
+
+    /* the whole table (no upper bound) adds the later pass */
+    CHECK_EQ_INT(st_db_stats_summary(db, 0, 0, &st, &err), 0);
+    CHECK_EQ_INT(st.units_passed, 4);
+    CHECK_EQ_INT(st.units_tried, 6);
+    /* an empty range: zeros, no division by zero */
+    CHECK_EQ_INT(st_db_stats_summary(db, 1, 2, &st, &err), 0);
+    CHECK_EQ_INT(st.attempts, 0);
+    CHECK(st.yield == 0.0 && st.units_per_hour == 0.0);
+
+    st_db_close(db);
+    tdb_rmdir(dir);
+    return check_summary("db_stats");
+}

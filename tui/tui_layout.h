@@ -1,0 +1,66 @@
+/* tui_layout.h - pure geometry and text formatting for the dashboard (no curses), so
+ * the layout rules can be unit-tested without a terminal. */
+#ifndef ST_TUI_LAYOUT_H
+#define ST_TUI_LAYOUT_H
+
+#include <stddef.h>
+
+/* How much a slot cell shows, poorest to richest. */
+typedef enum {
+    TUI_CELL_LINE = 0, /* one line, no border: name, state, percent */
+    TUI_CELL_SMALL,    /* two lines + spacing, no border: adds MAC / failure class */
+    TUI_CELL_MEDIUM,   /* bordered, four lines: bar, MAC, rate/ETA or result */
+    TUI_CELL_FULL,     /* bordered, seven lines: every field of the slot */
+    TUI_CELL_LEVELS
+} tui_cell_level;
+
+/* Smallest cell (width, height in character cells) a level can be drawn in. */
+int tui_cell_min_w(tui_cell_level l);
+int tui_cell_h(tui_cell_level l);
+#define TUI_CELL_MAX_W 60 /* cells are never stretched wider than this */
+
+typedef struct tui_grid {
+    int n;              /* slots laid out */
+    int cols, rows;     /* rows = ceil(n / cols), cols = ceil(n / rows): no empty column */
+    int cell_w, cell_h; /* one cell, in character cells */
+    int visible_rows;   /* rows shown at once; < rows means the grid scrolls */
+    tui_cell_level level;
+} tui_grid;
+
+/* Lay out n slots (1..64) in a w x h area: the richest level whose grid fits without
+ * scrolling, with as few rows as the width allows and columns balanced across rows. When
+ * not even one-line cells fit, one-line cells scroll (visible_rows < rows). Returns 0, or
+ * -1 when n is out of range or the area cannot hold a single one-line cell. */
+int tui_grid_layout(int n, int w, int h, tui_grid *out);
+
+/* First grid row to show so that row `sel_row` stays visible, given the current top. */
+int tui_grid_scroll(const tui_grid *g, int top, int sel_row);
+
+/* The screen split into header, slot grid, bottom panels (retry bin | event log), footer. */
+typedef struct tui_regions {
+    int w, h;
+    int header_y, header_h;
+    int grid_y, grid_h;
+    int panel_y, panel_h; /* panel_h 0: panels hidden (tiny terminal) */
+    int bin_w;            /* retry-bin panel width; the event log takes the rest */
+    int footer_y;
+    int too_small;        /* 1: only a "terminal too small" notice fits */
+} tui_regions;
+
+#define TUI_MIN_W 30
+#define TUI_MIN_H 8
+void tui_regions_layout(int w, int h, tui_regions *r);
+/* Give the rows the grid does not use (it uses grid_used_h of r->grid_h) to the bottom
+ * panels, so a small line shows a longer event log and retry bin. */
+void tui_regions_fit(tui_regions *r, int grid_used_h);
+
+/* Formatting into caller buffers (always NUL-terminated, truncated to cap). */
+void tui_fmt_rate(double bps, char *buf, size_t cap);   /* "412 KiB/s", "1.2 MiB/s", "-" */
+void tui_fmt_dur(double s, char *buf, size_t cap);      /* "0:07", "12:05", "1:02:03", "-" */
+void tui_fmt_chip(const char *chip, char *buf, size_t cap); /* "D0WD-V3 rev v3.0" */
+/* Parse "status 01 07 00 00" out of a formatted error; returns the count of bytes (0..4). */
+int tui_parse_status(const char *error, unsigned char out[4]);
+/* Number of display columns of a UTF-8 string (invalid bytes count as one). */
+int tui_str_cols(const char *s);
+
+#endif
