@@ -1,8 +1,7 @@
-/* rusage_run.c - run a command and report what wait4() says it cost: wall time, user and
- * system CPU seconds and peak resident set (ru_maxrss), as one JSON line on stderr's
- * behalf written to FILE (the command keeps stdout and stderr).
+/* rusage_run.c - run a command and write to FILE, as one JSON line, what wait4() says it
+ * cost: wall time, user and system CPU seconds, peak resident set (ru_maxrss, KiB),
+ * faults and context switches. The command keeps stdin, stdout and stderr.
  * usage: bench_rusage FILE -- COMMAND [ARG]...   exit status: the command's */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

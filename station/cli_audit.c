@@ -16,7 +16,8 @@ static int usage(FILE *out)
     fprintf(out, "usage: station audit MAC [--db PATH] [--json]\n"
                  "  MAC      aa:bb:cc:dd:ee:ff (also upper case, '-' separated or 12 hex digits)\n"
                  "  --db     record store (default $STATION_DB or the per-user default)\n"
-                 "  --json   one JSON object per line (kind \"attempt\" or \"bin\")\n");
+                 "  --json   one JSON object per line: kind \"attempt\" or \"bin\", the other\n"
+                 "           keys as in station export --json / station retry-bin --json\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -25,10 +26,17 @@ typedef struct {
     int rows;
 } audit_ctx;
 
+/* The JSON keys and null conventions are those of `station export --json` and
+ * `station retry-bin --json` (db_export.c), plus "kind", so scripts read all three alike. */
 static void set_str(json_t *o, const char *k, const char *v)
 {
-    json_t *s = json_string(v);
-    json_object_set_new(o, k, s ? s : json_string(""));
+    json_t *s = v && *v ? json_string(v) : json_null();
+    json_object_set_new(o, k, s ? s : json_string("(not UTF-8)"));
+}
+
+static void set_int_nz(json_t *o, const char *k, int64_t v)
+{
+    json_object_set_new(o, k, v ? json_integer(v) : json_null());
 }
 
 static void set_time(json_t *o, const char *k, int64_t ms)
@@ -38,73 +46,91 @@ static void set_time(json_t *o, const char *k, int64_t ms)
     set_str(o, k, t);
 }
 
+static void set_vidpid(json_t *o, uint16_t vid, uint16_t pid)
+{
+    char vp[16] = "";
+    if (vid || pid)
+        snprintf(vp, sizeof vp, "%04x:%04x", vid, pid);
+    set_str(o, "vid_pid", vp);
+}
+
+static void set_failure(json_t *o, st_fclass fc, st_phase ph, const uint8_t *status, int n,
+                        const char *detail, const char *hint)
+{
+    char st[16];
+    st_cli_status_hex(status, n, st, sizeof st);
+    for (char *p = st, *q = st;; p++) /* export form: "01070000" */
+        if (*p != ' ' && !(*q++ = *p))
+            break;
+    set_str(o, "fclass", fc ? st_fclass_name(fc) : "");
+    set_str(o, "phase", ph ? st_phase_name(ph) : "");
+    set_str(o, "status", st);
+    set_str(o, "detail", detail);
+    set_str(o, "hint", hint);
+}
+
 static json_t *attempt_json(const st_db_attempt *a)
 {
     json_t *o = json_object();
-    char st[16], vp[16];
+    char rev[16] = "", fid[16] = "";
+    if (a->chip[0])
+        snprintf(rev, sizeof rev, "v%d.%d", a->rev_major, a->rev_minor);
+    if (a->flash_id)
+        snprintf(fid, sizeof fid, "0x%06x", a->flash_id);
     set_str(o, "kind", "attempt");
     json_object_set_new(o, "id", json_integer(a->id));
-    set_time(o, "started", a->started_ms);
-    set_time(o, "ended", a->ended_ms);
-    set_str(o, "outcome", st_db_outcome_name(a->outcome));
-    json_object_set_new(o, "try_no", json_integer(a->try_no));
     set_str(o, "mac", a->mac);
     json_object_set_new(o, "slot", json_integer(a->slot));
     set_str(o, "port", a->port);
     set_str(o, "bridge", a->bridge);
-    snprintf(vp, sizeof vp, "%04x:%04x", a->vid, a->pid);
-    set_str(o, "vid_pid", vp);
+    set_vidpid(o, a->vid, a->pid);
     set_str(o, "bridge_serial", a->bridge_serial);
     set_str(o, "chip", a->chip);
     set_str(o, "package", a->package);
     set_str(o, "description", a->description);
-    json_object_set_new(o, "flash_id", json_integer(a->flash_id));
+    set_str(o, "revision", rev);
+    set_str(o, "flash_id", fid);
+    set_int_nz(o, "flash_size", a->flash_size);
     set_str(o, "profile", a->profile);
     json_t *imgs = json_array();
-    for (int i = 0; i < a->nimages; i++) {
-        json_t *im = json_object();
-        json_object_set_new(im, "offset", json_integer(a->images[i].offset));
-        set_str(im, "sha256", a->images[i].sha256);
-        json_array_append_new(imgs, im);
-    }
+    for (int i = 0; i < a->nimages; i++)
+        json_array_append_new(imgs, json_pack("{s:I,s:s}", "offset", (json_int_t)a->images[i].offset,
+                                              "sha256", a->images[i].sha256));
     json_object_set_new(o, "images", imgs);
-    json_object_set_new(o, "baud", json_integer(a->baud));
+    set_int_nz(o, "baud", a->baud);
     json_object_set_new(o, "bytes_raw", json_integer((json_int_t)a->bytes_raw));
+    json_object_set_new(o, "bytes_compressed", json_integer((json_int_t)a->bytes_compressed));
+    json_object_set_new(o, "connect_ms", json_integer(a->connect_ms));
+    json_object_set_new(o, "stub_ms", json_integer(a->stub_ms));
+    json_object_set_new(o, "write_ms", json_integer(a->write_ms));
+    json_object_set_new(o, "verify_ms", json_integer(a->verify_ms));
     json_object_set_new(o, "total_ms", json_integer(a->total_ms));
-    set_str(o, "class", st_fclass_name(a->fclass));
-    set_str(o, "phase", st_phase_name(a->phase));
-    st_cli_status_hex(a->status, a->nstatus, st, sizeof st);
-    set_str(o, "status", st);
-    set_str(o, "detail", a->detail);
-    set_str(o, "hint", a->hint);
+    json_object_set_new(o, "try_no", json_integer(a->try_no));
+    set_str(o, "outcome", st_db_outcome_name(a->outcome));
+    set_failure(o, a->fclass, a->phase, a->status, a->nstatus, a->detail, a->hint);
     set_str(o, "host", a->host);
     set_str(o, "operator", a->operator_name);
+    set_time(o, "started", a->started_ms);
+    set_time(o, "ended", a->ended_ms);
     return o;
 }
 
 static json_t *bin_json(const st_db_bin_entry *b)
 {
     json_t *o = json_object();
-    char st[16], vp[16];
     set_str(o, "kind", "bin");
     json_object_set_new(o, "id", json_integer(b->id));
     set_str(o, "mac", b->mac);
     json_object_set_new(o, "slot", json_integer(b->slot));
     set_str(o, "port", b->port);
-    set_str(o, "class", st_fclass_name(b->fclass));
-    set_str(o, "phase", st_phase_name(b->phase));
-    st_cli_status_hex(b->status, b->nstatus, st, sizeof st);
-    set_str(o, "status", st);
-    set_str(o, "detail", b->detail);
-    set_str(o, "hint", b->hint);
-    snprintf(vp, sizeof vp, "%04x:%04x", b->vid, b->pid);
-    set_str(o, "vid_pid", vp);
+    set_failure(o, b->fclass, b->phase, b->status, b->nstatus, b->detail, b->hint);
+    set_vidpid(o, b->vid, b->pid);
     json_object_set_new(o, "attempts", json_integer(b->attempts));
     set_time(o, "first_fail", b->first_fail_ms);
     set_time(o, "last_fail", b->last_fail_ms);
+    set_int_nz(o, "last_attempt_id", b->last_attempt_id);
     set_time(o, "resolved", b->resolved_ms);
-    json_object_set_new(o, "resolved_by", json_integer(b->resolved_by));
-    set_str(o, "state", b->resolved_ms ? "resolved" : "open");
+    set_int_nz(o, "resolved_by", b->resolved_by);
     return o;
 }
 
@@ -114,7 +140,7 @@ static int on_row(void *user, const st_db_attempt *a, const st_db_bin_entry *b)
     c->rows++;
     if (c->json) {
         json_t *o = a ? attempt_json(a) : bin_json(b);
-        char *s = json_dumps(o, JSON_COMPACT);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (s)
             puts(s);
         free(s);

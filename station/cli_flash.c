@@ -75,6 +75,7 @@ static int usage(FILE *out)
 
 static void print_err(const char *what, const st_err *e)
 {
+    fflush(stdout); /* keep the order of stdout and stderr lines on a terminal or pipe */
     char line[800];
     st_err_format(e, line, sizeof line);
     fprintf(stderr, "%s: %s\n", what, line);
@@ -98,6 +99,8 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
         if (r->chip.flash_id)
             printf("flash:   ID 0x%06x, %u MB\n", r->chip.flash_id, r->chip.flash_size >> 20);
     }
+    if (!r->wire_out)
+        return; /* the port never opened: nothing more to tell */
     printf("loader:  %s, %d stub upload(s), baud %d\n", r->used_stub ? "stub" : "ROM",
            r->stub_uploads, r->baud);
     double kbit = r->t_write > 0 ? r->bytes_compressed * 8.0 / r->t_write / 1000.0 : 0;

@@ -59,7 +59,10 @@ bad:
 void st_cli_print_err(const char *prog, const st_err *e)
 {
     char line[800];
-    st_err_format(e, line, sizeof line);
+    if (e->phase == ST_PH_NONE && !e->cmd && !e->nstatus)
+        snprintf(line, sizeof line, "%s", e->msg); /* an argument: no phase to name */
+    else
+        st_err_format(e, line, sizeof line);
     fprintf(stderr, "%s: %s\n", prog, line);
     if (*e->hint)
         fprintf(stderr, "  hint: %s\n", e->hint);

@@ -382,6 +382,9 @@ int st_cli_run(int argc, char **argv)
         return 2;
     }
 
+    /* A reader of --json that goes away must not kill the line mid-flash (nor must a
+     * closed socket in the port layer): writes then fail with EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
     /* Every thread inherits this mask: the signals reach only the monitor's sigtimedwait. */
     sigemptyset(&r.sigs);
     sigaddset(&r.sigs, SIGINT);

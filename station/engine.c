@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "loader.h" /* st_now */
 #include "worker.h"
 
 #define POLL_MS 200
@@ -215,7 +216,7 @@ static void *supervisor(void *arg)
             start_worker_locked(e, &e->pending[i]);
             e->pending[i] = e->pending[--e->npending];
         }
-        double now = st_mono_now();
+        double now = st_now();
         watchdogs_locked(e, now);
         bool quit = false;
         if (c->stopping) {
@@ -324,7 +325,7 @@ void st_engine_stop(st_engine *e, bool abort_in_flight)
     bool escalate = abort_in_flight && !e->aborting;
     if (first) {
         e->ctl.stopping = true;
-        e->stop_at = st_mono_now();
+        e->stop_at = st_now();
         if (!e->sup_started)
             e->done = true; /* nothing ever ran */
     }

@@ -71,7 +71,8 @@ void st_engine_stop(st_engine *e, bool abort_in_flight);
 bool st_engine_done(st_engine *e);
 /* Wait up to timeout_ms (<0: forever) for st_engine_done. */
 bool st_engine_wait(st_engine *e, int timeout_ms);
-/* Stop (aborting) if needed, join every thread and free. Stop the recorder first. */
+/* Stop (aborting tries in flight) if needed, join every thread and free. The recorder
+ * uses the events channel: stop it after st_engine_wait and before this. */
 void st_engine_free(st_engine *e);
 
 #endif

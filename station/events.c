@@ -2,6 +2,7 @@
  * guards everything: updates are tiny copies, so contention is not a concern, and one lock
  * means a snapshot is always consistent. */
 #include "events.h"
+#include "loader.h" /* st_now: the station's monotonic clock */
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -32,14 +33,7 @@ struct st_events {
     bool q_closed;
 };
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
+double st_wall_clock(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -97,7 +91,7 @@ int st_events_new(st_events **out, st_err *err)
     pthread_cond_init(&ev->rec_cv, &ca);
     pthread_cond_init(&ev->reply_cv, &ca);
     pthread_condattr_destroy(&ca);
-    ev->t0 = mono_now();
+    ev->t0 = st_now();
     ev->next_seq = 1;
     *out = ev;
     return 0;
@@ -118,11 +112,6 @@ void st_events_free(st_events *ev)
     free(ev);
 }
 
-double st_events_uptime(const st_events *ev)
-{
-    return mono_now() - ev->t0;
-}
-
 static void deadline_in(struct timespec *ts, int timeout_ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -139,8 +128,8 @@ static void deadline_in(struct timespec *ts, int timeout_ms)
 static uint64_t publish_locked(st_events *ev, st_event *e)
 {
     e->seq = ev->next_seq++;
-    e->t = mono_now() - ev->t0;
-    e->wall = wall_now();
+    e->t = st_now() - ev->t0;
+    e->wall = st_wall_clock();
     ev->ring[(e->seq - 1) % RING] = *e;
     pthread_cond_broadcast(&ev->ev_cv);
     return e->seq;
@@ -274,7 +263,7 @@ void st_events_slot_attach(st_events *ev, int i, const char *port, const char *b
         s->pid = pid;
         s->state = ST_SLOT_BUSY;
         s->eta_s = -1;
-        ev->aux[i].plugged = mono_now();
+        ev->aux[i].plugged = st_now();
         ev->aux[i].last_phase = ST_PH_NONE;
     }
     pthread_mutex_unlock(&ev->mu);
@@ -311,7 +300,7 @@ void st_events_slot_progress(st_events *ev, int i, st_phase ph, uint64_t done, u
     if (valid_slot(ev, i)) {
         st_slot_view *s = &ev->v.slots[i];
         slot_aux *a = &ev->aux[i];
-        double now = mono_now();
+        double now = st_now();
         if (ph != a->last_phase) {
             a->last_phase = ph;
             a->write_t0 = now;
@@ -413,7 +402,7 @@ void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t 
 void st_events_snapshot(st_events *ev, st_line_view *out)
 {
     pthread_mutex_lock(&ev->mu);
-    double now = mono_now();
+    double now = st_now();
     *out = ev->v;
     out->uptime_s = now - ev->t0;
     out->in_flight = 0;

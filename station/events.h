@@ -51,6 +51,8 @@ typedef struct st_event {
 
 /* Stable lower-case name ("attach", "pass", ...). */
 const char *st_ev_kind_name(st_ev_kind k);
+/* Epoch seconds (CLOCK_REALTIME), the time base of st_event.wall and of records. */
+double st_wall_clock(void);
 
 /* ---- record operations (worker -> recorder) ---- */
 
@@ -115,8 +117,6 @@ typedef struct st_events st_events;
 int st_events_new(st_events **out, st_err *err);
 /* Free; the queue must be drained and no thread may use it any more. */
 void st_events_free(st_events *ev);
-/* Seconds since creation (monotonic). */
-double st_events_uptime(const st_events *ev);
 
 /* Publish an event (printf text); returns its seq. slot may be NULL. */
 uint64_t st_events_post(st_events *ev, st_ev_kind kind, const char *slot, const char *mac,

@@ -73,7 +73,8 @@ static void capture(st_loader *l, const uint8_t *p, size_t n)
     size_t room = sizeof l->banner - 1 - l->banner_len;
     if (n > room)
         n = room;
-    memcpy(l->banner + l->banner_len, p, n);
+    for (size_t i = 0; i < n; i++) /* text searches must not stop at a stray NUL */
+        l->banner[l->banner_len + i] = p[i] ? (char)p[i] : '.';
     l->banner_len += n;
     l->banner[l->banner_len] = 0;
 }
@@ -331,6 +332,16 @@ int st_resp_error(const st_resp *r, st_phase ph, st_err *err)
     return -1;
 }
 
+/* A real frame starts with its own C0, which then just reopens: taking the junk frame's
+ * closing delimiter as an opener costs nothing when it was not one. */
+void st_loader_resync(st_loader *l)
+{
+    l->skipped_frames++;
+    l->dec.in_frame = true;
+    l->dec.escaped = false;
+    l->dec.overflow = false;
+}
+
 /* The ROM's answer to an opcode it does not know: the previous reply's header re-sent
  * with status 01 05 (§14), so its opcode is not ours. */
 static bool is_unsupported_echo(const st_loader *l, const st_resp *r)
@@ -364,7 +375,7 @@ int st_loader_await(st_loader *l, uint8_t op, int timeout_ms, size_t data_rom, s
             return -1;
         }
         if (st_resp_parse(f, n, r) < 0) {
-            l->skipped_frames++;
+            st_loader_resync(l);
             continue;
         }
         if (r->op != op) {

@@ -24,8 +24,7 @@
 /* Timeouts in milliseconds (esptool's figures, §11.2). */
 #define ST_TO_DEFAULT_MS 3000
 #define ST_TO_SYNC_MS 100             /* first SYNC reply */
-#define ST_TO_MEM_END_ROM_MS 200      /* ROM reply to MEM_END before the jump */
-#define ST_TO_OHAI_MS 3000            /* stub greeting after MEM_END */
+#define ST_TO_OHAI_MS 3000            /* MEM_END reply (optional, as for esptool) + stub greeting */
 #define ST_TO_ERASE_PER_MB_MS 40000   /* ROM *_BEGIN erases up front */
 #define ST_TO_WRITE_PER_MB_MS 40000   /* per uncompressed byte of a data block */
 #define ST_TO_MD5_PER_MB_MS 8000
@@ -98,6 +97,11 @@ int st_loader_send2(st_loader *l, uint8_t op, const void *a, size_t na, const vo
  * receive), 0 on timeout, -1 with err when the port failed (ST_E_GONE: vanished). */
 int st_loader_recv_frame(st_loader *l, int timeout_ms, const uint8_t **frame, size_t *len,
                          st_err *err);
+
+/* Call after a received frame turned out to be no reply (line garbage that held a C0):
+ * its closing delimiter is taken as the opening one of the reply behind it, so one stray
+ * C0 costs a junk frame instead of that reply. Counts the frame as skipped. */
+void st_loader_resync(st_loader *l);
 
 /* Split a frame into header fields: 0, or -1 when it is not a reply (shorter than 8
  * bytes or direction != 1). Pure; no status interpretation. */

@@ -259,8 +259,3 @@ int st_recorder_stop(st_recorder *r)
     free(r);
     return fails;
 }
-
-int st_recorder_failures(st_recorder *r)
-{
-    return atomic_load(&r->failures);
-}

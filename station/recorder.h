@@ -24,7 +24,5 @@ int st_recorder_start(st_events *ev, st_db *db, st_recorder **out, st_err *err);
  * Call after the engine is done (no worker will push any more). Returns how many record
  * operations could not be written during the run. NULL is fine (0). */
 int st_recorder_stop(st_recorder *r);
-/* Record operations that could not be written so far (thread-safe). */
-int st_recorder_failures(st_recorder *r);
 
 #endif

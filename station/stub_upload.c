@@ -55,7 +55,11 @@ static int start_stub(st_loader *l, uint32_t entry, st_err *err)
             return 0;
         }
         st_resp r;
-        if (st_resp_parse(f, n, &r) < 0 || r.op != ESP_MEM_END) {
+        if (st_resp_parse(f, n, &r) < 0) {
+            st_loader_resync(l);
+            continue;
+        }
+        if (r.op != ESP_MEM_END) {
             l->skipped_frames++;
             continue;
         }

@@ -4,23 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "flash_unit.h"
-
-double st_mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "loader.h" /* st_now */
 
 /* ---- profiles shared by workers ---- */
 
@@ -213,7 +199,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         a->try_no = rs.tries;
         a->baud = st_retry_baud(&rs, prof->bauds, prof->n_bauds);
         a->no_stub = rs.no_stub;
-        a->started = wall_now();
+        a->started = st_wall_clock();
         a->ended = 0;
         a->outcome = ST_OUT_RUNNING;
         a->bin_on_fail = false;
@@ -259,7 +245,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
             .user = &tc,
         };
         st_err err;
-        set_try_clock(w, st_mono_now(), fw->watchdog_s);
+        set_try_clock(w, st_now(), fw->watchdog_s);
         int rc = st_flash_unit(w->port.dev, &fw->fw, &o, rep, &err);
         set_try_clock(w, 0, 0);
 
@@ -275,7 +261,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         if (out == ST_OUT_FAIL && !line_stopping_or_gone(w))
             step = st_retry_next(&c->limits, prof->bauds, prof->n_bauds, err.fclass, &rs);
 
-        a->ended = wall_now();
+        a->ended = st_wall_clock();
         a->outcome = out;
         a->rep = *rep;
         a->err = rc == 0 ? (st_err){0} : err;

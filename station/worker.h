@@ -46,7 +46,7 @@ typedef struct st_worker {
     /* guarded by ctl->mu */
     bool gone;                /* the port disappeared */
     bool finished;            /* the thread is about to return: join it */
-    double try_started;       /* monotonic seconds while inside st_flash_unit, else 0 */
+    double try_started;       /* st_now() while inside st_flash_unit, else 0 */
     double watchdog_s;        /* limit for the running try */
     struct st_worker *next;   /* the engine's list */
 } st_worker;
@@ -66,7 +66,5 @@ int st_worker_start(st_line_ctl *ctl, const st_found_port *p, int slot, st_worke
                     st_err *err);
 /* Join a finished worker (finished == true) and free it. */
 void st_worker_join_free(st_worker *w);
-/* Monotonic clock in seconds (shared by the engine's watchdog). */
-double st_mono_now(void);
 
 #endif

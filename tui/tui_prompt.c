@@ -12,8 +12,8 @@ void tui_draw_confirm(tui *t)
     tui_overlay(th, 8, 64, "Quit?", &iy, &ix, &ih, &iw);
     tui_putf(iy, ix, iw, th->attr[TR_WARN], " %llu unit(s) in flight ",
              (unsigned long long)t->view->in_flight);
-    tui_put(iy + 2, ix, iw, A_NORMAL, "y  quit now: units in flight are interrupted");
-    tui_put(iy + 3, ix, iw, A_NORMAL, "w  pause, let them finish, then quit");
+    tui_put(iy + 2, ix, iw, A_NORMAL, "y  quit now: no new units; those in flight finish");
+    tui_put(iy + 3, ix, iw, A_NORMAL, "w  pause here, watch them finish, then quit");
     tui_put(iy + 4, ix, iw, A_NORMAL, "n  (or any other key) keep running");
 }
 

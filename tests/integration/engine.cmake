@@ -7,7 +7,7 @@ target_include_directories(test_engine PRIVATE ${CMAKE_CURRENT_LIST_DIR}
   ${CMAKE_SOURCE_DIR}/tests/unit)
 add_dependencies(test_engine esp32sim demo_images station)
 
-set(ST_ENGINE_CASES batch16 hotplug watchdog kill sigterm sigterm2 refuse)
+set(ST_ENGINE_CASES batch16 hotplug watchdog kill sigterm sigterm2 refuse commands)
 foreach(case ${ST_ENGINE_CASES})
   add_test(NAME engine_${case}
     COMMAND test_engine ${case} $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>

@@ -10,6 +10,7 @@
  *   sigterm   SIGTERM mid-batch: units in flight finish, clean exit
  *   sigterm2  two SIGTERMs: units in flight are aborted, recorded interrupted, binned
  *   refuse    an unusable database: the station refuses to start, no unit touched
+ *   commands  audit, retry-bin, export and stats over the records of a small batch
  * The station binary may be a sanitizer build: its stderr must stay free of reports. */
 #include "engine_harness.h"
 
@@ -638,6 +639,159 @@ static void case_refuse(void)
     sim_stop(&sim);
 }
 
+/* ---- the record commands ---- */
+
+/* Run `station ARGS...` to completion; stdout into *out (malloc'd). Returns the exit status. */
+static int run_cmd(char **out, const char *const *args)
+{
+    char of[300];
+    snprintf(of, sizeof of, "%s/cmd.out", g_run);
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = g_station;
+    for (int i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(of, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        unsetenv("STATION_DB");
+        execv(g_station, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    *out = harness_read_file(of);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void case_commands(void)
+{
+    const char *sargs[] = {"--units", "3", "--unit-opt", "1:fault=ram_checksum:1", "--unit-opt",
+                           "2:fault=wrong_chip", "--unit-opt", "3:bridge=ch9102", "--unit-opt",
+                           "3:flash=1M", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    char db[300];
+    snprintf(db, sizeof db, "%s/st.db", g_run);
+    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
+                          "--exit-after", "3", NULL};
+    station_proc st;
+    CHECK(station_start(&st, g_station, g_run, "commands", args));
+    CHECK(station_wait(&st, 30000));
+    station_reap(&st);
+    CHECK_EQ_INT(station_exit_code(&st), 0);
+    if (check_state_()->failures) {
+        station_dump(&st);
+        sim_stop(&sim);
+        return;
+    }
+    char *o;
+    /* audit: the unit's two tries, newest first */
+    const char *a1[] = {"audit", "24:0A:C4:00:01:01", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, a1), 0);
+    CHECK_EQ_INT(count_lines(o), 2);
+    char *second = strchr(o, '\n');
+    CHECK(second && strstr(second, "stub_ram_checksum") && strstr(second, "fail"));
+    if (second)
+        *second = 0;
+    CHECK_CONTAINS(o, "pass");
+    CHECK_CONTAINS(o, "try 2");
+    free(o);
+    const char *a2[] = {"audit", "240ac4000101", "--json", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, a2), 0);
+    json_t *j = json_loads(o, JSON_DISABLE_EOF_CHECK, NULL);
+    CHECK_STR(json_string_value(json_object_get(j, "outcome")), "pass");
+    CHECK_STR(json_string_value(json_object_get(j, "kind")), "attempt");
+    json_decref(j);
+    free(o);
+    const char *a3[] = {"audit", "24:0a:c4:ff:ff:ff", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, a3), 1);
+    free(o);
+    const char *a4[] = {"audit", "not-a-mac", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, a4), 2);
+    free(o);
+
+    /* retry-bin: the wrong chip (no MAC) and the small flash */
+    const char *b1[] = {"retry-bin", "--json", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, b1), 0);
+    CHECK_EQ_INT(count_lines(o), 2);
+    CHECK_CONTAINS(o, "wrong_chip");
+    CHECK_CONTAINS(o, "flash_too_small");
+    CHECK_CONTAINS(o, "24:0a:c4:00:03:01");
+    free(o);
+    const char *b2[] = {"retry-bin", "--csv", "--all", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, b2), 0);
+    CHECK_EQ_INT(count_lines(o), 3); /* header + 2 */
+    free(o);
+    const char *b3[] = {"retry-bin", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, b3), 0);
+    CHECK_CONTAINS(o, "(no MAC)");
+    free(o);
+
+    /* export: 4 attempts; a file only when complete; time bounds */
+    char file[300];
+    snprintf(file, sizeof file, "%s/attempts.csv", g_run);
+    const char *e1[] = {"export", "--csv", "-o", file, "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, e1), 0);
+    free(o);
+    char *csv = harness_read_file(file);
+    CHECK_EQ_INT(count_lines(csv), 5);
+    CHECK_CONTAINS(csv, "stub_ram_checksum");
+    free(csv);
+    const char *e2[] = {"export", "--json", "--since", "1h", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, e2), 0);
+    CHECK_EQ_INT(count_lines(o), 4);
+    free(o);
+    const char *e3[] = {"export", "--json", "--until", "2000-01-01", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, e3), 0);
+    CHECK_EQ_INT(count_lines(o), 0);
+    free(o);
+    const char *e4[] = {"export", "--json", "--since", "yesterday-ish", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, e4), 2);
+    free(o);
+
+    /* stats: yield and failure classes by bridge chip */
+    const char *s1[] = {"stats", "--json", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, s1), 0);
+    j = json_loads(o, 0, NULL);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "attempts")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "units_passed")), 1);
+    json_t *cls = json_object_get(j, "classes_by_bridge");
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(cls); i++) {
+        json_t *c = json_array_get(cls, i);
+        const char *br = json_string_value(json_object_get(c, "bridge"));
+        const char *fc = json_string_value(json_object_get(c, "class"));
+        if (br && fc && ((!strcmp(br, "CH9102") && !strcmp(fc, "flash_too_small")) ||
+                         (!strcmp(br, "CP2104") && !strcmp(fc, "stub_ram_checksum")) ||
+                         (!strcmp(br, "CP2104") && !strcmp(fc, "wrong_chip"))))
+            found++;
+    }
+    CHECK_EQ_INT(found, 3);
+    CHECK(json_array_size(json_object_get(j, "hourly")) >= 1);
+    json_decref(j);
+    free(o);
+    const char *s2[] = {"stats", "--since", "24h", "--db", db, NULL};
+    CHECK_EQ_INT(run_cmd(&o, s2), 0);
+    CHECK_CONTAINS(o, "yield:");
+    CHECK_CONTAINS(o, "CH9102");
+    free(o);
+    if (check_state_()->failures)
+        station_dump(&st);
+    sim_stop(&sim);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -665,6 +819,8 @@ int main(int argc, char **argv)
         case_sigterm(2);
     else if (!strcmp(c, "refuse"))
         case_refuse();
+    else if (!strcmp(c, "commands"))
+        case_commands();
     else {
         fprintf(stderr, "unknown case %s\n", c);
         rmrun();

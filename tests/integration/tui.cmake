@@ -15,12 +15,14 @@ if(ST_TMUX)
   add_test(NAME tui_terminal_fake_nocolor_ascii
     COMMAND ${CMAKE_COMMAND} -E env NO_COLOR=1 TUI_LANG=C
       ${ST_BASH} ${ST_TUI_TMUX} fake $<TARGET_FILE:tui_fake>)
+  # The demo as shipped (serial-speed realism, scenario found by itself); quits mid-run.
   add_test(NAME tui_terminal_demo
     COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR TUI_LANG=C.UTF-8
       ${ST_BASH} ${ST_TUI_TMUX} demo $<TARGET_FILE:station> ${ST_DEMO_SCENARIO})
+  # Without colour, to the last unit (--fast keeps it well inside the time limit).
   add_test(NAME tui_terminal_demo_nocolor
-    COMMAND ${CMAKE_COMMAND} -E env NO_COLOR=1 TUI_LANG=C.UTF-8
-      ${ST_BASH} ${ST_TUI_TMUX} demo $<TARGET_FILE:station> ${ST_DEMO_SCENARIO})
+    COMMAND ${CMAKE_COMMAND} -E env NO_COLOR=1 TUI_LANG=C.UTF-8 DEMO_WAIT_ALL=1
+      ${ST_BASH} ${ST_TUI_TMUX} demo $<TARGET_FILE:station> ${ST_DEMO_SCENARIO} --fast)
 else()
   # No skipping: a missing tmux is a failed test that says what to install.
   add_test(NAME tui_terminal_tmux_missing
@@ -29,7 +31,7 @@ else()
 endif()
 add_test(NAME demo_headless
   COMMAND ${ST_BASH} ${CMAKE_CURRENT_LIST_DIR}/demo_headless.sh $<TARGET_FILE:station>
-    ${ST_DEMO_SCENARIO})
+    ${ST_DEMO_SCENARIO} --fast)
 
 set(ST_TUI_TESTS tui_terminal_fake tui_terminal_fake_nocolor_ascii tui_terminal_demo
   tui_terminal_demo_nocolor demo_headless)

@@ -9,7 +9,9 @@
 #                                                 scenario, read to count its units)
 #
 # Environment: NO_COLOR (passed to the dashboard; then no colour may appear on screen),
-# TUI_LANG (locale for the dashboard, default C.UTF-8; "C" checks the ASCII glyphs).
+# TUI_LANG (locale for the dashboard, default C.UTF-8; "C" checks the ASCII glyphs),
+# DEMO_WAIT_ALL=1 (demo: wait until every unit of the scenario has finished, then quit;
+# otherwise quit while units are in flight, through the confirmation).
 # Every tmux call uses a private server socket, so nobody else's tmux is touched.
 set -u
 
@@ -17,8 +19,11 @@ MODE=${1:?mode: fake or demo}
 PROG=${2:?program}
 shift 2
 SOCK="tuitest.$$.$RANDOM"
-TM=(tmux -L "$SOCK" -f /dev/null)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tuitest.XXXXXX")
+# remain-on-exit from the start: a dashboard that dies leaves its pane, so its death is
+# seen (pane_dead), not mistaken for a missing session.
+echo 'set -g remain-on-exit on' >"$WORK/tmux.conf"
+TM=(tmux -L "$SOCK" -f "$WORK/tmux.conf")
 LANG_IN=${TUI_LANG:-C.UTF-8}
 NOCOLOR_IN=${NO_COLOR:-}
 
@@ -31,7 +36,9 @@ trap cleanup EXIT
 screen() { "${TM[@]}" capture-pane -p -t t 2>/dev/null; }
 screen_attrs() { "${TM[@]}" capture-pane -p -e -t t 2>/dev/null; }
 pane_dead() { [ "$("${TM[@]}" display-message -p -t t '#{pane_dead}' 2>/dev/null)" = 1 ]; }
-pane_status() { "${TM[@]}" display-message -p -t t '#{pane_dead_status}' 2>/dev/null; }
+# The program's exit status (written by the pane's shell when it ends; tmux's own
+# pane_dead_status is not reliable).
+pane_status() { cat "$WORK/exit" 2>/dev/null; }
 
 fail() {
     echo "FAIL: $*" >&2
@@ -79,6 +86,8 @@ check_counters() {
 }
 
 MAC='[0-9a-f]{2}(:[0-9a-f]{2}){5}'
+# A slot's PASS result (glyph + word; the header's PASSED does not match).
+PASS_CELL='(✔|\+) PASS'
 # A retry-bin row: border, MAC, failure class, tries.
 BIN_ROW="^(#|│|┃|\\|) $MAC +[a-z0-9_]+ +[0-9]+"
 
@@ -95,13 +104,12 @@ stop_server() {
 
 start() {
     stop_server
+    rm -f "$WORK/exit"
     local cmd
     cmd=$(printf '%q ' "$@")
-    # remain-on-exit keeps a crashed dashboard's pane, so its death is seen, not missed.
     "${TM[@]}" new-session -d -s t -x 160 -y 48 \
-        "env LANG=$LANG_IN LC_ALL=$LANG_IN NO_COLOR=$NOCOLOR_IN TMPDIR=$WORK $cmd 2>$WORK/stderr" ||
+        "env LANG=$LANG_IN LC_ALL=$LANG_IN NO_COLOR=$NOCOLOR_IN TMPDIR=$WORK $cmd 2>$WORK/stderr; echo \$? >$WORK/exit" ||
         fail "tmux could not start"
-    "${TM[@]}" set-option -t t remain-on-exit on >/dev/null
 }
 
 # wait_attr SECONDS REGEX: like wait_for, on the screen with its attributes (SGR codes).
@@ -163,7 +171,13 @@ quit_and_wait_exit() {
     local deadline=$((SECONDS + ${1:-10}))
     while [ $SECONDS -lt $deadline ]; do
         if pane_dead; then
-            [ "$(pane_status)" = 0 ] || fail "exit status $(pane_status)"
+            local i st
+            for i in $(seq 20); do
+                st=$(pane_status)
+                [ -n "$st" ] && break
+                sleep 0.1
+            done
+            [ "$st" = 0 ] || fail "exit status '${st}'"
             return 0
         fi
         sleep 0.2
@@ -174,7 +188,7 @@ quit_and_wait_exit() {
 run_fake() {
     start "$PROG" --slots 8 --speed 4
     wait_for 10 'FLASH STATION'
-    wait_for 15 "PASS"
+    wait_for 15 "$PASS_CELL"
     wait_for 10 "MAC $MAC"
     wait_for 20 'FAIL md5_mismatch'
     wait_for 5 "$BIN_ROW"
@@ -251,7 +265,7 @@ run_demo() {
     [ "$units" -gt 0 ] || fail "no units in $scen"
     start "$PROG" demo "$@"
     wait_for 20 'FLASH STATION'
-    wait_for 50 "PASS"
+    wait_for 50 "$PASS_CELL"
     wait_for 10 "MAC $MAC"
     ok "slots reach PASS with MACs"
     check_colour
@@ -260,14 +274,22 @@ run_demo() {
     ok "a failed unit is in the retry-bin panel"
     check_counters
     check_resize 'FLASH STATION'
-    # Everyone accounted for: the counters reach the scenario's total.
-    wait_for 55 "FINISHED $units "
-    check_counters
-    ok "all $units demo units finished"
-    keys q
-    sleep 0.5
-    screen | grep -q 'unit(s) in flight' && keys y
-    quit_and_wait_exit 20
+    if [ "${DEMO_WAIT_ALL:-0}" = 1 ]; then
+        # Everyone accounted for: the counters reach the scenario's total.
+        wait_for 50 "FINISHED $units "
+        check_counters
+        ok "all $units demo units finished"
+        keys q
+        sleep 0.5
+        screen | grep -q 'unit(s) in flight' && keys y
+    else
+        # Quit mid-run: the dashboard asks first, y stops the line.
+        wait_for 20 'IN FLIGHT [1-9]'
+        keys q
+        wait_for 5 'unit\(s\) in flight'
+        keys y
+    fi
+    quit_and_wait_exit 40
     ok "demo quits with status 0"
     sleep 0.3
     pgrep -f -- "$WORK/station-demo" >/dev/null && fail "the simulator outlived the demo"

@@ -48,8 +48,6 @@ int pty_on_event(sim_port *p, int delta);
 int pty_poll_state(sim_port *p);
 /* Host gone: drop bytes queued in either direction so the next opener starts clean. */
 void pty_flush(sim_port *p);
-/* The host's termios rate on the slave (0 if unknown). */
-uint32_t pty_host_baud(const sim_port *p);
 
 /* TCP: listen on 127.0.0.1:port, write DIR/slotK.tcp. */
 int tcp_up(sim_port *p, const char *dir, int slot, int port, char *err, size_t errlen);

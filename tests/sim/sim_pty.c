@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -134,21 +133,4 @@ void pty_flush(sim_port *p)
 {
     if (p->master >= 0)
         tcflush(p->master, TCIOFLUSH);
-}
-
-uint32_t pty_host_baud(const sim_port *p)
-{
-    struct termios t;
-    if (p->master < 0 || tcgetattr(p->master, &t) != 0)
-        return 0;
-    static const struct { speed_t s; uint32_t b; } map[] = {
-        {B9600, 9600}, {B19200, 19200}, {B38400, 38400}, {B57600, 57600},
-        {B115200, 115200}, {B230400, 230400}, {B460800, 460800}, {B500000, 500000},
-        {B921600, 921600}, {B1000000, 1000000}, {B1500000, 1500000}, {B2000000, 2000000},
-    };
-    speed_t s = cfgetospeed(&t);
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (map[i].s == s)
-            return map[i].b;
-    return 0;
 }

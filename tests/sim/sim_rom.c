@@ -42,8 +42,14 @@ static void rom_send(sim_unit *u, uint8_t op, size_t dlen, bool ok, uint8_t err,
         unit_send_frame(u, f, 8 + dlen + 4);
     u->rom.last_op = op;
     u->rom.last_count = count;
-    unit_log(u, "rom  %-16s -> %s %02x %02x%s", esp_cmd_name(op), ok ? "ok" : "FAIL",
-             u->rom.rbuf[dlen], u->rom.rbuf[dlen + 1], count > 1 ? " (x8)" : "");
+    if (op == u->req_op)
+        unit_log(u, "rom  %-16s size=%-5u -> %s %02x %02x%s", esp_cmd_name(op), u->req_size,
+                 ok ? "ok  " : "FAIL", u->rom.rbuf[dlen], u->rom.rbuf[dlen + 1],
+                 count > 1 ? " x8" : "");
+    else /* unknown opcode: the previous header goes out */
+        unit_log(u, "rom  %-16s size=%-5u -> unsupported: %s header x%d, %02x %02x",
+                 esp_cmd_name(u->req_op), u->req_size, esp_cmd_name(op), count,
+                 u->rom.rbuf[dlen], u->rom.rbuf[dlen + 1]);
 }
 
 static void ok(sim_unit *u, uint8_t op, bool keep_err) { rom_send(u, op, 0, true, 0, keep_err, 1); }
@@ -51,7 +57,7 @@ static void fail(sim_unit *u, uint8_t op, uint8_t err) { rom_send(u, op, 0, fals
 
 static void unknown(sim_unit *u, uint8_t op)
 {
-    unit_log(u, "rom  unsupported opcode 0x%02x: previous header re-sent", op);
+    (void)op;
     rom_send(u, u->rom.last_op, 0, false, ESP_ROM_ERR_INVALID_MSG, false, u->rom.last_count);
 }
 
@@ -139,6 +145,7 @@ static void mem_data(sim_unit *u)
     if (n < 0)
         return;
     u->rom.mem.written += (uint32_t)n;
+    unit_ram_wrote(u, (uint32_t)n);
     ok(u, ESP_MEM_DATA, true);
 }
 
@@ -277,8 +284,8 @@ static void mem_end(sim_unit *u)
     u->rom.mem.active = false;
     if (flag != 0)
         return;
-    if (!unit_ram_has(u, entry)) {
-        unit_log(u, "rom  MEM_END: entry 0x%08x not in uploaded RAM: the CPU runs off", entry);
+    if (!unit_ram_runnable(u, entry)) {
+        unit_log(u, "rom  MEM_END: entry 0x%08x not in a complete upload: the CPU crashes", entry);
         u->mode = SIM_MODE_DEAD;
         return;
     }
@@ -294,8 +301,8 @@ void rom_frame(sim_unit *u, size_t len)
         unit_log(u, "rom  frame of %zu bytes truncated to %u", len, SIM_ROM_RXBUF);
     else if (len < ESP_HDR_LEN)
         unit_log(u, "rom  %zu-byte frame: header completed from stale buffer", len);
-    if (u->verbose)
-        unit_log(u, "rom  <- %s size=%u", esp_cmd_name(op), size);
+    u->req_op = op;
+    u->req_size = size;
     switch (op) {
     case ESP_SYNC:
         u->rom.value = word(u, 0);

@@ -1,7 +1,6 @@
 /* sim_scenario.c - scenario file parser (see sim_scenario.h and README.md). */
 #include "sim_scenario.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -314,11 +314,11 @@ void stub_frame(sim_unit *u, uint8_t *b)
         value = regs_read(&u->regs, W(0));
     if (op == ESP_SPI_FLASH_MD5)
         len_ret = 18;
-    if (u->verbose)
-        unit_log(u, "stub <- %s size=%u", esp_cmd_name(op), data_len);
 
     if (data_len > STUB_MAX_BLOCK + 16) {
         stub_send(u, op, len_ret, value, NULL, 0, ESP_STUB_BAD_DATA_LEN, 0xEE);
+        unit_log(u, "stub %-16s size=%-5u -> FAIL c0 ee (frame too long)", esp_cmd_name(op),
+                 data_len);
         return;
     }
     switch (op) {
@@ -431,6 +431,7 @@ void stub_frame(sim_unit *u, uint8_t *b)
             error = ESP_STUB_BAD_DATA_LEN;
         else {
             u->stub.mem_remaining -= length;
+            unit_ram_wrote(u, length);
             error = 0;
         }
         break;
@@ -444,14 +445,15 @@ void stub_frame(sim_unit *u, uint8_t *b)
         }
         break;
     case ESP_RUN_USER_CODE:
-        unit_log(u, "stub RUN_USER_CODE (no reply)");
+        unit_log(u, "stub RUN_USER_CODE     size=%-5u -> (no reply)", data_len);
         unit_boot_app(u, NULL, true);
         return;
     default:
         break;
     }
     stub_send(u, op, len_ret, value, md5d, dlen, error, status);
-    unit_log(u, "stub %-16s -> %02x %02x", esp_cmd_name(op), error, status);
+    unit_log(u, "stub %-16s size=%-5u -> %s %02x %02x", esp_cmd_name(op), data_len,
+             error ? "FAIL" : "ok  ", error, status);
     if (error)
         return;
     switch (op) {
@@ -473,8 +475,10 @@ void stub_frame(sim_unit *u, uint8_t *b)
             unit_boot_app(u, "0x3 (SW_RESET)", true);
         break;
     case ESP_MEM_END:
-        if (W(1) != 0)
+        if (W(1) != 0 && unit_ram_runnable(u, W(1)))
             stub_enter(u); /* a new stub image: it greets again */
+        else if (W(1) != 0)
+            u->mode = SIM_MODE_DEAD;
         break;
     default:
         break;

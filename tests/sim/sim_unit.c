@@ -203,23 +203,34 @@ void unit_host_close(sim_unit *u, uint64_t now)
     unit_log(u, "port closed: reset, back to the ROM loader at 115200");
 }
 
-bool unit_ram_has(const sim_unit *u, uint32_t addr)
+bool unit_ram_runnable(const sim_unit *u, uint32_t addr)
 {
-    for (int i = 0; i < u->nseg; i++)
+    bool inside = false;
+    for (int i = 0; i < u->nseg; i++) {
+        if (u->seg[i].done < u->seg[i].len)
+            return false;
         if (addr >= u->seg[i].addr && addr - u->seg[i].addr < u->seg[i].len)
-            return true;
-    return false;
+            inside = true;
+    }
+    return inside;
 }
 
 void unit_ram_add(sim_unit *u, uint32_t addr, uint32_t len)
 {
-    if (len == 0)
-        return;
-    if (u->nseg == SIM_MAX_SEGS)
-        memmove(u->seg, u->seg + 1, sizeof u->seg[0] * (SIM_MAX_SEGS - 1)), u->nseg--;
+    if (u->nseg == SIM_MAX_SEGS) {
+        memmove(u->seg, u->seg + 1, sizeof u->seg[0] * (SIM_MAX_SEGS - 1));
+        u->nseg--;
+    }
     u->seg[u->nseg].addr = addr;
     u->seg[u->nseg].len = len;
+    u->seg[u->nseg].done = 0;
     u->nseg++;
+}
+
+void unit_ram_wrote(sim_unit *u, uint32_t n)
+{
+    if (u->nseg)
+        u->seg[u->nseg - 1].done += n;
 }
 
 void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced)

@@ -95,7 +95,7 @@ typedef struct sim_unit {
         bool mem_active;      /* mem_offset != NULL */
         uint32_t mem_remaining;
     } stub;
-    struct { uint32_t addr, len; } seg[SIM_MAX_SEGS]; /* RAM uploaded since reset */
+    struct { uint32_t addr, len, done; } seg[SIM_MAX_SEGS]; /* RAM uploads since reset */
     int nseg;
 
     sim_wsess w;
@@ -116,6 +116,8 @@ typedef struct sim_unit {
     bool vanish;              /* disconnect fault fired: unplug now */
     uint64_t app_boot_at;     /* last reboot into the app caused by the host (0 never) */
     unsigned long ncmds;
+    uint8_t req_op;           /* command being executed (for the -v log line) */
+    uint16_t req_size;
 } sim_unit;
 
 /* Power the unit on (flash at flash_path, or memory when NULL). 0 or -1. */
@@ -148,9 +150,12 @@ void unit_log(sim_unit *u, const char *fmt, ...) __attribute__((format(printf, 2
 /* Boot text and mode change for a reset into the app (rst = "0x3 (SW_RESET)" etc.,
  * NULL for a jump without reset). by_host: counts as "reset by the station". */
 void unit_boot_app(sim_unit *u, const char *rst, bool by_host);
-/* Was addr inside RAM uploaded since reset? */
-bool unit_ram_has(const sim_unit *u, uint32_t addr);
+/* Can code at addr run: inside RAM uploaded since reset, and every upload since reset
+ * complete (a block lost to a checksum error leaves the image short and shifted)? */
+bool unit_ram_runnable(const sim_unit *u, uint32_t addr);
+/* A MEM_BEGIN: a new upload region; unit_ram_wrote() counts bytes that landed in it. */
 void unit_ram_add(sim_unit *u, uint32_t addr, uint32_t len);
+void unit_ram_wrote(sim_unit *u, uint32_t n);
 /* Check the disconnect fault against the write session's progress. */
 void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced);
 /* Pick the session's faults (consumes counters) for a non-empty write. */
