@@ -3,13 +3,15 @@
  * flashed, unplugged, and a few fail - and runs `station run` on it with the demo profile
  * and a temporary record store. The simulator is stopped on every way out.
  *
- * Where things are found (first hit wins):
- *   simulator  --sim, $STATION_SIM, next to the station binary, ../libexec/station/,
+ * Where things are found: an option or environment variable, when given, is the only
+ * place looked at; otherwise the first hit of the list wins (".." is relative to the folder
+ * of the station binary).
+ *   simulator  --sim, $STATION_SIM | next to the station binary, ../libexec/station/,
  *              the build tree (ST_SIM_BUILD_PATH)
- *   scenario   --scenario, $STATION_DEMO_SCENARIO, ../share/station/scenarios/demo.txt,
+ *   scenario   --scenario, $STATION_DEMO_SCENARIO | ../share/station/scenarios/demo.txt,
  *              the source tree (ST_DEMO_SCENARIO_PATH)
- *   profile    $STATION_DEMO_PROFILE_DIR, the build tree (ST_DEMO_PROFILE_DIR),
- *              ../share/station/profiles, each holding demo.ini */
+ *   profile    $STATION_DEMO_PROFILE_DIR | the build tree (ST_DEMO_PROFILE_DIR),
+ *              ../share/station/profiles; the folder holding demo.ini */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -98,8 +100,19 @@ static bool find(const char *what, const char *const *cands, int n, bool exec, c
     return false;
 }
 
+/* An explicit choice (option, else environment variable) is the only candidate: a wrong
+ * path is reported rather than silently replaced by another program or file. */
+static const char *explicit_choice(const char *opt, const char *env)
+{
+    const char *e = getenv(env);
+    return opt ? opt : (e && *e ? e : NULL);
+}
+
 static bool locate_sim(const demo_opts *o, const char *dir, char *out, size_t cap)
 {
+    const char *x = explicit_choice(o->sim, "STATION_SIM");
+    if (x)
+        return find("simulator (--sim / $STATION_SIM)", &x, 1, true, out, cap);
     char a[2][PATH_MAX + 32];
     snprintf(a[0], sizeof a[0], "%s/esp32sim", dir);
     snprintf(a[1], sizeof a[1], "%s/../libexec/station/esp32sim", dir);
@@ -108,14 +121,15 @@ static bool locate_sim(const demo_opts *o, const char *dir, char *out, size_t ca
 #else
     const char *built = NULL;
 #endif
-    if (o->sim) /* an explicit path is the only candidate */
-        return find("simulator (--sim)", &o->sim, 1, true, out, cap);
-    const char *c[] = {getenv("STATION_SIM"), a[0], a[1], built};
-    return find("simulator (esp32sim); set STATION_SIM or use --sim", c, 4, true, out, cap);
+    const char *c[] = {a[0], a[1], built};
+    return find("simulator (esp32sim); set STATION_SIM or use --sim", c, 3, true, out, cap);
 }
 
 static bool locate_scenario(const demo_opts *o, const char *dir, char *out, size_t cap)
 {
+    const char *x = explicit_choice(o->scenario, "STATION_DEMO_SCENARIO");
+    if (x)
+        return find("scenario (--scenario / $STATION_DEMO_SCENARIO)", &x, 1, false, out, cap);
     char a[PATH_MAX + 64];
     snprintf(a, sizeof a, "%s/../share/station/scenarios/demo.txt", dir);
 #ifdef ST_DEMO_SCENARIO_PATH
@@ -123,26 +137,28 @@ static bool locate_scenario(const demo_opts *o, const char *dir, char *out, size
 #else
     const char *src = NULL;
 #endif
-    if (o->scenario)
-        return find("scenario (--scenario)", &o->scenario, 1, false, out, cap);
-    const char *c[] = {getenv("STATION_DEMO_SCENARIO"), a, src};
-    return find("demo scenario; set STATION_DEMO_SCENARIO or use --scenario", c, 3, false, out,
+    const char *c[] = {a, src};
+    return find("demo scenario; set STATION_DEMO_SCENARIO or use --scenario", c, 2, false, out,
                 cap);
 }
 
 static bool locate_profile(const char *dir, char *out, size_t cap)
 {
-    char a[3][PATH_MAX + 64];
-    const char *env = getenv("STATION_DEMO_PROFILE_DIR");
-    snprintf(a[0], sizeof a[0], "%s/demo.ini", env ? env : "");
+    char a[2][PATH_MAX + 64];
+    const char *x = explicit_choice(NULL, "STATION_DEMO_PROFILE_DIR");
+    if (x) {
+        snprintf(a[0], sizeof a[0], "%s/demo.ini", x);
+        const char *c = a[0];
+        return find("demo profile ($STATION_DEMO_PROFILE_DIR/demo.ini)", &c, 1, false, out, cap);
+    }
 #ifdef ST_DEMO_PROFILE_DIR
-    snprintf(a[1], sizeof a[1], "%s/demo.ini", ST_DEMO_PROFILE_DIR);
+    snprintf(a[0], sizeof a[0], "%s/demo.ini", ST_DEMO_PROFILE_DIR);
 #else
-    a[1][0] = '\0';
+    a[0][0] = '\0';
 #endif
-    snprintf(a[2], sizeof a[2], "%s/../share/station/profiles/demo.ini", dir);
-    const char *c[] = {env && *env ? a[0] : NULL, a[1], a[2]};
-    return find("demo profile (demo.ini); set STATION_DEMO_PROFILE_DIR", c, 3, false, out, cap);
+    snprintf(a[1], sizeof a[1], "%s/../share/station/profiles/demo.ini", dir);
+    const char *c[] = {a[0], a[1]};
+    return find("demo profile (demo.ini); set STATION_DEMO_PROFILE_DIR", c, 2, false, out, cap);
 }
 
 /* Start the simulator in its own process group (the terminal's Ctrl-C is the line's to
@@ -244,6 +260,23 @@ static void remove_tree(const char *dir, int depth)
     rmdir(dir);
 }
 
+/* Units in a scenario file: one `unit` line each. */
+static int count_units(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = line + strspn(line, " \t");
+        if (strncmp(p, "unit", 4) == 0 && (p[4] == ' ' || p[4] == '\t'))
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
 static int parse(int argc, char **argv, demo_opts *o)
 {
     static const struct option longopts[] = {
@@ -328,6 +361,19 @@ int st_cli_demo(int argc, char **argv)
     if (!o.json)
         printf("demo line: simulator %s\n  scenario %s\n  profile %s\n", sim, scen, prof);
 
+    /* Not on a terminal (a pipe, CI): no dashboard, and stop once the scenario is done
+     * instead of waiting for units that will never come. */
+    char units[16];
+    if (!o.headless && !isatty(STDOUT_FILENO)) {
+        o.headless = true;
+        int nu = count_units(scen);
+        if (!o.exit_idle && !o.exit_after && nu > 0) {
+            snprintf(units, sizeof units, "%d", nu);
+            o.exit_after = units;
+        }
+        fprintf(stderr, PROG ": output is not a terminal: running headless%s\n",
+                o.exit_after == units ? ", stopping when every unit has finished" : "");
+    }
     char *args[24];
     int n = 0;
     args[n++] = "run";

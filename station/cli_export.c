@@ -39,10 +39,8 @@ int st_cli_export(int argc, char **argv)
         switch (ch) {
         case 's':
         case 'u':
-            if (st_cli_parse_time(optarg, ch == 's' ? &since : &until, &err) < 0) {
-                st_cli_print_err(PROG, &err);
+            if (!st_cli_time_opt(PROG, ch, optarg, &since, &until))
                 return 2;
-            }
             break;
         case 'c': fmt = fmt < 0 ? ST_DB_CSV : 99; break;
         case 'j': fmt = fmt < 0 ? ST_DB_JSONL : 99; break;

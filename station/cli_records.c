@@ -56,6 +56,16 @@ bad:
                             "age such as 90m, 24h, 7d");
 }
 
+bool st_cli_time_opt(const char *prog, int which, const char *arg, int64_t *since_ms,
+                     int64_t *until_ms)
+{
+    st_err err;
+    if (st_cli_parse_time(arg, which == 's' ? since_ms : until_ms, &err) == 0)
+        return true;
+    st_cli_print_err(prog, &err);
+    return false;
+}
+
 void st_cli_print_err(const char *prog, const st_err *e)
 {
     char line[800];

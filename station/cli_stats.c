@@ -79,10 +79,8 @@ int st_cli_stats(int argc, char **argv)
         switch (ch) {
         case 's':
         case 'u':
-            if (st_cli_parse_time(optarg, ch == 's' ? &since : &until, &err) < 0) {
-                st_cli_print_err(PROG, &err);
+            if (!st_cli_time_opt(PROG, ch, optarg, &since, &until))
                 return 2;
-            }
             break;
         case 'j': c.json = true; break;
         case 'D': dbpath = optarg; break;

@@ -133,7 +133,7 @@ const char *st_errcat_name(st_errcat c)
 
 void st_err_format(const st_err *e, char *buf, unsigned long cap)
 {
-    char st[64] = "";
+    char st[160] = "";
     if (e->nstatus) {
         int n = snprintf(st, sizeof st, ", status");
         for (int i = 0; i < e->nstatus && n < (int)sizeof st; i++)

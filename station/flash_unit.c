@@ -186,6 +186,25 @@ static int connect_unit(fu *f, st_err *err)
     return no_sync_error(f, attempts, err);
 }
 
+/* Reset the unit back into the ROM loader and sync again: the lines where there are
+ * some, else a close and reopen (the simulator's model of the lines). With --no-reset
+ * nothing can be reset: the ROM is left as it is. */
+static int reset_to_rom(fu *f, st_err *err)
+{
+    if (f->o->no_reset)
+        return 0;
+    if (resets_by_reopen(f) && reopen_port(f, err) < 0)
+        return -1;
+    return connect_unit(f, err);
+}
+
+static int restart_for_stub(void *user, st_err *err)
+{
+    fu *f = user;
+    logf_(f, "a RAM block was corrupted on the link (01 07): reset, sync and upload the stub again");
+    return reset_to_rom(f, err);
+}
+
 static uint32_t needed_flash(const st_fwset *fw)
 {
     uint64_t end = 0;
@@ -254,7 +273,8 @@ static int stub(fu *f, st_err *err)
     }
     enter(f, ST_PH_STUB);
     double t = st_now();
-    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads, err);
+    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads,
+                            restart_for_stub, f, err);
     f->rep->t_stub += st_now() - t;
     if (rc == 0) {
         f->rep->used_stub = true;
@@ -266,13 +286,9 @@ static int stub(fu *f, st_err *err)
     char msg[400];
     st_err_format(err, msg, sizeof msg);
     logf_(f, "stub could not be uploaded (%s); falling back to the ROM loader", msg);
-    if (err->fclass == ST_FC_STUB_START) {
-        /* The ROM has jumped into RAM: only a reset brings the loader back. */
-        if (resets_by_reopen(f) && reopen_port(f, err) < 0)
-            return -1;
-        if (connect_unit(f, err) < 0)
-            return -1;
-    }
+    /* The ROM has jumped into RAM: only a reset brings the loader back. */
+    if (err->fclass == ST_FC_STUB_START && reset_to_rom(f, err) < 0)
+        return -1;
     f->l.stub = false;
     st_err_clear(err);
     return 0;
@@ -329,13 +345,14 @@ static int try_baud(fu *f, int baud, st_err *err)
 static int recover_link(fu *f, st_err *err)
 {
     bool had_stub = f->l.stub;
+    /* The unit runs at the failed rate: a reset is the way back, even with --no-reset. */
     if (reopen_port(f, err) < 0 || connect_unit(f, err) < 0)
         return -1;
     if (!had_stub)
         return 0;
-    f->l.phase = ST_PH_STUB;
     double t = st_now();
-    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads, err);
+    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads,
+                            restart_for_stub, f, err);
     f->rep->t_stub += st_now() - t;
     if (rc < 0 && upload_related(err->fclass) && err->fclass != ST_FC_STUB_START) {
         logf_(f, "stub upload failed again; continuing through the ROM loader");

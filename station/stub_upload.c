@@ -1,7 +1,9 @@
 /* stub_upload.c - load the flasher stub into RAM through the ROM loader and start it.
  * A MEM_DATA block that arrives corrupted gets `01 07 00 00`; the ROM has consumed
- * that sequence number (§14), so the block cannot be resent: the upload starts over
- * from the first MEM_BEGIN, which resets the ROM's RAM-download state. */
+ * that sequence number (§14), so the block cannot be resent: the whole upload starts
+ * over, after the caller's restart (a reset and re-sync: RAM half-written by the failed
+ * upload is not trusted), or from the first MEM_BEGIN, which resets the ROM's
+ * RAM-download state. */
 #include <stdio.h>
 #include <string.h>
 
@@ -73,12 +75,14 @@ static int start_stub(st_loader *l, uint32_t entry, st_err *err)
 }
 
 int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *uploads,
-                   st_err *err)
+                   st_rom_restart_fn restart, void *user, st_err *err)
 {
     if (attempts <= 0)
         attempts = 3;
-    l->phase = ST_PH_STUB;
     for (int i = 0; i < attempts; i++) {
+        if (i > 0 && restart && restart(user, err) < 0)
+            return -1;
+        l->phase = ST_PH_STUB;
         (*uploads)++;
         int rc = upload_segment(l, stub->text_start, stub->text, stub->text_len, err);
         if (rc == 0 && stub->data && stub->data_len)

@@ -5,6 +5,8 @@
  * usage: test_fault CASE ESP32SIM PROFILE_DIR
  *
  * Decisions this suite pins down:
+ * - ram_checksum:1: the ROM consumed the corrupted block's seq, so the unit is reset,
+ *   re-synced and the whole stub uploaded again (stub_uploads == 2).
  * - ram_checksum:10 (every stub upload corrupted): after stub_attempts (3) uploads the
  *   attempt falls back to the ROM loader and passes; with opts.stub_required it fails
  *   with stub_ram_checksum instead (the engine's retry policy then escalates).
@@ -155,6 +157,8 @@ int main(int argc, char **argv)
         expect_pass(&o);
         CHECK(o.rep.used_stub);
         CHECK_EQ_INT(o.rep.stub_uploads, 2);
+        /* The corrupted block's seq is consumed: reset, re-sync, whole upload again. */
+        CHECK_CONTAINS(g_log, "reset, sync and upload the stub again");
     } else if (!strcmp(c, "ram_checksum_10")) {
         const char *u[] = {"1:fault=ram_checksum:10", NULL};
         run(&o, "demo", u, &fo);

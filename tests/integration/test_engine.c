@@ -16,7 +16,8 @@
 
 static const char *g_station, *g_sim, *g_profdir;
 static char g_profile[600];
-static char g_run[64]; /* this test's folder for the database and outputs */
+static char g_run[64];  /* this test's folder for the database and outputs */
+static char g_db[128];  /* the record store in it */
 
 static void mkrun(void)
 {
@@ -25,6 +26,30 @@ static void mkrun(void)
         perror("mkdtemp");
         exit(2);
     }
+    snprintf(g_db, sizeof g_db, "%s/st.db", g_run);
+}
+
+/* Start `station run --profile demo --sim-dir DIR --json --db g_db EXTRA...`. */
+static void line_start(station_proc *st, const char *tag, const char *sim_dir,
+                       const char *const *extra)
+{
+    const char *args[40] = {"--profile", g_profile, "--sim-dir", sim_dir, "--json", "--db", g_db};
+    int n = 7;
+    for (int i = 0; extra && extra[i] && n < 39; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    CHECK(station_start(st, g_station, g_run, tag, args));
+}
+
+/* Wait up to ms for the station to exit with status `want` and no sanitizer report;
+ * true when it exited. */
+static bool line_finish(station_proc *st, int ms, int want)
+{
+    bool exited = CHECK(station_wait(st, ms));
+    station_reap(st);
+    CHECK_EQ_INT(station_exit_code(st), want);
+    CHECK(station_clean(st));
+    return exited;
 }
 
 static void rmrun(void)
@@ -202,20 +227,14 @@ static void case_batch16(void)
     const char *sargs[] = {"--scenario", scn, NULL};
     if (!CHECK(sim_start(&sim, g_sim, sargs)))
         return;
-    char db[300];
-    snprintf(db, sizeof db, "%s/st.db", g_run);
-    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
-                          "--exit-after", "17", "--max-tries", "3", "--sync-attempts", "2",
+    const char *args[] = {"--exit-after", "17", "--max-tries", "3", "--sync-attempts", "2",
                           "--operator", "tester", NULL};
     station_proc st;
-    CHECK(station_start(&st, g_station, g_run, "batch", args));
-    bool exited = CHECK(station_wait(&st, 50000));
-    station_reap(&st);
-    CHECK_EQ_INT(station_exit_code(&st), 0);
-    CHECK(station_clean(&st));
+    line_start(&st, "batch", sim.dir, args);
+    bool exited = line_finish(&st, 50000, 0);
 
     rec_set r;
-    if (exited && CHECK(rec_load(db, &r))) {
+    if (exited && CHECK(rec_load(g_db, &r))) {
         CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_IN_PROGRESS), 0);
         CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_PASS), 12);
         const st_db_attempt *at[16];
@@ -305,16 +324,10 @@ static void case_hotplug(void)
     const char *sargs[] = {"--scenario", scn, NULL};
     if (!CHECK(sim_start(&sim, g_sim, sargs)))
         return;
-    char db[300];
-    snprintf(db, sizeof db, "%s/st.db", g_run);
-    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
-                          "--exit-after", "6", NULL};
+    const char *args[] = {"--exit-after", "6", NULL};
     station_proc st;
-    CHECK(station_start(&st, g_station, g_run, "hotplug", args));
-    bool exited = CHECK(station_wait(&st, 40000));
-    station_reap(&st);
-    CHECK_EQ_INT(station_exit_code(&st), 0);
-    CHECK(station_clean(&st));
+    line_start(&st, "hotplug", sim.dir, args);
+    bool exited = line_finish(&st, 40000, 0);
 
     ev_list l = events_read(&st);
     CHECK_EQ_INT(events_count(&l, "worker", "slot1", NULL), 3);
@@ -359,7 +372,7 @@ static void case_hotplug(void)
     events_free(&l);
 
     rec_set r;
-    if (exited && CHECK(rec_load(db, &r))) {
+    if (exited && CHECK(rec_load(g_db, &r))) {
         CHECK_EQ_INT(r.na, narr);
         CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_PASS), narr);
         for (int i = 0; i < narr; i++) {
@@ -400,17 +413,11 @@ static void case_watchdog(void)
     sim_proc sim;
     if (!CHECK(sim_start(&sim, g_sim, sargs)))
         return;
-    char db[300];
-    snprintf(db, sizeof db, "%s/st.db", g_run);
-    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
-                          "--exit-after", "3", "--max-tries", "1", "--attempt-timeout", "2",
+    const char *args[] = {"--exit-after", "3", "--max-tries", "1", "--attempt-timeout", "2",
                           "--sync-attempts", "20", NULL};
     station_proc st;
-    CHECK(station_start(&st, g_station, g_run, "watchdog", args));
-    bool exited = CHECK(station_wait(&st, 40000));
-    station_reap(&st);
-    CHECK_EQ_INT(station_exit_code(&st), 0);
-    CHECK(station_clean(&st));
+    line_start(&st, "watchdog", sim.dir, args);
+    bool exited = line_finish(&st, 40000, 0);
     ev_list l = events_read(&st);
     double fail1 = event_time(&l, "fail", "slot1");
     double pass2 = event_time(&l, "pass", "slot2"), pass3 = event_time(&l, "pass", "slot3");
@@ -419,7 +426,7 @@ static void case_watchdog(void)
     events_free(&l);
     rec_set r;
     const st_db_attempt *at[4];
-    if (exited && CHECK(rec_load(db, &r))) {
+    if (exited && CHECK(rec_load(g_db, &r))) {
         if (CHECK_EQ_INT(rec_slot_attempts(&r, sim.dir, 1, at, 4), 1)) {
             CHECK_EQ_INT(at[0]->outcome, ST_DB_FAIL);
             CHECK_STR(st_fclass_name(at[0]->fclass), "timeout");
@@ -456,26 +463,23 @@ static void case_kill(void)
     sim_proc sim;
     if (!CHECK(sim_start(&sim, g_sim, sargs)))
         return;
-    char db[300], empty[300];
-    snprintf(db, sizeof db, "%s/st.db", g_run);
+    char empty[300];
     snprintf(empty, sizeof empty, "%s/empty", g_run);
     mkdir(empty, 0755);
-    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db, NULL};
     station_proc st;
-    CHECK(station_start(&st, g_station, g_run, "killed", args));
+    line_start(&st, "killed", sim.dir, NULL);
     /* Wait until every unit is writing (with --realism a write takes seconds). */
     bool writing = CHECK(events_wait_for(&st, "phase", "write", 4, 30000));
     rec_set before = {0}, after = {0}, restarted = {0};
-    CHECK(rec_load(db, &before));
+    CHECK(rec_load(g_db, &before));
     station_signal(&st, SIGKILL);
-    CHECK(station_wait(&st, 10000));
-    CHECK_EQ_INT(station_exit_code(&st), -SIGKILL);
+    line_finish(&st, 10000, -SIGKILL);
     sim_stop(&sim);
 
     int64_t ids[16];
     char macs[16][18];
     int inflight = 0;
-    if (CHECK(rec_load(db, &after))) {
+    if (CHECK(rec_load(g_db, &after))) {
         CHECK(after.na >= before.na); /* what was recorded before the kill is still there */
         inflight = count_outcome_ids(&after, ST_DB_IN_PROGRESS, ids, macs, 16);
         if (writing)
@@ -485,19 +489,15 @@ static void case_kill(void)
     }
 
     /* Restart: no units; the store recovers, the engine reports it, and idles out. */
-    const char *args2[] = {"--profile", g_profile, "--sim-dir", empty, "--json", "--db", db,
-                           "--exit-when-idle", "1", NULL};
+    const char *args2[] = {"--exit-when-idle", "1", NULL};
     station_proc st2;
-    CHECK(station_start(&st2, g_station, g_run, "restart", args2));
-    CHECK(station_wait(&st2, 20000));
-    station_reap(&st2);
-    CHECK_EQ_INT(station_exit_code(&st2), 0);
-    CHECK(station_clean(&st2));
+    line_start(&st2, "restart", empty, args2);
+    line_finish(&st2, 20000, 0);
     ev_list l = events_read(&st2);
     CHECK_EQ_INT(events_count(&l, "recovered", NULL, NULL), 1);
     events_free(&l);
-    CHECK(rec_integrity_ok(db));
-    if (CHECK(rec_load(db, &restarted))) {
+    CHECK(rec_integrity_ok(g_db));
+    if (CHECK(rec_load(g_db, &restarted))) {
         CHECK_EQ_INT(restarted.na, after.na); /* nothing lost, nothing invented */
         CHECK_EQ_INT(rec_count_outcome(&restarted, ST_DB_IN_PROGRESS), 0);
         for (int i = 0; i < inflight; i++) {
@@ -515,16 +515,12 @@ static void case_kill(void)
     /* The interrupted units are flashed again: their bin entries are resolved. */
     const char *sargs3[] = {"--units", "4", NULL};
     if (CHECK(sim_start(&sim, g_sim, sargs3))) {
-        const char *args3[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
-                               "--exit-after", "4", NULL};
+        const char *args3[] = {"--exit-after", "4", NULL};
         station_proc st3;
-        CHECK(station_start(&st3, g_station, g_run, "reflash", args3));
-        CHECK(station_wait(&st3, 30000));
-        station_reap(&st3);
-        CHECK_EQ_INT(station_exit_code(&st3), 0);
-        CHECK(station_clean(&st3));
+        line_start(&st3, "reflash", sim.dir, args3);
+        line_finish(&st3, 30000, 0);
         rec_set fin;
-        if (CHECK(rec_load(db, &fin))) {
+        if (CHECK(rec_load(g_db, &fin))) {
             for (int i = 0; i < inflight; i++) {
                 const st_db_bin_entry *b = rec_bin_for_mac(&fin, macs[i]);
                 if (CHECK(b != NULL))
@@ -553,11 +549,8 @@ static void case_sigterm(int signals)
     sim_proc sim;
     if (!CHECK(sim_start(&sim, g_sim, sargs)))
         return;
-    char db[300];
-    snprintf(db, sizeof db, "%s/st.db", g_run);
-    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db, NULL};
     station_proc st;
-    CHECK(station_start(&st, g_station, g_run, "sigterm", args));
+    line_start(&st, "sigterm", sim.dir, NULL);
     bool writing = CHECK(events_wait_for(&st, "phase", "write", 3, 30000));
     station_signal(&st, SIGTERM);
     if (signals > 1) {
@@ -565,16 +558,13 @@ static void case_sigterm(int signals)
         station_signal(&st, SIGTERM);
     }
     /* One signal: the writes finish (seconds with --realism); two: they are aborted. */
-    bool exited = CHECK(station_wait(&st, signals > 1 ? 15000 : 40000));
-    station_reap(&st);
-    CHECK_EQ_INT(station_exit_code(&st), 0);
-    CHECK(station_clean(&st));
+    bool exited = line_finish(&st, signals > 1 ? 15000 : 40000, 0);
     ev_list l = events_read(&st);
     CHECK(events_count(&l, "line", NULL, NULL) >= 2); /* stopping ... stopped */
     CHECK_EQ_INT(events_count(&l, "summary", NULL, NULL), 1);
     events_free(&l);
     rec_set r;
-    if (exited && CHECK(rec_load(db, &r))) {
+    if (exited && CHECK(rec_load(g_db, &r))) {
         CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_IN_PROGRESS), 0);
         CHECK_EQ_INT(r.na, 3);
         if (signals == 1 && writing) {
@@ -620,10 +610,7 @@ static void case_refuse(void)
                           "--db", "/proc/st-engine-nowhere/station.db", "--exit-when-idle", "1", NULL};
     station_proc st;
     CHECK(station_start(&st, g_station, g_run, "refuse", args));
-    CHECK(station_wait(&st, 15000));
-    station_reap(&st);
-    CHECK_EQ_INT(station_exit_code(&st), 3);
-    CHECK(station_clean(&st));
+    line_finish(&st, 15000, 3);
     char *e = harness_read_file(st.err);
     CHECK_CONTAINS(e, "refusing to flash");
     CHECK_CONTAINS(e, "/proc/st-engine-nowhere/station.db");
@@ -682,15 +669,11 @@ static void case_commands(void)
     sim_proc sim;
     if (!CHECK(sim_start(&sim, g_sim, sargs)))
         return;
-    char db[300];
-    snprintf(db, sizeof db, "%s/st.db", g_run);
-    const char *args[] = {"--profile", g_profile, "--sim-dir", sim.dir, "--json", "--db", db,
-                          "--exit-after", "3", NULL};
+    const char *args[] = {"--exit-after", "3", NULL};
     station_proc st;
-    CHECK(station_start(&st, g_station, g_run, "commands", args));
-    CHECK(station_wait(&st, 30000));
-    station_reap(&st);
-    CHECK_EQ_INT(station_exit_code(&st), 0);
+    line_start(&st, "commands", sim.dir, args);
+    line_finish(&st, 30000, 0);
+    const char *db = g_db;
     if (check_state_()->failures) {
         station_dump(&st);
         sim_stop(&sim);

@@ -283,11 +283,14 @@ run_demo() {
         sleep 0.5
         screen | grep -q 'unit(s) in flight' && keys y
     else
-        # Quit mid-run: the dashboard asks first, y stops the line.
+        # Quit mid-run: the dashboard asks first; w pauses the line and leaves once the
+        # units in flight have finished.
         wait_for 20 'IN FLIGHT [1-9]'
         keys q
         wait_for 5 'unit\(s\) in flight'
-        keys y
+        keys w
+        wait_for 5 'PAUSED, QUIT WHEN IDLE'
+        ok "q w: paused, quitting when the units in flight are done"
     fi
     quit_and_wait_exit 40
     ok "demo quits with status 0"

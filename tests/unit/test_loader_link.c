@@ -420,7 +420,7 @@ static void test_stub_retry(void)
                           .text_len = sizeof text, .data_start = 0x3FFDEBA8, .data = data,
                           .data_len = sizeof data};
     int uploads = 0;
-    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 3, &uploads, &err), 0);
+    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 3, &uploads, NULL, NULL, &err), 0);
     CHECK_EQ_INT(uploads, 2);
     CHECK(r.l.stub);
     struct dev_counts c = rig_counts(&r);
@@ -448,7 +448,7 @@ static void test_stub_bad(void)
     st_stub_image stub = {.entry = 0x400BE000, .text_start = 0x400BE000, .text = text,
                           .text_len = sizeof text};
     int uploads = 0;
-    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 2, &uploads, &err), -1);
+    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 2, &uploads, NULL, NULL, &err), -1);
     CHECK_EQ_INT(uploads, 2);
     CHECK(!r.l.stub);
     CHECK_EQ_INT(err.phase, ST_PH_STUB);
