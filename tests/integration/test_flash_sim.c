@@ -5,7 +5,8 @@
  * is erased).
  *
  * usage: test_flash_sim CASE ESP32SIM PROFILE_DIR STATION_EXE
- *   CASE: stub | rom | nostub | tcp | cli */
+ *   CASE: stub | rom | nostub | tcp | cli | realstub
+ * realstub reads the stub JSON path from $ST_REAL_STUB_JSON (esptool-js's ESP32 stub). */
 #include "sim_harness.h" /* first: it sets _GNU_SOURCE */
 #include "check.h"
 
@@ -161,6 +162,78 @@ static void run_cli(void)
     sim_stop(&s);
 }
 
+/* The station's stub loader must read the stub JSON format Espressif ships: flash with the
+ * real ESP32 stub image from the esptool-js package (a profile identical to demo but for
+ * its stub line), and check the simulator ran it as a stub. */
+static void run_realstub(void)
+{
+    const char *json = getenv("ST_REAL_STUB_JSON");
+    if (!CHECK(json && access(json, R_OK) == 0)) {
+        fprintf(stderr, "ST_REAL_STUB_JSON unset or unreadable: %s\n", json ? json : "(unset)");
+        return;
+    }
+    st_stub_image stub;
+    st_err err;
+    if (!CHECK_EQ_INT(st_stub_load(json, &stub, &err), 0)) {
+        harness_print_err(&err);
+        return;
+    }
+    /* esptool v4.7's legacy stub, as esptool-js 0.5.x ships it (protocol doc §7.1). */
+    CHECK_EQ_INT(stub.entry, 0x400BE5EC);
+    CHECK_EQ_INT(stub.text_start, 0x400BE000);
+    CHECK_EQ_INT(stub.text_len, 3532);
+    CHECK_EQ_INT(stub.data_start, 0x3FFDEBA8);
+    CHECK_EQ_INT(stub.data_len, 156);
+    st_stub_free(&stub);
+
+    sim_proc s;
+    const char *args[] = {"--unit-opt", "1:mac=" MAC, NULL};
+    if (!CHECK(sim_start(&s, g_sim, args)))
+        return;
+    /* demo.ini with absolute image paths and the real stub. */
+    char src[600], dst[600], line[1024];
+    snprintf(src, sizeof src, "%s/demo.ini", g_dir);
+    snprintf(dst, sizeof dst, "%s/realstub.ini", s.dir);
+    FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+    if (!CHECK(in && out)) {
+        if (in) fclose(in);
+        if (out) fclose(out);
+        sim_stop(&s);
+        return;
+    }
+    while (fgets(line, sizeof line, in)) {
+        if (!strncmp(line, "stub = ", 7))
+            fprintf(out, "stub = %s\n", json);
+        else if (!strncmp(line, "file = ", 7))
+            fprintf(out, "file = %s/%s", g_dir, line + 7);
+        else if (!strncmp(line, "name = ", 7))
+            fputs("name = demo-realstub\n", out);
+        else
+            fputs(line, out);
+    }
+    fclose(in);
+    fclose(out);
+
+    st_fwset *fw = calloc(1, sizeof *fw);
+    st_flash_opts o = {0};
+    st_flash_report rep;
+    int rc = flash_slot(&s, false, dst, &o, fw, &rep, &err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(fw->has_stub);
+    CHECK_EQ_INT(fw->stub.entry, 0x400BE5EC);
+    check_unit(&rep);
+    CHECK(rep.used_stub);
+    CHECK_EQ_INT(rep.stub_uploads, 1);
+    CHECK_CONTAINS(sim_log_text(&s), "stub running (OHAI sent)");
+    if (rc == 0)
+        check_written(&s, fw, &rep);
+    else
+        sim_dump_log(&s);
+    st_fwset_free(fw);
+    free(fw);
+    sim_stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -181,6 +254,8 @@ int main(int argc, char **argv)
         run_tcp();
     else if (!strcmp(c, "cli"))
         run_cli();
+    else if (!strcmp(c, "realstub"))
+        run_realstub();
     else {
         fprintf(stderr, "unknown case %s\n", c);
         return 2;
