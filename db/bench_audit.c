@@ -114,7 +114,8 @@ int main(int argc, char **argv)
         long m = (long)(rnd(&seed) % (uint64_t)n_macs);
         mac_of(m, a.mac);
         a.slot = (int)(i % 16);
-        snprintf(a.port, sizeof a.port, "/dev/serial/by-path/pci-0000:00:14.0-usb-0:1.%d:1.0-port0", a.slot);
+        snprintf(a.slot_name, sizeof a.slot_name, "pci-0000:00:14.0-usb-0:1.%d:1.0-port0", a.slot);
+        snprintf(a.port, sizeof a.port, "/dev/serial/by-path/%s", a.slot_name);
         snprintf(a.bridge, sizeof a.bridge, "%s", classes_bridge[i % 4]);
         a.vid = 0x10c4;
         a.pid = 0xea60;

@@ -31,7 +31,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 2 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 3 /* what this build creates / migrates to */
 #define ST_DB_MAX_IMAGES 16
 
 typedef struct st_db st_db;
@@ -64,7 +64,9 @@ typedef struct st_db_image {
 typedef struct st_db_attempt {
     int64_t id;                 /* set by st_db_attempt_begin */
     char mac[18];               /* "" until detect has read it */
-    int slot;                   /* station slot (hub port) number */
+    char slot_name[64];         /* the slot: its stable name (by-path link name, simulator
+                                 * "slotK"); "" at begin = "slot<slot>" */
+    int slot;                   /* hub port number: a label only, two hubs share numbers */
     char port[256];             /* port name used (/dev/serial/by-path/..., socket://...) */
     char bridge[32];            /* bridge chip name ("CP2104"), "" when unknown */
     uint16_t vid, pid;          /* bridge USB VID:PID */
@@ -102,11 +104,12 @@ typedef struct st_db_unit {
     uint32_t flash_id, flash_size;
 } st_db_unit;
 
-/* A unit waiting to be reflashed. Keyed by MAC (one open entry per MAC), or by slot and
- * time for a unit whose MAC could not be read. Resolved entries are kept. */
+/* A unit waiting to be reflashed. Keyed by MAC (one open entry per MAC), or by slot name
+ * and time for a unit whose MAC could not be read. Resolved entries are kept. */
 typedef struct st_db_bin_entry {
     int64_t id;
     char mac[18];               /* "" when the unit's MAC was never read */
+    char slot_name[64];         /* as in st_db_attempt ("" = "slot<slot>") */
     int slot;
     char port[256];
     st_fclass fclass;
@@ -173,8 +176,9 @@ void st_db_tx_rollback(st_db *db);
 /* ---- attempts and units ----------------------------------------------------------- */
 
 /* Record the start of an attempt (outcome in_progress). Sets a->id, a->outcome, and
- * a->started_ms and a->host when they were 0 / "". Records the unit when a->mac is
- * known. Call it before touching the unit: without this row the station must not flash. */
+ * a->started_ms, a->host and a->slot_name when they were 0 / "". Records the unit when
+ * a->mac is known. Call it before touching the unit: without this row the station must
+ * not flash. */
 int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err);
 /* The unit's identity became known (detect ran after connect): store a->mac, chip,
  * package, description, revision, flash id/size (and phase when set) on the in-progress
@@ -183,7 +187,7 @@ int st_db_attempt_set_unit(st_db *db, const st_db_attempt *a, st_err *err);
 /* Complete attempt a->id with every field of a (a->outcome pass, fail or interrupted;
  * identity fields left empty keep what set_unit stored; ended_ms 0 = now, written back).
  * In the same transaction: a pass resolves the unit's open bin entry (by MAC; by slot
- * for a MAC-less entry when try_no > 1, i.e. the same unit retried); a fail or
+ * name for a MAC-less entry when try_no > 1, i.e. the same unit retried); a fail or
  * interrupted outcome with bin_on_fail adds the unit to the retry bin or updates its
  * entry. Fails, changing nothing, if the attempt is not in progress. */
 int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *err);
@@ -196,7 +200,7 @@ int st_db_unit_get(st_db *db, const char *mac, st_db_unit *u, bool *found, st_er
 
 /* Record a failure in the bin by hand: with e->mac, create the MAC's open entry or update
  * it (latest class/phase/status/hint/detail/bridge/slot, last_fail, attempts =
- * max(e->attempts, previous + 1)); without a MAC, always a new entry for e->slot.
+ * max(e->attempts, previous + 1)); without a MAC, always a new entry for e->slot_name.
  * first/last_fail 0 = now. *id (may be NULL) receives the entry id. */
 int st_db_bin_add(st_db *db, const st_db_bin_entry *e, int64_t *id, st_err *err);
 /* Mark entry id resolved at now, by attempt resolved_by (0 = by hand). Entries are never
@@ -227,9 +231,19 @@ int st_db_attempts_range(st_db *db, int64_t from_ms, int64_t to_ms, st_db_attemp
 /* The same attempts to f as CSV (header row, RFC 4180 quoting) or JSON lines (one object
  * per line). Column/key names are those of st_db_attempt (operator for operator_name,
  * vid_pid "10c4:ea60", status hex "01070000", images [{"offset":..,"sha256":..}],
- * started/ended ISO-8601). Write failures on f come back as ST_E_IO. */
+ * started/ended ISO-8601); slot_name comes last, so CSV readers that count columns from
+ * before it existed still work. Write failures on f come back as ST_E_IO. */
 int st_db_export_attempts(st_db *db, FILE *f, st_db_format fmt, int64_t from_ms, int64_t to_ms,
                           st_err *err);
+
+/* One attempt, or one bin entry, to f in the exports' form: a CSV row (after the header
+ * row when header) or one JSON object on a line. kind non-NULL adds a leading "kind"
+ * column/key with that value (the audit's merged history). A NULL record writes the CSV
+ * header alone (nothing in JSON lines). Write failures on f come back as ST_E_IO. */
+int st_db_write_attempt(FILE *f, st_db_format fmt, const st_db_attempt *a, const char *kind,
+                        bool header, st_err *err);
+int st_db_write_bin(FILE *f, st_db_format fmt, const st_db_bin_entry *e, const char *kind, bool header,
+                    st_err *err);
 
 /* Yield and throughput over finished attempts started in [from_ms, to_ms). */
 int st_db_stats_summary(st_db *db, int64_t from_ms, int64_t to_ms, st_db_stats *s, st_err *err);
@@ -244,6 +258,12 @@ typedef int (*st_db_hour_fn)(void *user, int64_t hour_start_ms, int64_t units_pa
                              int64_t attempts);
 int st_db_stats_hourly(st_db *db, int64_t from_ms, int64_t to_ms, st_db_hour_fn fn, void *user,
                        st_err *err);
+/* Finished attempts per slot (by slot name): how many, passed, and failed or interrupted
+ * (a slot that fails more than its neighbours points at its cable, hub or pogo pins). */
+typedef int (*st_db_slot_fn)(void *user, const char *slot_name, int64_t attempts, int64_t passes,
+                             int64_t failures);
+int st_db_stats_slots(st_db *db, int64_t from_ms, int64_t to_ms, st_db_slot_fn fn, void *user,
+                      st_err *err);
 
 /* ---- small helpers ---------------------------------------------------------------- */
 

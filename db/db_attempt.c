@@ -90,11 +90,8 @@ static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *ma
 {
     bind_identity(s, a, mac);
     db_bind_i64(s, ":id", a->id);
-    db_bind_i64(s, ":slot", a->slot);
-    db_bind_text(s, ":port", a->port);
+    DB_BIND_PLACE(s, a, mac);
     db_bind_text(s, ":bridge", a->bridge);
-    db_bind_i64_nz(s, ":bridge_vid", a->vid);
-    db_bind_i64_nz(s, ":bridge_pid", a->pid);
     db_bind_text(s, ":bridge_serial", a->bridge_serial);
     db_bind_text(s, ":profile", a->profile);
     db_bind_text(s, ":images", images);
@@ -108,12 +105,7 @@ static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *ma
     db_bind_i64(s, ":total_ms", a->total_ms);
     db_bind_i64(s, ":try_no", a->try_no);
     db_bind_text(s, ":outcome", st_db_outcome_name(a->outcome));
-    db_bind_text(s, ":fclass", db_fclass_db_name(a->fclass));
-    char st[12];
-    db_status_hex(a->status, a->nstatus, st, sizeof st);
-    db_bind_text(s, ":status", st);
-    db_bind_text(s, ":detail", a->detail);
-    db_bind_text(s, ":hint", a->hint);
+    db_bind_failure(s, a->fclass, a->phase, a->status, a->nstatus, a->detail, a->hint);
     db_bind_text(s, ":host", a->host);
     db_bind_text(s, ":operator", a->operator_name);
     db_bind_i64(s, ":started_ms", a->started_ms);
@@ -123,15 +115,9 @@ static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *ma
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
 {
     memset(a, 0, sizeof *a);
-    int c = 0;
+    int c = DB_COL_PLACE(s, 0, a);
     char buf[32];
-    a->id = sqlite3_column_int64(s, c++);
-    db_col_text(s, c++, a->mac, sizeof a->mac);
-    a->slot = sqlite3_column_int(s, c++);
-    db_col_text(s, c++, a->port, sizeof a->port);
     db_col_text(s, c++, a->bridge, sizeof a->bridge);
-    a->vid = (uint16_t)sqlite3_column_int(s, c++);
-    a->pid = (uint16_t)sqlite3_column_int(s, c++);
     db_col_text(s, c++, a->bridge_serial, sizeof a->bridge_serial);
     db_col_text(s, c++, a->chip, sizeof a->chip);
     db_col_text(s, c++, a->package, sizeof a->package);
@@ -153,14 +139,7 @@ void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
     a->try_no = sqlite3_column_int(s, c++);
     db_col_text(s, c++, buf, sizeof buf);
     a->outcome = st_db_outcome_from_name(buf);
-    db_col_text(s, c++, buf, sizeof buf);
-    a->fclass = st_fclass_from_name(buf);
-    db_col_text(s, c++, buf, sizeof buf);
-    a->phase = db_phase_from_name(buf);
-    db_col_text(s, c++, buf, sizeof buf);
-    a->nstatus = (uint8_t)db_status_parse(buf, a->status);
-    db_col_text(s, c++, a->detail, sizeof a->detail);
-    db_col_text(s, c++, a->hint, sizeof a->hint);
+    c = DB_COL_FAILURE(s, c, a);
     db_col_text(s, c++, a->host, sizeof a->host);
     db_col_text(s, c++, a->operator_name, sizeof a->operator_name);
     a->started_ms = sqlite3_column_int64(s, c++);
@@ -194,9 +173,23 @@ int db_unit_touch(st_db *db, const char *mac, const st_db_attempt *a, int64_t t,
     else
         db_bind_text(s, ":mac", mac);
     db_bind_i64(s, ":t", t);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : db_fail(db, err, rc, "cannot write");
+    return db_step_write(db, s, err);
+}
+
+static int read_unit(void *ctx, sqlite3_stmt *s)
+{
+    st_db_unit *u = ctx;
+    db_col_text(s, 0, u->mac, sizeof u->mac);
+    u->first_seen_ms = sqlite3_column_int64(s, 1);
+    u->last_seen_ms = sqlite3_column_int64(s, 2);
+    db_col_text(s, 3, u->chip, sizeof u->chip);
+    db_col_text(s, 4, u->package, sizeof u->package);
+    db_col_text(s, 5, u->description, sizeof u->description);
+    u->rev_major = sqlite3_column_int(s, 6);
+    u->rev_minor = sqlite3_column_int(s, 7);
+    u->flash_id = (uint32_t)sqlite3_column_int64(s, 8);
+    u->flash_size = (uint32_t)sqlite3_column_int64(s, 9);
+    return 0;
 }
 
 int st_db_unit_get(st_db *db, const char *mac, st_db_unit *u, bool *found, st_err *err)
@@ -213,22 +206,9 @@ int st_db_unit_get(st_db *db, const char *mac, st_db_unit *u, bool *found, st_er
     if (!s)
         return -1;
     db_bind_text(s, ":mac", m);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        db_col_text(s, 0, u->mac, sizeof u->mac);
-        u->first_seen_ms = sqlite3_column_int64(s, 1);
-        u->last_seen_ms = sqlite3_column_int64(s, 2);
-        db_col_text(s, 3, u->chip, sizeof u->chip);
-        db_col_text(s, 4, u->package, sizeof u->package);
-        db_col_text(s, 5, u->description, sizeof u->description);
-        u->rev_major = sqlite3_column_int(s, 6);
-        u->rev_minor = sqlite3_column_int(s, 7);
-        u->flash_id = (uint32_t)sqlite3_column_int64(s, 8);
-        u->flash_size = (uint32_t)sqlite3_column_int64(s, 9);
-        *found = true;
-    }
-    sqlite3_reset(s);
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_fail(db, err, rc, "cannot read");
+    int rc = db_step_one(db, s, read_unit, u, err);
+    *found = rc == 1;
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- attempts --------------------------------------------------------------------------- */
@@ -240,63 +220,11 @@ static int attempt_mac(st_db *db, const st_db_attempt *a, char mac[18], st_err *
     if (!a->mac[0])
         return 0;
     if (st_db_mac_normalize(a->mac, mac, err) < 0) {
-        st_err_wrap(err, "attempt %lld on slot %d (database %s)", (long long)a->id, a->slot, db->path);
+        st_err_wrap(err, "attempt %lld on slot %s (database %s)", (long long)a->id,
+                    *a->slot_name ? a->slot_name : "?", db->path);
         return -1;
     }
     return 0;
-}
-
-int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
-{
-    char mac[18], *images = NULL;
-    if (attempt_mac(db, a, mac, err) < 0 || images_json(db, a, &images, err) < 0)
-        return -1;
-    memcpy(a->mac, mac, sizeof mac);
-    if (!a->started_ms)
-        a->started_ms = st_db_now_ms();
-    if (!a->host[0])
-        snprintf(a->host, sizeof a->host, "%s", db->host);
-    a->outcome = ST_DB_IN_PROGRESS;
-    a->ended_ms = 0;
-
-    int rc = SQLITE_OK;
-    if (db_wbegin(db, err) < 0)
-        goto out;
-    if (mac[0] && db_unit_touch(db, mac, a, a->started_ms, err) < 0)
-        goto rollback;
-    sqlite3_stmt *s = db_stmt_sql(
-        db, S_ATT_INSERT,
-        "INSERT INTO attempts(mac, slot, port, bridge, bridge_vid, bridge_pid, bridge_serial,"
-        " chip, package, description, rev_major, rev_minor, flash_id, flash_size, profile, images,"
-        " baud, bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms, verify_ms, total_ms,"
-        " try_no, outcome, fclass, phase, status, detail, hint, host, operator, started_ms, ended_ms)"
-        " VALUES (:mac, :slot, :port, :bridge, :bridge_vid, :bridge_pid, :bridge_serial,"
-        " :chip, :package, :description, :rev_major, :rev_minor, :flash_id, :flash_size, :profile,"
-        " :images, :baud, :bytes_raw, :bytes_compressed, :connect_ms, :stub_ms, :write_ms,"
-        " :verify_ms, :total_ms, :try_no, 'in_progress', :fclass, :phase, :status, :detail, :hint,"
-        " :host, :operator, :started_ms, NULL)",
-        err);
-    if (!s)
-        goto rollback;
-    bind_attempt(s, a, mac, images);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        db_fail(db, err, rc, "cannot write");
-        goto rollback;
-    }
-    int64_t id = sqlite3_last_insert_rowid(db->h);
-    if (db_wcommit(db, err) < 0)
-        goto rollback;
-    a->id = id;
-    free(images);
-    return 0;
-rollback:
-    db_wrollback(db);
-out:
-    free(images);
-    st_err_wrap(err, "recording the start of the attempt on slot %d", a->slot);
-    return -1;
 }
 
 /* The attempt is missing or finished: say which. */
@@ -310,45 +238,129 @@ static int not_in_progress(st_db *db, int64_t id, st_err *err)
                        st_db_outcome_name(cur.outcome));
 }
 
-int st_db_attempt_set_unit(st_db *db, const st_db_attempt *a, st_err *err)
+/* Inside the caller's savepoint: record the unit (when mac is known) as seen at t, then
+ * run write statement `id` with every column of a bound. An UPDATE that finds the attempt
+ * no longer in progress changes no row, and fails saying why. */
+static int attempt_write(st_db *db, db_stmt_id id, const char *sql, const st_db_attempt *a,
+                         const char *mac, const char *images, int64_t t, st_err *err)
 {
+    if (mac[0] && db_unit_touch(db, mac, a, t, err) < 0)
+        return -1;
+    sqlite3_stmt *s = db_stmt_sql(db, id, sql, err);
+    if (!s)
+        return -1;
+    bind_attempt(s, a, mac, images);
+    if (db_step_write(db, s, err) < 0)
+        return -1;
+    return sqlite3_changes(db->h) ? 0 : not_in_progress(db, a->id, err);
+}
+
+/* Inside the caller's savepoint, after a finished attempt was written: a pass resolves
+ * the unit's bin entries, a failure bins it (when asked), from the row as stored. */
+static int attempt_settle(st_db *db, const st_db_attempt *a, const char *mac, bool bin_on_fail,
+                          st_err *err)
+{
+    st_db_attempt stored;
+    if (st_db_attempt_get(db, a->id, &stored, err) < 0)
+        return -1;
+    /* the row as stored carries the MAC set_unit recorded when a lacks it */
+    if (!mac[0] && stored.mac[0] && db_unit_touch(db, stored.mac, NULL, a->ended_ms, err) < 0)
+        return -1;
+    if (a->outcome == ST_DB_PASS)
+        return db_bin_resolve_for_pass(db, &stored, err);
+    return bin_on_fail ? db_bin_record_attempt(db, &stored, err) : 0;
+}
+
+/* One write of an attempt: statement `stmt` (sql), with the images or not; a finishing
+ * write also settles the retry bin. */
+typedef struct {
+    db_stmt_id stmt;
+    const char *sql;
+    bool images;
+    bool settle;
+    bool bin_on_fail;
+} attempt_op;
+
+/* op on attempt a (its unit seen at t) in one savepoint: it lands whole or not at all.
+ * rowid (may be NULL) receives an INSERT's row id. */
+static int attempt_save(st_db *db, const attempt_op *op, const st_db_attempt *a, int64_t t,
+                        int64_t *rowid, st_err *err)
+{
+    char mac[18], *images = NULL;
+    if (attempt_mac(db, a, mac, err) < 0 || (op->images && images_json(db, a, &images, err) < 0) ||
+        db_wbegin(db, err) < 0) {
+        free(images);
+        return -1;
+    }
+    int rc = attempt_write(db, op->stmt, op->sql, a, mac, images, t, err);
+    if (rc == 0 && rowid)
+        *rowid = sqlite3_last_insert_rowid(db->h);
+    if (rc == 0 && op->settle)
+        rc = attempt_settle(db, a, mac, op->bin_on_fail, err);
+    if (rc == 0)
+        rc = db_wcommit(db, err);
+    if (rc < 0)
+        db_wrollback(db);
+    free(images);
+    return rc;
+}
+
+/* What detect learns, for the UPDATEs: a value left unknown keeps the stored one. */
+#define ATT_SET_IDENTITY                                                                       \
+    "mac = COALESCE(:mac, mac), chip = COALESCE(:chip, chip),"                                 \
+    " package = COALESCE(:package, package), description = COALESCE(:description, description)," \
+    " rev_major = COALESCE(:rev_major, rev_major), rev_minor = COALESCE(:rev_minor, rev_minor),"  \
+    " flash_id = COALESCE(:flash_id, flash_id), flash_size = COALESCE(:flash_size, flash_size),"  \
+    " phase = COALESCE(:phase, phase)"
+
+int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
+{
+    static const attempt_op op = {
+        .stmt = S_ATT_INSERT,
+        .sql = "INSERT INTO attempts(mac, slot_name, slot, port, bridge, bridge_vid, bridge_pid,"
+               " bridge_serial, chip, package, description, rev_major, rev_minor, flash_id, flash_size,"
+               " profile, images, baud, bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms,"
+               " verify_ms, total_ms, try_no, outcome, fclass, phase, status, detail, hint, host,"
+               " operator, started_ms, ended_ms)"
+               " VALUES (:mac, :slot_name, :slot, :port, :bridge, :bridge_vid, :bridge_pid, :bridge_serial,"
+               " :chip, :package, :description, :rev_major, :rev_minor, :flash_id, :flash_size, :profile,"
+               " :images, :baud, :bytes_raw, :bytes_compressed, :connect_ms, :stub_ms, :write_ms,"
+               " :verify_ms, :total_ms, :try_no, 'in_progress', :fclass, :phase, :status, :detail, :hint,"
+               " :host, :operator, :started_ms, NULL)",
+        .images = true,
+    };
     char mac[18];
     if (attempt_mac(db, a, mac, err) < 0)
         return -1;
-    if (db_wbegin(db, err) < 0)
+    memcpy(a->mac, mac, sizeof mac);
+    if (!a->started_ms)
+        a->started_ms = st_db_now_ms();
+    if (!a->host[0])
+        snprintf(a->host, sizeof a->host, "%s", db->host);
+    if (!a->slot_name[0])
+        snprintf(a->slot_name, sizeof a->slot_name, "slot%d", a->slot);
+    a->outcome = ST_DB_IN_PROGRESS;
+    a->ended_ms = 0;
+    int64_t id;
+    if (attempt_save(db, &op, a, a->started_ms, &id, err) < 0) {
+        st_err_wrap(err, "recording the start of the attempt on slot %s", a->slot_name);
         return -1;
-    if (mac[0] && db_unit_touch(db, mac, a, a->started_ms ? a->started_ms : st_db_now_ms(), err) < 0)
-        goto rollback;
-    sqlite3_stmt *s = db_stmt_sql(
-        db, S_ATT_SET_UNIT,
-        "UPDATE attempts SET mac = COALESCE(:mac, mac), chip = COALESCE(:chip, chip),"
-        " package = COALESCE(:package, package), description = COALESCE(:description, description),"
-        " rev_major = COALESCE(:rev_major, rev_major), rev_minor = COALESCE(:rev_minor, rev_minor),"
-        " flash_id = COALESCE(:flash_id, flash_id), flash_size = COALESCE(:flash_size, flash_size),"
-        " phase = COALESCE(:phase, phase)"
-        " WHERE id = :id AND outcome = 'in_progress'",
-        err);
-    if (!s)
-        goto rollback;
-    bind_identity(s, a, mac);
-    db_bind_i64(s, ":id", a->id);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        db_fail(db, err, rc, "cannot write");
-        goto rollback;
     }
-    if (sqlite3_changes(db->h) == 0) {
-        not_in_progress(db, a->id, err);
-        goto rollback;
-    }
-    if (db_wcommit(db, err) < 0)
-        goto rollback;
+    a->id = id;
     return 0;
-rollback:
-    db_wrollback(db);
-    st_err_wrap(err, "recording the unit of attempt %lld", (long long)a->id);
-    return -1;
+}
+
+int st_db_attempt_set_unit(st_db *db, const st_db_attempt *a, st_err *err)
+{
+    static const attempt_op op = {
+        .stmt = S_ATT_SET_UNIT,
+        .sql = "UPDATE attempts SET " ATT_SET_IDENTITY " WHERE id = :id AND outcome = 'in_progress'",
+    };
+    if (attempt_save(db, &op, a, a->started_ms ? a->started_ms : st_db_now_ms(), NULL, err) < 0) {
+        st_err_wrap(err, "recording the unit of attempt %lld", (long long)a->id);
+        return -1;
+    }
+    return 0;
 }
 
 int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *err)
@@ -356,68 +368,38 @@ int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *
     if (a->outcome != ST_DB_PASS && a->outcome != ST_DB_FAIL && a->outcome != ST_DB_INTERRUPTED)
         return db_fail_arg(db, err, "attempt %lld finished with outcome '%s'", (long long)a->id,
                            st_db_outcome_name(a->outcome));
-    char mac[18], *images = NULL;
-    if (attempt_mac(db, a, mac, err) < 0 || images_json(db, a, &images, err) < 0)
-        return -1;
+    const attempt_op op = {
+        .stmt = S_ATT_FINISH,
+        .sql = "UPDATE attempts SET " ATT_SET_IDENTITY ","
+               " port = COALESCE(:port, port), bridge = COALESCE(:bridge, bridge),"
+               " bridge_vid = COALESCE(:bridge_vid, bridge_vid),"
+               " bridge_pid = COALESCE(:bridge_pid, bridge_pid),"
+               " bridge_serial = COALESCE(:bridge_serial, bridge_serial),"
+               " profile = COALESCE(:profile, profile),"
+               " images = COALESCE(:images, images), baud = :baud, bytes_raw = :bytes_raw,"
+               " bytes_compressed = :bytes_compressed, connect_ms = :connect_ms, stub_ms = :stub_ms,"
+               " write_ms = :write_ms, verify_ms = :verify_ms, total_ms = :total_ms, try_no = :try_no,"
+               " outcome = :outcome, fclass = :fclass, status = :status,"
+               " detail = :detail, hint = :hint, operator = COALESCE(:operator, operator),"
+               " ended_ms = :ended_ms"
+               " WHERE id = :id AND outcome = 'in_progress'",
+        .images = true,
+        .settle = true,
+        .bin_on_fail = bin_on_fail,
+    };
     if (!a->ended_ms)
         a->ended_ms = st_db_now_ms();
-
-    st_db_attempt stored;
-    if (db_wbegin(db, err) < 0)
-        goto out;
-    if (mac[0] && db_unit_touch(db, mac, a, a->ended_ms, err) < 0)
-        goto rollback;
-    sqlite3_stmt *s = db_stmt_sql(
-        db, S_ATT_FINISH,
-        "UPDATE attempts SET mac = COALESCE(:mac, mac), chip = COALESCE(:chip, chip),"
-        " package = COALESCE(:package, package), description = COALESCE(:description, description),"
-        " rev_major = COALESCE(:rev_major, rev_major), rev_minor = COALESCE(:rev_minor, rev_minor),"
-        " flash_id = COALESCE(:flash_id, flash_id), flash_size = COALESCE(:flash_size, flash_size),"
-        " port = COALESCE(:port, port), bridge = COALESCE(:bridge, bridge),"
-        " bridge_vid = COALESCE(:bridge_vid, bridge_vid), bridge_pid = COALESCE(:bridge_pid, bridge_pid),"
-        " bridge_serial = COALESCE(:bridge_serial, bridge_serial), profile = COALESCE(:profile, profile),"
-        " images = COALESCE(:images, images), baud = :baud, bytes_raw = :bytes_raw,"
-        " bytes_compressed = :bytes_compressed, connect_ms = :connect_ms, stub_ms = :stub_ms,"
-        " write_ms = :write_ms, verify_ms = :verify_ms, total_ms = :total_ms, try_no = :try_no,"
-        " outcome = :outcome, fclass = :fclass, phase = COALESCE(:phase, phase), status = :status,"
-        " detail = :detail, hint = :hint, operator = COALESCE(:operator, operator),"
-        " ended_ms = :ended_ms"
-        " WHERE id = :id AND outcome = 'in_progress'",
-        err);
-    if (!s)
-        goto rollback;
-    bind_attempt(s, a, mac, images);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        db_fail(db, err, rc, "cannot write");
-        goto rollback;
+    if (attempt_save(db, &op, a, a->ended_ms, NULL, err) < 0) {
+        st_err_wrap(err, "recording the end of attempt %lld", (long long)a->id);
+        return -1;
     }
-    if (sqlite3_changes(db->h) == 0) {
-        not_in_progress(db, a->id, err);
-        goto rollback;
-    }
-    /* the row as stored carries the MAC set_unit recorded when a lacks it */
-    if (st_db_attempt_get(db, a->id, &stored, err) < 0)
-        goto rollback;
-    if (!mac[0] && stored.mac[0] && db_unit_touch(db, stored.mac, NULL, a->ended_ms, err) < 0)
-        goto rollback;
-    if (a->outcome == ST_DB_PASS) {
-        if (db_bin_resolve_for_pass(db, &stored, err) < 0)
-            goto rollback;
-    } else if (bin_on_fail && db_bin_record_attempt(db, &stored, err) < 0) {
-        goto rollback;
-    }
-    if (db_wcommit(db, err) < 0)
-        goto rollback;
-    free(images);
     return 0;
-rollback:
-    db_wrollback(db);
-out:
-    free(images);
-    st_err_wrap(err, "recording the end of attempt %lld", (long long)a->id);
-    return -1;
+}
+
+static int read_attempt(void *ctx, sqlite3_stmt *s)
+{
+    db_row_attempt(s, ctx);
+    return 0;
 }
 
 int st_db_attempt_get(st_db *db, int64_t id, st_db_attempt *a, st_err *err)
@@ -427,48 +409,47 @@ int st_db_attempt_get(st_db *db, int64_t id, st_db_attempt *a, st_err *err)
     if (!s)
         return -1;
     db_bind_i64(s, ":id", id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        db_row_attempt(s, a);
-    else if (rc == SQLITE_DONE)
+    int rc = db_step_one(db, s, read_attempt, a, err);
+    if (rc == 0)
         db_fail_arg(db, err, "attempt %lld does not exist", (long long)id);
-    else
-        db_fail(db, err, rc, "cannot read");
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : -1;
+    return rc == 1 ? 0 : -1;
 }
 
 /* ---- crash recovery ----------------------------------------------------------------------- */
 
+typedef struct {
+    int64_t *v;
+    size_t n, cap;
+    bool oom;
+} id_list;
+
+static int collect_id(void *ctx, sqlite3_stmt *s)
+{
+    id_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        int64_t *p = realloc(l->v, cap * sizeof *p);
+        if (!p)
+            return l->oom = true;
+        l->v = p;
+        l->cap = cap;
+    }
+    l->v[l->n++] = sqlite3_column_int64(s, 0);
+    return 0;
+}
+
 int db_recover(st_db *db, st_err *err)
 {
+    id_list l = {0};
     sqlite3_stmt *s = db_prepare(db, "SELECT id FROM attempts WHERE outcome = 'in_progress' ORDER BY id", err);
-    if (!s)
-        return -1;
-    int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            int64_t *p = realloc(ids, cap * sizeof *ids);
-            if (!p) {
-                sqlite3_finalize(s);
-                free(ids);
-                return db_fail_arg(db, err, "out of memory");
-            }
-            ids = p;
-        }
-        ids[n++] = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
+    int rc = db_each_row(db, s, collect_id, &l, err);
+    if (rc == 0 && l.oom)
+        rc = db_fail_arg(db, err, "out of memory");
+    int64_t *ids = l.v;
+    size_t n = l.n;
+    if (rc < 0 || !n) {
         free(ids);
-        return db_fail(db, err, rc, "cannot read");
-    }
-    if (!n) {
-        free(ids);
-        return 0;
+        return rc;
     }
 
     char now[32];
@@ -486,17 +467,12 @@ int db_recover(st_db *db, st_err *err)
     if (!u)
         goto rollback;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(u);
         db_bind_text(u, ":now", now);
         db_bind_text(u, ":hint", st_fclass_hint(ST_FC_INTERRUPTED));
         db_bind_i64(u, ":id", ids[i]);
-        rc = sqlite3_step(u);
-        if (rc != SQLITE_DONE) {
-            db_fail(db, err, rc, "cannot write");
-            goto rollback;
-        }
         st_db_attempt a;
-        if (st_db_attempt_get(db, ids[i], &a, err) < 0 || db_bin_record_attempt(db, &a, err) < 0)
+        if (db_step_write(db, u, err) < 0 || st_db_attempt_get(db, ids[i], &a, err) < 0 ||
+            db_bin_record_attempt(db, &a, err) < 0)
             goto rollback;
     }
     sqlite3_finalize(u);

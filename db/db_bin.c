@@ -1,6 +1,6 @@
 /* db_bin.c - the retry bin: units to reflash. One open entry per MAC (a partial unique
- * index enforces it); a unit whose MAC was never read gets an entry per slot and time.
- * Entries are resolved, never deleted, so the audit keeps the whole story. */
+ * index enforces it); a unit whose MAC was never read gets an entry per slot (by name)
+ * and time. Entries are resolved, never deleted, so the audit keeps the whole story. */
 #include "db_internal.h"
 
 #include <stdint.h>
@@ -9,22 +9,8 @@
 void db_row_bin(sqlite3_stmt *s, st_db_bin_entry *e)
 {
     memset(e, 0, sizeof *e);
-    char buf[32];
-    int c = 0;
-    e->id = sqlite3_column_int64(s, c++);
-    db_col_text(s, c++, e->mac, sizeof e->mac);
-    e->slot = sqlite3_column_int(s, c++);
-    db_col_text(s, c++, e->port, sizeof e->port);
-    db_col_text(s, c++, buf, sizeof buf);
-    e->fclass = st_fclass_from_name(buf);
-    db_col_text(s, c++, buf, sizeof buf);
-    e->phase = db_phase_from_name(buf);
-    db_col_text(s, c++, buf, sizeof buf);
-    e->nstatus = (uint8_t)db_status_parse(buf, e->status);
-    db_col_text(s, c++, e->detail, sizeof e->detail);
-    db_col_text(s, c++, e->hint, sizeof e->hint);
-    e->vid = (uint16_t)sqlite3_column_int(s, c++);
-    e->pid = (uint16_t)sqlite3_column_int(s, c++);
+    int c = DB_COL_PLACE(s, 0, e);
+    c = DB_COL_FAILURE(s, c, e);
     e->attempts = sqlite3_column_int(s, c++);
     e->first_fail_ms = sqlite3_column_int64(s, c++);
     e->last_fail_ms = sqlite3_column_int64(s, c++);
@@ -33,14 +19,15 @@ void db_row_bin(sqlite3_stmt *s, st_db_bin_entry *e)
     e->resolved_by = sqlite3_column_int64(s, c++);
 }
 
-/* An open MAC-less entry left on this slot by earlier tries of the same session as
- * attempt aid (try try_no): its last attempt had a lower try number and no first try
- * started on the slot since. Only retries (try_no > 1) can belong to a session. */
+/* An open MAC-less entry left on this slot (by name: hub port numbers repeat across hubs)
+ * by earlier tries of the same session as attempt aid (try try_no): its last attempt had
+ * a lower try number and no first try started on the slot since. Only retries
+ * (try_no > 1) can belong to a session. */
 #define DB_SAME_SESSION_SLOT                                                                   \
-    "mac IS NULL AND slot = :slot AND resolved_ms IS NULL AND last_attempt_id < :aid"          \
+    "mac IS NULL AND slot_name = :slot_name AND resolved_ms IS NULL AND last_attempt_id < :aid" \
     " AND (SELECT try_no FROM attempts WHERE id = bin.last_attempt_id) < :try_no"             \
     " AND NOT EXISTS (SELECT 1 FROM attempts x WHERE x.id > bin.last_attempt_id"              \
-    "   AND x.id < :aid AND x.slot = :slot AND x.try_no = 1)"
+    "   AND x.id < :aid AND x.slot_name = :slot_name AND x.try_no = 1)"
 
 typedef struct {
     int64_t id;
@@ -48,9 +35,18 @@ typedef struct {
     int64_t last_attempt_id;
 } open_entry;
 
+static int read_open(void *ctx, sqlite3_stmt *s)
+{
+    open_entry *o = ctx;
+    o->id = sqlite3_column_int64(s, 0);
+    o->attempts = sqlite3_column_int(s, 1);
+    o->last_attempt_id = sqlite3_column_int64(s, 2);
+    return 0;
+}
+
 /* 1 and *o filled when found, 0 when not, -1 on error. */
-static int find_open(st_db *db, const char *mac, int slot, int64_t aid, int try_no, open_entry *o,
-                     st_err *err)
+static int find_open(st_db *db, const char *mac, const st_db_bin_entry *e, int64_t aid, int try_no,
+                     open_entry *o, st_err *err)
 {
     sqlite3_stmt *s;
     if (mac[0]) {
@@ -58,9 +54,6 @@ static int find_open(st_db *db, const char *mac, int slot, int64_t aid, int try_
                         "SELECT id, attempts, last_attempt_id FROM bin"
                         " WHERE mac = :mac AND resolved_ms IS NULL",
                         err);
-        if (!s)
-            return -1;
-        db_bind_text(s, ":mac", mac);
     } else {
         if (!aid || try_no <= 1)
             return 0;
@@ -68,22 +61,14 @@ static int find_open(st_db *db, const char *mac, int slot, int64_t aid, int try_
                         "SELECT id, attempts, last_attempt_id FROM bin WHERE " DB_SAME_SESSION_SLOT
                         " ORDER BY last_attempt_id DESC LIMIT 1",
                         err);
-        if (!s)
-            return -1;
-        db_bind_i64(s, ":slot", slot);
-        db_bind_i64(s, ":aid", aid);
-        db_bind_i64(s, ":try_no", try_no);
     }
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        o->id = sqlite3_column_int64(s, 0);
-        o->attempts = sqlite3_column_int(s, 1);
-        o->last_attempt_id = sqlite3_column_int64(s, 2);
-    }
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : db_fail(db, err, rc, "cannot read");
+    if (!s)
+        return -1;
+    db_bind_text(s, ":mac", mac);
+    db_bind_slot_name(s, e->slot_name, e->slot);
+    db_bind_i64(s, ":aid", aid);
+    db_bind_i64(s, ":try_no", try_no);
+    return db_step_one(db, s, read_open, o, err);
 }
 
 /* Create or update the entry for e (inside the caller's savepoint). aid/try_no: the
@@ -95,12 +80,12 @@ static int bin_put(st_db *db, const st_db_bin_entry *e, const char *mac, int64_t
     int64_t last = e->last_fail_ms ? e->last_fail_ms : now;
     int64_t first = e->first_fail_ms ? e->first_fail_ms : last;
     open_entry o = {0};
-    int found = find_open(db, mac, e->slot, aid, try_no, &o, err);
+    int found = find_open(db, mac, e, aid, try_no, &o, err);
     if (found < 0)
         return -1;
     /* a MAC-identified retry may adopt the MAC-less entry its session's first try left */
     if (!found && mac[0] && aid && try_no > 1) {
-        found = find_open(db, "", e->slot, aid, try_no, &o, err);
+        found = find_open(db, "", e, aid, try_no, &o, err);
         if (found < 0)
             return -1;
     }
@@ -115,7 +100,7 @@ static int bin_put(st_db *db, const st_db_bin_entry *e, const char *mac, int64_t
         else
             attempts = o.attempts + 1 > e->attempts ? o.attempts + 1 : e->attempts;
         s = db_stmt_sql(db, S_BIN_UPDATE,
-                        "UPDATE bin SET mac = COALESCE(:mac, mac), slot = :slot,"
+                        "UPDATE bin SET mac = COALESCE(:mac, mac), slot_name = :slot_name, slot = :slot,"
                         " port = COALESCE(:port, port), fclass = :fclass, phase = :phase,"
                         " status = :status, detail = :detail, hint = :hint,"
                         " bridge_vid = :bridge_vid, bridge_pid = :bridge_pid, attempts = :attempts,"
@@ -124,42 +109,40 @@ static int bin_put(st_db *db, const st_db_bin_entry *e, const char *mac, int64_t
                         " last_attempt_id = COALESCE(:aid, last_attempt_id)"
                         " WHERE id = :id",
                         err);
-        if (!s)
-            return -1;
-        db_bind_i64(s, ":id", o.id);
     } else {
         attempts = e->attempts > 1 ? e->attempts : 1;
         s = db_stmt_sql(db, S_BIN_INSERT,
-                        "INSERT INTO bin(mac, slot, port, fclass, phase, status, detail, hint,"
+                        "INSERT INTO bin(mac, slot_name, slot, port, fclass, phase, status, detail, hint,"
                         " bridge_vid, bridge_pid, attempts, first_fail_ms, last_fail_ms, last_attempt_id)"
-                        " VALUES (:mac, :slot, :port, :fclass, :phase, :status, :detail, :hint,"
+                        " VALUES (:mac, :slot_name, :slot, :port, :fclass, :phase, :status, :detail, :hint,"
                         " :bridge_vid, :bridge_pid, :attempts, :first, :last, :aid)",
                         err);
-        if (!s)
-            return -1;
     }
-    char st[12];
-    db_status_hex(e->status, e->nstatus, st, sizeof st);
-    db_bind_text(s, ":mac", mac);
-    db_bind_i64(s, ":slot", e->slot);
-    db_bind_text(s, ":port", e->port);
-    db_bind_text(s, ":fclass", db_fclass_db_name(e->fclass));
-    db_bind_text(s, ":phase", db_phase_db_name(e->phase));
-    db_bind_text(s, ":status", st);
-    db_bind_text(s, ":detail", e->detail);
-    db_bind_text(s, ":hint", e->hint[0] ? e->hint : st_fclass_hint(e->fclass));
-    db_bind_i64_nz(s, ":bridge_vid", e->vid);
-    db_bind_i64_nz(s, ":bridge_pid", e->pid);
+    if (!s)
+        return -1;
+    db_bind_i64(s, ":id", o.id);
+    DB_BIND_PLACE(s, e, mac);
+    db_bind_failure(s, e->fclass, e->phase, e->status, e->nstatus, e->detail,
+                    e->hint[0] ? e->hint : st_fclass_hint(e->fclass));
     db_bind_i64(s, ":attempts", attempts);
     db_bind_i64(s, ":first", first);
     db_bind_i64(s, ":last", last);
     db_bind_i64_nz(s, ":aid", aid);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return db_fail(db, err, rc, "cannot write");
+    if (db_step_write(db, s, err) < 0)
+        return -1;
     if (id_out)
         *id_out = found ? o.id : sqlite3_last_insert_rowid(db->h);
+    return 0;
+}
+
+/* count(*), min(started_ms) of the unit's failures since its last pass */
+static int read_fail_run(void *ctx, sqlite3_stmt *s)
+{
+    st_db_bin_entry *e = ctx;
+    if (sqlite3_column_int(s, 0) > 0) {
+        e->attempts = sqlite3_column_int(s, 0);
+        e->first_fail_ms = sqlite3_column_int64(s, 1);
+    }
     return 0;
 }
 
@@ -167,6 +150,7 @@ int db_bin_record_attempt(st_db *db, const st_db_attempt *a, st_err *err)
 {
     st_db_bin_entry e;
     memset(&e, 0, sizeof e);
+    snprintf(e.slot_name, sizeof e.slot_name, "%s", a->slot_name);
     e.slot = a->slot;
     snprintf(e.port, sizeof e.port, "%s", a->port);
     e.fclass = a->fclass;
@@ -193,55 +177,42 @@ int db_bin_record_attempt(st_db *db, const st_db_attempt *a, st_err *err)
         if (!s)
             return -1;
         db_bind_text(s, ":mac", a->mac);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW && sqlite3_column_int(s, 0) > 0) {
-            e.attempts = sqlite3_column_int(s, 0);
-            e.first_fail_ms = sqlite3_column_int64(s, 1);
-        }
-        sqlite3_reset(s);
-        if (rc != SQLITE_ROW)
-            return db_fail(db, err, rc, "cannot read");
+        if (db_step_one(db, s, read_fail_run, &e, err) < 0)
+            return -1;
     }
     return bin_put(db, &e, a->mac, a->id, a->try_no, NULL, err);
+}
+
+/* Resolve what statement `id` (sql) selects, by attempt a at time t. */
+static int resolve_by(st_db *db, db_stmt_id id, const char *sql, const st_db_attempt *a, int64_t t,
+                      st_err *err)
+{
+    sqlite3_stmt *s = db_stmt_sql(db, id, sql, err);
+    if (!s)
+        return -1;
+    db_bind_i64(s, ":t", t);
+    db_bind_i64(s, ":aid", a->id);
+    db_bind_text(s, ":mac", a->mac);
+    db_bind_slot_name(s, a->slot_name, a->slot);
+    db_bind_i64(s, ":try_no", a->try_no);
+    return db_step_write(db, s, err);
 }
 
 int db_bin_resolve_for_pass(st_db *db, const st_db_attempt *a, st_err *err)
 {
     int64_t t = a->ended_ms ? a->ended_ms : st_db_now_ms();
-    if (a->mac[0]) {
-        sqlite3_stmt *s = db_stmt_sql(db, S_BIN_RESOLVE_MAC,
-                                      "UPDATE bin SET resolved_ms = :t, resolved_by = :aid"
-                                      " WHERE mac = :mac AND resolved_ms IS NULL",
-                                      err);
-        if (!s)
-            return -1;
-        db_bind_i64(s, ":t", t);
-        db_bind_i64(s, ":aid", a->id);
-        db_bind_text(s, ":mac", a->mac);
-        int rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
-            return db_fail(db, err, rc, "cannot write");
-    }
-    if (a->try_no > 1) {
-        /* the unit's earlier tries in this session failed before its MAC was read: the
-         * entry they left now learns whose it was */
-        sqlite3_stmt *s = db_stmt_sql(db, S_BIN_RESOLVE_SLOT,
-                                      "UPDATE bin SET resolved_ms = :t, resolved_by = :aid,"
-                                      " mac = COALESCE(:mac, mac) WHERE " DB_SAME_SESSION_SLOT,
-                                      err);
-        if (!s)
-            return -1;
-        db_bind_i64(s, ":t", t);
-        db_bind_i64(s, ":aid", a->id);
-        db_bind_text(s, ":mac", a->mac);
-        db_bind_i64(s, ":slot", a->slot);
-        db_bind_i64(s, ":try_no", a->try_no);
-        int rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
-            return db_fail(db, err, rc, "cannot write");
-    }
+    if (a->mac[0] && resolve_by(db, S_BIN_RESOLVE_MAC,
+                                "UPDATE bin SET resolved_ms = :t, resolved_by = :aid"
+                                " WHERE mac = :mac AND resolved_ms IS NULL",
+                                a, t, err) < 0)
+        return -1;
+    /* the unit's earlier tries in this session failed before its MAC was read: the entry
+     * they left now learns whose it was */
+    if (a->try_no > 1 && resolve_by(db, S_BIN_RESOLVE_SLOT,
+                                    "UPDATE bin SET resolved_ms = :t, resolved_by = :aid,"
+                                    " mac = COALESCE(:mac, mac) WHERE " DB_SAME_SESSION_SLOT,
+                                    a, t, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -273,12 +244,8 @@ int st_db_bin_resolve(st_db *db, int64_t id, int64_t resolved_by, st_err *err)
     db_bind_i64(s, ":t", st_db_now_ms());
     db_bind_i64_nz(s, ":by", resolved_by);
     db_bind_i64(s, ":id", id);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        db_fail(db, err, rc, "cannot write");
+    if (db_step_write(db, s, err) < 0)
         goto rollback;
-    }
     if (sqlite3_changes(db->h) == 0) {
         db_fail_arg(db, err, "bin entry %lld does not exist or is already resolved", (long long)id);
         goto rollback;
@@ -291,27 +258,23 @@ rollback:
     return -1;
 }
 
+static int bin_row(void *ctx, sqlite3_stmt *s)
+{
+    const db_cb *c = ctx;
+    st_db_bin_entry e;
+    db_row_bin(s, &e);
+    return c->fn.bin(c->user, &e);
+}
+
 int st_db_bin_list(st_db *db, bool include_resolved, st_db_bin_fn fn, void *user, st_err *err)
 {
-    sqlite3_stmt *s = db_prepare(db,
-                                 include_resolved
-                                     ? "SELECT " DB_BIN_COLS " FROM bin ORDER BY last_fail_ms DESC, id DESC"
-                                     : "SELECT " DB_BIN_COLS " FROM bin WHERE resolved_ms IS NULL"
-                                       " ORDER BY last_fail_ms DESC, id DESC",
-                                 err);
-    if (!s)
-        return -1;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        st_db_bin_entry e;
-        db_row_bin(s, &e);
-        if (fn(user, &e) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        db_fail(db, err, rc, "cannot read");
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : -1;
+    db_cb c = {.fn.bin = fn, .user = user};
+    return db_each_row(db,
+                       db_prepare(db,
+                                  include_resolved
+                                      ? "SELECT " DB_BIN_COLS " FROM bin ORDER BY last_fail_ms DESC, id DESC"
+                                      : "SELECT " DB_BIN_COLS " FROM bin WHERE resolved_ms IS NULL"
+                                        " ORDER BY last_fail_ms DESC, id DESC",
+                                  err),
+                       bin_row, &c, err);
 }

@@ -1,6 +1,7 @@
 /* db_export.c - attempts and bin entries out as CSV (RFC 4180) or JSON lines, for
- * spreadsheets and for machines. One row description feeds both formats so their
- * columns cannot drift apart. */
+ * spreadsheets and for machines. One row description per record feeds both formats and
+ * every command that prints records (export, retry-bin, audit), so their columns cannot
+ * drift apart. */
 #include "db_internal.h"
 
 #include <jansson.h>
@@ -121,10 +122,17 @@ typedef struct {
     char imgs[ST_DB_MAX_IMAGES * 80];
 } row_bufs;
 
-static int attempt_fields(const st_db_attempt *a, fld *fl, row_bufs *rb)
-{
-    int n = 0;
+#define MAX_FIELDS 40 /* an attempt has 35, plus "kind" */
+
+/* A record's field list: rec is an st_db_attempt or an st_db_bin_entry. */
+typedef int (*fields_fn)(const void *rec, const char *kind, fld *fl, row_bufs *rb);
+
 #define F(k, kind_, ...) fl[n++] = (fld){.key = k, .kind = kind_, __VA_ARGS__}
+
+static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *rb)
+{
+    const st_db_attempt *a = rec;
+    int n = 0;
     char *vidpid = rb->b[0], *rev = rb->b[1], *fid = rb->b[2], *st = rb->b[3], *t0 = rb->b[4],
          *t1 = rb->b[5], *imgs = rb->imgs;
     vidpid[0] = rev[0] = fid[0] = '\0';
@@ -149,6 +157,8 @@ static int attempt_fields(const st_db_attempt *a, fld *fl, row_bufs *rb)
                                             "sha256", a->images[i].sha256));
     }
 
+    if (kind)
+        F("kind", K_STR, .s = kind);
     F("id", K_INT, .i = a->id);
     F("mac", K_STR, .s = a->mac);
     F("slot", K_INT, .i = a->slot);
@@ -183,91 +193,14 @@ static int attempt_fields(const st_db_attempt *a, fld *fl, row_bufs *rb)
     F("operator", K_STR, .s = a->operator_name);
     F("started", K_STR, .s = t0);
     F("ended", K_STR, .s = t1);
-#undef F
+    F("slot_name", K_STR, .s = a->slot_name);
     return n;
 }
 
-#define ATTEMPT_NFIELDS 34
-
-int st_db_attempts_range(st_db *db, int64_t from_ms, int64_t to_ms, st_db_attempt_fn fn,
-                         void *user, st_err *err)
+static int bin_fields(const void *rec, const char *kind, fld *fl, row_bufs *rb)
 {
-    sqlite3_stmt *s = db_prepare(db,
-                                 "SELECT " DB_ATTEMPT_COLS " FROM attempts"
-                                 " WHERE started_ms >= :from AND started_ms < :to"
-                                 " ORDER BY started_ms, id",
-                                 err);
-    if (!s)
-        return -1;
-    db_bind_i64(s, ":from", from_ms);
-    db_bind_i64(s, ":to", to_ms > 0 ? to_ms : INT64_MAX);
-    int rc;
-    st_db_attempt *a = malloc(sizeof *a);
-    if (!a) {
-        sqlite3_finalize(s);
-        return db_fail_arg(db, err, "out of memory");
-    }
-    int stopped = 0;
-    while (!stopped && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        db_row_attempt(s, a);
-        stopped = fn(user, a);
-    }
-    free(a);
-    if (stopped)
-        rc = SQLITE_DONE;
-    if (rc != SQLITE_DONE)
-        db_fail(db, err, rc, "cannot read");
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-typedef struct {
-    FILE *f;
-    st_db_format fmt;
-    bool header;
-    int failed;
-    st_err *err;
-} export_ctx;
-
-static int export_attempt(void *user, const st_db_attempt *a)
-{
-    export_ctx *x = user;
-    fld fl[ATTEMPT_NFIELDS];
-    row_bufs rb;
-    int n = attempt_fields(a, fl, &rb);
-    if (emit(x->f, x->fmt, fl, n, x->header, x->err) < 0) {
-        x->failed = 1;
-        return 1;
-    }
-    x->header = false;
-    return 0;
-}
-
-int st_db_export_attempts(st_db *db, FILE *f, st_db_format fmt, int64_t from_ms, int64_t to_ms,
-                          st_err *err)
-{
-    export_ctx x = {f, fmt, true, 0, err};
-    if (st_db_attempts_range(db, from_ms, to_ms, export_attempt, &x, err) < 0)
-        return -1;
-    if (x.failed)
-        return -1;
-    if (x.header && fmt == ST_DB_CSV) {
-        /* no rows: the header alone still tells a spreadsheet the columns */
-        static const st_db_attempt none;
-        fld fl[ATTEMPT_NFIELDS];
-        row_bufs rb;
-        int n = attempt_fields(&none, fl, &rb);
-        csv_header(f, fl, n);
-        fields_free(fl, n);
-    }
-    fflush(f);
-    return db_export_check(f, err);
-}
-
-static int bin_fields(const st_db_bin_entry *e, fld *fl, row_bufs *rb)
-{
+    const st_db_bin_entry *e = rec;
     int n = 0;
-#define F(k, kind_, ...) fl[n++] = (fld){.key = k, .kind = kind_, __VA_ARGS__}
     char *vidpid = rb->b[0], *st = rb->b[1], *t0 = rb->b[2], *t1 = rb->b[3], *tr = rb->b[4];
     vidpid[0] = '\0';
     if (e->vid || e->pid)
@@ -276,6 +209,8 @@ static int bin_fields(const st_db_bin_entry *e, fld *fl, row_bufs *rb)
     st_db_format_time(e->first_fail_ms, t0, 64);
     st_db_format_time(e->last_fail_ms, t1, 64);
     st_db_format_time(e->resolved_ms, tr, 64);
+    if (kind)
+        F("kind", K_STR, .s = kind);
     F("id", K_INT, .i = e->id);
     F("mac", K_STR, .s = e->mac);
     F("slot", K_INT, .i = e->slot);
@@ -292,37 +227,121 @@ static int bin_fields(const st_db_bin_entry *e, fld *fl, row_bufs *rb)
     F("last_attempt_id", K_INT_NZ, .i = e->last_attempt_id);
     F("resolved", K_STR, .s = tr);
     F("resolved_by", K_INT_NZ, .i = e->resolved_by);
-#undef F
+    F("slot_name", K_STR, .s = e->slot_name);
     return n;
 }
 
-static int export_bin(void *user, const st_db_bin_entry *e)
+#undef F
+
+/* One record (rec NULL: the CSV header alone, from an empty record's field names). */
+static int write_rec(FILE *f, st_db_format fmt, fields_fn fields, const void *rec, const char *kind,
+                     bool header, st_err *err)
 {
-    export_ctx *x = user;
-    fld fl[16];
+    static const union {
+        st_db_attempt a;
+        st_db_bin_entry b;
+    } none;
+    fld fl[MAX_FIELDS];
     row_bufs rb;
-    int n = bin_fields(e, fl, &rb);
-    if (emit(x->f, x->fmt, fl, n, x->header, x->err) < 0) {
-        x->failed = 1;
+    int n = fields(rec ? rec : &none, kind, fl, &rb);
+    if (rec)
+        return emit(f, fmt, fl, n, header, err);
+    if (fmt == ST_DB_CSV && header)
+        csv_header(f, fl, n);
+    fields_free(fl, n);
+    return db_export_check(f, err);
+}
+
+int st_db_write_attempt(FILE *f, st_db_format fmt, const st_db_attempt *a, const char *kind,
+                        bool header, st_err *err)
+{
+    return write_rec(f, fmt, attempt_fields, a, kind, header, err);
+}
+
+int st_db_write_bin(FILE *f, st_db_format fmt, const st_db_bin_entry *e, const char *kind, bool header,
+                    st_err *err)
+{
+    return write_rec(f, fmt, bin_fields, e, kind, header, err);
+}
+
+/* ---- whole exports ------------------------------------------------------------------- */
+
+typedef struct {
+    db_cb cb;
+    st_db_attempt *a; /* one row buffer for the whole listing (the struct is kilobytes) */
+} range_ctx;
+
+static int range_row(void *ctx, sqlite3_stmt *s)
+{
+    range_ctx *c = ctx;
+    db_row_attempt(s, c->a);
+    return c->cb.fn.attempt(c->cb.user, c->a);
+}
+
+int st_db_attempts_range(st_db *db, int64_t from_ms, int64_t to_ms, st_db_attempt_fn fn,
+                         void *user, st_err *err)
+{
+    range_ctx c = {{.fn.attempt = fn, .user = user}, malloc(sizeof *c.a)};
+    if (!c.a)
+        return db_fail_arg(db, err, "out of memory");
+    int rc = db_range_rows(db,
+                           "SELECT " DB_ATTEMPT_COLS " FROM attempts"
+                           " WHERE started_ms >= :from AND started_ms < :to"
+                           " ORDER BY started_ms, id",
+                           from_ms, to_ms, range_row, &c, err);
+    free(c.a);
+    return rc;
+}
+
+typedef struct {
+    FILE *f;
+    st_db_format fmt;
+    fields_fn fields;
+    bool header;  /* no row written yet */
+    bool failed;
+    st_err *err;
+} export_ctx;
+
+static int export_rec(export_ctx *x, const void *rec)
+{
+    if (write_rec(x->f, x->fmt, x->fields, rec, NULL, x->header, x->err) < 0) {
+        x->failed = true;
         return 1;
     }
     x->header = false;
     return 0;
 }
 
+static int export_attempt(void *user, const st_db_attempt *a)
+{
+    return export_rec(user, a);
+}
+
+static int export_bin(void *user, const st_db_bin_entry *e)
+{
+    return export_rec(user, e);
+}
+
+/* After the rows (listing result rc): no rows still gives a spreadsheet its columns. */
+static int export_end(export_ctx *x, int rc)
+{
+    if (rc < 0 || x->failed)
+        return -1;
+    if (x->header && write_rec(x->f, x->fmt, x->fields, NULL, NULL, true, x->err) < 0)
+        return -1;
+    fflush(x->f);
+    return db_export_check(x->f, x->err);
+}
+
+int st_db_export_attempts(st_db *db, FILE *f, st_db_format fmt, int64_t from_ms, int64_t to_ms,
+                          st_err *err)
+{
+    export_ctx x = {f, fmt, attempt_fields, true, false, err};
+    return export_end(&x, st_db_attempts_range(db, from_ms, to_ms, export_attempt, &x, err));
+}
+
 int st_db_bin_export(st_db *db, FILE *f, st_db_format fmt, bool include_resolved, st_err *err)
 {
-    export_ctx x = {f, fmt, true, 0, err};
-    if (st_db_bin_list(db, include_resolved, export_bin, &x, err) < 0)
-        return -1;
-    if (x.failed)
-        return -1;
-    if (x.header && fmt == ST_DB_CSV) {
-        static const st_db_bin_entry none;
-        fld fl[16];
-        row_bufs rb;
-        csv_header(f, fl, bin_fields(&none, fl, &rb));
-    }
-    fflush(f);
-    return db_export_check(f, err);
+    export_ctx x = {f, fmt, bin_fields, true, false, err};
+    return export_end(&x, st_db_bin_list(db, include_resolved, export_bin, &x, err));
 }

@@ -16,9 +16,8 @@ void st_db_attempt_set_port(st_db_attempt *a, const st_port_info *p)
 void st_db_attempt_set_chip(st_db_attempt *a, const st_chip_info *c)
 {
     const uint8_t *m = c->mac;
-    if (m[0] | m[1] | m[2] | m[3] | m[4] | m[5])
-        snprintf(a->mac, sizeof a->mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                 m[5]);
+    if (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) /* a chip of another family reports none */
+        st_mac_format(m, a->mac);
     snprintf(a->chip, sizeof a->chip, "%s", c->chip);
     snprintf(a->package, sizeof a->package, "%s", c->package);
     snprintf(a->description, sizeof a->description, "%s", c->description);
@@ -40,9 +39,20 @@ void st_db_attempt_set_fw(st_db_attempt *a, const st_fwset *fw)
     }
 }
 
-static int64_t ms(double seconds)
+int64_t st_db_ms(double seconds)
 {
     return seconds > 0 ? (int64_t)(seconds * 1000.0 + 0.5) : 0;
+}
+
+void st_db_attempt_set_counts(st_db_attempt *a, const st_flash_report *r)
+{
+    a->bytes_raw = r->bytes_raw;
+    a->bytes_compressed = r->bytes_compressed;
+    a->connect_ms = st_db_ms(r->t_connect);
+    a->stub_ms = st_db_ms(r->t_stub);
+    a->write_ms = st_db_ms(r->t_write);
+    a->verify_ms = st_db_ms(r->t_verify);
+    a->total_ms = st_db_ms(r->t_total);
 }
 
 void st_db_attempt_set_report(st_db_attempt *a, const st_flash_report *r)
@@ -52,13 +62,7 @@ void st_db_attempt_set_report(st_db_attempt *a, const st_flash_report *r)
     if (r->chip_known)
         st_db_attempt_set_chip(a, &r->chip);
     a->baud = r->baud;
-    a->bytes_raw = r->bytes_raw;
-    a->bytes_compressed = r->bytes_compressed;
-    a->connect_ms = ms(r->t_connect);
-    a->stub_ms = ms(r->t_stub);
-    a->write_ms = ms(r->t_write);
-    a->verify_ms = ms(r->t_verify);
-    a->total_ms = ms(r->t_total);
+    st_db_attempt_set_counts(a, r);
 }
 
 void st_db_attempt_set_err(st_db_attempt *a, const st_err *e)

@@ -68,8 +68,36 @@ void db_bind_text(sqlite3_stmt *s, const char *name, const char *v);
 void db_bind_i64(sqlite3_stmt *s, const char *name, int64_t v);
 void db_bind_i64_nz(sqlite3_stmt *s, const char *name, int64_t v);
 void db_bind_null(sqlite3_stmt *s, const char *name);
+/* :from / :to of a time range ([from_ms, to_ms), to_ms <= 0: no upper bound). */
+void db_bind_range(sqlite3_stmt *s, int64_t from_ms, int64_t to_ms);
 /* Copy column i as text into buf ("" for NULL). */
 void db_col_text(sqlite3_stmt *s, int i, char *buf, size_t cap);
+
+/* Run a cached write statement (db_stmt_sql) once and reset it: 0, or -1 with err. */
+int db_step_write(st_db *db, sqlite3_stmt *s, st_err *err);
+typedef int (*db_row_fn)(void *ctx, sqlite3_stmt *s);
+/* Step a cached read statement once: on a row, row(ctx, s) reads it; then reset. 1 with a
+ * row, 0 without, -1 with err. */
+int db_step_one(st_db *db, sqlite3_stmt *s, db_row_fn row, void *ctx, st_err *err);
+/* Step a one-off statement (db_prepare; NULL: its error is already in err) through its
+ * rows, calling row(ctx, s) on each until it returns non-zero, then finalize it: 0, or
+ * -1 with err. */
+int db_each_row(st_db *db, sqlite3_stmt *s, db_row_fn row, void *ctx, st_err *err);
+/* A caller's typed per-row callback and its user pointer, for the row adapters of the
+ * listings (db_row_fn ctx). */
+typedef struct {
+    union {
+        st_db_attempt_fn attempt;
+        st_db_bin_fn bin;
+        st_db_class_fn cls;
+        st_db_hour_fn hour;
+        st_db_slot_fn slot;
+    } fn;
+    void *user;
+} db_cb;
+/* db_each_row over sql with :from / :to bound to the time range. */
+int db_range_rows(st_db *db, const char *sql, int64_t from_ms, int64_t to_ms, db_row_fn row, void *ctx,
+                  st_err *err);
 
 /* Status bytes <-> "01070000". */
 void db_status_hex(const uint8_t *st, int n, char *buf, size_t cap);
@@ -79,16 +107,44 @@ const char *db_phase_db_name(st_phase p);    /* NULL for ST_PH_NONE */
 st_phase db_phase_from_name(const char *s);
 const char *db_fclass_db_name(st_fclass c);  /* NULL for ST_FC_NONE */
 
+/* Attempts and bin entries share two column groups, read and bound by one piece of code
+ * each. The macros take a record x, an attempt or a bin entry (same field names). */
+/* Where: the row's id, unit, slot, port and bridge. */
+#define DB_PLACE_COLS "id, mac, slot_name, slot, port, bridge_vid, bridge_pid"
+int db_col_place(sqlite3_stmt *s, int c, int64_t *id, char mac[18], char slot_name[64], int *slot,
+                 char *port, size_t port_cap, uint16_t *vid, uint16_t *pid);
+#define DB_COL_PLACE(s, c, x)                                                                  \
+    db_col_place((s), (c), &(x)->id, (x)->mac, (x)->slot_name, &(x)->slot, (x)->port,            \
+                 sizeof(x)->port, &(x)->vid, &(x)->pid)
+/* Binds :mac (as given, normalized by the caller), :slot_name (db_bind_slot_name), :slot,
+ * :port, :bridge_vid, :bridge_pid. */
+void db_bind_place(sqlite3_stmt *s, const char *mac, const char *slot_name, int slot, const char *port,
+                   uint16_t vid, uint16_t pid);
+#define DB_BIND_PLACE(s, x, mac)                                                               \
+    db_bind_place((s), (mac), (x)->slot_name, (x)->slot, (x)->port, (x)->vid, (x)->pid)
+/* :slot_name: slot_name, or "slot<slot>" when it is "" (the API's default). */
+void db_bind_slot_name(sqlite3_stmt *s, const char *slot_name, int slot);
+/* What went wrong: class, phase, status bytes, detail, hint. */
+#define DB_FAILURE_COLS "fclass, phase, status, detail, hint"
+int db_col_failure(sqlite3_stmt *s, int c, st_fclass *fc, st_phase *ph, uint8_t status[4],
+                   uint8_t *nstatus, char *detail, size_t detail_cap, char *hint, size_t hint_cap);
+#define DB_COL_FAILURE(s, c, x)                                                                \
+    db_col_failure((s), (c), &(x)->fclass, &(x)->phase, (x)->status, &(x)->nstatus, (x)->detail, \
+                   sizeof(x)->detail, (x)->hint, sizeof(x)->hint)
+/* Binds :fclass, :phase, :status, :detail and :hint (hint as given). */
+void db_bind_failure(sqlite3_stmt *s, st_fclass fc, st_phase ph, const uint8_t *status, int nstatus,
+                     const char *detail, const char *hint);
+
 /* Attempts: the column list shared by every SELECT and its decoder. */
 #define DB_ATTEMPT_COLS                                                                        \
-    "id, mac, slot, port, bridge, bridge_vid, bridge_pid, bridge_serial, chip, package, "      \
-    "description, rev_major, rev_minor, flash_id, flash_size, profile, images, baud, "        \
-    "bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms, verify_ms, total_ms, try_no, " \
-    "outcome, fclass, phase, status, detail, hint, host, operator, started_ms, ended_ms"
+    DB_PLACE_COLS ", bridge, bridge_serial, chip, package, description, rev_major, rev_minor, " \
+                  "flash_id, flash_size, profile, images, baud, bytes_raw, bytes_compressed, "   \
+                  "connect_ms, stub_ms, write_ms, verify_ms, total_ms, try_no, outcome, "        \
+    DB_FAILURE_COLS ", host, operator, started_ms, ended_ms"
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a);
 #define DB_BIN_COLS                                                                            \
-    "id, mac, slot, port, fclass, phase, status, detail, hint, bridge_vid, bridge_pid, "       \
-    "attempts, first_fail_ms, last_fail_ms, last_attempt_id, resolved_ms, resolved_by"
+    DB_PLACE_COLS ", " DB_FAILURE_COLS ", attempts, first_fail_ms, last_fail_ms, "             \
+                  "last_attempt_id, resolved_ms, resolved_by"
 void db_row_bin(sqlite3_stmt *s, st_db_bin_entry *e);
 
 /* Upsert unit `mac` seen at time t, with the identity known in a (a may be NULL). */

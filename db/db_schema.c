@@ -6,6 +6,13 @@
 
 #include <stdio.h>
 
+/* basename(port) (rtrim strips the trailing non-'/' characters, leaving the folder part),
+ * unless port is empty, a tty node or ends in '/'. */
+#define DB_SLOT_NAME_OF_ROW                                                                    \
+    "COALESCE(CASE WHEN port NOT LIKE '/dev/tty%' THEN"                                        \
+    "  NULLIF(substr(port, length(rtrim(port, replace(port, '/', ''))) + 1), '') END,"          \
+    " 'slot' || COALESCE(slot, 0))"
+
 typedef struct {
     int version;
     const char *what;
@@ -57,6 +64,18 @@ static const db_migration migrations[] = {
      "CREATE INDEX bin_open ON bin(last_fail_ms) WHERE resolved_ms IS NULL;"
      /* crash recovery finds unfinished attempts without scanning the table */
      "CREATE INDEX attempts_in_progress ON attempts(id) WHERE outcome = 'in_progress';"},
+
+    /* Slots are physical places named by their stable path: hub port numbers repeat
+     * across hubs. Old rows get the name the station would give them today: the last
+     * component of the stable port path they recorded (by-path link, simulator slotK),
+     * else, for a bare tty node or no port, "slot" and the hub port number. */
+    {3, "slot names",
+     "ALTER TABLE attempts ADD COLUMN slot_name TEXT;"
+     "ALTER TABLE bin ADD COLUMN slot_name TEXT;"
+     "UPDATE attempts SET slot_name = " DB_SLOT_NAME_OF_ROW ";"
+     "UPDATE bin SET slot_name = " DB_SLOT_NAME_OF_ROW ";"
+     /* a MAC-less retry finds its session's entry without scanning the bin */
+     "CREATE INDEX bin_open_slot ON bin(slot_name) WHERE resolved_ms IS NULL AND mac IS NULL;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

@@ -1,21 +1,36 @@
 /* db_stats.c - production figures over a time range: yield, throughput, which failure
- * classes each bridge chip produces, and units per clock hour. Attempts still in
- * progress are left out; attempts whose MAC was never read count as attempts but
- * cannot count as units. */
+ * classes each bridge chip produces, units per clock hour and how each slot fares.
+ * Attempts still in progress are left out; attempts whose MAC was never read count as
+ * attempts but cannot count as units. */
 #include "db_internal.h"
 
 #include <string.h>
 
-static void bind_range(sqlite3_stmt *s, int64_t from_ms, int64_t to_ms)
+static int summary_row(void *ctx, sqlite3_stmt *s)
 {
-    db_bind_i64(s, ":from", from_ms);
-    db_bind_i64(s, ":to", to_ms > 0 ? to_ms : INT64_MAX);
+    st_db_stats *st = ctx;
+    st->attempts = sqlite3_column_int64(s, 0);
+    st->passes = (int64_t)sqlite3_column_double(s, 1);
+    st->fails = (int64_t)sqlite3_column_double(s, 2);
+    st->interrupted = (int64_t)sqlite3_column_double(s, 3);
+    st->attempts_no_mac = (int64_t)sqlite3_column_double(s, 4);
+    st->units_tried = sqlite3_column_int64(s, 5);
+    st->units_passed = sqlite3_column_int64(s, 6);
+    st->units_first_try = sqlite3_column_int64(s, 7);
+    int64_t first = sqlite3_column_int64(s, 8), last = sqlite3_column_int64(s, 9);
+    if (st->units_tried)
+        st->yield = (double)st->units_passed / (double)st->units_tried;
+    if (st->attempts && last > first) {
+        st->active_hours = (double)(last - first) / 3600000.0;
+        st->units_per_hour = (double)st->units_passed / st->active_hours;
+    }
+    return 0;
 }
 
 int st_db_stats_summary(st_db *db, int64_t from_ms, int64_t to_ms, st_db_stats *st, st_err *err)
 {
     memset(st, 0, sizeof *st);
-    sqlite3_stmt *s = db_prepare(
+    return db_range_rows(
         db,
         "SELECT count(*), total(outcome = 'pass'), total(outcome = 'fail'),"
         " total(outcome = 'interrupted'), total(mac IS NULL), count(DISTINCT mac),"
@@ -23,38 +38,23 @@ int st_db_stats_summary(st_db *db, int64_t from_ms, int64_t to_ms, st_db_stats *
         " count(DISTINCT CASE WHEN outcome = 'pass' AND try_no = 1 THEN mac END),"
         " min(started_ms), max(COALESCE(ended_ms, started_ms))"
         " FROM attempts WHERE outcome <> 'in_progress' AND started_ms >= :from AND started_ms < :to",
-        err);
-    if (!s)
-        return -1;
-    bind_range(s, from_ms, to_ms);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        st->attempts = sqlite3_column_int64(s, 0);
-        st->passes = (int64_t)sqlite3_column_double(s, 1);
-        st->fails = (int64_t)sqlite3_column_double(s, 2);
-        st->interrupted = (int64_t)sqlite3_column_double(s, 3);
-        st->attempts_no_mac = (int64_t)sqlite3_column_double(s, 4);
-        st->units_tried = sqlite3_column_int64(s, 5);
-        st->units_passed = sqlite3_column_int64(s, 6);
-        st->units_first_try = sqlite3_column_int64(s, 7);
-        int64_t first = sqlite3_column_int64(s, 8), last = sqlite3_column_int64(s, 9);
-        if (st->units_tried)
-            st->yield = (double)st->units_passed / (double)st->units_tried;
-        if (st->attempts && last > first) {
-            st->active_hours = (double)(last - first) / 3600000.0;
-            st->units_per_hour = (double)st->units_passed / st->active_hours;
-        }
-    } else {
-        db_fail(db, err, rc, "cannot read");
-    }
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : -1;
+        from_ms, to_ms, summary_row, st, err);
+}
+
+static int class_row(void *ctx, sqlite3_stmt *s)
+{
+    const db_cb *c = ctx;
+    char bridge[64], fc[32];
+    db_col_text(s, 0, bridge, sizeof bridge);
+    db_col_text(s, 1, fc, sizeof fc);
+    return c->fn.cls(c->user, bridge, st_fclass_from_name(fc), sqlite3_column_int64(s, 2));
 }
 
 int st_db_stats_classes(st_db *db, int64_t from_ms, int64_t to_ms, st_db_class_fn fn, void *user,
                         st_err *err)
 {
-    sqlite3_stmt *s = db_prepare(
+    db_cb c = {.fn.cls = fn, .user = user};
+    return db_range_rows(
         db,
         "SELECT COALESCE(NULLIF(bridge, ''),"
         "   CASE WHEN bridge_vid IS NOT NULL THEN printf('%04x:%04x', bridge_vid, bridge_pid) END,"
@@ -62,49 +62,46 @@ int st_db_stats_classes(st_db *db, int64_t from_ms, int64_t to_ms, st_db_class_f
         " FROM attempts WHERE outcome IN ('fail', 'interrupted')"
         " AND started_ms >= :from AND started_ms < :to"
         " GROUP BY b, fc ORDER BY b, n DESC, fc",
-        err);
-    if (!s)
-        return -1;
-    bind_range(s, from_ms, to_ms);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        char bridge[64], fc[32];
-        db_col_text(s, 0, bridge, sizeof bridge);
-        db_col_text(s, 1, fc, sizeof fc);
-        if (fn(user, bridge, st_fclass_from_name(fc), sqlite3_column_int64(s, 2))) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        db_fail(db, err, rc, "cannot read");
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : -1;
+        from_ms, to_ms, class_row, &c, err);
+}
+
+static int hour_row(void *ctx, sqlite3_stmt *s)
+{
+    const db_cb *c = ctx;
+    return c->fn.hour(c->user, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                      sqlite3_column_int64(s, 2));
 }
 
 int st_db_stats_hourly(st_db *db, int64_t from_ms, int64_t to_ms, st_db_hour_fn fn, void *user,
                        st_err *err)
 {
-    sqlite3_stmt *s = db_prepare(
+    db_cb c = {.fn.hour = fn, .user = user};
+    return db_range_rows(
         db,
         "SELECT (started_ms / 3600000) * 3600000 AS h,"
         " count(DISTINCT CASE WHEN outcome = 'pass' THEN mac END), count(*)"
         " FROM attempts WHERE outcome <> 'in_progress' AND started_ms >= :from AND started_ms < :to"
         " GROUP BY h ORDER BY h",
-        err);
-    if (!s)
-        return -1;
-    bind_range(s, from_ms, to_ms);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (fn(user, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-               sqlite3_column_int64(s, 2))) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        db_fail(db, err, rc, "cannot read");
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : -1;
+        from_ms, to_ms, hour_row, &c, err);
+}
+
+static int slot_row(void *ctx, sqlite3_stmt *s)
+{
+    const db_cb *c = ctx;
+    char name[64];
+    db_col_text(s, 0, name, sizeof name);
+    return c->fn.slot(c->user, name, sqlite3_column_int64(s, 1), (int64_t)sqlite3_column_double(s, 2),
+                      (int64_t)sqlite3_column_double(s, 3));
+}
+
+int st_db_stats_slots(st_db *db, int64_t from_ms, int64_t to_ms, st_db_slot_fn fn, void *user,
+                      st_err *err)
+{
+    db_cb c = {.fn.slot = fn, .user = user};
+    return db_range_rows(
+        db,
+        "SELECT slot_name, count(*), total(outcome = 'pass'), total(outcome IN ('fail', 'interrupted'))"
+        " FROM attempts WHERE outcome <> 'in_progress' AND started_ms >= :from AND started_ms < :to"
+        " GROUP BY slot_name ORDER BY slot_name",
+        from_ms, to_ms, slot_row, &c, err);
 }

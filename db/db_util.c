@@ -149,21 +149,55 @@ int db_exec(st_db *db, const char *sql, const char *what, st_err *err)
     return rc == SQLITE_OK ? 0 : db_fail(db, err, rc, what);
 }
 
+int db_step_write(st_db *db, sqlite3_stmt *s, st_err *err)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : db_fail(db, err, rc, "cannot write");
+}
+
+int db_step_one(st_db *db, sqlite3_stmt *s, db_row_fn row, void *ctx, st_err *err)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        row(ctx, s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return rc == SQLITE_ROW;
+    return db_fail(db, err, rc, "cannot read");
+}
+
+int db_each_row(st_db *db, sqlite3_stmt *s, db_row_fn row, void *ctx, st_err *err)
+{
+    if (!s)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (row(ctx, s) != 0) {
+            rc = SQLITE_DONE; /* the caller had enough */
+            break;
+        }
+    if (rc != SQLITE_DONE)
+        db_fail(db, err, rc, "cannot read");
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_range_rows(st_db *db, const char *sql, int64_t from_ms, int64_t to_ms, db_row_fn row, void *ctx,
+                  st_err *err)
+{
+    sqlite3_stmt *s = db_prepare(db, sql, err);
+    if (s)
+        db_bind_range(s, from_ms, to_ms);
+    return db_each_row(db, s, row, ctx, err);
+}
+
 /* ---- savepoints ------------------------------------------------------------------ */
 
 static int sp_run(st_db *db, db_stmt_id id, const char *sql, st_err *err)
 {
     sqlite3_stmt *s = db_stmt_sql(db, id, sql, err);
-    if (!s)
-        return -1;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        db_fail(db, err, rc, "cannot write");
-        sqlite3_reset(s);
-        return -1;
-    }
-    sqlite3_reset(s);
-    return 0;
+    return s ? db_step_write(db, s, err) : -1;
 }
 
 int db_wbegin(st_db *db, st_err *err)
@@ -285,10 +319,77 @@ void db_bind_null(sqlite3_stmt *s, const char *name)
         sqlite3_bind_null(s, i);
 }
 
+void db_bind_range(sqlite3_stmt *s, int64_t from_ms, int64_t to_ms)
+{
+    db_bind_i64(s, ":from", from_ms);
+    db_bind_i64(s, ":to", to_ms > 0 ? to_ms : INT64_MAX);
+}
+
 void db_col_text(sqlite3_stmt *s, int i, char *buf, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
     snprintf(buf, cap, "%s", t ? (const char *)t : "");
+}
+
+/* ---- column groups shared by attempts and bin entries ----------------------------- */
+
+int db_col_place(sqlite3_stmt *s, int c, int64_t *id, char mac[18], char slot_name[64], int *slot,
+                 char *port, size_t port_cap, uint16_t *vid, uint16_t *pid)
+{
+    *id = sqlite3_column_int64(s, c++);
+    db_col_text(s, c++, mac, 18);
+    db_col_text(s, c++, slot_name, 64);
+    *slot = sqlite3_column_int(s, c++);
+    db_col_text(s, c++, port, port_cap);
+    *vid = (uint16_t)sqlite3_column_int(s, c++);
+    *pid = (uint16_t)sqlite3_column_int(s, c++);
+    return c;
+}
+
+void db_bind_slot_name(sqlite3_stmt *s, const char *slot_name, int slot)
+{
+    char dflt[24];
+    if (!*slot_name)
+        snprintf(dflt, sizeof dflt, "slot%d", slot);
+    db_bind_text(s, ":slot_name", *slot_name ? slot_name : dflt);
+}
+
+void db_bind_place(sqlite3_stmt *s, const char *mac, const char *slot_name, int slot, const char *port,
+                   uint16_t vid, uint16_t pid)
+{
+    db_bind_text(s, ":mac", mac);
+    db_bind_slot_name(s, slot_name, slot);
+    db_bind_i64(s, ":slot", slot);
+    db_bind_text(s, ":port", port);
+    db_bind_i64_nz(s, ":bridge_vid", vid);
+    db_bind_i64_nz(s, ":bridge_pid", pid);
+}
+
+int db_col_failure(sqlite3_stmt *s, int c, st_fclass *fc, st_phase *ph, uint8_t status[4],
+                   uint8_t *nstatus, char *detail, size_t detail_cap, char *hint, size_t hint_cap)
+{
+    char buf[32];
+    db_col_text(s, c++, buf, sizeof buf);
+    *fc = st_fclass_from_name(buf);
+    db_col_text(s, c++, buf, sizeof buf);
+    *ph = db_phase_from_name(buf);
+    db_col_text(s, c++, buf, sizeof buf);
+    *nstatus = (uint8_t)db_status_parse(buf, status);
+    db_col_text(s, c++, detail, detail_cap);
+    db_col_text(s, c++, hint, hint_cap);
+    return c;
+}
+
+void db_bind_failure(sqlite3_stmt *s, st_fclass fc, st_phase ph, const uint8_t *status, int nstatus,
+                     const char *detail, const char *hint)
+{
+    char st[12];
+    db_status_hex(status, nstatus, st, sizeof st);
+    db_bind_text(s, ":fclass", db_fclass_db_name(fc));
+    db_bind_text(s, ":phase", db_phase_db_name(ph));
+    db_bind_text(s, ":status", st);
+    db_bind_text(s, ":detail", detail);
+    db_bind_text(s, ":hint", hint);
 }
 
 /* ---- values ---------------------------------------------------------------------- */

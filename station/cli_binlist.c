@@ -1,7 +1,6 @@
 /* cli_binlist.c - `station retry-bin`: the units waiting to be reflashed (open entries;
  * with --all the resolved ones too), newest failure first, as a table, CSV or JSON lines.
  * Exit status 0, 2 usage, 3 database unusable. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,9 +28,9 @@ static int print_row(void *user, const st_db_bin_entry *b)
     if ((*rows)++ == 0)
         printf("%-5s %-17s %-24s %-18s %-12s %-11s %-9s %-3s %-8s %s\n", "id", "mac", "last failure",
                "class", "phase", "status", "bridge", "try", "state", "slot / hint");
-    printf("%-5lld %-17s %-24s %-18s %-12s %-11s %-9s %-3d %-8s %d %s; %s\n", (long long)b->id,
+    printf("%-5lld %-17s %-24s %-18s %-12s %-11s %-9s %-3d %-8s %s %s; %s\n", (long long)b->id,
            *b->mac ? b->mac : "(no MAC)", t, st_fclass_name(b->fclass), st_phase_name(b->phase),
-           *st ? st : "-", vp, b->attempts, b->resolved_ms ? "resolved" : "open", b->slot, b->port,
+           *st ? st : "-", vp, b->attempts, b->resolved_ms ? "resolved" : "open", b->slot_name, b->port,
            b->hint);
     return 0;
 }
@@ -39,42 +38,29 @@ static int print_row(void *user, const st_db_bin_entry *b)
 int st_cli_binlist(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"all", no_argument, 0, 'a'},      {"csv", no_argument, 0, 'c'},
-        {"json", no_argument, 0, 'j'},     {"db", required_argument, 0, 'D'},
-        {"help", no_argument, 0, 'h'},     {0, 0, 0, 0},
+        ST_CLI_OPT_ALL, ST_CLI_OPT_CSV, ST_CLI_OPT_JSON, ST_CLI_OPT_DB, ST_CLI_OPT_HELP, {0, 0, 0, 0},
     };
-    const char *dbpath = NULL;
-    bool all = false, csv = false, json = false;
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'a': all = true; break;
-        case 'c': csv = true; break;
-        case 'j': json = true; break;
-        case 'D': dbpath = optarg; break;
-        case 'h': return usage(stdout);
-        default: return usage(stderr);
-        }
-    }
-    if (optind != argc || (csv && json))
+    st_cli_opts o;
+    int rc = st_cli_parse(PROG, argc, argv, longopts, 0, &o, usage);
+    if (rc >= 0)
+        return rc;
+    if (o.csv && o.json)
         return usage(stderr);
     st_db *db;
-    int rc = st_cli_open_reader(PROG, dbpath, &db);
-    if (rc)
+    if ((rc = st_cli_open_reader(PROG, o.db_path, &db)))
         return rc;
     st_err err;
     int rows = 0;
-    if (csv || json)
-        rc = st_db_bin_export(db, stdout, csv ? ST_DB_CSV : ST_DB_JSONL, all, &err);
+    if (o.csv || o.json)
+        rc = st_db_bin_export(db, stdout, o.csv ? ST_DB_CSV : ST_DB_JSONL, o.all, &err);
     else
-        rc = st_db_bin_list(db, all, print_row, &rows, &err);
+        rc = st_db_bin_list(db, o.all, print_row, &rows, &err);
     st_db_close(db);
     if (rc < 0) {
         st_cli_print_err(PROG, &err);
         return 3;
     }
-    if (!csv && !json && rows == 0)
-        printf("the retry bin is empty%s\n", all ? "" : " (no open entries)");
+    if (!o.csv && !o.json && rows == 0)
+        printf("the retry bin is empty%s\n", o.all ? "" : " (no open entries)");
     return 0;
 }

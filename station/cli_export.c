@@ -1,7 +1,6 @@
 /* cli_export.c - `station export`: attempts started in a time range as CSV or JSON lines,
  * to stdout or a file (written to FILE.tmp and renamed, so a failed export leaves no
  * half file). Exit status 0, 1 write error, 2 usage, 3 database unusable. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,38 +23,20 @@ static int usage(FILE *out)
 int st_cli_export(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"since", required_argument, 0, 's'}, {"until", required_argument, 0, 'u'},
-        {"csv", no_argument, 0, 'c'},         {"json", no_argument, 0, 'j'},
-        {"output", required_argument, 0, 'o'}, {"db", required_argument, 0, 'D'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+        ST_CLI_OPT_RANGE, ST_CLI_OPT_CSV, ST_CLI_OPT_JSON, ST_CLI_OPT_OUTPUT, ST_CLI_OPT_DB, ST_CLI_OPT_HELP,
+        {0, 0, 0, 0},
     };
-    const char *dbpath = NULL, *outpath = NULL;
-    int64_t since = 0, until = 0;
-    int fmt = -1;
-    st_err err;
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 's':
-        case 'u':
-            if (!st_cli_time_opt(PROG, ch, optarg, &since, &until))
-                return 2;
-            break;
-        case 'c': fmt = fmt < 0 ? ST_DB_CSV : 99; break;
-        case 'j': fmt = fmt < 0 ? ST_DB_JSONL : 99; break;
-        case 'o': outpath = optarg; break;
-        case 'D': dbpath = optarg; break;
-        case 'h': return usage(stdout);
-        default: return usage(stderr);
-        }
-    }
-    if (optind != argc || fmt < 0 || fmt == 99)
+    st_cli_opts o;
+    int rc = st_cli_parse(PROG, argc, argv, longopts, 0, &o, usage);
+    if (rc >= 0)
+        return rc;
+    if (o.csv == o.json)
         return usage(stderr);
     st_db *db;
-    int rc = st_cli_open_reader(PROG, dbpath, &db);
-    if (rc)
+    if ((rc = st_cli_open_reader(PROG, o.db_path, &db)))
         return rc;
+    const char *outpath = o.output; /* written as outpath.tmp, renamed when complete */
+    st_err err;
     FILE *f = stdout;
     char tmp[4096];
     if (outpath) {
@@ -65,7 +46,7 @@ int st_cli_export(int argc, char **argv)
             return 1;
         }
     }
-    rc = st_db_export_attempts(db, f, (st_db_format)fmt, since, until, &err);
+    rc = st_db_export_attempts(db, f, o.csv ? ST_DB_CSV : ST_DB_JSONL, o.since_ms, o.until_ms, &err);
     st_db_close(db);
     if (outpath) {
         if (fclose(f) != 0 && rc == 0)

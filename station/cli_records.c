@@ -56,14 +56,39 @@ bad:
                             "age such as 90m, 24h, 7d");
 }
 
-bool st_cli_time_opt(const char *prog, int which, const char *arg, int64_t *since_ms,
-                     int64_t *until_ms)
+int st_cli_parse(const char *prog, int argc, char **argv, const struct option *longopts, int nargs,
+                 st_cli_opts *o, int (*usage)(FILE *out))
 {
+    char shortopts[8] = "h";
+    for (const struct option *l = longopts; l->name; l++)
+        if (l->val == 'o')
+            strcat(shortopts, "o:");
+    memset(o, 0, sizeof *o);
     st_err err;
-    if (st_cli_parse_time(arg, which == 's' ? since_ms : until_ms, &err) == 0)
-        return true;
-    st_cli_print_err(prog, &err);
-    return false;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'D': o->db_path = optarg; break;
+        case 'j': o->json = true; break;
+        case 'c': o->csv = true; break;
+        case 'a': o->all = true; break;
+        case 'o': o->output = optarg; break;
+        case 's':
+        case 'u':
+            if (st_cli_parse_time(optarg, ch == 's' ? &o->since_ms : &o->until_ms, &err) < 0) {
+                st_cli_print_err(prog, &err);
+                return 2;
+            }
+            break;
+        case 'h': return usage(stdout);
+        default: return usage(stderr);
+        }
+    }
+    if (argc - optind != nargs)
+        return usage(stderr);
+    o->args = argv + optind;
+    return -1;
 }
 
 void st_cli_print_err(const char *prog, const st_err *e)
@@ -108,8 +133,8 @@ static void attempt_line(const st_db_attempt *a, char *buf, size_t cap)
         if (n < cap) \
             n += (size_t)snprintf(buf + n, cap - n, __VA_ARGS__); \
     } while (0)
-    ADD("%s  attempt #%lld  %-11s try %d  slot %d %s", t, (long long)a->id,
-        st_db_outcome_name(a->outcome), a->try_no, a->slot, a->port);
+    ADD("%s  attempt #%lld  %-11s try %d  slot %s %s", t, (long long)a->id,
+        st_db_outcome_name(a->outcome), a->try_no, a->slot_name, a->port);
     if (a->vid || *a->bridge)
         ADD("  %s %04x:%04x", *a->bridge ? a->bridge : "bridge", a->vid, a->pid);
     if (*a->description)
@@ -142,9 +167,9 @@ static void bin_line(const st_db_bin_entry *b, char *buf, size_t cap)
         ADD("resolved by attempt #%lld", (long long)b->resolved_by);
     else
         ADD("open");
-    ADD("  %s at %s%s%s, %d failed attempt%s, slot %d %s", st_fclass_name(b->fclass),
+    ADD("  %s at %s%s%s, %d failed attempt%s, slot %s %s", st_fclass_name(b->fclass),
         st_phase_name(b->phase), *st ? ", status " : "", st, b->attempts, b->attempts == 1 ? "" : "s",
-        b->slot, b->port);
+        b->slot_name, b->port);
     if (b->vid)
         ADD(", bridge %04x:%04x", b->vid, b->pid);
     if (*b->hint)

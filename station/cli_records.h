@@ -3,6 +3,7 @@
 #ifndef ST_CLI_RECORDS_H
 #define ST_CLI_RECORDS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,10 +15,29 @@
 /* A time argument in UTC milliseconds: ISO-8601 ("2024-05-01", "2024-05-01T09:30",
  * "2024-05-01 09:30:15Z", UTC), "now", or an age back from now ("90m", "24h", "7d"). */
 int st_cli_parse_time(const char *s, int64_t *out_ms, st_err *err);
-/* A --since (which 's') or --until ('u') value into *since_ms / *until_ms; prints the
- * error and returns false when it cannot be read. */
-bool st_cli_time_opt(const char *prog, int which, const char *arg, int64_t *since_ms,
-                     int64_t *until_ms);
+
+/* The record commands' options, as getopt_long table entries (a command lists those it
+ * takes, then {0}), and what they set. */
+#define ST_CLI_OPT_DB {"db", required_argument, 0, 'D'}
+#define ST_CLI_OPT_RANGE {"since", required_argument, 0, 's'}, {"until", required_argument, 0, 'u'}
+#define ST_CLI_OPT_JSON {"json", no_argument, 0, 'j'}
+#define ST_CLI_OPT_CSV {"csv", no_argument, 0, 'c'}
+#define ST_CLI_OPT_ALL {"all", no_argument, 0, 'a'}
+#define ST_CLI_OPT_OUTPUT {"output", required_argument, 0, 'o'} /* also -o */
+#define ST_CLI_OPT_HELP {"help", no_argument, 0, 'h'}           /* also -h */
+typedef struct st_cli_opts {
+    const char *db_path;          /* --db; NULL: the default database */
+    int64_t since_ms, until_ms;   /* --since / --until; 0: unbounded */
+    bool json, csv, all;
+    const char *output;           /* -o / --output; NULL: stdout */
+    char **args;                  /* the positional arguments */
+} st_cli_opts;
+/* Parse a record command's arguments with the options of longopts and exactly nargs
+ * positional ones into *o. Returns -1 to go on, else the exit status to return now: 0
+ * after --help (usage(stdout)), 2 after a bad time (error printed) or a usage error
+ * (usage(stderr)). */
+int st_cli_parse(const char *prog, int argc, char **argv, const struct option *longopts, int nargs,
+                 st_cli_opts *o, int (*usage)(FILE *out));
 /* Print "<prog>: <error>" and the hint to stderr. */
 void st_cli_print_err(const char *prog, const st_err *e);
 /* Open a read-only handle on path (NULL: the default database); prints the error.

@@ -1,7 +1,8 @@
-/* cli_stats.c - `station stats`: yield, failure classes by bridge chip and units per hour
- * over attempts started in a time range. Exit status 0, 2 usage, 3 database unusable. */
-#include <getopt.h>
+/* cli_stats.c - `station stats`: yield, failure classes by bridge chip, units per hour and
+ * attempts per slot over attempts started in a time range. Exit status 0, 2 usage, 3
+ * database unusable. */
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,124 +22,144 @@ static int usage(FILE *out)
 
 typedef struct {
     bool json;
-    json_t *arr;
+    json_t *arr;              /* --json: the current section's array */
+    int rows;                 /* rows in the current section */
     char last_bridge[64];
 } stats_ctx;
+
+/* One row of a section: into c->arr as an object, or printed. */
+static void section_row(stats_ctx *c, json_t *o, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void section_row(stats_ctx *c, json_t *o, const char *fmt, ...)
+{
+    c->rows++;
+    if (c->json) {
+        json_array_append_new(c->arr, o);
+        return;
+    }
+    json_decref(o);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+}
 
 static int on_class(void *user, const char *bridge, st_fclass fc, int64_t count)
 {
     stats_ctx *c = user;
-    if (c->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "bridge", json_string(bridge));
-        json_object_set_new(o, "class", json_string(st_fclass_name(fc)));
-        json_object_set_new(o, "count", json_integer(count));
-        json_array_append_new(c->arr, o);
-        return 0;
-    }
-    if (strcmp(c->last_bridge, bridge) != 0) {
+    if (!c->json && strcmp(c->last_bridge, bridge) != 0) {
         printf("  %s\n", bridge);
         snprintf(c->last_bridge, sizeof c->last_bridge, "%s", bridge);
     }
-    printf("    %-20s %lld\n", st_fclass_name(fc), (long long)count);
+    section_row(c, json_pack("{s:s,s:s,s:I}", "bridge", bridge, "class", st_fclass_name(fc), "count",
+                             (json_int_t)count),
+                "    %-20s %lld\n", st_fclass_name(fc), (long long)count);
     return 0;
 }
 
 static int on_hour(void *user, int64_t hour_ms, int64_t units_passed, int64_t attempts)
 {
-    stats_ctx *c = user;
     char t[32];
     st_db_format_time(hour_ms, t, sizeof t);
-    if (c->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "hour", json_string(t));
-        json_object_set_new(o, "units_passed", json_integer(units_passed));
-        json_object_set_new(o, "attempts", json_integer(attempts));
-        json_array_append_new(c->arr, o);
-        return 0;
-    }
-    printf("  %.13s:00Z  %6lld units passed  %6lld attempts\n", t, (long long)units_passed,
-           (long long)attempts);
+    section_row(user, json_pack("{s:s,s:I,s:I}", "hour", t, "units_passed", (json_int_t)units_passed,
+                                "attempts", (json_int_t)attempts),
+                "  %.13s:00Z  %6lld units passed  %6lld attempts\n", t, (long long)units_passed,
+                (long long)attempts);
     return 0;
+}
+
+static int on_slot(void *user, const char *slot_name, int64_t attempts, int64_t passes, int64_t failures)
+{
+    section_row(user, json_pack("{s:s,s:I,s:I,s:I}", "slot_name", slot_name, "attempts",
+                                (json_int_t)attempts, "passes", (json_int_t)passes, "failures",
+                                (json_int_t)failures),
+                "  %-40s %6lld attempts  %6lld pass  %6lld fail\n", slot_name, (long long)attempts,
+                (long long)passes, (long long)failures);
+    return 0;
+}
+
+static int run_classes(st_db *db, const st_cli_opts *co, stats_ctx *c, st_err *err)
+{
+    return st_db_stats_classes(db, co->since_ms, co->until_ms, on_class, c, err);
+}
+
+static int run_hours(st_db *db, const st_cli_opts *co, stats_ctx *c, st_err *err)
+{
+    return st_db_stats_hourly(db, co->since_ms, co->until_ms, on_hour, c, err);
+}
+
+static int run_slots(st_db *db, const st_cli_opts *co, stats_ctx *c, st_err *err)
+{
+    return st_db_stats_slots(db, co->since_ms, co->until_ms, on_slot, c, err);
+}
+
+/* The listings after the summary: JSON key, text heading, text when it has no rows. */
+static const struct {
+    const char *key, *heading, *none;
+    int (*run)(st_db *db, const st_cli_opts *co, stats_ctx *c, st_err *err);
+} sections[] = {
+    {"classes_by_bridge", "failure classes by bridge chip:", "  (no failures)\n", run_classes},
+    {"hourly", "units per hour (UTC):", "", run_hours},
+    {"slots", "attempts by slot:", "  (no attempts)\n", run_slots},
+};
+
+static json_t *summary_json(const st_db_stats *s)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "attempts", (json_int_t)s->attempts,
+                     "passes", (json_int_t)s->passes, "fails", (json_int_t)s->fails, "interrupted",
+                     (json_int_t)s->interrupted, "attempts_no_mac", (json_int_t)s->attempts_no_mac,
+                     "units_tried", (json_int_t)s->units_tried, "units_passed",
+                     (json_int_t)s->units_passed, "units_first_try", (json_int_t)s->units_first_try,
+                     "yield", s->yield, "active_hours", s->active_hours, "units_per_hour",
+                     s->units_per_hour);
+}
+
+static void summary_text(const st_db_stats *s)
+{
+    printf("attempts:        %lld (%lld pass, %lld fail, %lld interrupted; %lld without a MAC)\n",
+           (long long)s->attempts, (long long)s->passes, (long long)s->fails, (long long)s->interrupted,
+           (long long)s->attempts_no_mac);
+    printf("units:           %lld tried, %lld passed (%lld on the first try)\n", (long long)s->units_tried,
+           (long long)s->units_passed, (long long)s->units_first_try);
+    printf("yield:           %.1f %%\n", s->yield * 100);
+    printf("throughput:      %.1f units per hour over %.2f active hours\n", s->units_per_hour,
+           s->active_hours);
 }
 
 int st_cli_stats(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"since", required_argument, 0, 's'}, {"until", required_argument, 0, 'u'},
-        {"json", no_argument, 0, 'j'},        {"db", required_argument, 0, 'D'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+        ST_CLI_OPT_RANGE, ST_CLI_OPT_JSON, ST_CLI_OPT_DB, ST_CLI_OPT_HELP, {0, 0, 0, 0},
     };
-    const char *dbpath = NULL;
-    int64_t since = 0, until = 0;
-    stats_ctx c = {0};
-    st_err err;
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 's':
-        case 'u':
-            if (!st_cli_time_opt(PROG, ch, optarg, &since, &until))
-                return 2;
-            break;
-        case 'j': c.json = true; break;
-        case 'D': dbpath = optarg; break;
-        case 'h': return usage(stdout);
-        default: return usage(stderr);
-        }
-    }
-    if (optind != argc)
-        return usage(stderr);
-    st_db *db;
-    int rc = st_cli_open_reader(PROG, dbpath, &db);
-    if (rc)
+    st_cli_opts o;
+    int rc = st_cli_parse(PROG, argc, argv, longopts, 0, &o, usage);
+    if (rc >= 0)
         return rc;
+    st_db *db;
+    if ((rc = st_cli_open_reader(PROG, o.db_path, &db)))
+        return rc;
+    stats_ctx c = {.json = o.json};
+    st_err err;
     st_db_stats s;
-    json_t *root = NULL, *classes = NULL, *hours = NULL;
-    if (st_db_stats_summary(db, since, until, &s, &err) < 0)
+    json_t *root = NULL;
+    if (st_db_stats_summary(db, o.since_ms, o.until_ms, &s, &err) < 0)
         goto fail;
-    if (c.json) {
-        root = json_object();
-        json_object_set_new(root, "attempts", json_integer(s.attempts));
-        json_object_set_new(root, "passes", json_integer(s.passes));
-        json_object_set_new(root, "fails", json_integer(s.fails));
-        json_object_set_new(root, "interrupted", json_integer(s.interrupted));
-        json_object_set_new(root, "attempts_no_mac", json_integer(s.attempts_no_mac));
-        json_object_set_new(root, "units_tried", json_integer(s.units_tried));
-        json_object_set_new(root, "units_passed", json_integer(s.units_passed));
-        json_object_set_new(root, "units_first_try", json_integer(s.units_first_try));
-        json_object_set_new(root, "yield", json_real(s.yield));
-        json_object_set_new(root, "active_hours", json_real(s.active_hours));
-        json_object_set_new(root, "units_per_hour", json_real(s.units_per_hour));
-        c.arr = classes = json_array();
-    } else {
-        printf("attempts:        %lld (%lld pass, %lld fail, %lld interrupted; %lld without a MAC)\n",
-               (long long)s.attempts, (long long)s.passes, (long long)s.fails,
-               (long long)s.interrupted, (long long)s.attempts_no_mac);
-        printf("units:           %lld tried, %lld passed (%lld on the first try)\n",
-               (long long)s.units_tried, (long long)s.units_passed, (long long)s.units_first_try);
-        printf("yield:           %.1f %%\n", s.yield * 100);
-        printf("throughput:      %.1f units per hour over %.2f active hours\n", s.units_per_hour,
-               s.active_hours);
-        printf("failure classes by bridge chip:\n");
+    if (c.json)
+        root = summary_json(&s);
+    else
+        summary_text(&s);
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        c.rows = 0;
+        if (c.json)
+            json_object_set_new(root, sections[i].key, c.arr = json_array());
+        else
+            printf("%s\n", sections[i].heading);
+        if (sections[i].run(db, &o, &c, &err) < 0)
+            goto fail;
+        if (!c.json && !c.rows)
+            fputs(sections[i].none, stdout);
     }
-    if (st_db_stats_classes(db, since, until, on_class, &c, &err) < 0)
-        goto fail;
-    if (c.json) {
-        json_object_set_new(root, "classes_by_bridge", classes);
-        classes = NULL;
-        c.arr = hours = json_array();
-    } else {
-        if (!*c.last_bridge)
-            printf("  (no failures)\n");
-        printf("units per hour (UTC):\n");
-    }
-    if (st_db_stats_hourly(db, since, until, on_hour, &c, &err) < 0)
-        goto fail;
     st_db_close(db);
     if (c.json) {
-        json_object_set_new(root, "hourly", hours);
         char *out = json_dumps(root, JSON_COMPACT);
         if (out)
             puts(out);
@@ -150,7 +171,5 @@ fail:
     st_cli_print_err(PROG, &err);
     st_db_close(db);
     json_decref(root);
-    json_decref(classes);
-    json_decref(hours);
     return 3;
 }

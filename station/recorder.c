@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chip.h"
+#include "db_fill.h"
 
 struct st_recorder {
     st_events *ev;
@@ -29,30 +29,11 @@ static st_db_outcome db_outcome(st_outcome o)
     }
 }
 
-static int64_t ms(double seconds)
-{
-    return (int64_t)(seconds * 1000.0 + 0.5);
-}
-
-static void identity_to_db(const st_flash_report *rep, st_db_attempt *d)
-{
-    if (!rep->chip_known)
-        return;
-    const st_chip_info *c = &rep->chip;
-    st_report_mac(rep, d->mac);
-    snprintf(d->chip, sizeof d->chip, "%s", c->chip);
-    snprintf(d->package, sizeof d->package, "%s", c->package);
-    snprintf(d->description, sizeof d->description, "%s", c->description);
-    d->rev_major = c->major;
-    d->rev_minor = c->minor;
-    d->flash_id = c->flash_id;
-    d->flash_size = c->flash_size;
-}
-
 static void to_db(const st_rec_attempt *a, st_db_attempt *d)
 {
     memset(d, 0, sizeof *d);
     d->id = a->id;
+    snprintf(d->slot_name, sizeof d->slot_name, "%s", a->slot);
     d->slot = a->slot_no;
     snprintf(d->port, sizeof d->port, "%s", a->port);
     snprintf(d->bridge, sizeof d->bridge, "%s", a->bridge);
@@ -70,30 +51,16 @@ static void to_db(const st_rec_attempt *a, st_db_attempt *d)
     d->outcome = db_outcome(a->outcome);
     snprintf(d->host, sizeof d->host, "%s", a->host);
     snprintf(d->operator_name, sizeof d->operator_name, "%s", a->operator_name);
-    d->started_ms = ms(a->started);
-    d->ended_ms = a->ended > 0 ? ms(a->ended) : 0;
+    d->started_ms = st_db_ms(a->started);
+    d->ended_ms = st_db_ms(a->ended);
 
-    const st_flash_report *r = &a->rep;
-    identity_to_db(r, d);
-    d->bytes_raw = r->bytes_raw;
-    d->bytes_compressed = r->bytes_compressed;
-    d->connect_ms = ms(r->t_connect);
-    d->stub_ms = ms(r->t_stub);
-    d->write_ms = ms(r->t_write);
-    d->verify_ms = ms(r->t_verify);
-    d->total_ms = ms(r->t_total);
-
-    const st_err *e = &a->err;
-    if (a->outcome == ST_OUT_PASS) {
+    if (a->rep.chip_known)
+        st_db_attempt_set_chip(d, &a->rep.chip);
+    st_db_attempt_set_counts(d, &a->rep);
+    if (a->outcome == ST_OUT_PASS)
         d->phase = ST_PH_DONE;
-    } else if (e->cat != ST_E_NONE) {
-        d->fclass = e->fclass;
-        d->phase = e->phase;
-        memcpy(d->status, e->status, sizeof d->status);
-        d->nstatus = e->nstatus;
-        st_err_format(e, d->detail, sizeof d->detail);
-        snprintf(d->hint, sizeof d->hint, "%s", *e->hint ? e->hint : st_fclass_hint(e->fclass));
-    }
+    else if (a->err.cat != ST_E_NONE)
+        st_db_attempt_set_err(d, &a->err);
 }
 
 /* ---- retry-bin mirror ---- */
@@ -111,11 +78,7 @@ static int collect_bin(void *user, const st_db_bin_entry *b)
         st_bin_view *v = &c->v[c->n++];
         memset(v, 0, sizeof *v);
         snprintf(v->mac, sizeof v->mac, "%s", b->mac);
-        /* The store keeps the stable port path (by-path link or simulator symlink), whose
-         * last component is the slot's name. */
-        const char *base = strrchr(b->port, '/');
-        if (snprintf(v->slot, sizeof v->slot, "%s", base ? base + 1 : b->port) >= (int)sizeof v->slot)
-            v->slot[sizeof v->slot - 2] = '~'; /* cut: show that it was */
+        snprintf(v->slot, sizeof v->slot, "%s", b->slot_name);
         v->fclass = b->fclass;
         v->phase = b->phase;
         v->attempts = b->attempts;

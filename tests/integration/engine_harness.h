@@ -245,17 +245,27 @@ static inline int rec_add_bin(void *user, const st_db_bin_entry *b)
     return 0;
 }
 
-/* Every attempt (oldest first) and every bin entry (open and resolved). */
-static inline bool rec_load(const char *db_path, rec_set *r)
+/* A read-only handle on the store, or NULL (error printed). */
+static inline st_db *rec_open(const char *db_path)
 {
-    memset(r, 0, sizeof *r);
     st_db_opts o = {.read_only = true};
     st_db *db;
     st_err err;
     if (st_db_open(db_path, &o, &db, &err) < 0) {
         fprintf(stderr, "cannot read %s: %s\n", db_path, err.msg);
-        return false;
+        return NULL;
     }
+    return db;
+}
+
+/* Every attempt (oldest first) and every bin entry (open and resolved). */
+static inline bool rec_load(const char *db_path, rec_set *r)
+{
+    memset(r, 0, sizeof *r);
+    st_db *db = rec_open(db_path);
+    st_err err;
+    if (!db)
+        return false;
     bool ok = st_db_attempts_range(db, 0, 0, rec_add_attempt, r, &err) == 0 &&
               st_db_bin_list(db, true, rec_add_bin, r, &err) == 0;
     if (!ok)
@@ -271,15 +281,17 @@ static inline void rec_free(rec_set *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Attempts recorded in simulator slot k (the port is DIR/slotK), oldest first. */
+/* Attempts recorded in simulator slot k (slot name "slotK", the simulator's stable link
+ * name, and port DIR/slotK), oldest first. */
 static inline int rec_slot_attempts(const rec_set *r, const char *sim_dir, int k,
                                     const st_db_attempt **out, int cap)
 {
-    char port[320];
-    snprintf(port, sizeof port, "%s/slot%d", sim_dir, k);
+    char name[32], port[320];
+    snprintf(name, sizeof name, "slot%d", k);
+    snprintf(port, sizeof port, "%s/%s", sim_dir, name);
     int n = 0;
     for (int i = 0; i < r->na && n < cap; i++)
-        if (!strcmp(r->a[i].port, port))
+        if (!strcmp(r->a[i].slot_name, name) && !strcmp(r->a[i].port, port))
             out[n++] = &r->a[i];
     return n;
 }
@@ -303,13 +315,10 @@ static inline int rec_count_outcome(const rec_set *r, st_db_outcome o)
 /* PRAGMA integrity_check and foreign_key_check through db/. */
 static inline bool rec_integrity_ok(const char *db_path)
 {
-    st_db_opts o = {.read_only = true};
-    st_db *db;
+    st_db *db = rec_open(db_path);
     st_err err;
-    if (st_db_open(db_path, &o, &db, &err) < 0) {
-        fprintf(stderr, "cannot read %s: %s\n", db_path, err.msg);
+    if (!db)
         return false;
-    }
     bool ok = st_db_check_integrity(db, &err) == 0;
     if (!ok)
         fprintf(stderr, "integrity: %s\n", err.msg);

@@ -120,10 +120,11 @@ static void batch_mac(int k, char *out)
     sprintf(out, "24:0a:c4:e0:00:%02x", k);
 }
 
-static const st_db_bin_entry *bin_for(const rec_set *r, const char *mac, const char *port)
+/* The unit's bin entry: by MAC, or for a MAC-less unit by its slot's name. */
+static const st_db_bin_entry *bin_for(const rec_set *r, const char *mac, const char *slot_name)
 {
     for (int i = 0; i < r->nb; i++)
-        if (*mac ? !strcmp(r->b[i].mac, mac) : (!r->b[i].mac[0] && !strcmp(r->b[i].port, port)))
+        if (*mac ? !strcmp(r->b[i].mac, mac) : (!r->b[i].mac[0] && !strcmp(r->b[i].slot_name, slot_name)))
             return &r->b[i];
     return NULL;
 }
@@ -131,9 +132,10 @@ static const st_db_bin_entry *bin_for(const rec_set *r, const char *mac, const c
 static void check_slot(const rec_set *r, const sim_proc *sim, const st_fwset *fw, int k,
                        const unit_case *u, const st_db_attempt *const *at, int n)
 {
-    char mac[18], port[320];
+    char mac[18], port[320], name[32];
     batch_mac(k, mac);
-    snprintf(port, sizeof port, "%s/slot%d", sim->dir, k);
+    snprintf(name, sizeof name, "slot%d", k);
+    snprintf(port, sizeof port, "%s/%s", sim->dir, name);
     int nfails = 0;
     while (nfails < 3 && u->fails[nfails])
         nfails++;
@@ -148,6 +150,8 @@ static void check_slot(const rec_set *r, const sim_proc *sim, const st_fwset *fw
         const st_db_attempt *a = at[i];
         CHECK_EQ_INT(a->try_no, i + 1);
         CHECK_EQ_INT(a->slot, k); /* the simulator's USB path 1-1.K: hub port K */
+        CHECK_STR(a->slot_name, name); /* the slot's stable link name */
+        CHECK_STR(a->port, port);
         CHECK_STR(a->profile, "demo");
         CHECK(images_match(a, fw));
         CHECK(a->started_ms > 0 && a->ended_ms >= a->started_ms);
@@ -169,7 +173,7 @@ static void check_slot(const rec_set *r, const sim_proc *sim, const st_fwset *fw
             CHECK_EQ_INT(a->bytes_raw, fw->total_len);
         }
     }
-    const st_db_bin_entry *b = bin_for(r, u->mac_known ? mac : "", port);
+    const st_db_bin_entry *b = bin_for(r, u->mac_known ? mac : "", name);
     if (u->pass) {
         CHECK(b == NULL || b->resolved_ms != 0);
         return;
@@ -185,6 +189,9 @@ static void check_slot(const rec_set *r, const sim_proc *sim, const st_fwset *fw
     CHECK_EQ_INT(b->vid, 0x10c4);
     CHECK_EQ_INT(b->pid, 0xea60);
     CHECK_EQ_INT(b->last_attempt_id, at[n - 1]->id);
+    CHECK_STR(b->slot_name, name);
+    CHECK_EQ_INT(b->slot, k);
+    CHECK_STR(b->port, port);
 }
 
 /* Retry events of a slot, in order, have these escalation steps in their text. */
@@ -382,6 +389,9 @@ static void case_hotplug(void)
                     found++;
                     CHECK_EQ_INT(r.a[j].try_no, 1);
                     CHECK_EQ_INT(r.a[j].slot, arr[i].slot);
+                    char name[32];
+                    snprintf(name, sizeof name, "slot%d", arr[i].slot);
+                    CHECK_STR(r.a[j].slot_name, name);
                 }
             if (!CHECK_EQ_INT(found, 1))
                 fprintf(stderr, "unit %s: %d attempts\n", macs[i], found);
@@ -690,12 +700,15 @@ static void case_commands(void)
         *second = 0;
     CHECK_CONTAINS(o, "pass");
     CHECK_CONTAINS(o, "try 2");
+    CHECK_CONTAINS(o, "slot slot1 "); /* the slot by its stable name, then the port */
     free(o);
     const char *a2[] = {"audit", "240ac4000101", "--json", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, a2), 0);
     json_t *j = json_loads(o, JSON_DISABLE_EOF_CHECK, NULL);
     CHECK_STR(json_string_value(json_object_get(j, "outcome")), "pass");
     CHECK_STR(json_string_value(json_object_get(j, "kind")), "attempt");
+    CHECK_STR(json_string_value(json_object_get(j, "slot_name")), "slot1");
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "slot")), 1);
     json_decref(j);
     free(o);
     const char *a3[] = {"audit", "24:0a:c4:ff:ff:ff", "--db", db, NULL};
@@ -712,14 +725,19 @@ static void case_commands(void)
     CHECK_CONTAINS(o, "wrong_chip");
     CHECK_CONTAINS(o, "flash_too_small");
     CHECK_CONTAINS(o, "24:0a:c4:00:03:01");
+    CHECK_CONTAINS(o, "\"slot_name\":\"slot2\""); /* the MAC-less unit: known by its slot */
+    CHECK_CONTAINS(o, "\"slot_name\":\"slot3\"");
     free(o);
     const char *b2[] = {"retry-bin", "--csv", "--all", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, b2), 0);
     CHECK_EQ_INT(count_lines(o), 3); /* header + 2 */
+    CHECK_CONTAINS(o, ",resolved_by,slot_name\r\n");
+    CHECK_CONTAINS(o, ",slot2\r\n");
     free(o);
     const char *b3[] = {"retry-bin", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, b3), 0);
     CHECK_CONTAINS(o, "(no MAC)");
+    CHECK_CONTAINS(o, " slot2 ");
     free(o);
 
     /* export: 4 attempts; a file only when complete; time bounds */
@@ -731,10 +749,14 @@ static void case_commands(void)
     char *csv = harness_read_file(file);
     CHECK_EQ_INT(count_lines(csv), 5);
     CHECK_CONTAINS(csv, "stub_ram_checksum");
+    CHECK_CONTAINS(csv, ",ended,slot_name\r\n");
+    CHECK_CONTAINS(csv, ",slot1\r\n");
+    CHECK_CONTAINS(csv, ",slot3\r\n");
     free(csv);
     const char *e2[] = {"export", "--json", "--since", "1h", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, e2), 0);
     CHECK_EQ_INT(count_lines(o), 4);
+    CHECK_CONTAINS(o, "\"slot_name\":\"slot2\"");
     free(o);
     const char *e3[] = {"export", "--json", "--until", "2000-01-01", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, e3), 0);
@@ -763,12 +785,26 @@ static void case_commands(void)
     }
     CHECK_EQ_INT(found, 3);
     CHECK(json_array_size(json_object_get(j, "hourly")) >= 1);
+    /* per slot: slot1 failed once then passed, slots 2 and 3 failed */
+    json_t *slots = json_object_get(j, "slots");
+    static const char *const sname[] = {"slot1", "slot2", "slot3"};
+    static const int sn[][3] = {{2, 1, 1}, {1, 0, 1}, {1, 0, 1}};
+    if (CHECK_EQ_INT(json_array_size(slots), 3))
+        for (int i = 0; i < 3; i++) {
+            json_t *sl = json_array_get(slots, (size_t)i);
+            CHECK_STR(json_string_value(json_object_get(sl, "slot_name")), sname[i]);
+            CHECK_EQ_INT(json_integer_value(json_object_get(sl, "attempts")), sn[i][0]);
+            CHECK_EQ_INT(json_integer_value(json_object_get(sl, "passes")), sn[i][1]);
+            CHECK_EQ_INT(json_integer_value(json_object_get(sl, "failures")), sn[i][2]);
+        }
     json_decref(j);
     free(o);
     const char *s2[] = {"stats", "--since", "24h", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, s2), 0);
     CHECK_CONTAINS(o, "yield:");
     CHECK_CONTAINS(o, "CH9102");
+    CHECK_CONTAINS(o, "attempts by slot:");
+    CHECK_CONTAINS(o, "  slot3 ");
     free(o);
     if (check_state_()->failures)
         station_dump(&st);

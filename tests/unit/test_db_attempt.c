@@ -68,6 +68,8 @@ static void test_round_trip(st_db *db, const char *path)
     tdb_full_attempt(&want, "24:0a:c4:12:34:56", 3, 1714555800250LL);
     CHECK_EQ_INT(b.id, a.id);
     CHECK_STR(b.mac, want.mac);
+    CHECK_STR(b.slot_name, "pci-0000:00:14.0-usb-0:1.3:1.0-port0");
+    CHECK_STR(b.slot_name, want.slot_name);
     CHECK_EQ_INT(b.slot, 3);
     CHECK_STR(b.port, want.port);
     CHECK_STR(b.bridge, "CP2104");
@@ -117,6 +119,8 @@ static void test_round_trip(st_db *db, const char *path)
     CHECK_STR(tdb_query(path, "SELECT json_extract(images, '$[2].offset') FROM attempts WHERE id = 1",
                         buf, sizeof buf),
               "65536");
+    CHECK_STR(tdb_query(path, "SELECT slot_name || ' ' || slot FROM attempts WHERE id = 1", buf, sizeof buf),
+              "pci-0000:00:14.0-usb-0:1.3:1.0-port0 3");
 
     /* finishing again is refused and changes nothing */
     a.outcome = ST_DB_PASS;
@@ -180,6 +184,36 @@ static void test_units(st_db *db)
     CHECK(a.ended_ms >= before);
 }
 
+/* A slot is named by its stable path; without a name, begin gives it "slot<hub port>".
+ * Two hubs' ports with the same number stay two slots. */
+static void test_slot_names(st_db *db)
+{
+    st_err err;
+    st_db_attempt a, b;
+    tdb_full_attempt(&a, "", 7, 7000000);
+    a.slot_name[0] = '\0';
+    CHECK_EQ_INT(st_db_attempt_begin(db, &a, &err), 0);
+    CHECK_STR(a.slot_name, "slot7");
+    CHECK_EQ_INT(st_db_attempt_get(db, a.id, &b, &err), 0);
+    CHECK_STR(b.slot_name, "slot7");
+    /* the longest name that fits comes back whole */
+    tdb_full_attempt(&a, "", 7, 7100000);
+    memset(a.slot_name, 'p', sizeof a.slot_name - 1);
+    a.slot_name[sizeof a.slot_name - 1] = '\0';
+    memcpy(a.slot_name, "pci-0000:00:1d.0-usb-0:1.7:1.0-", 31);
+    CHECK_EQ_INT(st_db_attempt_begin(db, &a, &err), 0);
+    CHECK_EQ_INT(st_db_attempt_get(db, a.id, &b, &err), 0);
+    CHECK_STR(b.slot_name, a.slot_name);
+    CHECK_EQ_INT(strlen(b.slot_name), sizeof b.slot_name - 1);
+    CHECK_EQ_INT(b.slot, 7);
+    /* finishing keeps the slot the attempt began on */
+    b.slot_name[0] = '\0';
+    b.outcome = ST_DB_PASS;
+    CHECK_EQ_INT(st_db_attempt_finish(db, &b, false, &err), 0);
+    CHECK_EQ_INT(st_db_attempt_get(db, a.id, &b, &err), 0);
+    CHECK_STR(b.slot_name, a.slot_name);
+}
+
 /* The engine's structs land in the right fields (db_fill.h). */
 static void test_fill(void)
 {
@@ -216,6 +250,9 @@ static void test_fill(void)
     CHECK_EQ_INT(a.baud, 921600);
     CHECK_EQ_INT(a.connect_ms, 812);
     CHECK_EQ_INT(a.total_ms, 12500);
+    CHECK_EQ_INT(a.bytes_compressed, 60);
+    CHECK_EQ_INT(st_db_ms(1714555800.2504), 1714555800250LL);
+    CHECK_EQ_INT(st_db_ms(-0.5), 0);
 
     static st_fwset fw;
     snprintf(fw.prof.name, sizeof fw.prof.name, "fire-factory");
@@ -248,13 +285,12 @@ static void test_fill(void)
 int main(void)
 {
     char dir[256], path[512];
-    tdb_mkdir(dir);
-    tdb_path(path, dir, "station.db");
     test_fill();
-    st_db *db = tdb_open(path);
+    st_db *db = tdb_fresh(dir, path);
     if (CHECK(db != NULL)) {
         test_round_trip(db, path);
         test_units(db);
+        test_slot_names(db);
         st_err err;
         CHECK_EQ_INT(st_db_check_integrity(db, &err), 0);
         st_db_close(db);

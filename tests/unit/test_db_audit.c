@@ -40,9 +40,7 @@ static int collect(void *user, const st_db_attempt *a, const st_db_bin_entry *b)
 int main(void)
 {
     char dir[256], path[512];
-    tdb_mkdir(dir);
-    tdb_path(path, dir, "station.db");
-    st_db *db = tdb_open(path);
+    st_db *db = tdb_fresh(dir, path);
     if (!CHECK(db != NULL)) {
         tdb_rmdir(dir);
         return check_summary("db_audit");

@@ -52,6 +52,7 @@ static void test_fail_then_pass(st_db *db)
     CHECK_EQ_INT(l.e[0].last_attempt_id, a2);
     CHECK_EQ_INT(l.e[0].vid, 0x10c4);
     CHECK_EQ_INT(l.e[0].slot, 1);
+    CHECK_STR(l.e[0].slot_name, "slot1");
     CHECK_STR(l.e[0].port, "/dev/ttyUSB1");
     CHECK_STR(l.e[0].hint, st_fclass_hint(ST_FC_STUB_RAM_CHECKSUM)); /* class hint when none given */
     CHECK_EQ_INT(l.e[0].resolved_ms, 0);
@@ -64,6 +65,7 @@ static void test_fail_then_pass(st_db *db)
     CHECK_EQ_INT(l.e[0].attempts, 3);
     CHECK_EQ_INT(l.e[0].fclass, ST_FC_MD5_MISMATCH);
     CHECK_EQ_INT(l.e[0].slot, 5);
+    CHECK_STR(l.e[0].slot_name, "slot5");
     CHECK_EQ_INT(l.e[0].first_fail_ms, 1000000);
     CHECK_EQ_INT(l.e[0].last_fail_ms, 2010000);
     CHECK_EQ_INT(l.e[0].last_attempt_id, a3);
@@ -151,13 +153,21 @@ static void test_by_hand(st_db *db)
         CHECK(got->resolved_ms > 0);
         CHECK_EQ_INT(got->resolved_by, 0);
     }
-    /* MAC-less by hand: a new entry every time */
+    /* MAC-less by hand: a new entry every time, under the slot's name */
     memset(&e, 0, sizeof e);
     e.slot = 9;
+    snprintf(e.slot_name, sizeof e.slot_name, "bench-left");
     e.fclass = ST_FC_NO_SYNC;
     CHECK_EQ_INT(st_db_bin_add(db, &e, &id, &err), 0);
     CHECK_EQ_INT(st_db_bin_add(db, &e, &id2, &err), 0);
     CHECK(id2 != id);
+    list(db, false, &l);
+    got = NULL;
+    for (int i = 0; i < l.n; i++)
+        if (l.e[i].id == id2)
+            got = &l.e[i];
+    if (CHECK(got != NULL))
+        CHECK_STR(got->slot_name, "bench-left");
     snprintf(e.mac, sizeof e.mac, "zz");
     CHECK_EQ_INT(st_db_bin_add(db, &e, &id, &err), -1);
     CHECK_CONTAINS(err.msg, "not a MAC address");
@@ -209,16 +219,63 @@ static void test_macless_sessions(st_db *db, const char *path)
               "1 24:0a:c4:00:0e:01 2 flash_write");
 }
 
+/* Two hubs, each with a port 3: the slot number repeats, the slot names do not. A MAC-less
+ * failure belongs to its own slot only, however the tries on the two interleave. */
+#define HUB_A3 "pci-0000:00:14.0-usb-0:1.3:1.0-port0"
+#define HUB_B3 "pci-0000:00:14.0-usb-0:2.3:1.0-port0"
+
+/* "<mac or -> <open|resolved_by> <attempts>" of the bin entry last failed by attempt id. */
+static const char *entry_of(const char *path, int64_t id, char *buf, size_t cap)
+{
+    char q[256];
+    snprintf(q, sizeof q, "SELECT COALESCE(mac, '-') || ' ' || COALESCE(resolved_by, 'open') || ' '"
+                          " || attempts || ' ' || slot_name FROM bin WHERE last_attempt_id = %lld", (long long)id);
+    return tdb_query(path, q, buf, cap);
+}
+
+static void test_two_hubs(st_db *db, const char *path)
+{
+    char buf[256], want[256];
+    /* B's unit fails try 1 (retried), A's unit fails try 1 before its MAC is read (binned),
+     * B's try 2 fails MAC-less too (binned): two entries, one per slot */
+    CHECK(tdb_attempt_in(db, HUB_B3, "", 3, 1, 8000000, ST_DB_FAIL, ST_FC_NO_SYNC, "CP2104", false) > 0);
+    int64_t a1 = tdb_attempt_in(db, HUB_A3, "", 3, 1, 8050000, ST_DB_FAIL, ST_FC_NO_SYNC, "CP2104", true);
+    int64_t b2 = tdb_attempt_in(db, HUB_B3, "", 3, 2, 8100000, ST_DB_FAIL, ST_FC_TIMEOUT, "CP2104", true);
+    CHECK_STR(entry_of(path, a1, buf, sizeof buf), "- open 1 " HUB_A3);
+    CHECK_STR(entry_of(path, b2, buf, sizeof buf), "- open 2 " HUB_B3);
+    /* B's unit passes on try 3 with its MAC: B's entry resolves, A's stays open */
+    int64_t b3 = tdb_attempt_in(db, HUB_B3, "24:0a:c4:00:0b:03", 3, 3, 8150000, ST_DB_PASS, ST_FC_NONE,
+                                "CP2104", true);
+    snprintf(want, sizeof want, "24:0a:c4:00:0b:03 %lld 2 " HUB_B3, (long long)b3);
+    CHECK_STR(entry_of(path, b2, buf, sizeof buf), want);
+    CHECK_STR(entry_of(path, a1, buf, sizeof buf), "- open 1 " HUB_A3);
+    /* the listing carries the name */
+    bin_list l;
+    list(db, false, &l);
+    int seen = 0;
+    for (int i = 0; i < l.n; i++)
+        if (l.e[i].last_attempt_id == a1) {
+            CHECK_STR(l.e[i].slot_name, HUB_A3);
+            CHECK_EQ_INT(l.e[i].slot, 3);
+            seen++;
+        }
+    CHECK_EQ_INT(seen, 1);
+    /* A's unit, retried on its own slot, reads its MAC and passes: its entry resolves */
+    int64_t a2 = tdb_attempt_in(db, HUB_A3, "24:0a:c4:00:0a:03", 3, 2, 8200000, ST_DB_PASS, ST_FC_NONE,
+                                "CP2104", true);
+    snprintf(want, sizeof want, "24:0a:c4:00:0a:03 %lld 1 " HUB_A3, (long long)a2);
+    CHECK_STR(entry_of(path, a1, buf, sizeof buf), want);
+}
+
 int main(void)
 {
     char dir[256], path[512];
-    tdb_mkdir(dir);
-    tdb_path(path, dir, "station.db");
-    st_db *db = tdb_open(path);
+    st_db *db = tdb_fresh(dir, path);
     if (CHECK(db != NULL)) {
         test_fail_then_pass(db);
         test_by_hand(db);
         test_macless_sessions(db, path);
+        test_two_hubs(db, path);
         st_err err;
         CHECK_EQ_INT(st_db_check_integrity(db, &err), 0);
         st_db_close(db);

@@ -119,7 +119,8 @@ static void test_csv(st_db *db)
     int n1 = csv_record(&p, r1, 64);
     int n2 = csv_record(&p, r2, 64);
     int n3 = csv_record(&p, r3, 64);
-    CHECK_EQ_INT(nh, 34);
+    CHECK_EQ_INT(nh, 35);
+    CHECK_STR(hdr[nh - 1], "slot_name"); /* new columns go last: positional readers keep working */
     CHECK_EQ_INT(n1, nh);
     CHECK_EQ_INT(n2, nh);
     CHECK_EQ_INT(n3, 0); /* the next day's attempt is outside [from, to) */
@@ -128,6 +129,7 @@ static void test_csv(st_db *db)
         CHECK_STR(field(hdr, r1, nh, "id"), "1");
         CHECK_STR(field(hdr, r1, nh, "mac"), "24:0a:c4:01:02:03");
         CHECK_STR(field(hdr, r1, nh, "slot"), "2");
+        CHECK_STR(field(hdr, r1, nh, "slot_name"), "pci-0000:00:14.0-usb-0:1.2:1.0-port0");
         CHECK_STR(field(hdr, r1, nh, "vid_pid"), "10c4:ea60");
         CHECK_STR(field(hdr, r1, nh, "bridge"), "CP2104");
         CHECK_STR(field(hdr, r1, nh, "revision"), "v3.0");
@@ -151,6 +153,7 @@ static void test_csv(st_db *db)
         CHECK_STR(field(hdr, r2, nh, "revision"), "");
         CHECK_STR(field(hdr, r2, nh, "ended"), "");
         CHECK_STR(field(hdr, r2, nh, "port"), "socket://127.0.0.1:4000");
+        CHECK_STR(field(hdr, r2, nh, "slot_name"), "slot3");
     }
     for (int i = 0; i < nh; i++)
         free(hdr[i]);
@@ -184,6 +187,8 @@ static void test_jsonl(st_db *db)
         if (lines == 1) {
             CHECK_EQ_INT(json_integer_value(json_object_get(o, "id")), 1);
             CHECK_STR(json_string_value(json_object_get(o, "mac")), "24:0a:c4:01:02:03");
+            CHECK_STR(json_string_value(json_object_get(o, "slot_name")), "pci-0000:00:14.0-usb-0:1.2:1.0-port0");
+            CHECK_EQ_INT(json_integer_value(json_object_get(o, "slot")), 2);
             CHECK_STR(json_string_value(json_object_get(o, "detail")), AWKWARD);
             CHECK_STR(json_string_value(json_object_get(o, "fclass")), "md5_mismatch");
             CHECK_STR(json_string_value(json_object_get(o, "status")), "01c1");
@@ -196,6 +201,7 @@ static void test_jsonl(st_db *db)
             CHECK_EQ_INT(strlen(json_string_value(json_object_get(json_array_get(imgs, 1), "sha256")) ?: ""), 64);
         } else if (lines == 2) {
             CHECK(json_is_null(json_object_get(o, "mac")));
+            CHECK_STR(json_string_value(json_object_get(o, "slot_name")), "slot3");
             CHECK(json_is_null(json_object_get(o, "ended")));
             CHECK(json_is_null(json_object_get(o, "fclass")));
             CHECK_STR(json_string_value(json_object_get(o, "outcome")), "in_progress");
@@ -220,6 +226,7 @@ static void test_bin_export(st_db *db)
         CHECK_STR(json_string_value(json_object_get(o, "mac")), "24:0a:c4:01:02:03");
         CHECK_STR(json_string_value(json_object_get(o, "fclass")), "md5_mismatch");
         CHECK_STR(json_string_value(json_object_get(o, "vid_pid")), "10c4:ea60");
+        CHECK_STR(json_string_value(json_object_get(o, "slot_name")), "pci-0000:00:14.0-usb-0:1.2:1.0-port0");
         CHECK_EQ_INT(json_integer_value(json_object_get(o, "attempts")), 1);
         CHECK_STR(json_string_value(json_object_get(o, "last_fail")), "2024-05-01T09:30:10.750Z");
         CHECK(json_is_null(json_object_get(o, "resolved")));
@@ -230,7 +237,66 @@ static void test_bin_export(st_db *db)
     static const char bin_head[] = "id,mac,slot,port,fclass,phase,status,detail,hint,vid_pid,attempts,";
     CHECK(out && strncmp(out, bin_head, strlen(bin_head)) == 0);
     CHECK(out && strstr(out, ",md5_mismatch,verify,01c1,") != NULL);
+    CHECK(out && strstr(out, ",resolved,resolved_by,slot_name\r\n") != NULL);
+    CHECK(out && strstr(out, ",pci-0000:00:14.0-usb-0:1.2:1.0-port0\r\n") != NULL);
     free(out);
+}
+
+/* One record at a time (audit, retry-bin): the export's keys, plus a leading "kind". */
+static void test_write_one(st_db *db)
+{
+    st_err err;
+    st_db_attempt a;
+    if (!CHECK_EQ_INT(st_db_attempt_get(db, 1, &a, &err), 0))
+        return;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(st_db_write_attempt(f, ST_DB_JSONL, &a, "attempt", false, &err), 0);
+    fclose(f);
+    CHECK(buf && strncmp(buf, "{\"kind\":\"attempt\",\"id\":1,", 25) == 0);
+    json_t *one = json_loads(buf, 0, NULL);
+    free(buf);
+    char *all = export_to_string(db, ST_DB_JSONL, 0, 0, false);
+    json_t *first = json_loads(all, JSON_DISABLE_EOF_CHECK, NULL);
+    free(all);
+    if (CHECK(json_is_object(one) && json_is_object(first))) {
+        CHECK_STR(json_string_value(json_object_get(one, "slot_name")), "pci-0000:00:14.0-usb-0:1.2:1.0-port0");
+        json_object_del(one, "kind");
+        CHECK(json_equal(one, first));
+    }
+    json_decref(one);
+    json_decref(first);
+
+    /* CSV: header then the row; a NULL record is the header alone; JSON lines have none */
+    f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(st_db_write_attempt(f, ST_DB_CSV, &a, NULL, true, &err), 0);
+    CHECK_EQ_INT(st_db_write_bin(f, ST_DB_CSV, NULL, "bin", true, &err), 0);
+    CHECK_EQ_INT(st_db_write_bin(f, ST_DB_JSONL, NULL, NULL, true, &err), 0);
+    fclose(f);
+    const char *p = buf;
+    char *hdr[64], *row[64], *bh[64], *more[64];
+    int nh = csv_record(&p, hdr, 64), nr = csv_record(&p, row, 64), nb = csv_record(&p, bh, 64);
+    CHECK_EQ_INT(csv_record(&p, more, 64), 0);
+    CHECK_EQ_INT(nh, 35);
+    CHECK_EQ_INT(nr, nh);
+    if (nr == nh) {
+        CHECK_STR(field(hdr, row, nh, "mac"), "24:0a:c4:01:02:03");
+        CHECK_STR(field(hdr, row, nh, "slot_name"), "pci-0000:00:14.0-usb-0:1.2:1.0-port0");
+    }
+    CHECK_EQ_INT(nb, 18);
+    if (nb == 18) {
+        CHECK_STR(bh[0], "kind");
+        CHECK_STR(bh[1], "id");
+        CHECK_STR(bh[17], "slot_name");
+    }
+    for (int i = 0; i < nh; i++)
+        free(hdr[i]);
+    for (int i = 0; i < nr; i++)
+        free(row[i]);
+    for (int i = 0; i < nb; i++)
+        free(bh[i]);
+    free(buf);
 }
 
 static void test_write_failure(st_db *db)
@@ -248,14 +314,13 @@ static void test_write_failure(st_db *db)
 int main(void)
 {
     char dir[256], path[512];
-    tdb_mkdir(dir);
-    tdb_path(path, dir, "station.db");
-    st_db *db = tdb_open(path);
+    st_db *db = tdb_fresh(dir, path);
     if (CHECK(db != NULL)) {
         fill(db);
         test_csv(db);
         test_jsonl(db);
         test_bin_export(db);
+        test_write_one(db);
         test_write_failure(db);
         st_db_close(db);
     }

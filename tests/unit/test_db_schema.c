@@ -1,37 +1,58 @@
-/* test_db_schema.c - creating the database, migrating a version-1 file written by hand
- * the way an older station wrote it, refusing a newer file, the single-writer lock,
- * reader handles, the default path and the integrity check. */
+/* test_db_schema.c - creating the database, migrating version-1 and version-2 files
+ * written by hand the way older stations wrote them (and a step that fails leaving the
+ * file as it was), refusing a newer file, the single-writer lock, reader handles, the
+ * default path and the integrity check. */
 #include "check.h"
 #include "test_db_support.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The version-1 schema exactly as the first station release created it. */
-static const char *const schema_v1 =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value);"
-    "CREATE TABLE units("
-    "  mac TEXT PRIMARY KEY NOT NULL,"
-    "  first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
-    "  chip TEXT, package TEXT, description TEXT, rev_major INTEGER, rev_minor INTEGER,"
-    "  flash_id INTEGER, flash_size INTEGER);"
-    "CREATE TABLE attempts("
-    "  id INTEGER PRIMARY KEY,"
-    "  mac TEXT REFERENCES units(mac),"
-    "  slot INTEGER NOT NULL, port TEXT,"
-    "  bridge TEXT, bridge_vid INTEGER, bridge_pid INTEGER, bridge_serial TEXT,"
-    "  chip TEXT, package TEXT, description TEXT, rev_major INTEGER, rev_minor INTEGER,"
-    "  flash_id INTEGER, flash_size INTEGER,"
-    "  profile TEXT, images TEXT,"
-    "  baud INTEGER, bytes_raw INTEGER, bytes_compressed INTEGER,"
-    "  connect_ms INTEGER, stub_ms INTEGER, write_ms INTEGER, verify_ms INTEGER,"
-    "  total_ms INTEGER, try_no INTEGER,"
-    "  outcome TEXT NOT NULL CHECK (outcome IN ('in_progress','pass','fail','interrupted')),"
-    "  fclass TEXT, phase TEXT, status TEXT, detail TEXT, hint TEXT,"
-    "  host TEXT, operator TEXT,"
-    "  started_ms INTEGER NOT NULL, ended_ms INTEGER);"
-    "CREATE INDEX attempts_mac_started ON attempts(mac, started_ms);"
+/* The version-1 schema exactly as the first station release created it. Frozen copies,
+ * not the migration steps themselves: a test must catch a shipped step being edited. */
+#define SCHEMA_V1_TABLES \
+    "CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value);" \
+    "CREATE TABLE units(" \
+    "  mac TEXT PRIMARY KEY NOT NULL," \
+    "  first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL," \
+    "  chip TEXT, package TEXT, description TEXT, rev_major INTEGER, rev_minor INTEGER," \
+    "  flash_id INTEGER, flash_size INTEGER);" \
+    "CREATE TABLE attempts(" \
+    "  id INTEGER PRIMARY KEY," \
+    "  mac TEXT REFERENCES units(mac)," \
+    "  slot INTEGER NOT NULL, port TEXT," \
+    "  bridge TEXT, bridge_vid INTEGER, bridge_pid INTEGER, bridge_serial TEXT," \
+    "  chip TEXT, package TEXT, description TEXT, rev_major INTEGER, rev_minor INTEGER," \
+    "  flash_id INTEGER, flash_size INTEGER," \
+    "  profile TEXT, images TEXT," \
+    "  baud INTEGER, bytes_raw INTEGER, bytes_compressed INTEGER," \
+    "  connect_ms INTEGER, stub_ms INTEGER, write_ms INTEGER, verify_ms INTEGER," \
+    "  total_ms INTEGER, try_no INTEGER," \
+    "  outcome TEXT NOT NULL CHECK (outcome IN ('in_progress','pass','fail','interrupted'))," \
+    "  fclass TEXT, phase TEXT, status TEXT, detail TEXT, hint TEXT," \
+    "  host TEXT, operator TEXT," \
+    "  started_ms INTEGER NOT NULL, ended_ms INTEGER);" \
+    "CREATE INDEX attempts_mac_started ON attempts(mac, started_ms);" \
     "CREATE INDEX attempts_started ON attempts(started_ms);"
+
+/* What version 2 (the retry bin) added, as released. */
+#define SCHEMA_V2_BIN \
+    "CREATE TABLE bin(" \
+    "  id INTEGER PRIMARY KEY," \
+    "  mac TEXT REFERENCES units(mac)," \
+    "  slot INTEGER, port TEXT," \
+    "  fclass TEXT, phase TEXT, status TEXT, detail TEXT, hint TEXT," \
+    "  bridge_vid INTEGER, bridge_pid INTEGER," \
+    "  attempts INTEGER NOT NULL DEFAULT 1," \
+    "  first_fail_ms INTEGER NOT NULL, last_fail_ms INTEGER NOT NULL," \
+    "  last_attempt_id INTEGER REFERENCES attempts(id)," \
+    "  resolved_ms INTEGER, resolved_by INTEGER REFERENCES attempts(id));" \
+    "CREATE UNIQUE INDEX bin_open_mac ON bin(mac) WHERE resolved_ms IS NULL AND mac IS NOT NULL;" \
+    "CREATE INDEX bin_mac ON bin(mac, last_fail_ms);" \
+    "CREATE INDEX bin_open ON bin(last_fail_ms) WHERE resolved_ms IS NULL;" \
+    "CREATE INDEX attempts_in_progress ON attempts(id) WHERE outcome = 'in_progress';"
+
+static const char *const schema_v1 = SCHEMA_V1_TABLES
     "PRAGMA user_version = 1;"
     "INSERT INTO units VALUES ('24:0a:c4:00:00:01', 1000, 2000, 'ESP32', 'ESP32-D0WD-V3', NULL, 3, 0,"
     "  1458208, 16777216);"
@@ -39,6 +60,24 @@ static const char *const schema_v1 =
     "  VALUES (1, '24:0a:c4:00:00:01', 1, '/dev/ttyUSB0', 'pass', NULL, 'done', 1, 1000, 2000);"
     "INSERT INTO attempts(id, mac, slot, port, outcome, phase, try_no, started_ms)"
     "  VALUES (2, '24:0a:c4:00:00:01', 2, '/dev/ttyUSB1', 'in_progress', 'write', 1, 3000);";
+
+/* A version-2 file from a line with USB hubs and simulator slots: slots known only by hub
+ * port number and port path. */
+static const char *const schema_v2 = SCHEMA_V1_TABLES SCHEMA_V2_BIN
+    "PRAGMA user_version = 2;"
+    "INSERT INTO units(mac, first_seen_ms, last_seen_ms) VALUES ('24:0a:c4:00:00:01', 1000, 9000),"
+    "  ('24:0a:c4:00:00:02', 3000, 3100);"
+    "INSERT INTO attempts(id, mac, slot, port, outcome, fclass, phase, try_no, started_ms, ended_ms) VALUES"
+    "  (1, '24:0a:c4:00:00:01', 3, '/dev/serial/by-path/pci-0000:00:14.0-usb-0:1.3:1.0-port0', 'pass',"
+    "   NULL, 'done', 1, 1000, 1900),"
+    "  (2, NULL, 3, '/tmp/sim/slot3', 'fail', 'no_sync', 'sync', 1, 2000, 2100),"
+    "  (3, '24:0a:c4:00:00:02', 2, '/dev/ttyUSB0', 'fail', 'timeout', 'write', 1, 3000, 3100),"
+    "  (4, NULL, 5, NULL, 'fail', 'no_sync', 'connect', 1, 4000, 4100),"
+    "  (5, '24:0a:c4:00:00:01', 4, 'socket://127.0.0.1:4000', 'pass', NULL, 'done', 1, 9000, 9100);"
+    "INSERT INTO bin(id, mac, slot, port, fclass, phase, attempts, first_fail_ms, last_fail_ms,"
+    "  last_attempt_id) VALUES"
+    "  (1, NULL, 3, '/tmp/sim/slot3', 'no_sync', 'sync', 1, 2000, 2100, 2),"
+    "  (2, '24:0a:c4:00:00:02', 2, '/dev/ttyUSB0', 'timeout', 'write', 1, 3000, 3100, 3);";
 
 static void test_fresh(const char *dir)
 {
@@ -59,8 +98,9 @@ static void test_fresh(const char *dir)
                               " WHERE type = 'table' ORDER BY name)", buf, sizeof buf),
               "attempts,bin,meta,units");
     CHECK_STR(tdb_query(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('attempts_mac_started',"
-                              " 'attempts_started', 'bin_open_mac', 'attempts_in_progress')", buf, sizeof buf),
-              "4");
+                              " 'attempts_started', 'bin_open_mac', 'attempts_in_progress', 'bin_open_slot')",
+                        buf, sizeof buf),
+              "5");
     /* the write probe left no row behind, the open stamp is there */
     CHECK_STR(tdb_query(path, "SELECT count(*) FROM meta WHERE key = 'write_probe'", buf, sizeof buf), "0");
     CHECK_STR(tdb_query(path, "SELECT count(*) FROM meta WHERE key = 'last_open'", buf, sizeof buf), "1");
@@ -107,7 +147,7 @@ static void test_migrate_v1(const char *dir)
     st_err err;
     int v = 0;
     CHECK_EQ_INT(st_db_schema_version(db, &v, &err), 0);
-    CHECK_EQ_INT(v, 2);
+    CHECK_EQ_INT(v, 3);
     CHECK_STR(tdb_query(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('bin', 'bin_open_mac',"
                               " 'attempts_in_progress')", buf, sizeof buf),
               "3");
@@ -117,6 +157,7 @@ static void test_migrate_v1(const char *dir)
     CHECK_EQ_INT(a.outcome, ST_DB_PASS);
     CHECK_STR(a.mac, "24:0a:c4:00:00:01");
     CHECK_STR(a.port, "/dev/ttyUSB0");
+    CHECK_STR(a.slot_name, "slot1"); /* a bare tty node names no slot: the hub port does */
     st_db_unit u;
     bool found = false;
     CHECK_EQ_INT(st_db_unit_get(db, "24:0A:C4:00:00:01", &u, &found, &err), 0);
@@ -130,8 +171,8 @@ static void test_migrate_v1(const char *dir)
     CHECK_EQ_INT(a.fclass, ST_FC_INTERRUPTED);
     CHECK_EQ_INT(a.phase, ST_PH_WRITE);
     CHECK_STR(tdb_query(path, "SELECT mac || ' ' || fclass || ' ' || attempts || ' ' || last_attempt_id"
-                              " FROM bin", buf, sizeof buf),
-              "24:0a:c4:00:00:01 interrupted 1 2");
+                              " || ' ' || slot_name FROM bin", buf, sizeof buf),
+              "24:0a:c4:00:00:01 interrupted 1 2 slot2");
     CHECK_EQ_INT(st_db_check_integrity(db, &err), 0);
     st_db_close(db);
 
@@ -142,6 +183,76 @@ static void test_migrate_v1(const char *dir)
         CHECK_STR(tdb_query(path, "SELECT count(*) FROM bin", buf, sizeof buf), "1");
         st_db_close(db);
     }
+}
+
+static void test_migrate_v2(const char *dir)
+{
+    char path[512], buf[512];
+    tdb_path(path, dir, "v2.db");
+    if (!CHECK_EQ_INT(tdb_exec(path, schema_v2), 0))
+        return;
+    /* a reader cannot use the old file: it says to run the station once */
+    st_db *db = NULL;
+    st_err err;
+    st_db_opts ro = {.read_only = true};
+    CHECK_EQ_INT(st_db_open(path, &ro, &db, &err), -1);
+    CHECK_CONTAINS(err.msg, "schema version 2");
+    CHECK_CONTAINS(err.hint, "migrates the file");
+
+    db = tdb_open(path);
+    if (!CHECK(db != NULL))
+        return;
+    int v = 0;
+    CHECK_EQ_INT(st_db_schema_version(db, &v, &err), 0);
+    CHECK_EQ_INT(v, 3);
+    CHECK_EQ_INT(st_db_recovered(db), 0);
+    /* every old row got the name the station would give its slot today */
+    CHECK_STR(tdb_query(path, "SELECT group_concat(slot_name, ' | ') FROM (SELECT slot_name FROM attempts"
+                              " ORDER BY id)", buf, sizeof buf),
+              "pci-0000:00:14.0-usb-0:1.3:1.0-port0 | slot3 | slot2 | slot5 | 127.0.0.1:4000");
+    CHECK_STR(tdb_query(path, "SELECT group_concat(slot_name, ' | ') FROM (SELECT slot_name FROM bin ORDER BY id)",
+                        buf, sizeof buf),
+              "slot3 | slot2");
+    CHECK_STR(tdb_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'bin_open_slot'", buf, sizeof buf),
+              "1");
+    st_db_attempt a;
+    CHECK_EQ_INT(st_db_attempt_get(db, 1, &a, &err), 0);
+    CHECK_STR(a.slot_name, "pci-0000:00:14.0-usb-0:1.3:1.0-port0");
+    CHECK_EQ_INT(a.slot, 3);
+    CHECK_STR(a.port, "/dev/serial/by-path/pci-0000:00:14.0-usb-0:1.3:1.0-port0");
+    /* the session that left the MAC-less entry on simulator slot3 goes on after the
+     * upgrade: its retry, now named by the station, finds and resolves that entry */
+    int64_t id = tdb_attempt_in(db, "slot3", "24:0a:c4:00:00:03", 3, 2, 10000, ST_DB_PASS, ST_FC_NONE,
+                                "CP2104", true);
+    char want[64];
+    snprintf(want, sizeof want, "24:0a:c4:00:00:03 %lld", (long long)id);
+    CHECK_STR(tdb_query(path, "SELECT mac || ' ' || resolved_by FROM bin WHERE id = 1", buf, sizeof buf), want);
+    CHECK_STR(tdb_query(path, "SELECT COALESCE(resolved_ms, 'open') FROM bin WHERE id = 2", buf, sizeof buf),
+              "open");
+    CHECK_EQ_INT(st_db_check_integrity(db, &err), 0);
+    st_db_close(db);
+}
+
+/* A step that fails half way (its second statement) leaves the file at the previous
+ * version with none of the step's changes, and the station refuses to start on it. */
+static void test_migration_atomic(const char *dir)
+{
+    char path[512], buf[256];
+    tdb_path(path, dir, "v2-odd.db");
+    if (!CHECK_EQ_INT(tdb_exec(path, schema_v2), 0) ||
+        !CHECK_EQ_INT(tdb_exec(path, "ALTER TABLE bin ADD COLUMN slot_name TEXT;"), 0))
+        return;
+    st_db *db = NULL;
+    st_err err;
+    CHECK_EQ_INT(st_db_open(path, NULL, &db, &err), -1);
+    CHECK(db == NULL);
+    CHECK_CONTAINS(err.msg, "cannot migrate to schema v3 (slot names)");
+    CHECK_CONTAINS(err.msg, path);
+    CHECK_STR(tdb_query(path, "PRAGMA user_version", buf, sizeof buf), "2");
+    CHECK_STR(tdb_query(path, "SELECT count(*) FROM pragma_table_info('attempts') WHERE name = 'slot_name'",
+                        buf, sizeof buf),
+              "0");
+    CHECK_STR(tdb_query(path, "SELECT count(*) FROM attempts", buf, sizeof buf), "5");
 }
 
 static void test_newer_refused(const char *dir)
@@ -259,6 +370,8 @@ int main(void)
     tdb_mkdir(dir);
     test_fresh(dir);
     test_migrate_v1(dir);
+    test_migrate_v2(dir);
+    test_migration_atomic(dir);
     test_newer_refused(dir);
     test_integrity_problem(dir);
     test_reader_missing(dir);

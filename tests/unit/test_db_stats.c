@@ -45,12 +45,29 @@ static int on_hour(void *user, int64_t hour, int64_t units, int64_t attempts)
     return 0;
 }
 
+typedef struct {
+    char name[4][64];
+    int64_t attempts[4], passes[4], failures[4];
+    int rows;
+} slots;
+
+static int on_slot(void *user, const char *name, int64_t attempts, int64_t passes, int64_t failures)
+{
+    slots *sl = user;
+    if (sl->rows < 4) {
+        snprintf(sl->name[sl->rows], 64, "%s", name);
+        sl->attempts[sl->rows] = attempts;
+        sl->passes[sl->rows] = passes;
+        sl->failures[sl->rows] = failures;
+    }
+    sl->rows++;
+    return 0;
+}
+
 int main(void)
 {
     char dir[256], path[512];
-    tdb_mkdir(dir);
-    tdb_path(path, dir, "station.db");
-    st_db *db = tdb_open(path);
+    st_db *db = tdb_fresh(dir, path);
     if (!CHECK(db != NULL)) {
         tdb_rmdir(dir);
         return check_summary("db_stats");
@@ -114,6 +131,21 @@ int main(void)
         CHECK_EQ_INT(h.hour[1], H + 3600 * S);
         CHECK_EQ_INT(h.units[1], 1);
         CHECK_EQ_INT(h.attempts[1], 2);
+    }
+
+    /* per slot, by name; F (in progress, on a by-path slot) is not counted */
+    slots sl;
+    memset(&sl, 0, sizeof sl);
+    CHECK_EQ_INT(st_db_stats_slots(db, H, H + 2 * 3600 * S, on_slot, &sl, &err), 0);
+    if (CHECK_EQ_INT(sl.rows, 4)) {
+        static const char *const name[] = {"slot1", "slot2", "slot3", "slot4"};
+        static const int64_t att[] = {2, 3, 2, 1}, pass[] = {2, 0, 1, 0}, fail[] = {0, 3, 1, 1};
+        for (int i = 0; i < 4; i++) {
+            CHECK_STR(sl.name[i], name[i]);
+            CHECK_EQ_INT(sl.attempts[i], att[i]);
+            CHECK_EQ_INT(sl.passes[i], pass[i]);
+            CHECK_EQ_INT(sl.failures[i], fail[i]);
+        }
     }
 
     /* the whole table (no upper bound) adds the later pass */

@@ -63,12 +63,19 @@ st_db *tdb_open(const char *path)
     return db;
 }
 
+st_db *tdb_fresh(char *dir, char *path)
+{
+    tdb_mkdir(dir);
+    return tdb_open(tdb_path(path, dir, "station.db"));
+}
+
 void tdb_full_attempt(st_db_attempt *a, const char *mac, int slot, int64_t started_ms)
 {
     memset(a, 0, sizeof *a);
     snprintf(a->mac, sizeof a->mac, "%s", mac);
     a->slot = slot;
-    snprintf(a->port, sizeof a->port, "/dev/serial/by-path/pci-0000:00:14.0-usb-0:1.%d:1.0-port0", slot);
+    snprintf(a->slot_name, sizeof a->slot_name, "pci-0000:00:14.0-usb-0:1.%d:1.0-port0", slot);
+    snprintf(a->port, sizeof a->port, "/dev/serial/by-path/%s", a->slot_name);
     snprintf(a->bridge, sizeof a->bridge, "CP2104");
     a->vid = 0x10c4;
     a->pid = 0xea60;
@@ -106,9 +113,17 @@ void tdb_full_attempt(st_db_attempt *a, const char *mac, int slot, int64_t start
 int64_t tdb_attempt(st_db *db, const char *mac, int slot, int try_no, int64_t started_ms,
                     st_db_outcome outcome, st_fclass fc, const char *bridge, bool bin_on_fail)
 {
+    return tdb_attempt_in(db, "", mac, slot, try_no, started_ms, outcome, fc, bridge, bin_on_fail);
+}
+
+int64_t tdb_attempt_in(st_db *db, const char *slot_name, const char *mac, int slot, int try_no,
+                       int64_t started_ms, st_db_outcome outcome, st_fclass fc, const char *bridge,
+                       bool bin_on_fail)
+{
     st_db_attempt a;
     memset(&a, 0, sizeof a);
     snprintf(a.mac, sizeof a.mac, "%s", mac);
+    snprintf(a.slot_name, sizeof a.slot_name, "%s", slot_name);
     a.slot = slot;
     snprintf(a.port, sizeof a.port, "/dev/ttyUSB%d", slot);
     snprintf(a.bridge, sizeof a.bridge, "%s", bridge ? bridge : "");
