@@ -62,16 +62,18 @@ static int write_pass(st_loader *l, const st_image *img, atomic_int *abort, st_b
     int to = stub ? ST_TO_DEFAULT_MS : st_timeout_per_mb(ST_TO_ERASE_PER_MB_MS, size);
     if (st_cmd_defl_begin(l, size, blocks, (uint32_t)bs, img->offset, to, err) < 0)
         return -1;
-    double ratio = img->zlen ? (double)img->len / (double)img->zlen : 1.0;
+    uint64_t prev_work = 0;
     for (uint32_t seq = 0; seq < blocks; seq++) {
         size_t off = (size_t)seq * bs;
         size_t n = img->zlen - off < bs ? img->zlen - off : bs;
         if (abort && atomic_load(abort))
             return interrupted(l, img, off, err);
-        /* The stub ACKs a block before writing it and reports the previous block's
-         * outcome with this reply, so allow for two blocks' worth of flash work. */
-        uint64_t raw = (uint64_t)((double)n * ratio) * (stub ? 2 : 1);
-        int bto = st_timeout_per_mb(ST_TO_WRITE_PER_MB_MS, raw);
+        /* Device work is what this block inflates to (0xFF padding can be megabytes from
+         * a few bytes). The ROM writes a block before answering; the stub answers a block
+         * when it starts on it, i.e. once the previous block is written. */
+        uint64_t work = st_image_inflated(img, off, n);
+        int bto = st_timeout_per_mb(ST_TO_WRITE_PER_MB_MS, stub ? prev_work + work : work);
+        prev_work = work;
         int tries = 0;
         while (st_cmd_defl_data(l, seq, img->zdata + off, n, bto, err) < 0) {
             if (!is_checksum_error(err))
@@ -99,8 +101,10 @@ int st_flash_write_image(st_loader *l, const st_image *img, atomic_int *abort, s
     if (l->stub) {
         /* Barrier: the stub answers only once every ACKed block is in flash, with the
          * deferred error of the last one. (The ROM writes before it answers a block.) */
-        uint64_t tail = (uint64_t)ESP_STUB_FLASH_BLOCK *
-                        (img->zlen ? (img->len + img->zlen - 1) / img->zlen : 1);
+        size_t bs = ESP_STUB_FLASH_BLOCK;
+        size_t last = img->zlen ? (img->zlen - 1) / bs * bs : 0;
+        size_t from = last >= bs ? last - bs : 0; /* the last two blocks may be unwritten */
+        uint64_t tail = st_image_inflated(img, from, img->zlen - from);
         if (st_cmd_defl_end(l, 1, st_timeout_per_mb(ST_TO_WRITE_PER_MB_MS, tail), err) < 0)
             return -1;
     }

@@ -256,18 +256,32 @@ static int prepare_image(const st_profile *p, const st_profile_image *pi, const 
     if (!EVP_Digest(im->data, im->len, im->md5, NULL, EVP_md5(), NULL) ||
         !EVP_Digest(im->data, im->len, key, NULL, EVP_sha256(), NULL))
         return perr(err, "this is a bug in the station: report it", "digest of %s failed", im->path);
-    if (cache_dir && st_zcache_load(cache_dir, COMP_ID, key, im->data, im->len, &im->zdata, &im->zlen,
-                                    &im->zlen_zlib9))
-        return 0;
-    if (compress_image(im, err))
+    bool cached = cache_dir && st_zcache_load(cache_dir, COMP_ID, key, im->data, im->len,
+                                              &im->zdata, &im->zlen, &im->zlen_zlib9);
+    if (!cached && compress_image(im, err))
         return -1;
-    /* Cheap insurance: never hand the units a stream that does not inflate to the image. */
-    if (!st_zlib_matches(im->zdata, im->zlen, im->data, im->len))
+    im->zmarks = malloc(ST_ZMARKS(im->zlen) * sizeof *im->zmarks);
+    if (!im->zmarks)
+        return nomem(err, im->path);
+    /* Cheap insurance: never hand the units a stream that does not inflate to the image;
+     * the same pass learns what each stretch of the stream inflates to. */
+    if (!st_zlib_matches(im->zdata, im->zlen, im->data, im->len, im->zmarks))
         return perr(err, "this is a bug in the station: report it",
                     "compressed stream of %s does not inflate back to the image", im->path);
-    if (cache_dir)
+    if (cache_dir && !cached)
         st_zcache_store(cache_dir, COMP_ID, key, im->len, im->zdata, im->zlen, im->zlen_zlib9);
     return 0;
+}
+
+uint64_t st_image_inflated(const st_image *im, size_t zoff, size_t n)
+{
+    size_t last = ST_ZMARKS(im->zlen) - 1;
+    size_t a = zoff / ST_ZMARK_STEP, b = (zoff + n + ST_ZMARK_STEP - 1) / ST_ZMARK_STEP;
+    if (!im->zmarks || b > last)
+        b = last;
+    if (!im->zmarks || a > b)
+        return im->len;
+    return (uint64_t)im->zmarks[b] - im->zmarks[a];
 }
 
 int st_fwset_prepare(const st_profile *prof, const char *cache_dir, st_fwset *out, st_err *err)
@@ -300,6 +314,7 @@ void st_fwset_free(st_fwset *fw)
     for (int i = 0; i < ST_MAX_IMAGES; i++) {
         free(fw->img[i].data);
         free(fw->img[i].zdata);
+        free(fw->img[i].zmarks);
     }
     if (fw->has_stub)
         st_stub_free(&fw->stub);

@@ -11,6 +11,11 @@
 #include "profile.h"
 #include "stub.h"
 
+/* Granularity at which we know how much each stretch of a compressed stream inflates to:
+ * the ROM's flash block size, so stub blocks (16 KiB) are whole multiples of it. */
+#define ST_ZMARK_STEP 0x400u
+#define ST_ZMARKS(zlen) (((zlen) + ST_ZMARK_STEP - 1) / ST_ZMARK_STEP + 1)
+
 typedef struct st_image {
     uint32_t offset;
     uint8_t *data;        /* bytes to land (header-patched at the bootloader offset, padded to 4) */
@@ -20,6 +25,7 @@ typedef struct st_image {
     uint8_t *zdata;       /* zlib stream (RFC 1950) of data, best ratio we have */
     size_t zlen;
     size_t zlen_zlib9;    /* what zlib level 9 would have produced, for reports */
+    uint32_t *zmarks;     /* zmarks[i]: bytes inflated from the first i*ST_ZMARK_STEP of zdata */
     char path[ST_PATH_MAX];
     char warning[200];    /* non-fatal note for the operator/log (e.g. header left unpatched), "" if none */
 } st_image;
@@ -37,5 +43,10 @@ typedef struct st_fwset {
  * compressed streams keyed by content digest so a restart does not recompress. */
 int st_fwset_prepare(const st_profile *prof, const char *cache_dir, st_fwset *out, st_err *err);
 void st_fwset_free(st_fwset *fw);
+
+/* Bytes the compressed stretch zdata[zoff..zoff+n) inflates to (rounded outward to
+ * ST_ZMARK_STEP): the device work a block costs, which sizes its timeout. A block of
+ * 0xFF padding can inflate to megabytes. */
+uint64_t st_image_inflated(const st_image *im, size_t zoff, size_t n);
 
 #endif

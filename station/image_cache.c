@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "esp_proto.h"
+#include "image.h"
 
 #define CACHE_MAGIC "STZCACHE"
 #define CACHE_VERSION 1u
@@ -32,38 +33,45 @@ int st_zcache_path(const char *dir, const char *comp_id, const uint8_t key[32], 
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
-int st_zlib_matches(const uint8_t *z, size_t zlen, const uint8_t *data, size_t len)
+int st_zlib_matches(const uint8_t *z, size_t zlen, const uint8_t *data, size_t len,
+                    uint32_t *marks)
 {
     z_stream s;
     memset(&s, 0, sizeof s);
     if (inflateInit(&s) != Z_OK)
         return 0;
     uint8_t buf[65536];
-    size_t done = 0;
+    size_t done = 0, fed = 0;
     int rc = Z_OK, ok = 1;
-    s.next_in = (Bytef *)z;
-    /* zlib counts in uInt: feed huge streams in slices. */
-    size_t in_left = zlen;
-    while (ok && rc != Z_STREAM_END) {
-        if (s.avail_in == 0) {
-            if (in_left == 0)
+    if (marks)
+        marks[0] = 0;
+    /* Feed one mark step of input at a time and drain all the output it yields, so the
+     * output count after each step is what that much of the stream inflates to. */
+    while (ok && rc != Z_STREAM_END && fed < zlen) {
+        size_t step = zlen - fed < ST_ZMARK_STEP ? zlen - fed : ST_ZMARK_STEP;
+        s.next_in = (Bytef *)z + fed;
+        s.avail_in = (uInt)step;
+        do {
+            s.next_out = buf;
+            s.avail_out = sizeof buf;
+            rc = inflate(&s, Z_NO_FLUSH);
+            if ((rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) ||
+                (rc == Z_BUF_ERROR && s.avail_in != 0)) {
+                ok = 0;
                 break;
-            s.avail_in = in_left > (1u << 30) ? (1u << 30) : (uInt)in_left;
-            in_left -= s.avail_in;
-        }
-        s.next_out = buf;
-        s.avail_out = sizeof buf;
-        rc = inflate(&s, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) {
+            }
+            size_t got = sizeof buf - s.avail_out;
+            if (got > len - done || memcmp(buf, data + done, got) != 0)
+                ok = 0;
+            done += got;
+        } while (ok && rc != Z_STREAM_END && (s.avail_in != 0 || s.avail_out == 0));
+        fed += step - s.avail_in;
+        if (marks && ok)
+            marks[(fed + ST_ZMARK_STEP - 1) / ST_ZMARK_STEP] = (uint32_t)done;
+        if (s.avail_in != 0) /* bytes after the end of the stream */
             ok = 0;
-            break;
-        }
-        size_t got = sizeof buf - s.avail_out;
-        if (got > len - done || memcmp(buf, data + done, got) != 0)
-            ok = 0;
-        done += got;
     }
-    ok = ok && rc == Z_STREAM_END && done == len && s.avail_in == 0 && in_left == 0;
+    ok = ok && rc == Z_STREAM_END && done == len && fed == zlen;
     inflateEnd(&s);
     return ok;
 }
@@ -88,7 +96,7 @@ int st_zcache_load(const char *dir, const char *comp_id, const uint8_t key[32], 
         memcmp(hdr + 40, key, 32) != 0 || fz == 0 || (uint64_t)st.st_size != CACHE_HDR + fz)
         goto done;
     buf = malloc(fz);
-    if (!buf || fread(buf, 1, fz, f) != fz || !st_zlib_matches(buf, fz, data, len))
+    if (!buf || fread(buf, 1, fz, f) != fz || !st_zlib_matches(buf, fz, data, len, NULL))
         goto done;
     *z = buf;
     *zlen = fz;

@@ -22,7 +22,10 @@ int st_zcache_store(const char *dir, const char *comp_id, const uint8_t key[32],
 /* The cache file path for a key (for tests and diagnostics). Returns 0, or -1 if too long. */
 int st_zcache_path(const char *dir, const char *comp_id, const uint8_t key[32], char *out, size_t cap);
 
-/* 1 if the zlib stream z inflates to exactly data[0..len). */
-int st_zlib_matches(const uint8_t *z, size_t zlen, const uint8_t *data, size_t len);
+/* 1 if the zlib stream z inflates to exactly data[0..len). When marks is non-NULL (it
+ * must hold ST_ZMARKS(zlen) entries), marks[i] = bytes inflated from the first
+ * i * ST_ZMARK_STEP bytes of z (the last entry covers the whole stream). */
+int st_zlib_matches(const uint8_t *z, size_t zlen, const uint8_t *data, size_t len,
+                    uint32_t *marks);
 
 #endif
