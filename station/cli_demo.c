@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_paths.h"
 #include "discovery.h"
 
 #define PROG "station demo"
@@ -59,22 +60,6 @@ static int usage(FILE *out)
             "  --fast               no serial-speed and flash-timing realism (quicker)\n"
             "  --keep               keep the temporary folder (simulator log, database)\n");
     return out == stdout ? 0 : 2;
-}
-
-/* Folder of the running station binary, "" when unknown. */
-static void exe_dir(char *out, size_t cap)
-{
-    char p[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", p, sizeof p - 1);
-    out[0] = '\0';
-    if (n <= 0)
-        return;
-    p[n] = '\0';
-    char *slash = strrchr(p, '/');
-    if (slash) {
-        *slash = '\0';
-        snprintf(out, cap, "%s", p);
-    }
 }
 
 static bool is_file(const char *p, bool exec)
@@ -319,7 +304,7 @@ int st_cli_demo(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : rc;
     char dir[PATH_MAX], sim[PATH_MAX], scen[PATH_MAX], prof[PATH_MAX];
-    exe_dir(dir, sizeof dir);
+    st_cli_exe_dir(dir, sizeof dir);
     if (!locate_sim(&o, dir, sim, sizeof sim) || !locate_scenario(&o, dir, scen, sizeof scen) ||
         !locate_profile(dir, prof, sizeof prof))
         return 2;

@@ -8,13 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_paths.h"
 #include "flash_unit.h"
 #include "image.h"
 #include "profile.h"
 
-#ifndef ST_DEFAULT_PROFILE_PATH
-#define ST_DEFAULT_PROFILE_PATH "profiles"
-#endif
 
 /* Set by SIGINT/SIGTERM; the flash stops at the next block. */
 static atomic_int g_stop;
@@ -67,9 +65,9 @@ static int usage(FILE *out)
             "  --no-stub       flash through the ROM loader only\n"
             "  --no-reset      do not toggle DTR/RTS (unit already in download mode)\n"
             "  --profiles-dir  ':'-separated directories to look for NAME.ini\n"
-            "                  (default $STATION_PROFILES, then %s)\n"
-            "  --cache-dir     keep compressed images here between runs\n",
-            ST_DEFAULT_PROFILE_PATH);
+            "                  (default $STATION_PROFILES, else the\n"
+            "                  installed and build-tree profile folders)\n"
+            "  --cache-dir     keep compressed images here between runs\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -151,10 +149,8 @@ int st_cli_flash(int argc, char **argv)
     }
     if (!port || !profile || optind != argc)
         return usage(stderr);
-    if (!dirs)
-        dirs = getenv("STATION_PROFILES");
-    if (!dirs || !*dirs)
-        dirs = ST_DEFAULT_PROFILE_PATH;
+    char dirs_buf[2048];
+    dirs = st_cli_profile_dirs(dirs, dirs_buf, sizeof dirs_buf);
 
     st_err err;
     char path[ST_PATH_MAX];

@@ -16,15 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_paths.h"
 #include "cli_records.h"
 #include "db.h"
 #include "engine.h"
 #include "recorder.h"
 #include "tui.h"
 
-#ifndef ST_DEFAULT_PROFILE_PATH
-#define ST_DEFAULT_PROFILE_PATH "profiles"
-#endif
 
 #define PROG "station run"
 
@@ -48,7 +46,7 @@ static int usage(FILE *out)
             "                   [--operator NAME] [--max-tries N] [--exit-after N | --exit-when-idle SECS]\n"
             "  --profile NAME       profile name (looked up in the profile folders) or file\n"
             "  --profiles-dir DIRS  ':'-separated folders for NAME.ini (default $STATION_PROFILES,\n"
-            "                       then %s)\n"
+            "                       else the installed and build-tree profile folders)\n"
             "  --sim-dir DIR        also take simulator units from DIR (slotK symlinks); the USB\n"
             "                       scan is then off unless --usb is given\n"
             "  --usb                scan real USB serial ports (default without --sim-dir)\n"
@@ -66,8 +64,7 @@ static int usage(FILE *out)
             "  --exit-after N       stop after N units finished (passed or failed for good)\n"
             "  --exit-when-idle S   stop once nothing has been in flight for S seconds\n"
             "  --cache-dir DIR      keep compressed images between runs\n"
-            "  --locked             operators cannot change the profile from the dashboard\n",
-            ST_DEFAULT_PROFILE_PATH);
+            "  --locked             operators cannot change the profile from the dashboard\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -369,10 +366,8 @@ int st_cli_run(int argc, char **argv)
         fprintf(stderr, PROG ": --exit-after and --exit-when-idle exclude each other\n");
         return 2;
     }
-    if (!dirs)
-        dirs = getenv("STATION_PROFILES");
-    if (!dirs || !*dirs)
-        dirs = ST_DEFAULT_PROFILE_PATH;
+    char dirs_buf[2048];
+    dirs = st_cli_profile_dirs(dirs, dirs_buf, sizeof dirs_buf);
     snprintf(r.profile_dirs, sizeof r.profile_dirs, "%s", dirs);
     snprintf(cfg.profile_search, sizeof cfg.profile_search, "%s", dirs);
     snprintf(cfg.operator_name, sizeof cfg.operator_name, "%s", op ? op : "");
