@@ -16,6 +16,7 @@
 
 #define SYNC_TRIES 5           /* SYNCs per connect attempt */
 #define REOPEN_SETTLE_MS 200   /* let the far end see the hang-up before reopening */
+#define BOOT_BANNER_MS 2000    /* for the boot banner of a unit reset by the reopen */
 
 typedef struct fu {
     const char *port_name;
@@ -162,8 +163,14 @@ static int connect_unit(fu *f, st_err *err)
             if (reopen_port(f, err) < 0)
                 return -1;
         }
-        /* Keep the boot banner for diagnosis, and start syncing on a quiet line. */
-        st_loader_drain(&f->l, 30, 300);
+        /* Keep the boot banner for diagnosis, and start syncing on a quiet line. A unit
+         * reset by the (re)open resets when the far end takes the hang-up in, however
+         * late that is: its boot banner marks the new session, and what came before
+         * (late answers to the old one) must not pass for answers to this one's SYNC. */
+        if (resets_by_reopen(f))
+            st_loader_await_boot(&f->l, 30, BOOT_BANNER_MS);
+        else
+            st_loader_drain(&f->l, 30, 300);
         f->l.phase = ST_PH_SYNC;
         for (int t = 0; t < SYNC_TRIES; t++) {
             st_err e;

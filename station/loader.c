@@ -79,24 +79,66 @@ static void capture(st_loader *l, const uint8_t *p, size_t n)
     l->banner[l->banner_len] = 0;
 }
 
-void st_loader_drain(st_loader *l, int quiet_ms, int max_ms)
+/* Scan for a ROM boot line ("rst:0x1 (POWERON_RESET),boot:0x3 (...)" up to its line end)
+ * across reads: *k is how much of "boot:0x" has matched so far, or past it, waiting for
+ * the end of the line. True once the line is complete. */
+static bool scan_boot_line(const uint8_t *p, size_t n, size_t *k)
+{
+    static const char pat[] = "boot:0x";
+    const size_t plen = sizeof pat - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (*k == plen) {
+            if (p[i] == '\n')
+                return true;
+        } else if (p[i] == (uint8_t)pat[*k]) {
+            (*k)++;
+        } else {
+            *k = p[i] == (uint8_t)pat[0] ? 1 : 0;
+        }
+    }
+    return false;
+}
+
+/* Read and drop input (into the banner while capture is on) until quiet_ms of quiet, at
+ * most max_ms; with want_boot, quiet only counts once a boot line has gone by. */
+static bool drain_input(st_loader *l, int quiet_ms, int max_ms, bool want_boot)
 {
     double end = st_now() + max_ms / 1000.0;
-    if (l->capture && l->rx_pos < l->rx_len)
-        capture(l, l->rx + l->rx_pos, l->rx_len - l->rx_pos);
+    size_t k = 0;
+    bool boot = false;
+    if (l->rx_pos < l->rx_len) {
+        if (l->capture)
+            capture(l, l->rx + l->rx_pos, l->rx_len - l->rx_pos);
+        boot = scan_boot_line(l->rx + l->rx_pos, l->rx_len - l->rx_pos, &k);
+    }
     st_loader_reset_input(l);
     for (;;) {
         int left = (int)((end - st_now()) * 1000.0);
         if (left <= 0)
             break;
+        bool waiting = want_boot && !boot;
         uint8_t buf[1024];
         st_err e;
-        ssize_t n = st_port_read(l->port, buf, sizeof buf, left < quiet_ms ? left : quiet_ms, &e);
+        ssize_t n = st_port_read(l->port, buf, sizeof buf,
+                                 waiting || left < quiet_ms ? left : quiet_ms, &e);
         if (n <= 0)
-            break; /* quiet, or the port failed: the next command reports it */
+            break; /* quiet, out of time, or the port failed: the next command reports it */
         if (l->capture)
             capture(l, buf, (size_t)n);
+        if (!boot)
+            boot = scan_boot_line(buf, (size_t)n, &k);
     }
+    return boot;
+}
+
+void st_loader_drain(st_loader *l, int quiet_ms, int max_ms)
+{
+    drain_input(l, quiet_ms, max_ms, false);
+}
+
+bool st_loader_await_boot(st_loader *l, int quiet_ms, int max_ms)
+{
+    return drain_input(l, quiet_ms, max_ms, true);
 }
 
 /* Escape n bytes into out; returns bytes written. */
@@ -188,6 +230,16 @@ int st_loader_recv_frame(st_loader *l, int timeout_ms, const uint8_t **frame, si
         l->rx_pos = 0;
         l->rx_len = (size_t)n;
     }
+}
+
+int st_loader_recv_until(st_loader *l, double end, uint8_t op, const uint8_t **frame,
+                         size_t *len, st_err *err)
+{
+    int left = (int)((end - st_now()) * 1000.0 + 0.5);
+    int rc = left > 0 ? st_loader_recv_frame(l, left, frame, len, err) : 0;
+    if (rc < 0)
+        err->cmd = op;
+    return rc;
 }
 
 int st_resp_parse(const uint8_t *frame, size_t len, st_resp *r)
@@ -356,14 +408,11 @@ int st_loader_await(st_loader *l, uint8_t op, int timeout_ms, size_t data_rom, s
     double end = st_now() + timeout_ms / 1000.0;
     uint64_t noise0 = st_loader_noise(l);
     for (;;) {
-        int left = (int)((end - st_now()) * 1000.0 + 0.5);
         const uint8_t *f = NULL;
         size_t n = 0;
-        int rc = left > 0 ? st_loader_recv_frame(l, left, &f, &n, err) : 0;
-        if (rc < 0) {
-            err->cmd = op;
+        int rc = st_loader_recv_until(l, end, op, &f, &n, err);
+        if (rc < 0)
             return -1;
-        }
         if (rc == 0) {
             uint64_t junk = st_loader_noise(l) - noise0;
             st_err_set(err, ST_E_TIMEOUT, l->phase, "no reply to %s within %d ms%s",

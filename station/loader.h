@@ -81,6 +81,10 @@ void st_loader_flush(st_loader *l);
 /* Read and discard input until it has been quiet for quiet_ms (at most max_ms); the
  * bytes go to the banner while capture is on. */
 void st_loader_drain(st_loader *l, int quiet_ms, int max_ms);
+/* The same after a reset whose far end announces itself: the quiet only counts once a
+ * ROM boot line ("rst:...,boot:0xNN (...)" and its line end) has gone by, so whatever the
+ * unit sent before its reset is gone with it; at most max_ms. True when the line came. */
+bool st_loader_await_boot(st_loader *l, int quiet_ms, int max_ms);
 /* Bytes outside frames and frames discarded by the decoder, plus skipped packets. */
 uint64_t st_loader_noise(const st_loader *l);
 
@@ -97,6 +101,10 @@ int st_loader_send2(st_loader *l, uint8_t op, const void *a, size_t na, const vo
  * receive), 0 on timeout, -1 with err when the port failed (ST_E_GONE: vanished). */
 int st_loader_recv_frame(st_loader *l, int timeout_ms, const uint8_t **frame, size_t *len,
                          st_err *err);
+/* The same with a deadline: the next frame before the monotonic time end (st_now()), 0
+ * once it has passed; a port failure also stamps op on err as the command it broke. */
+int st_loader_recv_until(st_loader *l, double end, uint8_t op, const uint8_t **frame,
+                         size_t *len, st_err *err);
 
 /* Call after a received frame turned out to be no reply (line garbage that held a C0):
  * its closing delimiter is taken as the opening one of the reply behind it, so one stray

@@ -132,52 +132,50 @@ bool st_tty_usb_path(const char *dev_path, char *out, size_t cap)
 
 /* ---- errors ---------------------------------------------------------------------- */
 
+static bool errno_means_gone(int e)
+{
+    switch (e) {
+    case EIO: case ENXIO: case ENODEV: case EPIPE: case ECONNRESET: case ENOTCONN:
+    case ESHUTDOWN:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int st_port_sys_err(const st_port *p, st_err *err, st_phase ph, int e, const char *what)
 {
     if (!err)
         return -1;
-    const char *name = p->info.name;
-    switch (e) {
-    case EIO: case ENXIO: case ENODEV: case EPIPE: case ECONNRESET: case ENOTCONN:
-    case ESHUTDOWN:
+    if (errno_means_gone(e))
         return st_port_gone(p, err, e, what);
-    case ENOENT:
-        st_err_set(err, ST_E_GONE, ph, "%s: %s failed: %s", name, what, strerror(e));
-        err->fclass = ST_FC_VANISHED;
-        st_err_hint(err, "no device at %s: plug the unit in, or check the port name "
-                         "(ls -l /dev/serial/by-path/)", name);
-        break;
-    case EACCES: case EPERM:
-        st_err_set(err, ST_E_IO, ph, "%s: %s failed: %s", name, what, strerror(e));
-        err->fclass = ST_FC_IO;
-        st_err_hint(err, "no permission to use %s: add your user to the dialout group "
-                         "(sudo usermod -aG dialout $USER, then log in again)", name);
-        break;
-    case EBUSY:
-        st_err_set(err, ST_E_IO, ph, "%s: %s failed: %s", name, what, strerror(e));
-        err->fclass = ST_FC_IO;
-        st_err_hint(err, "another program has the port open (another station, esptool, a serial "
-                         "monitor, ModemManager): close it (fuser -v %s)", name);
-        break;
-    case ETIMEDOUT:
-        st_err_set(err, ST_E_TIMEOUT, ph, "%s: %s failed: %s", name, what, strerror(e));
-        err->fclass = ST_FC_TIMEOUT;
-        st_err_hint(err, "%s", st_fclass_hint(ST_FC_TIMEOUT));
-        break;
-    case ENOTTY: case EINVAL:
-        st_err_set(err, ST_E_IO, ph, "%s: %s failed: %s", name, what, strerror(e));
-        err->fclass = ST_FC_IO;
-        st_err_hint(err, "%s does not accept this serial setting: check that it is a serial port "
-                         "and that the bridge supports the requested baud rate", name);
-        break;
-    default:
-        st_err_set(err, ST_E_IO, ph, "%s: %s failed: %s", name, what, strerror(e));
-        err->fclass = ST_FC_IO;
-        st_err_hint(err, "%s", st_fclass_hint(ST_FC_IO));
-        break;
-    }
+    const char *name = p->info.name;
+    st_err_set(err, ST_E_IO, ph, "%s: %s failed: %s", name, what, strerror(e));
+    err->fclass = ST_FC_IO;
     err->sys_errno = e;
-    return -1;
+    switch (e) {
+    case ENOENT:
+        err->cat = ST_E_GONE;
+        err->fclass = ST_FC_VANISHED;
+        return st_err_hint(err, "no device at %s: plug the unit in, or check the port name "
+                                "(ls -l /dev/serial/by-path/)", name);
+    case EACCES: case EPERM:
+        return st_err_hint(err, "no permission to use %s: add your user to the dialout group "
+                                "(sudo usermod -aG dialout $USER, then log in again)", name);
+    case EBUSY:
+        return st_err_hint(err, "another program has the port open (another station, esptool, "
+                                "a serial monitor, ModemManager): close it (fuser -v %s)", name);
+    case ETIMEDOUT:
+        err->cat = ST_E_TIMEOUT;
+        err->fclass = ST_FC_TIMEOUT;
+        return st_err_hint(err, "%s", st_fclass_hint(ST_FC_TIMEOUT));
+    case ENOTTY: case EINVAL:
+        return st_err_hint(err, "%s does not accept this serial setting: check that it is a "
+                                "serial port and that the bridge supports the requested baud "
+                                "rate", name);
+    default:
+        return st_err_hint(err, "%s", st_fclass_hint(ST_FC_IO));
+    }
 }
 
 int st_port_gone(const st_port *p, st_err *err, int e, const char *why)
@@ -193,6 +191,18 @@ int st_port_gone(const st_port *p, st_err *err, int e, const char *why)
     err->sys_errno = e;
     st_err_hint(err, "%s", st_fclass_hint(ST_FC_VANISHED));
     return -1;
+}
+
+int st_port_baud_refused(const st_port *p, st_err *err, int baud, int actual, int e,
+                         const char *device)
+{
+    st_err_set(err, ST_E_IO, ST_PH_NONE, "%s: setting %d baud failed: the %s runs at %d baud "
+               "instead", p->info.name, baud, device, actual);
+    if (err) {
+        err->fclass = ST_FC_BAUD_CHANGE;
+        err->sys_errno = e;
+    }
+    return st_err_hint(err, "this %s cannot do %d baud: use a lower rate", device, baud);
 }
 
 /* ---- shared I/O -------------------------------------------------------------------- */

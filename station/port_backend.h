@@ -46,6 +46,11 @@ bool st_port_name_is_pty(const char *name);
 int st_port_sys_err(const st_port *p, st_err *err, st_phase ph, int e, const char *what);
 /* The device is gone (hang-up, end of file): ST_E_GONE / ST_FC_VANISHED. Returns -1. */
 int st_port_gone(const st_port *p, st_err *err, int e, const char *why);
+/* The driver settled at `actual` instead of the requested baud: ST_E_IO / ST_FC_BAUD_CHANGE
+ * with sys_errno e, naming the device ("bridge", "serial port") in message and hint.
+ * Returns -1. */
+int st_port_baud_refused(const st_port *p, st_err *err, int baud, int actual, int e,
+                         const char *device);
 
 /* poll() + one read() of whatever is available up to cap on p->fd: count, 0 on timeout,
  * -1 with err (ST_E_GONE on hang-up/EOF/EIO). */

@@ -78,13 +78,7 @@ static int ser_set_baud(st_port *p, int baud, st_err *err)
     int actual = baud;
     if (st_tty_check_baud(p->fd, baud, &actual) == 0)
         return 0;
-    st_err_set(err, ST_E_IO, ST_PH_NONE, "%s: %s failed: the bridge runs at %d baud instead",
-               p->info.name, what, actual);
-    if (err) {
-        err->fclass = ST_FC_BAUD_CHANGE;
-        err->sys_errno = ERANGE;
-    }
-    return st_err_hint(err, "this bridge cannot do %d baud: use a lower rate", baud);
+    return st_port_baud_refused(p, err, baud, actual, ERANGE, "bridge");
 }
 
 static int ser_set_lines(st_port *p, bool dtr, bool rts, st_err *err)

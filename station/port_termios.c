@@ -19,18 +19,13 @@ static int tio_set_baud(st_port *p, int baud, st_err *err)
     if (st_tty_set_baud(p->fd, baud) == 0)
         return 0;
     int e = errno, actual = baud;
-    char what[48];
-    snprintf(what, sizeof what, "setting %d baud", baud);
-    if (e != ERANGE)
+    if (e != ERANGE) {
+        char what[48];
+        snprintf(what, sizeof what, "setting %d baud", baud);
         return st_port_sys_err(p, err, ST_PH_NONE, e, what);
-    st_tty_check_baud(p->fd, baud, &actual);
-    st_err_set(err, ST_E_IO, ST_PH_NONE, "%s: %s failed: the port runs at %d baud instead",
-               p->info.name, what, actual);
-    if (err) {
-        err->fclass = ST_FC_BAUD_CHANGE;
-        err->sys_errno = e;
     }
-    return st_err_hint(err, "this serial port cannot do %d baud: use a lower rate", baud);
+    st_tty_check_baud(p->fd, baud, &actual);
+    return st_port_baud_refused(p, err, baud, actual, e, "serial port");
 }
 
 static int tio_set_lines(st_port *p, bool dtr, bool rts, st_err *err)

@@ -41,14 +41,11 @@ static int start_stub(st_loader *l, uint32_t entry, st_err *err)
         return -1;
     double end = st_now() + ST_TO_OHAI_MS / 1000.0;
     for (;;) {
-        int left = (int)((end - st_now()) * 1000.0 + 0.5);
         const uint8_t *f = NULL;
         size_t n = 0;
-        int rc = left > 0 ? st_loader_recv_frame(l, left, &f, &n, err) : 0;
-        if (rc < 0) {
-            err->cmd = ESP_MEM_END;
+        int rc = st_loader_recv_until(l, end, ESP_MEM_END, &f, &n, err);
+        if (rc < 0)
             return -1;
-        }
         if (rc == 0)
             return stub_start_err(l, err, "no \"OHAI\" greeting within 3 s of MEM_END");
         if (n == 4 && memcmp(f, ESP_OHAI, 4) == 0) {

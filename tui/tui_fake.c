@@ -32,7 +32,11 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-#define CYCLE 14.0 /* seconds per unit in a slot */
+#define CYCLE 14.0 /* seconds per unit in a slot; a unit is in flight from 1.0 to 10.0 */
+/* Arrival offset between neighbouring slots. With 8 slots the busy spans overlap
+ * (7 x 0.75 > 14 - 9), so from the first arrival on some unit is always in flight: the
+ * dashboard test's refusals (P, q) must not meet an idle line by chance. */
+#define STAGGER 0.75
 
 /* Unit k of slot i: does it fail, and how? Unit 1 of slot 2 needs a retry (01 07). */
 static st_fclass unit_fails(int i, int k) { return (i + k) % 5 == 4 ? ST_FC_MD5_MISMATCH : ST_FC_NONE; }
@@ -54,7 +58,7 @@ static void add_event(fake *f, double t, int slot_no, const char *fmt, const cha
 
 static void fill_slot(fake *f, int i, double t, st_slot_view *s)
 {
-    double start = 0.7 * i; /* staggered arrivals */
+    double start = STAGGER * i;
     double lt = t - start;
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "slot%d", i + 1);

@@ -167,112 +167,127 @@ static void right(int y, int x, int w, attr_t a, const char *s)
         tui_put(y, x + w - n, n, a, s);
 }
 
-static void draw_full(const cell *c, int y, int x, int w, int h)
+/* The cell's box, with its title in the top border: name left, bridge chip right. */
+static void frame(const cell *c, int y, int x, int w, int h)
+{
+    const tui_theme *th = c->th;
+    tui_box(th, y, x, h, w, c->s->state == ST_SLOT_FAIL, c->sel ? th->attr[TR_VALUE] : A_NORMAL);
+    int iw = w - 2;
+    int used = name_at(c, y, x + 1, iw - 1);
+    tui_put(y, x + 1 + used, 1, A_NORMAL, " ");
+    if (c->s->bridge[0]) {
+        char buf[80];
+        snprintf(buf, sizeof buf, " %s ", c->s->bridge);
+        if (tui_str_cols(buf) + used + 2 < iw)
+            right(y, x + 1, iw - 1, th->attr[TR_LABEL], buf);
+    }
+}
+
+/* The state word in its colour, then what comes next for the unit (unplug it, it goes to
+ * the retry bin, or the try it is on). */
+static void state_line(const cell *c, int y, int x, int w)
 {
     const st_slot_view *s = c->s;
     const tui_theme *th = c->th;
-    attr_t la = th->attr[TR_LABEL], va = th->attr[TR_VALUE];
-    char buf[160];
-    tui_box(th, y, x, h, w, s->state == ST_SLOT_FAIL, c->sel ? th->attr[TR_VALUE] : A_NORMAL);
-    int iw = w - 2, ix = x + 1;
-    /* Title in the top border: name left, bridge chip right. */
-    int used = name_at(c, y, x + 1, iw - 1);
-    tui_put(y, x + 1 + used, 1, A_NORMAL, " ");
-    if (s->bridge[0]) {
-        snprintf(buf, sizeof buf, " %s ", s->bridge);
-        if (tui_str_cols(buf) + used + 2 < iw)
-            right(y, ix, iw - 1, la, buf);
-    }
-    /* 1: state, try, elapsed */
+    char buf[64];
     snprintf(buf, sizeof buf, " %s ", c->word);
-    int u = tui_put(y + 1, ix, iw, c->ra, buf);
+    int u = tui_put(y, x, w, c->ra, buf);
     if (s->state == ST_SLOT_PASS)
-        tui_put(y + 1, ix + u, iw - u, va, " unplug");
+        tui_put(y, x + u, w - u, th->attr[TR_VALUE], " unplug");
     else if (s->state == ST_SLOT_FAIL)
-        tui_put(y + 1, ix + u, iw - u, va, " to retry bin");
+        tui_put(y, x + u, w - u, th->attr[TR_VALUE], " to retry bin");
     else if (s->attempt > 0 && s->state != ST_SLOT_EMPTY)
-        tui_putf(y + 1, ix + u, iw - u, la, " try %d", s->attempt);
+        tui_putf(y, x + u, w - u, th->attr[TR_LABEL], " try %d", s->attempt);
+}
+
+/* "MAC " and the unit's MAC ("-" before it is known). */
+static void mac_line(const cell *c, int y, int x, int w)
+{
+    int u = tui_put(y, x, w, c->th->attr[TR_LABEL], "MAC ");
+    tui_put(y, x + u, w - u, c->th->attr[TR_VALUE], c->s->mac[0] ? c->s->mac : "-");
+}
+
+/* Throughput left, time left right. */
+static void rate_line(const cell *c, int y, int x, int w)
+{
+    attr_t va = c->th->attr[TR_VALUE];
+    char buf[40];
+    tui_put(y, x, w, va, c->rate);
+    snprintf(buf, sizeof buf, "ETA %s", c->eta);
+    right(y, x, w, va, buf);
+}
+
+static bool in_flight(const st_slot_view *s)
+{
+    return s->state == ST_SLOT_BUSY || s->state == ST_SLOT_RETRYING;
+}
+
+/* The inside (x, w) of a full cell, from its top border at y. */
+static void draw_full(const cell *c, int y, int x, int w)
+{
+    const st_slot_view *s = c->s;
+    attr_t la = c->th->attr[TR_LABEL];
+    char buf[40];
+    /* 1: state, try, elapsed */
+    state_line(c, y + 1, x, w);
     if (s->state != ST_SLOT_EMPTY) {
-        char el[16];
-        tui_fmt_dur(s->elapsed_s, el, sizeof el);
-        right(y + 1, ix, iw, la, el);
+        tui_fmt_dur(s->elapsed_s, buf, sizeof buf);
+        right(y + 1, x, w, la, buf);
     }
     /* 2: bar */
-    bar_line(c, y + 2, ix, iw);
+    bar_line(c, y + 2, x, w);
     /* 3: throughput and time left, or where it failed */
-    if (s->state == ST_SLOT_BUSY || s->state == ST_SLOT_RETRYING) {
-        tui_put(y + 3, ix, iw, va, c->rate);
-        snprintf(buf, sizeof buf, "ETA %s", c->eta);
-        right(y + 3, ix, iw, va, buf);
-    } else if (s->state == ST_SLOT_FAIL) {
-        tui_putf(y + 3, ix, iw, la, "failed in %s", st_phase_name(s->phase));
-    } else if (s->state == ST_SLOT_PASS && s->rate_bps > 0) {
-        tui_putf(y + 3, ix, iw, la, "avg %s", c->rate);
-    }
+    if (in_flight(s))
+        rate_line(c, y + 3, x, w);
+    else if (s->state == ST_SLOT_FAIL)
+        tui_putf(y + 3, x, w, la, "failed in %s", st_phase_name(s->phase));
+    else if (s->state == ST_SLOT_PASS && s->rate_bps > 0)
+        tui_putf(y + 3, x, w, la, "avg %s", c->rate);
     /* 4: MAC (of an empty slot: the unit that left, dimmed, so it is not taken for one
      * still plugged in) */
     if (s->state == ST_SLOT_EMPTY) {
         if (s->mac[0])
-            tui_putf(y + 4, ix, iw, th->attr[TR_EMPTY], "last %s", s->mac);
+            tui_putf(y + 4, x, w, c->th->attr[TR_EMPTY], "last %s", s->mac);
     } else {
-        u = tui_put(y + 4, ix, iw, la, "MAC ");
-        tui_put(y + 4, ix + u, iw - u, va, s->mac[0] ? s->mac : "-");
+        mac_line(c, y + 4, x, w);
         /* 5: chip package and revision */
-        u = tui_put(y + 5, ix, iw, la, "chip ");
-        tui_put(y + 5, ix + u, iw - u, A_NORMAL,
-                s->chip[0] ? (tui_str_cols(s->chip) <= iw - u ? s->chip : c->chip) : "-");
+        int u = tui_put(y + 5, x, w, la, "chip ");
+        tui_put(y + 5, x + u, w - u, A_NORMAL,
+                s->chip[0] ? (tui_str_cols(s->chip) <= w - u ? s->chip : c->chip) : "-");
     }
     /* 6: baud, units done here */
     if (s->baud > 0 && s->state != ST_SLOT_EMPTY)
-        tui_putf(y + 6, ix, iw, la, "baud %d", s->baud);
+        tui_putf(y + 6, x, w, la, "baud %d", s->baud);
     snprintf(buf, sizeof buf, "units %llu", (unsigned long long)s->units_done);
-    right(y + 6, ix, iw, la, buf);
+    right(y + 6, x, w, la, buf);
     /* 7: result */
-    result_line(c, y + 7, ix, iw);
+    result_line(c, y + 7, x, w);
 }
 
-static void draw_medium(const cell *c, int y, int x, int w, int h)
+/* The inside (x, w) of a medium cell, from its top border at y. */
+static void draw_medium(const cell *c, int y, int x, int w)
 {
     const st_slot_view *s = c->s;
     const tui_theme *th = c->th;
-    attr_t la = th->attr[TR_LABEL], va = th->attr[TR_VALUE];
-    char buf[160];
-    tui_box(th, y, x, h, w, s->state == ST_SLOT_FAIL, c->sel ? th->attr[TR_VALUE] : A_NORMAL);
-    int iw = w - 2, ix = x + 1;
-    int used = name_at(c, y, x + 1, iw - 1);
-    tui_put(y, x + 1 + used, 1, A_NORMAL, " ");
-    if (s->bridge[0]) {
-        snprintf(buf, sizeof buf, " %s ", s->bridge);
-        if (tui_str_cols(buf) + used + 2 < iw)
-            right(y, ix, iw - 1, la, buf);
-    }
     /* 1: result block when finished, else state + try */
     if (finished(s)) {
-        result_line(c, y + 1, ix, iw);
+        result_line(c, y + 1, x, w);
     } else {
-        snprintf(buf, sizeof buf, " %s ", c->word);
-        int u = tui_put(y + 1, ix, iw, c->ra, buf);
-        if (s->attempt > 0 && s->state != ST_SLOT_EMPTY)
-            tui_putf(y + 1, ix + u, iw - u, la, " try %d", s->attempt);
+        state_line(c, y + 1, x, w);
         if (s->state == ST_SLOT_BUSY)
-            right(y + 1, ix, iw, th->attr[TR_BUSY], c->glyph);
+            right(y + 1, x, w, th->attr[TR_BUSY], c->glyph);
     }
-    bar_line(c, y + 2, ix, iw);
-    if (s->state != ST_SLOT_EMPTY) {
-        int u = tui_put(y + 3, ix, iw, la, "MAC ");
-        tui_put(y + 3, ix + u, iw - u, va, s->mac[0] ? s->mac : "-");
-    }
-    if (s->state == ST_SLOT_BUSY || s->state == ST_SLOT_RETRYING) {
-        tui_put(y + 4, ix, iw, va, c->rate);
-        snprintf(buf, sizeof buf, "ETA %s", c->eta);
-        right(y + 4, ix, iw, va, buf);
-    } else if (s->state == ST_SLOT_FAIL) {
-        tui_put(y + 4, ix, iw, th->attr[TR_FAIL_TXT], st_fclass_name(s->fclass));
-    } else if (s->state == ST_SLOT_EMPTY) {
-        tui_put(y + 4, ix, iw, th->attr[TR_EMPTY], "plug in a unit");
-    } else {
-        tui_put(y + 4, ix, iw, A_NORMAL, c->chip);
-    }
+    bar_line(c, y + 2, x, w);
+    if (s->state != ST_SLOT_EMPTY)
+        mac_line(c, y + 3, x, w);
+    if (in_flight(s))
+        rate_line(c, y + 4, x, w);
+    else if (s->state == ST_SLOT_FAIL)
+        tui_put(y + 4, x, w, th->attr[TR_FAIL_TXT], st_fclass_name(s->fclass));
+    else if (s->state == ST_SLOT_EMPTY)
+        tui_put(y + 4, x, w, th->attr[TR_EMPTY], "plug in a unit");
+    else
+        tui_put(y + 4, x, w, A_NORMAL, c->chip);
 }
 
 /* One-line summary after the name: result block, or state + percent. */
@@ -350,8 +365,14 @@ void tui_draw_slots(tui *t)
         cell c;
         cell_prep(&c, t, &v->slots[i], i == t->sel);
         switch (g->level) {
-        case TUI_CELL_FULL: draw_full(&c, y, x, g->cell_w, g->cell_h); break;
-        case TUI_CELL_MEDIUM: draw_medium(&c, y, x, g->cell_w, g->cell_h); break;
+        case TUI_CELL_FULL:
+            frame(&c, y, x, g->cell_w, g->cell_h);
+            draw_full(&c, y, x + 1, g->cell_w - 2);
+            break;
+        case TUI_CELL_MEDIUM:
+            frame(&c, y, x, g->cell_w, g->cell_h);
+            draw_medium(&c, y, x + 1, g->cell_w - 2);
+            break;
         case TUI_CELL_SMALL: draw_small(&c, y, x, g->cell_w); break;
         default: draw_line(&c, y, x, g->cell_w); break;
         }

@@ -16,21 +16,6 @@
 
 static const char *g_sim, *g_dir, *g_station;
 
-/* Flash slot 1 of a running simulator with profile `name`. */
-static int flash_slot(const sim_proc *s, bool tcp, const char *name, st_flash_opts *o,
-                      st_fwset *fw, st_flash_report *rep, st_err *err)
-{
-    if (!load_fwset(name, g_dir, fw))
-        return -2;
-    char port[300];
-    sim_port(s, 1, tcp, port, sizeof port);
-    o->log = harness_log;
-    int rc = st_flash_unit(port, fw, o, rep, err);
-    if (rc != 0)
-        harness_print_err(err);
-    return rc;
-}
-
 static void check_unit(const st_flash_report *rep)
 {
     CHECK(rep->chip_known);
@@ -43,6 +28,19 @@ static void check_unit(const st_flash_report *rep)
     CHECK_EQ_INT(rep->chip.xtal_mhz, 40);
 }
 
+/* Until the simulator's log holds `text` (it logs from its own process, a moment after
+ * the station is done), at most timeout_ms. */
+static bool sim_log_wait(const sim_proc *s, const char *text, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        if (strstr(sim_log_text(s), text))
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        harness_sleep_ms(20);
+    }
+}
+
 static void check_written(const sim_proc *s, const st_fwset *fw, const st_flash_report *rep)
 {
     CHECK_EQ_INT(rep->regions_verified, fw->n);
@@ -52,8 +50,8 @@ static void check_written(const sim_proc *s, const st_fwset *fw, const st_flash_
     CHECK(rep->wire_in > 0);
     CHECK(flash_has_images(s, 1, fw));
     /* The station rebooted the unit into its new firmware (esp32sim -v logs it). */
-    harness_sleep_ms(100);
-    CHECK_CONTAINS(sim_log_text(s), "booted into the app after a reset");
+    if (!CHECK(sim_log_wait(s, "booted into the app after a reset", 10000)))
+        fprintf(stderr, "no \"booted into the app after a reset\" in the simulator's log\n");
     /* nvs (0x9000..0xE000) lies between the partition table and the app: untouched. */
     CHECK(flash_is_erased(s, 1, 0x9000, 0x5000));
     /* Beyond the app's last sector nothing was erased or written either. */
@@ -62,30 +60,64 @@ static void check_written(const sim_proc *s, const st_fwset *fw, const st_flash_
     CHECK(flash_is_erased(s, 1, end, 0x10000));
 }
 
+/* What a case expects of its flash beyond the unit and the written images. */
+typedef struct expect {
+    bool tcp;   /* reached over TCP, else the PTY with the sidecar's CP2104 identity */
+    bool stub;  /* the stub ran (uploaded once), else the ROM loader did the work */
+    int baud;   /* the rate the work ran at; 0: not checked */
+    /* The case's own checks, or NULL. */
+    void (*more)(const sim_proc *s, const st_fwset *fw, const st_flash_report *rep);
+} expect;
+
+/* Flash slot 1 of a running simulator with `profile` (a name in g_dir or a path), then
+ * check the unit, what the case expects, and the flash file. */
+static void flash_and_check(const sim_proc *s, const char *profile, st_flash_opts *o,
+                            const expect *e)
+{
+    st_fwset *fw = calloc(1, sizeof *fw);
+    st_flash_report rep;
+    st_err err;
+    memset(&rep, 0, sizeof rep);
+    int rc = -2;
+    if (CHECK(fw && load_fwset(profile, g_dir, fw))) {
+        char port[300];
+        sim_port(s, 1, e->tcp, port, sizeof port);
+        o->log = harness_log;
+        rc = st_flash_unit(port, fw, o, &rep, &err);
+        if (rc != 0)
+            harness_print_err(&err);
+    }
+    CHECK_EQ_INT(rc, 0);
+    check_unit(&rep);
+    CHECK_EQ_INT(rep.used_stub, e->stub);
+    CHECK_EQ_INT(rep.stub_uploads, e->stub ? 1 : 0);
+    if (e->baud)
+        CHECK_EQ_INT(rep.baud, e->baud);
+    if (e->tcp) {
+        CHECK_EQ_INT(rep.port.kind, ST_PORT_TCP);
+    } else {
+        CHECK_STR(rep.port.bridge, "CP2104");
+        CHECK_EQ_INT(rep.port.vid, 0x10c4);
+    }
+    if (e->more && fw)
+        e->more(s, fw, &rep);
+    if (rc == 0)
+        check_written(s, fw, &rep);
+    else
+        sim_dump_log(s);
+    if (fw)
+        st_fwset_free(fw);
+    free(fw);
+}
+
 static void run_pty(const char *profile, bool no_stub, bool expect_stub, int expect_baud)
 {
     sim_proc s;
     const char *args[] = {"--unit-opt", "1:mac=" MAC, NULL};
     if (!CHECK(sim_start(&s, g_sim, args)))
         return;
-    st_fwset *fw = calloc(1, sizeof *fw);
     st_flash_opts o = {.no_stub = no_stub};
-    st_flash_report rep;
-    st_err err;
-    int rc = flash_slot(&s, false, profile, &o, fw, &rep, &err);
-    CHECK_EQ_INT(rc, 0);
-    check_unit(&rep);
-    CHECK_EQ_INT(rep.used_stub, expect_stub);
-    CHECK_EQ_INT(rep.stub_uploads, expect_stub ? 1 : 0);
-    CHECK_EQ_INT(rep.baud, expect_baud);
-    CHECK_STR(rep.port.bridge, "CP2104");
-    CHECK_EQ_INT(rep.port.vid, 0x10c4);
-    if (rc == 0)
-        check_written(&s, fw, &rep);
-    else
-        sim_dump_log(&s);
-    st_fwset_free(fw);
-    free(fw);
+    flash_and_check(&s, profile, &o, &(expect){.stub = expect_stub, .baud = expect_baud});
     sim_stop(&s);
 }
 
@@ -99,21 +131,8 @@ static void run_tcp(void)
     const char *args[] = {"--tcp", basestr, "--unit-opt", "1:mac=" MAC, NULL};
     if (!CHECK(sim_start(&s, g_sim, args)))
         return;
-    st_fwset *fw = calloc(1, sizeof *fw);
     st_flash_opts o = {0};
-    st_flash_report rep;
-    st_err err;
-    int rc = flash_slot(&s, true, "demo", &o, fw, &rep, &err);
-    CHECK_EQ_INT(rc, 0);
-    CHECK_EQ_INT(rep.port.kind, ST_PORT_TCP);
-    check_unit(&rep);
-    CHECK(rep.used_stub);
-    if (rc == 0)
-        check_written(&s, fw, &rep);
-    else
-        sim_dump_log(&s);
-    st_fwset_free(fw);
-    free(fw);
+    flash_and_check(&s, "demo", &o, &(expect){.tcp = true, .stub = true});
     sim_stop(&s);
 }
 
@@ -160,6 +179,16 @@ static void run_cli(void)
     st = system(cmd);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
     sim_stop(&s);
+}
+
+/* The profile carried the real stub, and the simulator ran it as a stub. */
+static void realstub_ran(const sim_proc *s, const st_fwset *fw, const st_flash_report *rep)
+{
+    (void)rep;
+    CHECK(fw->has_stub);
+    CHECK_EQ_INT(fw->stub.entry, 0x400BE5EC);
+    if (!CHECK(sim_log_wait(s, "stub running (OHAI sent)", 10000)))
+        fprintf(stderr, "no \"stub running (OHAI sent)\" in the simulator's log\n");
 }
 
 /* The station's stub loader must read the stub JSON format Espressif ships: flash with the
@@ -214,23 +243,8 @@ static void run_realstub(void)
     fclose(in);
     fclose(out);
 
-    st_fwset *fw = calloc(1, sizeof *fw);
     st_flash_opts o = {0};
-    st_flash_report rep;
-    int rc = flash_slot(&s, false, dst, &o, fw, &rep, &err);
-    CHECK_EQ_INT(rc, 0);
-    CHECK(fw->has_stub);
-    CHECK_EQ_INT(fw->stub.entry, 0x400BE5EC);
-    check_unit(&rep);
-    CHECK(rep.used_stub);
-    CHECK_EQ_INT(rep.stub_uploads, 1);
-    CHECK_CONTAINS(sim_log_text(&s), "stub running (OHAI sent)");
-    if (rc == 0)
-        check_written(&s, fw, &rep);
-    else
-        sim_dump_log(&s);
-    st_fwset_free(fw);
-    free(fw);
+    flash_and_check(&s, dst, &o, &(expect){.stub = true, .more = realstub_ran});
     sim_stop(&s);
 }
 

@@ -48,7 +48,7 @@ fail() {
     [ -s "$WORK/stderr" ] && { echo "---- program stderr ----" >&2; cat "$WORK/stderr" >&2; }
     exit 1
 }
-ok() { echo "ok: $*"; }
+ok() { echo "ok: $* (at ${SECONDS} s)"; }
 
 # wait_for SECONDS REGEX: until the screen matches (extended regex) or time runs out.
 wait_for() {
@@ -73,13 +73,16 @@ wait_gone() {
 
 keys() { "${TM[@]}" send-keys -t t "$@"; }
 
-# counter NAME: the number after NAME in the header's counter row.
-counter() { screen | sed -n '2p' | grep -Eo "$1 [0-9]+" | head -n1 | grep -Eo '[0-9]+$'; }
+# counter ROW NAME: the number after NAME in the header's counter row ROW.
+counter() { echo "$1" | grep -Eo "$2 [0-9]+" | head -n1 | grep -Eo '[0-9]+$'; }
 
-# The header's counters add up: passed + failed = finished.
+# The header's counters add up: passed + failed = finished. All three come from one
+# capture: the line moves on between captures (a unit passing in between would make a
+# sound dashboard look wrong).
 check_counters() {
-    local p f n
-    p=$(counter PASSED) f=$(counter FAILED) n=$(counter FINISHED)
+    local row p f n
+    row=$(screen | sed -n '2p')
+    p=$(counter "$row" PASSED) f=$(counter "$row" FAILED) n=$(counter "$row" FINISHED)
     [ -n "$p" ] && [ -n "$f" ] && [ -n "$n" ] || fail "counter row unreadable"
     [ $((p + f)) -eq "$n" ] || fail "counters do not add up: passed $p + failed $f != finished $n"
     ok "counters add up: passed $p + failed $f = finished $n"
@@ -90,6 +93,9 @@ MAC='[0-9a-f]{2}(:[0-9a-f]{2}){5}'
 PASS_CELL='(✔|\+) PASS'
 # A retry-bin row: border, MAC, failure class, tries.
 BIN_ROW="^(#|│|┃|\\|) $MAC +[a-z0-9_]+ +[0-9]+"
+
+# A slot's time left of at least 5 s ("0:05" .. "0:59", "1:00" and longer).
+ETA_5S='(0:(0[5-9]|[1-5][0-9])|[1-9][0-9]*:[0-9]{2}(:[0-9]{2})?)([^0-9:]|$)'
 
 # A fresh tmux server for each run (killing its last session makes the server exit, so
 # wait for that rather than race it).
@@ -185,6 +191,20 @@ quit_and_wait_exit() {
     fail "still running ${1:-10} s after quit"
 }
 
+# After q: the dashboard quits at once with nothing in flight, or asks first (then y).
+quit_or_confirm() {
+    local deadline=$((SECONDS + $1))
+    while [ $SECONDS -lt $deadline ]; do
+        pane_dead && return 0
+        if screen | grep -q 'unit(s) in flight'; then
+            keys y
+            return 0
+        fi
+        sleep 0.2
+    done
+    fail "neither quit nor asked within $1 s of q"
+}
+
 run_fake() {
     start "$PROG" --slots 8 --speed 4
     wait_for 10 'FLASH STATION'
@@ -232,8 +252,7 @@ run_fake() {
 
     check_resize 'FLASH STATION'
     keys q
-    wait_for 5 'unit\(s\) in flight|FLASH STATION'
-    keys y
+    quit_or_confirm 5
     quit_and_wait_exit 10
     ok "q y quits with status 0"
 
@@ -244,8 +263,9 @@ run_fake() {
     wait_for 5 'LOCKED: the profile cannot be changed'
     ok "locked line refuses a profile change"
     # With no unit in flight the picker opens on an unlocked line (checked at the start of
-    # the fake run: every slot is empty for the first 0.7 s per slot).
-    start "$PROG" --slots 64 --speed 0.05
+    # the fake run: no unit arrives before 1 fake second, which at --speed 0.02 is 50 s,
+    # longer than all the waits up to the profile change together).
+    start "$PROG" --slots 64 --speed 0.02
     wait_for 10 'FLASH STATION'
     keys P
     wait_for 5 'Change profile'
@@ -279,13 +299,15 @@ run_demo() {
         wait_for 50 "FINISHED $units "
         check_counters
         ok "all $units demo units finished"
+        # A worker may still be winding down its last unit: then q asks first.
         keys q
-        sleep 0.5
-        screen | grep -q 'unit(s) in flight' && keys y
+        quit_or_confirm 10
     else
         # Quit mid-run: the dashboard asks first; w pauses the line and leaves once the
-        # units in flight have finished.
-        wait_for 20 'IN FLIGHT [1-9]'
+        # units in flight have finished. A slot writing with 5 s or more to go keeps a
+        # unit in flight through both keys, however loaded the machine: "IN FLIGHT 1"
+        # alone may be a unit finishing as q arrives, and then q quits at once.
+        wait_for 40 "ETA $ETA_5S"
         keys q
         wait_for 5 'unit\(s\) in flight'
         keys w

@@ -12,81 +12,27 @@
 //            --stub-json STUB_JSON --work DIR [--tag SUBDIR] [--sim-args "--realism ..."]
 
 import fs from "node:fs";
-import path from "node:path";
-import { parseArgs, loadEsptoolJs, captureTerminal, Checks, deadline, traceToFile } from "./interop_util.mjs";
-import { SimProcess } from "./sim_process.mjs";
-import { SimSerialPort } from "./sim_serial_port.mjs";
+import { startRun, openLoader, checkRomMd5, le32, ESP_READ_REG, ESP_SPI_ATTACH, ESP_SPI_FLASH_MD5 } from "./interop_util.mjs";
 import { md5hex } from "./test_images.mjs";
-import { checkConversation, groupProblems, findExchanges, hex, u32 } from "./wire_checks.mjs";
+import { findExchanges, hex, u32 } from "./wire_checks.mjs";
 
 const UNIT = { pkg: "d0wdq6", rev: "1.0", mac: "30:ae:a4:07:0d:64", flash: "16M" };
 const EXPECT_DESC = "ESP32-D0WDQ6 (revision 1)";
-const ESP_READ_REG = 0x0a, ESP_SPI_ATTACH = 0x0d, ESP_SPI_FLASH_MD5 = 0x13;
 const MD5_OF_NOTHING = "d41d8cd98f00b204e9800998ecf8427e";
 
-const le32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
 const md5Req = (addr, len) => Buffer.concat([le32(addr), le32(len), le32(0), le32(0)]);
 
-const args = parseArgs(process.argv.slice(2));
-const checks = new Checks();
-const sim = new SimProcess({
-    exe: args.sim,
-    dir: path.join(args.work, args.tag || "rom_detect"),
-    unitOpts: Object.entries(UNIT).map(([k, v]) => `${k}=${v}`),
-    extraArgs: args["sim-args"] ? args["sim-args"].split(" ").filter(Boolean) : [],
+const run = await startRun({
+    defaultTag: "rom_detect", unit: UNIT, deadlineMs: 40000,
+    wireWhat: "reply count, size, status, SYNC value",
 });
-let port = null;
-
-let finishing = false;
-async function finish(code) {
-    if (finishing) return new Promise(() => {}); // the first caller exits the process
-    finishing = true;
-    if (port) {
-        const problems = checkConversation(port.tap.frames);
-        for (const g of groupProblems(problems)) {
-            checks.ok(false, `wire: ${g.kind}`, `${g.count}x, first: ${g.first}`);
-            for (const t of g.texts.slice(1, 4)) console.log(`       also: ${t}`);
-        }
-        if (problems.length === 0) checks.ok(true, `wire: all ${port.tap.frames.length} recorded frames conform (reply count, size, status, SYNC value)`);
-        console.log(`text the unit sent outside SLIP frames: ${JSON.stringify(port.tap.rawText().slice(0, 300))}`);
-        await port.unplug();
-    }
-    const exit = await sim.stop();
-    console.log(`esp32sim exit: ${JSON.stringify(exit)}`);
-    checks.ok(exit !== null, "esp32sim stopped on SIGTERM");
-    console.log(`--- esp32sim log (tail) ---\n${sim.logTail(25)}\n---`);
-    process.exit(checks.summary() || code);
-}
-
-process.on("unhandledRejection", (e) => {
-    checks.ok(false, "no unhandled error", e && e.stack ? e.stack : String(e));
-    finish(1);
-});
-deadline(40000, () => {
-    checks.ok(false, "test finished within 40 s", "deadline hit (a client read hung?)");
-    finish(1);
-});
-
-const { mod: ejs, version } = await loadEsptoolJs(args.esptooljs);
-checks.eq(version, "0.5.7", "installed esptool-js is the pinned release");
-
-let ep;
-try {
-    ep = await sim.start();
-} catch (e) {
-    checks.ok(false, "esp32sim started", e.message);
-    await finish(1);
-}
+const { checks, sim } = run;
+const { term, transport, loader } = await openLoader(run, 921600);
+const port = run.port;
 const flash = () => fs.readFileSync(sim.flashPath);
 
-port = new SimSerialPort({ ...ep, log: (l) => console.log(`port | ${l}`) });
-const term = captureTerminal();
-const transport = new ejs.Transport(port, false);
-traceToFile(transport, sim.dir + ".trace.log");
-const loader = new ejs.ESPLoader({ transport, baudrate: 921600, romBaudrate: 115200, terminal: term });
-
 const det = await checks.step("detectChip('default_reset') (connect, sync, magic)", () => loader.detectChip("default_reset"));
-if (!det.ok) await finish(1);
+if (!det.ok) await run.finish(1);
 checks.eq(loader.chip.CHIP_NAME, "ESP32", "chip detected by magic 0x00F01D83");
 checks.ok(term.has("Detecting chip type... ESP32"), "esptool-js printed \"Detecting chip type... ESP32\"");
 checks.ok(port.resets >= 1, "connect went through a DTR/RTS reset (EN pulse)");
@@ -114,15 +60,9 @@ await checks.step("SPI_ATTACH(0) (8-byte ROM form)", () => loader.checkCommand("
 const kb = await checks.step("RDID through SPI registers (getFlashSize)", () => loader.getFlashSize());
 checks.eq(kb.value, 16384, "esptool-js detects a 16MB flash");
 
-// ROM MD5: esptool-js 0.5.7's flashMd5sum() hex-encodes the first 16 bytes of the reply data,
-// which on a ROM are the first 16 ASCII digits; checkCommand() gives the whole answer.
 async function romMd5(addr, len, tag) {
     const want = md5hex(flash().subarray(addr, addr + len));
-    const r = await checks.step(`${tag}flashMd5sum(0x${addr.toString(16)}, 0x${len.toString(16)})`, () => loader.flashMd5sum(addr, len));
-    checks.eq(r.value, Buffer.from(want.slice(0, 16), "latin1").toString("hex"), `${tag}ROM MD5 as esptool-js derives it (hex of the first 16 ASCII digits)`);
-    const full = await checks.step(`${tag}SPI_FLASH_MD5 via checkCommand`, () => loader.checkCommand("calculate md5sum", ESP_SPI_FLASH_MD5, md5Req(addr, len)));
-    const d = full.value instanceof Uint8Array ? full.value : new Uint8Array(0);
-    checks.eq(Buffer.from(d.slice(0, 32)).toString("latin1"), want, `${tag}ROM MD5 of 0x${addr.toString(16)}+0x${len.toString(16)} = 32 lowercase ASCII digits of the test's MD5`);
+    await checkRomMd5(checks, loader, addr, len, want, tag, `0x${addr.toString(16)}+0x${len.toString(16)}`);
 }
 await romMd5(0x3000, 0x1234, "");
 const none = await checks.step("SPI_FLASH_MD5 of 0 bytes", () => loader.checkCommand("calculate md5sum", ESP_SPI_FLASH_MD5, md5Req(0x1000, 0)));
@@ -138,4 +78,4 @@ await romMd5(0x0, 0x10000, "after baud change: ");
 checks.ok(loader.IS_STUB === false, "still the ROM loader at the end");
 
 await transport.disconnect().catch(() => {});
-await finish(0);
+await run.finish(0);

@@ -13,71 +13,28 @@
 //            --stub-json STUB_JSON --work DIR [--tag SUBDIR] [--sim-args "--realism ..."]
 
 import fs from "node:fs";
-import path from "node:path";
-import { parseArgs, loadEsptoolJs, captureTerminal, Checks, deadline, traceToFile } from "./interop_util.mjs";
-import { SimProcess } from "./sim_process.mjs";
-import { SimSerialPort } from "./sim_serial_port.mjs";
+import { startRun, openLoader, newLoader, checkRomMd5, le32, ESP_READ_REG, ESP_SPI_ATTACH } from "./interop_util.mjs";
 import { buildImageSet, padTo4, md5hex } from "./test_images.mjs";
-import { checkConversation, groupProblems, findExchanges, hex, u32 } from "./wire_checks.mjs";
+import { findExchanges, hex, u32 } from "./wire_checks.mjs";
 
 const UNIT = { pkg: "d0wd-v3", rev: "3.0", mac: "24:0a:c4:5e:a7:31", flash: "4M" };
 const EXPECT_DESC = "ESP32-D0WD-V3 (revision 3)";
 const FLASH_BYTES = 4 * 1024 * 1024;
 const BAUD = 921600;
-const ESP_READ_REG = 0x0a, ESP_SPI_ATTACH = 0x0d, ESP_SPI_FLASH_MD5 = 0x13;
 
-const le32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
-
-const args = parseArgs(process.argv.slice(2));
-const checks = new Checks();
-const sim = new SimProcess({
-    exe: args.sim,
-    dir: path.join(args.work, args.tag || "stub_flash"),
-    unitOpts: Object.entries(UNIT).map(([k, v]) => `${k}=${v}`),
-    extraArgs: args["sim-args"] ? args["sim-args"].split(" ").filter(Boolean) : [],
-});
-let port = null;
-
-let finishing = false;
-async function finish(code) {
-    if (finishing) return new Promise(() => {}); // the first caller exits the process
-    finishing = true;
-    if (port) {
-        const problems = checkConversation(port.tap.frames);
-        for (const g of groupProblems(problems)) {
-            checks.ok(false, `wire: ${g.kind}`, `${g.count}x, first: ${g.first}`);
-            for (const t of g.texts.slice(1, 4)) console.log(`       also: ${t}`);
-        }
-        if (problems.length === 0) checks.ok(true, `wire: all ${port.tap.frames.length} recorded frames conform (reply count, size, status, SYNC value, OHAI)`);
-        const banner = port.tap.rawText();
-        console.log(`text the unit sent outside SLIP frames: ${JSON.stringify(banner.slice(0, 300))}`);
-        await port.unplug();
-    }
-    const exit = await sim.stop();
-    console.log(`esp32sim exit: ${JSON.stringify(exit)}`);
-    checks.ok(exit !== null, "esp32sim stopped on SIGTERM");
+const run = await startRun({
+    defaultTag: "stub_flash", unit: UNIT, deadlineMs: 50000,
+    wireWhat: "reply count, size, status, SYNC value, OHAI",
     // The simulator's own view (its --verbose log): stub personality and the new rate.
-    const simLog = sim.readLog();
-    checks.ok(/stub running \(OHAI sent\)/.test(simLog), "sim log: the unit switched to its stub personality");
-    const m = /stub baud -> (\d+)/.exec(simLog);
-    checks.ok(m && Math.abs(Number(m[1]) - BAUD) / BAUD < 0.03, "sim log: the unit's UART runs at ~921600 after CHANGE_BAUDRATE",
-        m ? `unit rate ${m[1]}` : "no 'stub baud ->' line");
-    console.log(`--- esp32sim log (tail) ---\n${sim.logTail(25)}\n---`);
-    code = checks.summary() || code;
-    process.exit(code);
-}
-
-process.on("unhandledRejection", (e) => {
-    checks.ok(false, "no unhandled error", e && e.stack ? e.stack : String(e));
-    finish(1);
+    atFinish: ({ checks, sim }) => {
+        const simLog = sim.readLog();
+        checks.ok(/stub running \(OHAI sent\)/.test(simLog), "sim log: the unit switched to its stub personality");
+        const m = /stub baud -> (\d+)/.exec(simLog);
+        checks.ok(m && Math.abs(Number(m[1]) - BAUD) / BAUD < 0.03, "sim log: the unit's UART runs at ~921600 after CHANGE_BAUDRATE",
+            m ? `unit rate ${m[1]}` : "no 'stub baud ->' line");
+    },
 });
-deadline(50000, () => {
-    checks.ok(false, "test finished within 50 s", "deadline hit (a client read hung?)");
-    finish(1);
-});
-
-const { mod: ejs, version } = await loadEsptoolJs(args.esptooljs);
-checks.eq(version, "0.5.7", "installed esptool-js is the pinned release");
+const { args, checks, sim, ejs } = run;
 
 // The station's test will load the stub from ST_ESPTOOLJS_STUB_JSON: it must be the very
 // stub esptool-js uploads.
@@ -86,25 +43,14 @@ const stub = await ejs.getStubJsonByChipName("ESP32");
 checks.ok(stub && ["entry", "text", "text_start", "data", "data_start"].every((k) => stub[k] === stubJson[k]),
     `ST_ESPTOOLJS_STUB_JSON (${args["stub-json"]}) is the stub esptool-js uploads`);
 
-let ep;
-try {
-    ep = await sim.start();
-} catch (e) {
-    checks.ok(false, "esp32sim started", e.message);
-    await finish(1);
-}
+const { term, transport, loader } = await openLoader(run, BAUD);
+const port = run.port;
 const flashBefore = fs.readFileSync(sim.flashPath);
 checks.eq(flashBefore.length, FLASH_BYTES, "slot1.flash has the configured flash size (4 MiB)");
 
-port = new SimSerialPort({ ...ep, log: (l) => console.log(`port | ${l}`) });
-const term = captureTerminal();
-const transport = new ejs.Transport(port, false);
-traceToFile(transport, sim.dir + ".trace.log");
-const loader = new ejs.ESPLoader({ transport, baudrate: BAUD, romBaudrate: 115200, terminal: term });
-
 // --- 1-3: esptool-js main(): reset+sync, detect, chip info, stub upload, baud change ----------
 const mainRes = await checks.step("esptool-js main('default_reset') completes", () => loader.main("default_reset"));
-if (!mainRes.ok) await finish(1);
+if (!mainRes.ok) await run.finish(1);
 
 checks.eq(mainRes.value, EXPECT_DESC, "1. chip description returned by main()");
 checks.ok(term.has(`Chip is ${EXPECT_DESC}`), `1. esptool-js printed "Chip is ${EXPECT_DESC}"`);
@@ -205,10 +151,7 @@ for (const [addr, len] of [[0x8000, 0xc00], [0x10000 + 0x777, 0x9abc]]) {
 
 // --- 6: back to the ROM loader (reset), no stub -------------------------------------------------
 await checks.step("6. esptool-js disconnects", () => transport.disconnect());
-const term2 = captureTerminal("esptool-js(rom) | ");
-const transport2 = new ejs.Transport(port, false);
-traceToFile(transport2, sim.dir + ".trace.log");
-const rom = new ejs.ESPLoader({ transport: transport2, baudrate: 115200, romBaudrate: 115200, terminal: term2 });
+const { transport: transport2, loader: rom } = newLoader(run, 115200, "esptool-js(rom) | ");
 const resetsBefore = port.resets;
 const det = await checks.step("6. detectChip('default_reset') through the ROM loader", () => rom.detectChip("default_reset"));
 if (det.ok) {
@@ -226,16 +169,7 @@ if (det.ok) {
     await checks.step("6. SPI_ATTACH(0) (8-byte ROM form)", () => rom.checkCommand("configure SPI flash pins", ESP_SPI_ATTACH, new Uint8Array(8)));
     const pt = files[1];
     const want = md5hex(expected.subarray(pt.address, pt.address + pt.data.length));
-    // esptool-js 0.5.7 flashMd5sum() assumes the stub's raw digest: on a ROM it hex-encodes the
-    // first 16 ASCII digits. Assert exactly that, then read the whole ROM answer.
-    const r = await checks.step("6. ROM flashMd5sum(0x8000, 0xc00)", () => rom.flashMd5sum(pt.address, pt.data.length));
-    checks.eq(r.value, Buffer.from(want.slice(0, 16), "latin1").toString("hex"), "6. ROM MD5 as esptool-js derives it (hex of the first 16 ASCII digits)");
-    const md5Req = Buffer.concat([le32(pt.address), le32(pt.data.length), le32(0), le32(0)]);
-    const full = await checks.step("6. ROM SPI_FLASH_MD5 via checkCommand", () => rom.checkCommand("calculate md5sum", ESP_SPI_FLASH_MD5, md5Req));
-    if (full.ok) {
-        const d = full.value instanceof Uint8Array ? full.value : new Uint8Array(0);
-        checks.eq(Buffer.from(d.slice(0, 32)).toString("latin1"), want, "6. ROM MD5 = 32 lowercase ASCII hex digits of the partition table's MD5");
-    }
+    await checkRomMd5(checks, rom, pt.address, pt.data.length, want, "6. ", "the partition table");
 }
 await transport2.disconnect().catch(() => {});
-await finish(0);
+await run.finish(0);

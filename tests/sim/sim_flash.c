@@ -68,44 +68,49 @@ static uint8_t *wblock(sim_flash *f, uint32_t b)
     return f->blk[b];
 }
 
+/* One step of a walk over a range: the block holding off (wrapped to the flash size),
+ * where off lies in it, and how many of the len bytes left lie in that block. */
+typedef struct span {
+    uint32_t b, in, n;
+} span;
+
+static span span_at(const sim_flash *f, uint32_t off, uint32_t len)
+{
+    off &= f->size - 1;
+    span s = {off / SIM_FLASH_BLOCK, off % SIM_FLASH_BLOCK, SIM_FLASH_BLOCK - off % SIM_FLASH_BLOCK};
+    if (s.n > len)
+        s.n = len;
+    return s;
+}
+
 void flash_erase(sim_flash *f, uint32_t off, uint32_t len)
 {
-    while (len > 0) {
-        off &= f->size - 1;
-        uint32_t b = off / SIM_FLASH_BLOCK, in = off % SIM_FLASH_BLOCK;
-        uint32_t n = SIM_FLASH_BLOCK - in;
-        if (n > len)
-            n = len;
-        if (!f->map && in == 0 && n == SIM_FLASH_BLOCK) {
-            free(f->blk[b]);
-            f->blk[b] = NULL;
-        } else if (f->blk[b]) {
-            memset(f->blk[b] + in, 0xFF, n);
+    for (uint32_t done = 0; done < len;) {
+        span s = span_at(f, off + done, len - done);
+        if (!f->map && s.in == 0 && s.n == SIM_FLASH_BLOCK) {
+            free(f->blk[s.b]);
+            f->blk[s.b] = NULL;
+        } else if (f->blk[s.b]) {
+            memset(f->blk[s.b] + s.in, 0xFF, s.n);
         }
-        off += n;
-        len -= n;
+        done += s.n;
     }
 }
 
 void flash_program(sim_flash *f, uint32_t off, const uint8_t *d, uint32_t len)
 {
-    while (len > 0) {
-        off &= f->size - 1;
-        uint32_t b = off / SIM_FLASH_BLOCK, in = off % SIM_FLASH_BLOCK;
-        uint32_t n = SIM_FLASH_BLOCK - in;
-        if (n > len)
-            n = len;
+    for (uint32_t done = 0; done < len;) {
+        span s = span_at(f, off + done, len - done);
+        const uint8_t *src = d + done;
         bool all_ff = true;
-        for (uint32_t i = 0; i < n && all_ff; i++)
-            all_ff = d[i] == 0xFF;
+        for (uint32_t i = 0; i < s.n && all_ff; i++)
+            all_ff = src[i] == 0xFF;
         if (!all_ff) { /* programming 0xFF changes nothing: keep blocks sparse */
-            uint8_t *p = wblock(f, b) + in;
-            for (uint32_t i = 0; i < n; i++)
-                p[i] &= d[i];
+            uint8_t *p = wblock(f, s.b) + s.in;
+            for (uint32_t i = 0; i < s.n; i++)
+                p[i] &= src[i];
         }
-        off += n;
-        d += n;
-        len -= n;
+        done += s.n;
     }
 }
 
@@ -117,19 +122,13 @@ void flash_poke_xor(sim_flash *f, uint32_t off, uint8_t mask)
 
 void flash_read(const sim_flash *f, uint32_t off, uint8_t *out, uint32_t len)
 {
-    while (len > 0) {
-        off &= f->size - 1;
-        uint32_t b = off / SIM_FLASH_BLOCK, in = off % SIM_FLASH_BLOCK;
-        uint32_t n = SIM_FLASH_BLOCK - in;
-        if (n > len)
-            n = len;
-        if (f->blk[b])
-            memcpy(out, f->blk[b] + in, n);
+    for (uint32_t done = 0; done < len;) {
+        span s = span_at(f, off + done, len - done);
+        if (f->blk[s.b])
+            memcpy(out + done, f->blk[s.b] + s.in, s.n);
         else
-            memset(out, 0xFF, n);
-        off += n;
-        out += n;
-        len -= n;
+            memset(out + done, 0xFF, s.n);
+        done += s.n;
     }
 }
 

@@ -27,6 +27,9 @@ typedef struct slot {
     unsigned seq;         /* arrivals so far */
     sim_leave leave;
     uint64_t arrived_at, closed_at, empty_since;
+    /* Host attaches and detaches so far: a poll result taken before one is stale (a
+     * close and reopen handled from inotify leaves the master's old POLLHUP behind). */
+    int links;
     int *queue;           /* indices into the scenario's arrivals, in order */
     int nq, qi;
 } slot;
@@ -85,6 +88,7 @@ bad:
 static void attach(sim *s, slot *sl, uint64_t now)
 {
     (void)s;
+    sl->links++;
     sl->closed_at = 0;
     unit_host_open(sl->u, now);
 }
@@ -92,6 +96,7 @@ static void attach(sim *s, slot *sl, uint64_t now)
 static void detach(sim *s, slot *sl, uint64_t now)
 {
     (void)s;
+    sl->links++;
     if (sl->port.kind == SIM_PORT_PTY) {
         pty_flush(&sl->port);
         sl->port.opens = 0;
@@ -150,12 +155,9 @@ static int arrive(sim *s, slot *sl, uint64_t now)
     return 0;
 }
 
-static void depart(sim *s, slot *sl, uint64_t now, const char *why)
+/* The slot's unit is gone: its port taken down (the PTY link removed), the unit freed. */
+static void unplug(sim *s, slot *sl)
 {
-    /* what the bridge already had goes out before the cable is pulled */
-    if (sl->port.attached)
-        outq_flush(&sl->u->out, sl->port.io, now, s->realism);
-    note(s, "slot%d: unit %u left (%s)", sl->k, sl->seq, why);
     if (sl->port.kind == SIM_PORT_PTY)
         pty_down(&sl->port, s->ino);
     else
@@ -163,6 +165,15 @@ static void depart(sim *s, slot *sl, uint64_t now, const char *why)
     unit_free(sl->u);
     free(sl->u);
     sl->u = NULL;
+}
+
+static void depart(sim *s, slot *sl, uint64_t now, const char *why)
+{
+    /* what the bridge already had goes out before the cable is pulled */
+    if (sl->port.attached)
+        outq_flush(&sl->u->out, sl->port.io, now, s->realism);
+    note(s, "slot%d: unit %u left (%s)", sl->k, sl->seq, why);
+    unplug(s, sl);
     sl->empty_since = now;
 }
 
@@ -370,14 +381,8 @@ static void cleanup(sim *s)
 {
     for (int i = 0; i < s->nslots; i++) {
         slot *sl = &s->slots[i];
-        if (sl->u) {
-            if (sl->port.kind == SIM_PORT_PTY)
-                pty_down(&sl->port, s->ino);
-            else
-                tcp_down(&sl->port);
-            unit_free(sl->u);
-            free(sl->u);
-        }
+        if (sl->u)
+            unplug(s, sl);
         free(sl->queue);
     }
     free(s->slots);
@@ -432,7 +437,7 @@ int main(int argc, char **argv)
     bool ready = false;
     int rc = 0;
     struct pollfd *pfd = calloc((size_t)s.nslots * 2 + 1, sizeof *pfd);
-    int (*owner)[2] = calloc((size_t)s.nslots * 2 + 1, sizeof *owner);
+    int (*owner)[3] = calloc((size_t)s.nslots * 2 + 1, sizeof *owner); /* slot, kind, links */
     if (!pfd || !owner)
         return 1;
 
@@ -520,6 +525,7 @@ int main(int argc, char **argv)
             pfd[n] = (struct pollfd){.fd = sl->port.io, .events = ev};
             owner[n][0] = i;
             owner[n][1] = 0;
+            owner[n][2] = sl->links;
             n++;
         }
         if (need_hup_poll && now + 50 * SIM_NS_PER_MS < wake)
@@ -557,7 +563,7 @@ int main(int argc, char **argv)
                     attach(&s, sl, now);
                 continue;
             }
-            if (!sl->port.attached || pfd[j].fd != sl->port.io)
+            if (!sl->port.attached || pfd[j].fd != sl->port.io || owner[j][2] != sl->links)
                 continue; /* state changed by an inotify event in this round */
             if (pfd[j].revents & POLLIN) {
                 if (pump_in(&s, sl, now) < 0) {

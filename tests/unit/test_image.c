@@ -94,6 +94,21 @@ static void add_image(st_profile *p, uint32_t off, const char *name, const void 
     EVP_Digest(d, n, pi->sha256, NULL, EVP_sha256(), NULL);
 }
 
+/* A profile (flash mode, freq, size) with the one image d/n at off, written to DIR/name,
+ * prepared into fw without a cache. False when that failed (a failed check). */
+static bool prepare_one(const char *mode, const char *freq, uint32_t size, uint32_t off,
+                        const char *name, const void *d, size_t n, st_fwset *fw)
+{
+    st_profile p;
+    base_profile(&p, mode, freq, size);
+    add_image(&p, off, name, d, n);
+    st_err e;
+    if (CHECK_EQ_INT(st_fwset_prepare(&p, NULL, fw, &e), 0))
+        return true;
+    fprintf(stderr, "  %s\n", e.msg);
+    return false;
+}
+
 /* Properties every prepared image must have. */
 static void check_common(const st_image *im, const void *file, size_t file_len)
 {
@@ -127,15 +142,9 @@ static void test_header_patch(void)
 {
     img bl;
     build_image(&bl, 0 /* qio */, 0x20 /* 4MB, 40m */, 1);
-    st_profile p;
-    base_profile(&p, "dio", "80m", 16u << 20);
-    add_image(&p, 0x1000, "bl.bin", bl.d, bl.n);
     st_fwset fw;
-    st_err e;
-    if (!CHECK_EQ_INT(st_fwset_prepare(&p, NULL, &fw, &e), 0)) {
-        fprintf(stderr, "  %s\n", e.msg);
+    if (!prepare_one("dio", "80m", 16u << 20, 0x1000, "bl.bin", bl.d, bl.n, &fw))
         return;
-    }
     uint8_t want[8192];
     memcpy(want, bl.d, bl.n);
     want[2] = 0x02; /* dio */
@@ -158,12 +167,8 @@ static void test_keep_fields(void)
 {
     img bl;
     build_image(&bl, 3 /* dout */, 0x2F /* 4MB, 80m */, 1);
-    st_profile p;
-    base_profile(&p, "keep", "keep", 2u << 20);
-    add_image(&p, 0x1000, "keep.bin", bl.d, bl.n);
     st_fwset fw;
-    st_err e;
-    if (!CHECK_EQ_INT(st_fwset_prepare(&p, NULL, &fw, &e), 0))
+    if (!prepare_one("keep", "keep", 2u << 20, 0x1000, "keep.bin", bl.d, bl.n, &fw))
         return;
     CHECK_EQ_INT(fw.img[0].data[2], 3);
     CHECK_EQ_INT(fw.img[0].data[3], 0x1F); /* only the size nibble changes */
@@ -180,12 +185,8 @@ static void test_patch_no_hash_and_padding(void)
     build_image(&bl, 2, 0x10, 0);
     bl.d[bl.n++] = 0x5A; /* two stray trailing bytes: the landing must be padded to 4 */
     bl.d[bl.n++] = 0xA5;
-    st_profile p;
-    base_profile(&p, "qout", "26m", 8u << 20);
-    add_image(&p, 0x1000, "nohash.bin", bl.d, bl.n);
     st_fwset fw;
-    st_err e;
-    if (!CHECK_EQ_INT(st_fwset_prepare(&p, NULL, &fw, &e), 0))
+    if (!prepare_one("qout", "26m", 8u << 20, 0x1000, "nohash.bin", bl.d, bl.n, &fw))
         return;
     uint8_t want[8192];
     memcpy(want, bl.d, bl.n);
@@ -222,12 +223,9 @@ static void test_left_unpatched(void)
             bl.d[0] = 0xEA;
         else if (cases[c].mutate == 4)
             bl.n = 200;
-        st_profile p;
-        base_profile(&p, "dio", "80m", 16u << 20);
-        add_image(&p, cases[c].offset, cases[c].name, bl.d, bl.n);
         st_fwset fw;
-        st_err e;
-        if (!CHECK_EQ_INT(st_fwset_prepare(&p, NULL, &fw, &e), 0))
+        if (!prepare_one("dio", "80m", 16u << 20, cases[c].offset, cases[c].name, bl.d, bl.n,
+                         &fw))
             continue;
         CHECK_MEM(fw.img[0].data, bl.d, bl.n);
         if (cases[c].warn) {
@@ -245,12 +243,8 @@ static void test_small_blob_padding(void)
     uint8_t blob[1001];
     for (size_t i = 0; i < sizeof blob; i++)
         blob[i] = (uint8_t)(i % 7);
-    st_profile p;
-    base_profile(&p, "dio", "80m", 4u << 20);
-    add_image(&p, 0x8000, "blob.bin", blob, sizeof blob);
     st_fwset fw;
-    st_err e;
-    if (!CHECK_EQ_INT(st_fwset_prepare(&p, NULL, &fw, &e), 0))
+    if (!prepare_one("dio", "80m", 4u << 20, 0x8000, "blob.bin", blob, sizeof blob, &fw))
         return;
     CHECK_EQ_INT(fw.img[0].len, 1004);
     CHECK_MEM(fw.img[0].data, blob, sizeof blob);

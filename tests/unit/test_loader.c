@@ -23,6 +23,24 @@ static size_t unhex(const char *s, uint8_t *out)
     return n;
 }
 
+/* The reply in hex text, into f and parsed into r (a checked success). */
+static void reply(const char *hex, uint8_t *f, st_resp *r)
+{
+    size_t n = unhex(hex, f);
+    CHECK_EQ_INT(st_resp_parse(f, n, r), 0);
+}
+
+/* A ROM SPI_FLASH_MD5 reply (size 0x24): the 32 ASCII digits, then the 4 status bytes
+ * (hex text), into f and parsed into r. */
+static void rom_md5_reply(const char *digits, const char *status, uint8_t *f, st_resp *r)
+{
+    size_t n = unhex("01 13 24 00 00 00 00 00", f);
+    memcpy(f + n, digits, 32);
+    n += 32;
+    n += unhex(status, f + n);
+    CHECK_EQ_INT(st_resp_parse(f, n, r), 0);
+}
+
 static void test_generic_replies(void)
 {
     uint8_t f[64];
@@ -30,8 +48,7 @@ static void test_generic_replies(void)
     st_err e;
 
     /* SYNC reply from the ROM (§12): value 0x20120707, 4 status bytes. */
-    size_t n = unhex("01 08 04 00 07 07 12 20 00 00 00 00", f);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    reply("01 08 04 00 07 07 12 20 00 00 00 00", f, &r);
     CHECK_EQ_INT(r.op, ESP_SYNC);
     CHECK_EQ_INT(r.value, 0x20120707);
     CHECK_EQ_INT(st_resp_split(&r, false, 0, 0, &e), 0);
@@ -39,14 +56,12 @@ static void test_generic_replies(void)
     CHECK(st_resp_ok(&r));
 
     /* READ_REG of the magic: ROM form and stub form (§12). */
-    n = unhex("01 0A 04 00 83 1D F0 00 00 00 00 00", f);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    reply("01 0A 04 00 83 1D F0 00 00 00 00 00", f, &r);
     CHECK_EQ_INT(r.value, ESP32_CHIP_MAGIC);
     CHECK_EQ_INT(st_resp_split(&r, false, 0, 0, &e), 0);
     CHECK_EQ_INT(r.nstatus, 4);
     CHECK_EQ_INT(r.data_len, 0);
-    n = unhex("01 0A 02 00 83 1D F0 00 00 00", f);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    reply("01 0A 02 00 83 1D F0 00 00 00", f, &r);
     CHECK_EQ_INT(r.value, ESP32_CHIP_MAGIC);
     CHECK_EQ_INT(st_resp_split(&r, true, 0, 0, &e), 0);
     CHECK_EQ_INT(r.nstatus, 2);
@@ -56,28 +71,25 @@ static void test_generic_replies(void)
     CHECK_EQ_INT(r.nstatus, 2);
 
     /* §14: a stale error byte on success (00 05) is success; only byte 0 decides. */
-    n = unhex("01 0B 04 00 00 00 00 00 00 05 00 00", f);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    reply("01 0B 04 00 00 00 00 00 00 05 00 00", f, &r);
     CHECK_EQ_INT(st_resp_split(&r, false, 0, 0, &e), 0);
     CHECK(st_resp_ok(&r));
     CHECK_EQ_INT(r.status[1], 0x05);
 
     /* Not replies: direction 0, shorter than a header. */
-    n = unhex("00 08 04 00 07 07 12 20 00 00 00 00", f);
+    size_t n = unhex("00 08 04 00 07 07 12 20 00 00 00 00", f);
     CHECK_EQ_INT(st_resp_parse(f, n, &r), -1);
     n = unhex("01 08 04 00 07", f);
     CHECK_EQ_INT(st_resp_parse(f, n, &r), -1);
     CHECK_EQ_INT(st_resp_parse((const uint8_t *)"OHAI", 4, &r), -1);
 
     /* A reply too short for its status is a protocol error, not a crash. */
-    n = unhex("01 13 03 00 00 00 00 00 aa bb cc", f);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    reply("01 13 03 00 00 00 00 00 aa bb cc", f, &r);
     CHECK_EQ_INT(st_resp_split(&r, false, 32, 16, &e), -1);
     CHECK_EQ_INT(e.cat, ST_E_PROTOCOL);
     CHECK_EQ_INT(e.fclass, ST_FC_PROTOCOL);
     /* A size field larger than what arrived is clipped. */
-    n = unhex("01 0A 40 00 00 00 00 00 00 00 00 00", f);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    reply("01 0A 40 00 00 00 00 00 00 00 00 00", f, &r);
     CHECK_EQ_INT(r.body_len, 4);
 }
 
@@ -90,11 +102,7 @@ static void test_md5_replies(void)
     st_err e;
 
     /* ROM: 32 lowercase ASCII hex digits + 4 status bytes (size 0x24). */
-    size_t n = unhex("01 13 24 00 00 00 00 00", f);
-    memcpy(f + n, "5d41402abc4b2a76b9719d911017c592", 32);
-    n += 32;
-    n += unhex("00 00 00 00", f + n);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    rom_md5_reply("5d41402abc4b2a76b9719d911017c592", "00 00 00 00", f, &r);
     CHECK_EQ_INT(r.size, 36);
     CHECK_EQ_INT(st_resp_split(&r, false, 32, 16, &e), 0);
     CHECK_EQ_INT(r.nstatus, 4);
@@ -104,19 +112,14 @@ static void test_md5_replies(void)
     CHECK_MEM(md5, hello, 16);
 
     /* Stub: 16 raw bytes + 2 status bytes (size 0x12). */
-    n = unhex("01 13 12 00 00 00 00 00 5D 41 40 2A BC 4B 2A 76 B9 71 9D 91 10 17 C5 92 00 00", f);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    reply("01 13 12 00 00 00 00 00 5D 41 40 2A BC 4B 2A 76 B9 71 9D 91 10 17 C5 92 00 00", f, &r);
     CHECK_EQ_INT(st_resp_split(&r, true, 32, 16, &e), 0);
     CHECK_EQ_INT(r.nstatus, 2);
     CHECK_EQ_INT(r.data_len, 16);
     CHECK_MEM(r.data, hello, 16);
 
     /* §14: MD5 past the flash end: stale digits with 01 09 -> an error, whatever the digits. */
-    n = unhex("01 13 24 00 00 00 00 00", f);
-    memcpy(f + n, "5d41402abc4b2a76b9719d911017c592", 32);
-    n += 32;
-    n += unhex("01 09 00 00", f + n);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    rom_md5_reply("5d41402abc4b2a76b9719d911017c592", "01 09 00 00", f, &r);
     CHECK_EQ_INT(st_resp_split(&r, false, 32, 16, &e), 0);
     CHECK(!st_resp_ok(&r));
     CHECK_EQ_INT(st_resp_error(&r, ST_PH_VERIFY, &e), -1);
@@ -147,8 +150,7 @@ static void test_ram_checksum_error(void)
     uint8_t f[32];
     st_resp r;
     st_err e;
-    size_t n = unhex("01 07 04 00 00 00 00 00 01 07 00 00", f);
-    CHECK_EQ_INT(st_resp_parse(f, n, &r), 0);
+    reply("01 07 04 00 00 00 00 00 01 07 00 00", f, &r);
     CHECK_EQ_INT(st_resp_split(&r, false, 0, 0, &e), 0);
     CHECK(!st_resp_ok(&r));
     CHECK_EQ_INT(st_resp_error(&r, ST_PH_STUB, &e), -1);
@@ -174,18 +176,31 @@ static void test_classification(void)
     static const uint8_t c4[2] = {0xC4, 0}, c7[2] = {0xC7, 0}, c1[2] = {0xC1, 0};
     static const uint8_t r08[4] = {1, 8, 0, 0}, r0b[4] = {1, 0x0B, 0, 0}, r0c[4] = {1, 0x0C, 0, 0};
     static const uint8_t r07[4] = {1, 7, 0, 0}, r05[4] = {1, 5, 0, 0}, ok[4] = {0, 5, 0, 0};
-    CHECK_EQ_INT(st_status_fclass(ESP_FLASH_DEFL_DATA, ST_PH_WRITE, c4, 2), ST_FC_FLASH_WRITE);
-    CHECK_EQ_INT(st_status_fclass(ESP_FLASH_DEFL_END, ST_PH_WRITE, c4, 2), ST_FC_FLASH_WRITE);
-    CHECK_EQ_INT(st_status_fclass(ESP_FLASH_DEFL_DATA, ST_PH_WRITE, r08, 4), ST_FC_FLASH_WRITE);
-    CHECK_EQ_INT(st_status_fclass(ESP_FLASH_DEFL_DATA, ST_PH_WRITE, c7, 2), ST_FC_INFLATE);
-    CHECK_EQ_INT(st_status_fclass(ESP_FLASH_DEFL_DATA, ST_PH_WRITE, r0b, 4), ST_FC_INFLATE);
-    CHECK_EQ_INT(st_status_fclass(ESP_FLASH_DEFL_DATA, ST_PH_WRITE, r0c, 4), ST_FC_INFLATE);
-    CHECK_EQ_INT(st_status_fclass(ESP_MEM_DATA, ST_PH_STUB, r07, 4), ST_FC_STUB_RAM_CHECKSUM);
-    CHECK_EQ_INT(st_status_fclass(ESP_FLASH_DEFL_DATA, ST_PH_WRITE, r07, 4), ST_FC_PROTOCOL);
-    CHECK_EQ_INT(st_status_fclass(ESP_FLASH_DEFL_DATA, ST_PH_WRITE, c1, 2), ST_FC_PROTOCOL);
-    CHECK_EQ_INT(st_status_fclass(ESP_CHANGE_BAUDRATE, ST_PH_BAUD, r05, 4), ST_FC_BAUD_CHANGE);
-    CHECK_EQ_INT(st_status_fclass(ESP_MEM_END, ST_PH_STUB, r05, 4), ST_FC_STUB_START);
-    CHECK_EQ_INT(st_status_fclass(ESP_SPI_SET_PARAMS, ST_PH_ATTACH, ok, 4), ST_FC_NONE);
+    static const struct {
+        uint8_t op;
+        st_phase ph;
+        const uint8_t *status;
+        int nstatus;
+        st_fclass want;
+    } cases[] = {
+        {ESP_FLASH_DEFL_DATA, ST_PH_WRITE, c4, 2, ST_FC_FLASH_WRITE},
+        {ESP_FLASH_DEFL_END, ST_PH_WRITE, c4, 2, ST_FC_FLASH_WRITE},
+        {ESP_FLASH_DEFL_DATA, ST_PH_WRITE, r08, 4, ST_FC_FLASH_WRITE},
+        {ESP_FLASH_DEFL_DATA, ST_PH_WRITE, c7, 2, ST_FC_INFLATE},
+        {ESP_FLASH_DEFL_DATA, ST_PH_WRITE, r0b, 4, ST_FC_INFLATE},
+        {ESP_FLASH_DEFL_DATA, ST_PH_WRITE, r0c, 4, ST_FC_INFLATE},
+        {ESP_MEM_DATA, ST_PH_STUB, r07, 4, ST_FC_STUB_RAM_CHECKSUM},
+        {ESP_FLASH_DEFL_DATA, ST_PH_WRITE, r07, 4, ST_FC_PROTOCOL},
+        {ESP_FLASH_DEFL_DATA, ST_PH_WRITE, c1, 2, ST_FC_PROTOCOL},
+        {ESP_CHANGE_BAUDRATE, ST_PH_BAUD, r05, 4, ST_FC_BAUD_CHANGE},
+        {ESP_MEM_END, ST_PH_STUB, r05, 4, ST_FC_STUB_START},
+        {ESP_SPI_SET_PARAMS, ST_PH_ATTACH, ok, 4, ST_FC_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!CHECK_EQ_INT(st_status_fclass(cases[i].op, cases[i].ph, cases[i].status,
+                                           cases[i].nstatus), cases[i].want))
+            fprintf(stderr, "  case %zu: %s with status %02x %02x\n", i,
+                    esp_cmd_name(cases[i].op), cases[i].status[0], cases[i].status[1]);
 
     /* Inflate error from the stub, written as an operator would read it. */
     st_resp r = {.op = ESP_FLASH_DEFL_DATA, .nstatus = 2, .status = {0xC7, 0}};

@@ -315,6 +315,18 @@ static bool rig_start(rig *r, scenario sc)
     return rig_start_ex(r, sc, true);
 }
 
+/* A started rig, then one SYNC that must be answered (its remaining replies drained),
+ * so the ROM is talking. False (a failed check) only when the rig did not start. */
+static bool rig_start_synced(rig *r, scenario sc)
+{
+    if (!CHECK(rig_start(r, sc)))
+        return false;
+    st_err err;
+    CHECK_EQ_INT(st_cmd_sync(&r->l, 2000, &err), 0);
+    st_cmd_sync_drain(&r->l);
+    return true;
+}
+
 /* The device's counters, read under its lock (the replies already received do not
  * order the device thread's writes before our reads). */
 static struct dev_counts rig_counts(rig *r)
@@ -407,11 +419,9 @@ static void test_basic(void)
 static void test_stub_retry(void)
 {
     rig r;
-    if (!CHECK(rig_start(&r, SC_STUB_RETRY)))
+    if (!rig_start_synced(&r, SC_STUB_RETRY))
         return;
     st_err err;
-    CHECK_EQ_INT(st_cmd_sync(&r.l, 2000, &err), 0);
-    st_cmd_sync_drain(&r.l);
     uint8_t text[40], data[8];
     for (size_t i = 0; i < sizeof text; i++)
         text[i] = (uint8_t)(0xC0 + i); /* exercises SLIP escaping too */
@@ -439,11 +449,9 @@ static void test_stub_retry(void)
 static void test_stub_bad(void)
 {
     rig r;
-    if (!CHECK(rig_start(&r, SC_STUB_BAD)))
+    if (!rig_start_synced(&r, SC_STUB_BAD))
         return;
     st_err err;
-    CHECK_EQ_INT(st_cmd_sync(&r.l, 2000, &err), 0);
-    st_cmd_sync_drain(&r.l);
     uint8_t text[16] = {1, 2, 3, 4};
     st_stub_image stub = {.entry = 0x400BE000, .text_start = 0x400BE000, .text = text,
                           .text_len = sizeof text};
@@ -572,6 +580,76 @@ static void test_no_sync(scenario sc, const char *expect)
     rig_stop(&r);
 }
 
+/* The far end of test_await_boot: a late answer of the old session, then the reset's
+ * banner in two pieces, the cut inside "boot:0x" so the scan has to carry over. */
+static void *late_banner(void *arg)
+{
+    int m = *(int *)arg;
+    static const uint8_t old_reply[] = {0x01, 0x08, 0x04, 0x00, 0x07, 0x07, 0x12, 0x20,
+                                        0x00, 0x00, 0x00, 0x00};
+    uint8_t enc[SLIP_ENCODED_MAX(sizeof old_reply)];
+    size_t n = slip_encode(old_reply, sizeof old_reply, enc);
+    static const char part1[] = "ets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),boo";
+    static const char part2[] = "t:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\n"
+                                "waiting for download\r\n";
+    if (write(m, enc, n) < 0 || write(m, part1, strlen(part1)) < 0)
+        return NULL;
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    if (write(m, part2, strlen(part2)) < 0)
+        return NULL;
+    return NULL;
+}
+
+/* After a reset by reopen, what the unit sent before its boot banner is dropped with the
+ * banner (so a late SYNC answer of the old session cannot pass for a new one); with no
+ * banner at all the wait gives up and says so. */
+static void test_await_boot(void)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (!CHECK(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0))
+        return;
+    const char *name = ptsname(m);
+    int keep = open(name, O_RDWR | O_NOCTTY);
+    struct termios t;
+    st_port *p = NULL;
+    st_err err;
+    st_loader l;
+    if (!CHECK(keep >= 0 && tcgetattr(keep, &t) == 0)) {
+        close(m);
+        return;
+    }
+    cfmakeraw(&t);
+    tcsetattr(keep, TCSANOW, &t);
+    if (!CHECK_EQ_INT(st_port_open(name, 115200, &p, &err), 0) ||
+        !CHECK_EQ_INT(st_loader_init(&l, p, &err), 0)) {
+        st_port_close(p);
+        close(keep);
+        close(m);
+        return;
+    }
+    l.capture = true;
+    pthread_t th;
+    if (CHECK(pthread_create(&th, NULL, late_banner, &m) == 0)) {
+        CHECK(st_loader_await_boot(&l, 30, 10000));
+        pthread_join(th, NULL);
+        CHECK_CONTAINS(l.banner, "waiting for download");
+        const uint8_t *f;
+        size_t n;
+        CHECK_EQ_INT(st_loader_recv_frame(&l, 200, &f, &n, &err), 0); /* the old answer is gone */
+    }
+
+    /* No banner: only the late answer, and the wait gives up. */
+    static const uint8_t frame[] = {0xC0, 0x01, 0x08, 0x04, 0x00, 0x07, 0x07, 0x12, 0x20,
+                                    0x00, 0x00, 0x00, 0x00, 0xC0};
+    CHECK(write(m, frame, sizeof frame) == (ssize_t)sizeof frame);
+    CHECK(!st_loader_await_boot(&l, 30, 300));
+    st_loader_free(&l);
+    st_port_close(p);
+    close(keep);
+    close(m);
+}
+
 int main(void)
 {
     test_basic();
@@ -582,5 +660,6 @@ int main(void)
     test_flash_write(true);
     test_no_sync(SC_BOOT_LOOP, "wrong boot mode (0x13): not in download mode");
     test_no_sync(SC_DEAF_DL, "download mode detected (boot:0x03) but no reply to SYNC");
+    test_await_boot();
     return check_summary("test_loader_link");
 }

@@ -82,6 +82,31 @@ static long kernel_speed(int fd)
     return ioctl(fd, TCGETS2, &t) == 0 ? (long)t.c_ospeed : -1;
 }
 
+/* st_port_open(name) at 115200 that must succeed: the port, or NULL (a failed check, with
+ * the error) after closing the test's far end `far`. */
+static st_port *open_ok(const char *name, int far)
+{
+    st_port *p = NULL;
+    st_err err;
+    if (CHECK_EQ_INT(st_port_open(name, 115200, &p, &err), 0))
+        return p;
+    fprintf(stderr, "open %s: %s (%s)\n", name, err.msg, err.hint);
+    close(far);
+    return NULL;
+}
+
+/* st_port_open(name) that must be refused in phase open with category cat, naming the
+ * port and leaving no port behind (the out pointer reset to NULL). err: for more checks. */
+static void open_refused(const char *name, st_errcat cat, st_err *err)
+{
+    st_port *p = (st_port *)&p;
+    CHECK_EQ_INT(st_port_open(name, 115200, &p, err), -1);
+    CHECK(p == NULL);
+    CHECK_EQ_INT(err->cat, cat);
+    CHECK_EQ_INT(err->phase, ST_PH_OPEN);
+    CHECK_CONTAINS(err->msg, name);
+}
+
 static void test_bridge_names(void)
 {
     CHECK_STR(st_bridge_name(0x10c4, 0xea60), "CP2104");
@@ -103,13 +128,9 @@ static void test_pty_direct(void)
     int m = open_master(slave, sizeof slave);
     if (!CHECK(m >= 0))
         return;
-    st_port *p = NULL;
-    st_err err;
-    if (!CHECK_EQ_INT(st_port_open(slave, 115200, &p, &err), 0)) {
-        fprintf(stderr, "open %s: %s (%s)\n", slave, err.msg, err.hint);
-        close(m);
+    st_port *p = open_ok(slave, m);
+    if (!p)
         return;
-    }
     const st_port_info *in = st_port_describe(p);
     CHECK_EQ_INT(in->kind, ST_PORT_PTY);
     CHECK_STR(in->name, slave);
@@ -134,13 +155,10 @@ static void test_pty(const char *dir)
     /* No bridge= line: the name must come from the VID:PID table. */
     CHECK(write_file(sidecar, "vid=10c4\npid=ea60\nserial=SIM0042\npath=1-1.3\n"));
 
-    st_port *p = NULL;
-    st_err err;
-    if (!CHECK_EQ_INT(st_port_open(link, 115200, &p, &err), 0)) {
-        fprintf(stderr, "open %s: %s (%s)\n", link, err.msg, err.hint);
-        close(m);
+    st_port *p = open_ok(link, m);
+    if (!p)
         return;
-    }
+    st_err err;
     const st_port_info *in = st_port_describe(p);
     CHECK_EQ_INT(in->kind, ST_PORT_PTY);
     CHECK_STR(in->name, link);
@@ -174,14 +192,8 @@ static void test_pty(const char *dir)
     CHECK_EQ_INT(st_port_get_baud(p), 115200);
 
     /* A second open of the same port is refused while the first holds it. */
-    st_port *p2 = NULL;
-    CHECK_EQ_INT(st_port_open(link, 115200, &p2, &err), -1);
-    CHECK(p2 == NULL);
-    CHECK_EQ_INT(err.cat, ST_E_IO);
-    CHECK_EQ_INT(err.phase, ST_PH_OPEN);
-    CHECK_CONTAINS(err.msg, link);
+    open_refused(link, ST_E_IO, &err);
     CHECK_CONTAINS(err.hint, "another program");
-    st_port_close(p2);
 
     /* Station -> device: a SLIP frame with bytes that need escaping, one write. */
     uint8_t payload[1500], frame[SLIP_ENCODED_MAX(1500)], got[sizeof frame];
@@ -279,13 +291,10 @@ static void test_tcp(void)
         return;
     char name[64];
     snprintf(name, sizeof name, "socket://127.0.0.1:%d", port);
-    st_port *p = NULL;
-    st_err err;
-    if (!CHECK_EQ_INT(st_port_open(name, 115200, &p, &err), 0)) {
-        fprintf(stderr, "open %s: %s (%s)\n", name, err.msg, err.hint);
-        close(ls);
+    st_port *p = open_ok(name, ls);
+    if (!p)
         return;
-    }
+    st_err err;
     int c = accept(ls, NULL, NULL);
     CHECK(c >= 0);
     const st_port_info *in = st_port_describe(p);
@@ -334,13 +343,8 @@ static void test_tcp(void)
     int bs = listener(&port, false);
     if (CHECK(bs >= 0)) {
         snprintf(name, sizeof name, "socket://127.0.0.1:%d", port);
-        p = NULL;
-        CHECK_EQ_INT(st_port_open(name, 115200, &p, &err), -1);
-        CHECK(p == NULL);
-        CHECK_EQ_INT(err.cat, ST_E_IO);
-        CHECK_EQ_INT(err.phase, ST_PH_OPEN);
+        open_refused(name, ST_E_IO, &err);
         CHECK_EQ_INT(err.sys_errno, ECONNREFUSED);
-        CHECK_CONTAINS(err.msg, name);
         CHECK_CONTAINS(err.msg, "refused");
         CHECK_CONTAINS(err.hint, "listening");
         close(bs);
@@ -357,14 +361,10 @@ static void test_tcp(void)
 
 static void test_open_errors(const char *dir)
 {
-    st_port *p = (st_port *)&p; /* must be reset to NULL on failure */
+    st_port *p = NULL;
     st_err err;
-    CHECK_EQ_INT(st_port_open("/dev/ttyUSB99", 115200, &p, &err), -1);
-    CHECK(p == NULL);
-    CHECK_EQ_INT(err.cat, ST_E_GONE);
-    CHECK_EQ_INT(err.phase, ST_PH_OPEN);
+    open_refused("/dev/ttyUSB99", ST_E_GONE, &err);
     CHECK_EQ_INT(err.sys_errno, ENOENT);
-    CHECK_CONTAINS(err.msg, "/dev/ttyUSB99");
     CHECK_CONTAINS(err.msg, strerror(ENOENT));
     CHECK(err.hint[0] != 0);
 

@@ -108,24 +108,41 @@ static void expect_refusal(const char *what, int line, const char *repl, const c
         fprintf(stderr, "  case: %s\n", what);
 }
 
+/* A load that must succeed: false (a failed check, with the message) when it did not. */
+static bool load_ok(int rc, const st_err *e, const char *what)
+{
+    if (CHECK_EQ_INT(rc, 0))
+        return true;
+    fprintf(stderr, "  %s%s%s\n", what, what[0] ? ": " : "", e->msg);
+    return false;
+}
+
+/* The profile is for an ESP32 with these flash settings and exactly these n baud rates,
+ * in order (the int arguments after n). */
+static void check_settings(const st_profile *p, const char *mode, const char *freq,
+                           uint32_t size, int n, ...)
+{
+    CHECK_STR(p->chip, "esp32");
+    CHECK_STR(p->flash_mode, mode);
+    CHECK_STR(p->flash_freq, freq);
+    CHECK_EQ_INT(p->flash_size, size);
+    CHECK_EQ_INT(p->n_bauds, n);
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ_INT(p->bauds[i], va_arg(ap, int));
+    va_end(ap);
+}
+
 static void test_valid(void)
 {
     st_profile p;
     st_err e;
-    if (!CHECK_EQ_INT(load_variant(0, NULL, NULL, &p, &e), 0)) {
-        fprintf(stderr, "  %s\n", e.msg);
+    if (!load_ok(load_variant(0, NULL, NULL, &p, &e), &e, ""))
         return;
-    }
     CHECK_STR(p.name, "t1");
     CHECK_STR(p.description, "Test profile");
-    CHECK_STR(p.chip, "esp32");
-    CHECK_STR(p.flash_mode, "dio");
-    CHECK_STR(p.flash_freq, "80m");
-    CHECK_EQ_INT(p.flash_size, 4 * 1024 * 1024);
-    CHECK_EQ_INT(p.n_bauds, 3);
-    CHECK_EQ_INT(p.bauds[0], 1500000);
-    CHECK_EQ_INT(p.bauds[1], 921600);
-    CHECK_EQ_INT(p.bauds[2], 115200);
+    check_settings(&p, "dio", "80m", 4 * 1024 * 1024, 3, 1500000, 921600, 115200);
     char want[600];
     snprintf(want, sizeof want, "%s/stub.json", dir);
     CHECK_STR(p.stub_path, want);
@@ -161,16 +178,10 @@ static void test_valid_variants(void)
                "[image]\n    offset = 0X10000\n    file = %s/img/b.bin\n    sha256 = %s\n",
             dir, upper);
     fclose(f);
-    if (!CHECK_EQ_INT(st_profile_load(path, &p, &e), 0)) {
-        fprintf(stderr, "  %s\n", e.msg);
+    if (!load_ok(st_profile_load(path, &p, &e), &e, ""))
         return;
-    }
     CHECK_STR(p.name, "v");
-    CHECK_STR(p.chip, "esp32");
-    CHECK_STR(p.flash_mode, "keep");
-    CHECK_STR(p.flash_freq, "keep");
-    CHECK_EQ_INT(p.flash_size, 16 * 1024 * 1024);
-    CHECK_EQ_INT(p.n_bauds, 1);
+    check_settings(&p, "keep", "keep", 16 * 1024 * 1024, 1, 921600);
     CHECK_STR(p.stub_path, "");
     CHECK_EQ_INT(p.n_images, 1);
     CHECK_EQ_INT(p.images[0].offset, 0x10000);
@@ -332,20 +343,10 @@ static void test_shipped(const char *name)
     fclose(out);
     st_profile p;
     st_err e;
-    if (!CHECK_EQ_INT(st_profile_load(dst, &p, &e), 0)) {
-        fprintf(stderr, "  %s: %s\n", name, e.msg);
+    if (!load_ok(st_profile_load(dst, &p, &e), &e, name))
         return;
-    }
     CHECK_STR(p.name, name);
-    CHECK_STR(p.chip, "esp32");
-    CHECK_STR(p.flash_mode, "dio");
-    CHECK_STR(p.flash_freq, "80m");
-    CHECK_EQ_INT(p.flash_size, 16 * 1024 * 1024);
-    CHECK_EQ_INT(p.n_bauds, 4);
-    CHECK_EQ_INT(p.bauds[0], 1500000);
-    CHECK_EQ_INT(p.bauds[1], 921600);
-    CHECK_EQ_INT(p.bauds[2], 460800);
-    CHECK_EQ_INT(p.bauds[3], 115200);
+    check_settings(&p, "dio", "80m", 16 * 1024 * 1024, 4, 1500000, 921600, 460800, 115200);
     CHECK_CONTAINS(p.stub_path, "/stubs/stub_flasher_32.json");
     CHECK_EQ_INT(p.n_images, 3);
     CHECK_EQ_INT(p.images[0].offset, 0x1000);

@@ -26,6 +26,19 @@ static int feed_all(slip_decoder *d, const uint8_t *in, size_t n, uint8_t frames
     return got;
 }
 
+/* A fresh decoder d (frames of at most max bytes) fed all of wire: exactly one frame
+ * comes out, and it is want. The caller checks the counters and frees d. */
+static void decode_one(slip_decoder *d, size_t max, const uint8_t *wire, size_t n,
+                       const uint8_t *want, size_t want_len)
+{
+    CHECK_EQ_INT(slip_dec_init(d, max), 0);
+    uint8_t frames[4][64];
+    size_t lens[4] = {0};
+    CHECK_EQ_INT(feed_all(d, wire, n, frames, lens, 4), 1);
+    CHECK_EQ_INT(lens[0], want_len);
+    CHECK_MEM(frames[0], want, want_len);
+}
+
 static void test_encode(void)
 {
     const uint8_t payload[] = {0x01, 0xC0, 0x02, 0xDB, 0x03, 0xDC, 0xDD};
@@ -66,13 +79,7 @@ static void test_noise_and_empty_frames(void)
     const uint8_t wire[] = {'e', 't', 's', ' ', 'J', 'u', 'n', 0xC0, 0xC0, 0xC0,
                             0x01, 0x08, 0x02, 0xC0};
     slip_decoder d;
-    CHECK_EQ_INT(slip_dec_init(&d, 64), 0);
-    uint8_t frames[4][64];
-    size_t lens[4];
-    int got = feed_all(&d, wire, sizeof wire, frames, lens, 4);
-    CHECK_EQ_INT(got, 1);
-    CHECK_EQ_INT(lens[0], 3);
-    CHECK_MEM(frames[0], ((const uint8_t[]){0x01, 0x08, 0x02}), 3);
+    decode_one(&d, 64, wire, sizeof wire, (const uint8_t[]){0x01, 0x08, 0x02}, 3);
     CHECK_EQ_INT(d.noise_bytes, 7);
     CHECK_EQ_INT(d.dropped_frames, 0);
 
@@ -87,8 +94,6 @@ static void test_noise_and_empty_frames(void)
 static void test_oversized_frame(void)
 {
     enum { MAX = 32, BIG = 100000 };
-    slip_decoder d;
-    CHECK_EQ_INT(slip_dec_init(&d, MAX), 0);
     uint8_t *big = malloc(BIG + 16);
     if (!CHECK(big != NULL))
         return;
@@ -101,12 +106,8 @@ static void test_oversized_frame(void)
     big[n++] = 0xAA;
     big[n++] = 0xBB;
     big[n++] = 0xC0;
-    uint8_t frames[2][64];
-    size_t lens[2];
-    int got = feed_all(&d, big, n, frames, lens, 2);
-    CHECK_EQ_INT(got, 1);
-    CHECK_EQ_INT(lens[0], 2);
-    CHECK_MEM(frames[0], ((const uint8_t[]){0xAA, 0xBB}), 2);
+    slip_decoder d;
+    decode_one(&d, MAX, big, n, (const uint8_t[]){0xAA, 0xBB}, 2);
     CHECK_EQ_INT(d.dropped_frames, 1);
     /* Bounded memory: the decoder never grew past its limit. */
     CHECK_EQ_INT(d.max, MAX);
@@ -128,13 +129,7 @@ static void test_invalid_escape(void)
      * one decodes. */
     const uint8_t wire[] = {0xC0, 0x01, 0xDB, 0x01, 0x02, 0xC0, 0xC0, 0x03, 0xDB, 0xDC, 0xC0};
     slip_decoder d;
-    CHECK_EQ_INT(slip_dec_init(&d, 64), 0);
-    uint8_t frames[4][64];
-    size_t lens[4];
-    int got = feed_all(&d, wire, sizeof wire, frames, lens, 4);
-    CHECK_EQ_INT(got, 1);
-    CHECK_EQ_INT(lens[0], 2);
-    CHECK_MEM(frames[0], ((const uint8_t[]){0x03, 0xC0}), 2);
+    decode_one(&d, 64, wire, sizeof wire, (const uint8_t[]){0x03, 0xC0}, 2);
     CHECK_EQ_INT(d.dropped_frames, 1);
     slip_dec_free(&d);
 }

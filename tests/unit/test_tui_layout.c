@@ -150,33 +150,42 @@ static void test_regions(void)
     CHECK(r.too_small);
 }
 
-static void test_formats(void)
+/* Each formatter's output for one input. */
+static void check_rate(double bps, const char *want)
 {
     char b[64];
-    tui_fmt_rate(0, b, sizeof b);
-    CHECK_STR(b, "-");
-    tui_fmt_rate(512, b, sizeof b);
-    CHECK_STR(b, "512 B/s");
-    tui_fmt_rate(421888, b, sizeof b);
-    CHECK_STR(b, "412 KiB/s");
-    tui_fmt_rate(1.5 * 1024 * 1024, b, sizeof b);
-    CHECK_STR(b, "1.5 MiB/s");
-    tui_fmt_dur(-1, b, sizeof b);
-    CHECK_STR(b, "-");
-    tui_fmt_dur(7.2, b, sizeof b);
-    CHECK_STR(b, "0:07");
-    tui_fmt_dur(725, b, sizeof b);
-    CHECK_STR(b, "12:05");
-    tui_fmt_dur(3723, b, sizeof b);
-    CHECK_STR(b, "1:02:03");
-    tui_fmt_chip("ESP32-D0WD-V3 (revision v3.0)", b, sizeof b);
-    CHECK_STR(b, "D0WD-V3 rev v3.0");
-    tui_fmt_chip("ESP32-D0WDQ6 (revision v1.0)", b, sizeof b);
-    CHECK_STR(b, "D0WDQ6 rev v1.0");
-    tui_fmt_chip("ESP32-PICO-D4", b, sizeof b);
-    CHECK_STR(b, "PICO-D4");
-    tui_fmt_chip("", b, sizeof b);
-    CHECK_STR(b, "");
+    tui_fmt_rate(bps, b, sizeof b);
+    CHECK_STR(b, want);
+}
+
+static void check_dur(double s, const char *want)
+{
+    char b[64];
+    tui_fmt_dur(s, b, sizeof b);
+    CHECK_STR(b, want);
+}
+
+static void check_chip(const char *chip, const char *want)
+{
+    char b[64];
+    tui_fmt_chip(chip, b, sizeof b);
+    CHECK_STR(b, want);
+}
+
+static void test_formats(void)
+{
+    check_rate(0, "-");
+    check_rate(512, "512 B/s");
+    check_rate(421888, "412 KiB/s");
+    check_rate(1.5 * 1024 * 1024, "1.5 MiB/s");
+    check_dur(-1, "-");
+    check_dur(7.2, "0:07");
+    check_dur(725, "12:05");
+    check_dur(3723, "1:02:03");
+    check_chip("ESP32-D0WD-V3 (revision v3.0)", "D0WD-V3 rev v3.0");
+    check_chip("ESP32-D0WDQ6 (revision v1.0)", "D0WDQ6 rev v1.0");
+    check_chip("ESP32-PICO-D4", "PICO-D4");
+    check_chip("", "");
 
     unsigned char st[4] = {0};
     CHECK_EQ_INT(tui_parse_status("stub_upload, MEM_DATA: block 0, status 01 07 00 00 (checksum "
