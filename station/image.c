@@ -256,9 +256,11 @@ static int prepare_image(const st_profile *p, const st_profile_image *pi, const 
     if (!EVP_Digest(im->data, im->len, im->md5, NULL, EVP_md5(), NULL) ||
         !EVP_Digest(im->data, im->len, key, NULL, EVP_sha256(), NULL))
         return perr(err, "this is a bug in the station: report it", "digest of %s failed", im->path);
-    bool cached = cache_dir && st_zcache_load(cache_dir, COMP_ID, key, im->data, im->len,
-                                              &im->zdata, &im->zlen, &im->zlen_zlib9);
-    if (!cached && compress_image(im, err))
+    /* A cache hit was proven to inflate back to the image, and that pass gave the marks. */
+    if (cache_dir && st_zcache_load(cache_dir, COMP_ID, key, im->data, im->len, &im->zdata,
+                                    &im->zlen, &im->zlen_zlib9, &im->zmarks))
+        return 0;
+    if (compress_image(im, err))
         return -1;
     im->zmarks = malloc(ST_ZMARKS(im->zlen) * sizeof *im->zmarks);
     if (!im->zmarks)
@@ -268,7 +270,7 @@ static int prepare_image(const st_profile *p, const st_profile_image *pi, const 
     if (!st_zlib_matches(im->zdata, im->zlen, im->data, im->len, im->zmarks))
         return perr(err, "this is a bug in the station: report it",
                     "compressed stream of %s does not inflate back to the image", im->path);
-    if (cache_dir && !cached)
+    if (cache_dir)
         st_zcache_store(cache_dir, COMP_ID, key, im->len, im->zdata, im->zlen, im->zlen_zlib9);
     return 0;
 }

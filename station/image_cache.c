@@ -77,7 +77,7 @@ int st_zlib_matches(const uint8_t *z, size_t zlen, const uint8_t *data, size_t l
 }
 
 int st_zcache_load(const char *dir, const char *comp_id, const uint8_t key[32], const uint8_t *data,
-                   size_t len, uint8_t **z, size_t *zlen, size_t *zlen_zlib9)
+                   size_t len, uint8_t **z, size_t *zlen, size_t *zlen_zlib9, uint32_t **marks)
 {
     char path[1024];
     if (!dir || st_zcache_path(dir, comp_id, key, path, sizeof path))
@@ -87,6 +87,7 @@ int st_zcache_load(const char *dir, const char *comp_id, const uint8_t key[32], 
         return 0;
     uint8_t hdr[CACHE_HDR];
     uint8_t *buf = NULL;
+    uint32_t *mk = NULL;
     int hit = 0;
     struct stat st;
     if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || fstat(fileno(f), &st) != 0)
@@ -96,15 +97,21 @@ int st_zcache_load(const char *dir, const char *comp_id, const uint8_t key[32], 
         memcmp(hdr + 40, key, 32) != 0 || fz == 0 || (uint64_t)st.st_size != CACHE_HDR + fz)
         goto done;
     buf = malloc(fz);
-    if (!buf || fread(buf, 1, fz, f) != fz || !st_zlib_matches(buf, fz, data, len, NULL))
+    mk = marks ? malloc(ST_ZMARKS(fz) * sizeof *mk) : NULL;
+    if (!buf || (marks && !mk) || fread(buf, 1, fz, f) != fz ||
+        !st_zlib_matches(buf, fz, data, len, mk))
         goto done;
     *z = buf;
     *zlen = fz;
     *zlen_zlib9 = fz9;
+    if (marks)
+        *marks = mk;
     buf = NULL;
+    mk = NULL;
     hit = 1;
 done:
     free(buf);
+    free(mk);
     fclose(f);
     return hit;
 }

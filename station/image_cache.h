@@ -10,9 +10,10 @@
 /* Look up the stream for data[0..len) (key = its SHA-256). Returns 1 with *z (malloc'ed,
  * caller frees), *zlen and *zlen_zlib9 on a valid hit; 0 when absent, unreadable or
  * corrupt (the caller recompresses and stores again). The stream is proven to inflate
- * back to data before it is returned. */
+ * back to data before it is returned; that same pass fills *marks (malloc'ed, caller
+ * frees; see st_zlib_matches) when marks is non-NULL. */
 int st_zcache_load(const char *dir, const char *comp_id, const uint8_t key[32], const uint8_t *data,
-                   size_t len, uint8_t **z, size_t *zlen, size_t *zlen_zlib9);
+                   size_t len, uint8_t **z, size_t *zlen, size_t *zlen_zlib9, uint32_t **marks);
 
 /* Store a stream; creates dir if missing. Returns 0, or -1 (cache is best-effort: the
  * caller carries on without it). */

@@ -84,6 +84,28 @@ static void check_marks(const st_image *im)
     CHECK(im->len / im->zlen < 4);
 }
 
+/* A prepare served from the compressed-stream cache carries the same marks as one that
+ * compressed afresh (the cache's validating inflate yields them). */
+static void check_cached_marks(const char *ini, const char *dir)
+{
+    char cache[600];
+    snprintf(cache, sizeof cache, "%s/zcache", dir);
+    st_profile prof;
+    st_err err;
+    static st_fwset a, b;
+    if (!CHECK_EQ_INT(st_profile_load(ini, &prof, &err), 0))
+        return;
+    CHECK_EQ_INT(st_fwset_prepare(&prof, cache, &a, &err), 0); /* compresses, stores */
+    CHECK_EQ_INT(st_fwset_prepare(&prof, cache, &b, &err), 0); /* served from the cache */
+    const st_image *x = &a.img[0], *y = &b.img[0];
+    CHECK(x->zmarks && y->zmarks);
+    CHECK_EQ_INT(y->zlen, x->zlen);
+    if (x->zmarks && y->zmarks && x->zlen == y->zlen)
+        CHECK_MEM(y->zmarks, x->zmarks, ST_ZMARKS(x->zlen) * sizeof *x->zmarks);
+    st_fwset_free(&a);
+    st_fwset_free(&b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -117,6 +139,7 @@ int main(int argc, char **argv)
         }
         st_fwset_free(fw);
         free(fw);
+        check_cached_marks(ini, s.dir);
     }
     sim_stop(&s);
     return check_summary("padded");
