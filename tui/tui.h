@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
 #include "line_view.h"
 
 typedef struct st_tui_ops {

@@ -2,7 +2,7 @@
 # attempt (class, phase, command, status bytes), or a verified flash when the fault must
 # be survived. Decisions are documented at the top of test_fault.c.
 add_executable(test_fault ${CMAKE_CURRENT_LIST_DIR}/test_fault.c)
-target_link_libraries(test_fault PRIVATE stationcore)
+target_link_libraries(test_fault PRIVATE st_unit)
 target_include_directories(test_fault PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
 add_dependencies(test_fault esp32sim demo_images)
 foreach(case ram_checksum_1 ram_checksum_10 ram_checksum_10_stub_required

@@ -1,4 +1,4 @@
-# The production line (station/engine.c, worker.c, discovery.c, events.c, recorder.c and
+# The production line (station/line/: engine.c, worker.c, discovery.c, events.c, recorder.c and
 # `station run`) end to end against the simulator: test_engine.c runs the station as a
 # child process and checks its JSON events, the record store and the flash files.
 add_executable(test_engine ${CMAKE_CURRENT_LIST_DIR}/test_engine.c)
@@ -18,7 +18,7 @@ endforeach()
 # The engine with the real recorder, driven as a library: a begin record that cannot be
 # written keeps the unit untouched; pause, profile change and resume.
 add_executable(test_engine_lib ${CMAKE_CURRENT_LIST_DIR}/test_engine_lib.c)
-target_link_libraries(test_engine_lib PRIVATE stationrec PkgConfig::JANSSON m)
+target_link_libraries(test_engine_lib PRIVATE st_line PkgConfig::JANSSON m)
 target_include_directories(test_engine_lib PRIVATE ${CMAKE_CURRENT_LIST_DIR}
   ${CMAKE_SOURCE_DIR}/tests/unit)
 add_dependencies(test_engine_lib esp32sim demo_images)

@@ -1,7 +1,7 @@
-# Single-unit flash flow against the simulator (station/flash_unit.c and the loader):
+# Single-unit flash flow against the simulator (station/unit/flash_unit.c and the loader):
 # stub and ROM mode over a pseudo-terminal, stub mode over TCP, and `station flash`.
 add_executable(test_flash_sim ${CMAKE_CURRENT_LIST_DIR}/test_flash_sim.c)
-target_link_libraries(test_flash_sim PRIVATE stationcore)
+target_link_libraries(test_flash_sim PRIVATE st_unit)
 target_include_directories(test_flash_sim PRIVATE ${CMAKE_CURRENT_LIST_DIR}
   ${CMAKE_SOURCE_DIR}/tests/unit)
 add_dependencies(test_flash_sim esp32sim demo_images station)

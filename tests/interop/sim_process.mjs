@@ -1,6 +1,6 @@
 // sim_process.mjs - start one esp32sim in TCP mode for a test and stop it again.
 // The unit's endpoint is read from DIR/slot1.tcp (socket://127.0.0.1:PORT), as the
-// SIM_CONTRACT describes; readiness is DIR/ready.
+// tests/sim/README.md describes; readiness is DIR/ready.
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";

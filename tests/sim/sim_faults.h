@@ -1,4 +1,4 @@
-/* sim_faults.h - fault specs (SIM_CONTRACT.md "Faults") and their injection helpers.
+/* sim_faults.h - fault specs (tests/sim/README.md, "Faults") and their injection helpers.
  * Counters: -1 = every time, 0 = off, N > 0 = the next N occurrences. Counters live in
  * the unit, so they survive port resets: "ram_checksum:1" fails once, a retry passes. */
 #ifndef SIM_FAULTS_H

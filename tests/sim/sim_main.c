@@ -1,6 +1,6 @@
 /* sim_main.c - esp32sim: command line, slots (a port plus the unit currently plugged
  * into it), scenario arrivals/departures, and one ppoll() loop serving every unit.
- * Contract: team/SIM_CONTRACT.md; format and reset model: tests/sim/README.md. */
+ * Contract (options, faults, scenario format, reset model): tests/sim/README.md. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>

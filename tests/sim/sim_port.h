@@ -1,7 +1,7 @@
 /* sim_port.h - how a slot is reachable: a pseudo-terminal published as DIR/slotK (with
  * the DIR/slotK.usb bridge sidecar), or a TCP listener on 127.0.0.1 (DIR/slotK.tcp).
  * A port "attaches" when a host opens it and "detaches" when the host closes it; the
- * simulator turns those into the reset model of SIM_CONTRACT.md. */
+ * simulator turns those into the reset model of tests/sim/README.md. */
 #ifndef SIM_PORT_H
 #define SIM_PORT_H
 

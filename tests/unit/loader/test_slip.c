@@ -1,4 +1,4 @@
-/* test_slip - SLIP encoder and bounded streaming decoder (station/slip.h). */
+/* test_slip - SLIP encoder and bounded streaming decoder (station/loader/slip.h). */
 #include "check.h"
 #include "slip.h"
 

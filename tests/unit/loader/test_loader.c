@@ -5,7 +5,9 @@
 #include "check.h"
 #include "detect.h"
 #include "esp_proto.h"
+#include "flash_write.h"
 #include "loader.h"
+#include "reset.h"
 
 #include <stdio.h>
 #include <string.h>

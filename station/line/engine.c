@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "loader.h" /* st_now */
+#include "clock.h"
 #include "worker.h"
 
 #define POLL_MS 200

@@ -1,7 +1,8 @@
-# Profiles, prepared images and the stub JSON loader (owned by the profiles area).
+# Profiles, prepared images and the stub JSON loader (station/firmware/).
 foreach(t test_profile test_image test_stub)
-  add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/${t}.c)
-  target_link_libraries(${t} PRIVATE stationcore)
+  add_executable(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c)
+  target_link_libraries(${t} PRIVATE st_firmware)
+  target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_LIST_DIR}/..)
 endforeach()
 # test_profile checks the shipped core2/fire profiles.
 target_compile_definitions(test_profile PRIVATE ST_PROFILES_SRC="${CMAKE_SOURCE_DIR}/profiles")

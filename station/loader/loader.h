@@ -2,8 +2,8 @@
  * one st_loader per connection (no global state). Layers, bottom up:
  *   packets    frame send/receive over an st_port with SLIP, reply matching by opcode
  *   commands   typed requests with per-command timeouts and status checking (loader_cmds.c)
- *   flows      reset sequences (reset.c), stub upload (stub_upload.c), compressed flash
- *              writes and MD5 verification (flash_write.c)
+ * The flows built on these commands (reset sequences, stub upload, compressed writes,
+ * verification) belong to one unit's attempt: station/unit/.
  * Every fallible function returns 0 or -1 with `err` filled: phase (l->phase), command,
  * status bytes as received (4 from the ROM, 2 from the stub), failure class and hint.
  * Facts: shared/docs/esp32-serial-protocol.md (§14 wins). */
@@ -15,11 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "err.h"
-#include "image.h"
 #include "port.h"
 #include "slip.h"
-#include "stub.h"
 
 /* Timeouts in milliseconds (esptool's figures, §11.2). */
 #define ST_TO_DEFAULT_MS 3000
@@ -178,56 +177,5 @@ int st_cmd_md5(st_loader *l, uint32_t off, uint32_t len, uint8_t md5[16], st_err
 
 /* Parse 32 hex digits into 16 bytes; 0 or -1 on a non-hex digit. */
 int st_hex_md5(const uint8_t *hex, uint8_t md5[16]);
-
-/* --- reset sequences (reset.c) ---------------------------------------------------- */
-
-typedef enum { ST_RESET_UNIX_TIGHT, ST_RESET_CLASSIC } st_reset_kind;
-
-/* DTR/RTS sequence that puts an ESP32 into download mode (§8.1); delay_ms is the hold
- * after releasing EN (50 or 550). Ports without modem lines succeed doing nothing. */
-int st_reset_download(st_port *p, st_reset_kind kind, int delay_ms, st_err *err);
-/* Connect attempt n (0-based) -> sequence and delay: Unix 50, Unix 550, Classic 50,
- * Classic 550, cycled. */
-void st_reset_plan(int attempt, st_reset_kind *kind, int *delay_ms);
-/* RTS pulse: the unit reboots into its application. */
-int st_reset_hard(st_port *p, st_err *err);
-/* Sleep for ms milliseconds (resumes after signals). */
-void st_sleep_ms(int ms);
-/* Monotonic seconds. */
-double st_now(void);
-
-/* --- stub upload (stub_upload.c) -------------------------------------------------- */
-
-/* Brings the ROM loader back for another stub upload (reset and re-sync); 0 or -1. */
-typedef int (*st_rom_restart_fn)(void *user, st_err *err);
-
-/* Upload stub (text then data, MEM_DATA blocks of 0x1800), start it and wait for
- * "OHAI". A RAM-block checksum error (01 07: the ROM consumed the sequence number, so a
- * block cannot be resent) starts the whole upload again, after restart(user) when
- * restart is non-NULL, else from the first MEM_BEGIN; up to `attempts` uploads in all
- * (0 = 3). *uploads counts the uploads begun. On success l->stub is set. Errors have
- * phase ST_PH_STUB (or the restart's). */
-int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *uploads,
-                   st_rom_restart_fn restart, void *user, st_err *err);
-
-/* --- flash writes (flash_write.c) ------------------------------------------------- */
-
-/* Called after every block: bytes of the compressed stream sent so far for this image. */
-typedef void (*st_block_fn)(void *user, size_t zdone, size_t ztotal);
-
-/* Write img compressed at img->offset: FLASH_DEFL_BEGIN (stub: exact size, 0x4000
- * blocks; ROM: size rounded up to 0x400, 0x400 blocks, always 16 bytes), the
- * FLASH_DEFL_DATA blocks, then a barrier (stub: FLASH_DEFL_END(1)). A checksum error
- * on a block is resent with the same seq to the stub; the ROM consumed the seq, so the
- * region restarts from FLASH_DEFL_BEGIN (3 tries). abort (may be NULL) is checked
- * between blocks (ST_E_INTERRUPTED). Errors have phase ST_PH_WRITE. */
-int st_flash_write_image(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
-                         void *user, st_err *err);
-/* SPI_FLASH_MD5 of img's region compared with img->md5. Mismatch -> ST_E_VERIFY,
- * md5_mismatch, or blank_readback when the unit's digest is that of len 0xFF bytes.
- * Errors have phase ST_PH_VERIFY. */
-int st_flash_verify_image(st_loader *l, const st_image *img, st_err *err);
-/* MD5 of n bytes of 0xFF (the digest of an erased region). */
-void st_md5_erased(uint64_t n, uint8_t md5[16]);
 
 #endif

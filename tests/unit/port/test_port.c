@@ -1,4 +1,4 @@
-/* test_port - the serial port layer (station/port.h) against a real pseudo-terminal pair
+/* test_port - the serial port layer (station/port/port.h) against a real pseudo-terminal pair
  * and a loopback TCP listener made here, plus the error paths (missing device, refused
  * connection, not a serial port, port already in use). */
 #define _GNU_SOURCE /* posix_openpt, ptsname */

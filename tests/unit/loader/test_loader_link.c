@@ -7,7 +7,9 @@
 #include "check.h"
 #include "esp_proto.h"
 #include "flash_unit.h"
+#include "flash_write.h"
 #include "loader.h"
+#include "stub_upload.h"
 #include "port.h"
 #include "slip.h"
 

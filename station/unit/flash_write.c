@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "esp_proto.h"
+#include "flash_write.h"
 #include "loader.h"
 
 #define BLOCK_TRIES 3   /* per block against the stub, per region against the ROM */

@@ -2,7 +2,7 @@
  * guards everything: updates are tiny copies, so contention is not a concern, and one lock
  * means a snapshot is always consistent. */
 #include "events.h"
-#include "loader.h" /* st_now: the station's monotonic clock */
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdarg.h>

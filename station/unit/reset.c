@@ -1,25 +1,10 @@
 /* reset.c - DTR/RTS sequences (RTS -> EN, DTR -> GPIO0; asserted = pin low), and the
- * small time helpers the loader uses. Facts: protocol reference §8.1. */
+ * timing the ESP32 auto-reset circuit needs. Facts: protocol reference §8.1. */
 #include <errno.h>
 #include <time.h>
 
-#include "loader.h"
-
-void st_sleep_ms(int ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-double st_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "clock.h"
+#include "reset.h"
 
 void st_reset_plan(int attempt, st_reset_kind *kind, int *delay_ms)
 {

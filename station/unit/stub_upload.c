@@ -9,6 +9,7 @@
 
 #include "esp_proto.h"
 #include "loader.h"
+#include "stub_upload.h"
 
 static int upload_segment(st_loader *l, uint32_t addr, const uint8_t *data, size_t len,
                           st_err *err)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "flash_unit.h"
-#include "loader.h" /* st_now */
+#include "clock.h"
 
 /* ---- profiles shared by workers ---- */
 

@@ -12,7 +12,10 @@
 
 #include "detect.h"
 #include "esp_proto.h"
+#include "flash_write.h"
 #include "loader.h"
+#include "reset.h"
+#include "stub_upload.h"
 
 #define SYNC_TRIES 5           /* SYNCs per connect attempt */
 #define REOPEN_SETTLE_MS 200   /* let the far end see the hang-up before reopening */

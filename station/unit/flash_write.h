@@ -1,0 +1,31 @@
+/* flash_write.h - one image region: compressed write and MD5 verification
+ * (flash_write.c). */
+#ifndef ST_FLASH_WRITE_H
+#define ST_FLASH_WRITE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+#include "image.h"
+#include "loader.h"
+
+/* Called after every block: bytes of the compressed stream sent so far for this image. */
+typedef void (*st_block_fn)(void *user, size_t zdone, size_t ztotal);
+
+/* Write img compressed at img->offset: FLASH_DEFL_BEGIN (stub: exact size, 0x4000
+ * blocks; ROM: size rounded up to 0x400, 0x400 blocks, always 16 bytes), the
+ * FLASH_DEFL_DATA blocks, then a barrier (stub: FLASH_DEFL_END(1)). A checksum error
+ * on a block is resent with the same seq to the stub; the ROM consumed the seq, so the
+ * region restarts from FLASH_DEFL_BEGIN (3 tries). abort (may be NULL) is checked
+ * between blocks (ST_E_INTERRUPTED). Errors have phase ST_PH_WRITE. */
+int st_flash_write_image(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
+                         void *user, st_err *err);
+/* SPI_FLASH_MD5 of img's region compared with img->md5. Mismatch -> ST_E_VERIFY,
+ * md5_mismatch, or blank_readback when the unit's digest is that of len 0xFF bytes.
+ * Errors have phase ST_PH_VERIFY. */
+int st_flash_verify_image(st_loader *l, const st_image *img, st_err *err);
+/* MD5 of n bytes of 0xFF (the digest of an erased region). */
+void st_md5_erased(uint64_t n, uint8_t md5[16]);
+
+#endif

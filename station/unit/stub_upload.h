@@ -1,0 +1,22 @@
+/* stub_upload.h - loading the flasher stub into RAM through the ROM loader and
+ * starting it (stub_upload.c). */
+#ifndef ST_STUB_UPLOAD_H
+#define ST_STUB_UPLOAD_H
+
+#include "err.h"
+#include "loader.h"
+#include "stub.h"
+
+/* Brings the ROM loader back for another stub upload (reset and re-sync); 0 or -1. */
+typedef int (*st_rom_restart_fn)(void *user, st_err *err);
+
+/* Upload stub (text then data, MEM_DATA blocks of 0x1800), start it and wait for
+ * "OHAI". A RAM-block checksum error (01 07: the ROM consumed the sequence number, so a
+ * block cannot be resent) starts the whole upload again, after restart(user) when
+ * restart is non-NULL, else from the first MEM_BEGIN; up to `attempts` uploads in all
+ * (0 = 3). *uploads counts the uploads begun. On success l->stub is set. Errors have
+ * phase ST_PH_STUB (or the restart's). */
+int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *uploads,
+                   st_rom_restart_fn restart, void *user, st_err *err);
+
+#endif
