@@ -13,7 +13,7 @@ static uint32_t nblocks(const sim_flash *f) { return f->size / SIM_FLASH_BLOCK; 
 
 int flash_init(sim_flash *f, uint32_t size, const char *path)
 {
-    *f = (sim_flash){.size = size, .fd = -1};
+    *f = (sim_flash){.size = size, .fd = -1}; /* status registers power up 0 */
     if (size < SIM_FLASH_BLOCK || (size & (size - 1))) {
         errno = EINVAL;
         return -1;
@@ -149,4 +149,62 @@ void flash_md5(const sim_flash *f, uint32_t off, uint32_t len, uint8_t digest[16
     }
     EVP_DigestFinal_ex(c, digest, &dl);
     EVP_MD_CTX_free(c);
+}
+
+/* Bits WRSR can change: SR1 without WIP/WEL, SR2 without SUS, SR3 WPS and DRV. */
+static const uint8_t sr_writable[3] = {0xFC, 0x7F, 0x64};
+
+uint8_t flash_sr_read(const sim_flash *f, int n)
+{
+    return n >= 0 && n < 3 ? f->st.sr[n] : 0xFF;
+}
+
+void flash_sr_enable(sim_flash *f, uint8_t opcode)
+{
+    if (opcode == 0x06) {
+        f->st.sr[0] |= SIM_SR1_WEL;
+    } else if (opcode == 0x50) {
+        f->st.vwe = true;
+    } else if (opcode == 0x04) {
+        f->st.sr[0] &= (uint8_t)~SIM_SR1_WEL;
+        f->st.vwe = false;
+    }
+}
+
+static void sr_store(sim_flash *f, int n, uint8_t v, bool nonvolatile)
+{
+    uint8_t m = sr_writable[n];
+    f->st.sr[n] = (uint8_t)((f->st.sr[n] & ~m) | (v & m));
+    if (nonvolatile)
+        f->st.nv[n] = (uint8_t)((f->st.nv[n] & ~m) | (v & m));
+}
+
+void flash_sr_wrsr(sim_flash *f, uint8_t opcode, const uint8_t *d, int n)
+{
+    bool nonvolatile = (f->st.sr[0] & SIM_SR1_WEL) != 0;
+    if ((nonvolatile || f->st.vwe) && n > 0) {
+        if (opcode == 0x01) {
+            sr_store(f, 0, d[0], nonvolatile);
+            if (n > 1)
+                sr_store(f, 1, d[1], nonvolatile);
+        } else if (opcode == 0x31) {
+            sr_store(f, 1, d[0], nonvolatile);
+        } else if (opcode == 0x11) {
+            sr_store(f, 2, d[0], nonvolatile);
+        }
+    }
+    f->st.sr[0] &= (uint8_t)~SIM_SR1_WEL;
+    f->st.vwe = false;
+}
+
+void flash_sr_set(sim_flash *f, int n, uint8_t v, bool nonvolatile)
+{
+    if (n >= 0 && n < 3)
+        sr_store(f, n, v, nonvolatile);
+}
+
+void flash_sr_cpu_reset(sim_flash *f)
+{
+    f->st.sr[0] &= (uint8_t)~SIM_SR1_WEL;
+    f->st.vwe = false;
 }

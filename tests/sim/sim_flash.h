@@ -11,8 +11,18 @@
 #define SIM_FLASH_BLOCK 0x10000u
 #define SIM_FLASH_SECTOR 0x1000u
 
+/* Status registers SR1..SR3 (Winbond-style: SR1 b0 WIP, b1 WEL, b2-4 BP0-2, b5 TB,
+ * b6 SEC, b7 SRP0; SR2 b0 SRP1, b1 QE, b6 CMP; SR3 b2 WPS, b5-6 DRV). `sr` is what RDSR
+ * returns and what write protection decodes; `nv` is the non-volatile copy that a power
+ * cycle loads into `sr`. WEL is bit 1 of sr[0]; `vwe` is the 50h volatile write enable. */
+typedef struct sim_flash_sr {
+    uint8_t sr[3], nv[3];
+    bool vwe;
+} sim_flash_sr;
+
 typedef struct sim_flash {
     uint32_t size;      /* bytes, power of two */
+    sim_flash_sr st;    /* status registers (the chip's: they survive CPU resets) */
     uint8_t **blk;      /* size/64K block pointers; NULL = block fully erased (memory mode) */
     uint8_t *map;       /* file mode: whole-chip mapping, blk[] point into it */
     int fd;             /* file mode: backing file, else -1 */
@@ -30,6 +40,23 @@ void flash_program(sim_flash *f, uint32_t off, const uint8_t *d, uint32_t len);
 /* XOR a mask into one byte (fault injection only: bypasses NOR rules). */
 void flash_poke_xor(sim_flash *f, uint32_t off, uint8_t mask);
 void flash_read(const sim_flash *f, uint32_t off, uint8_t *out, uint32_t len);
+/* ---- status registers (the SPI user commands of sim_regs.c reach them here) ---- */
+#define SIM_SR1_WEL 0x02u
+/* Status register n (0..2 for SR1..SR3) as RDSR 05h/35h/15h returns it. */
+uint8_t flash_sr_read(const sim_flash *f, int n);
+/* 06h WREN (sets WEL), 04h WRDI (clears WEL and the volatile enable), 50h volatile
+ * status-register write enable. Other opcodes are ignored. */
+void flash_sr_enable(sim_flash *f, uint8_t opcode);
+/* WRSR (01h: SR1, SR2 when two bytes; 31h: SR2; 11h: SR3) with n data bytes: after 06h
+ * writes the register and its non-volatile copy, after 50h only the volatile one; without
+ * either nothing changes. Clears WEL and the volatile enable, as the chip does. */
+void flash_sr_wrsr(sim_flash *f, uint8_t opcode, const uint8_t *d, int n);
+/* Set status register n directly (faults, the stub's unlock); nonvolatile also sets the
+ * power-on copy. Read-only bits (WIP, WEL) are not settable. */
+void flash_sr_set(sim_flash *f, int n, uint8_t v, bool nonvolatile);
+/* A CPU reset of the ESP32 (the flash stays powered): WEL and the volatile enable clear. */
+void flash_sr_cpu_reset(sim_flash *f);
+
 /* MD5 of [off, off+len) into digest[16]. */
 void flash_md5(const sim_flash *f, uint32_t off, uint32_t len, uint8_t digest[16]);
 

@@ -7,10 +7,11 @@
 
 #define SPI_IDX(a) (((a) - ESP32_SPI_BASE) / 4)
 
-void regs_init(sim_regs *r, const sim_unit_opts *o)
+void regs_init(sim_regs *r, const sim_unit_opts *o, sim_flash *flash)
 {
     memset(r, 0, sizeof *r);
     r->o = o;
+    r->flash = flash;
     r->baud = 115200;
     r->download = true;
 }
@@ -85,12 +86,33 @@ static uint8_t sfdp_byte(const sim_regs *r, uint32_t a)
     return 0xFF;
 }
 
-static void put_w(sim_regs *r, const uint8_t *b, int n)
+#define USR_ADDR (1u << 30)
+#define USR_MISO (1u << 28)
+#define USR_MOSI (1u << 27)
+#define W_BYTES 64 /* W0..W15 */
+
+/* Byte i of the W0..W15 buffer (LSB of W0 first, as the controller shifts it). */
+static uint8_t w_byte(const sim_regs *r, int i)
 {
-    for (int i = 0; i < 16; i++)
-        r->spi[SPI_IDX(ESP32_SPI_W0) + i] = 0;
-    for (int i = 0; i < n && i < 64; i++)
-        r->spi[SPI_IDX(ESP32_SPI_W0) + i / 4] |= (uint32_t)b[i] << (8 * (i % 4));
+    return (uint8_t)(r->spi[SPI_IDX(ESP32_SPI_W0) + i / 4] >> (8 * (i % 4)));
+}
+
+/* The MISO phase stores the bytes it receives, and only those. */
+static void w_store(sim_regs *r, const uint8_t *b, uint32_t bits)
+{
+    uint32_t n = (bits + 7) / 8;
+    for (uint32_t i = 0; i < n && i < W_BYTES; i++) {
+        uint32_t *w = &r->spi[SPI_IDX(ESP32_SPI_W0) + i / 4];
+        *w = (*w & ~(0xFFu << (8 * (i % 4)))) | (uint32_t)b[i] << (8 * (i % 4));
+    }
+}
+
+static uint32_t phase_bits(const sim_regs *r, uint32_t usr, uint32_t phase, uint32_t dlen_reg)
+{
+    if (!(usr & phase))
+        return 0;
+    uint32_t bits = (r->spi[SPI_IDX(dlen_reg)] & 0xFFFFFF) + 1;
+    return bits > 8 * W_BYTES ? 8 * W_BYTES : bits;
 }
 
 static void spi_user_command(sim_regs *r)
@@ -98,59 +120,44 @@ static void spi_user_command(sim_regs *r)
     uint32_t usr = r->spi[SPI_IDX(ESP32_SPI_USR)];
     uint32_t usr1 = r->spi[SPI_IDX(ESP32_SPI_USR1)];
     uint8_t cmd = (uint8_t)r->spi[SPI_IDX(ESP32_SPI_USR2)];
-    uint32_t w0 = r->spi[SPI_IDX(ESP32_SPI_W0)];
+    uint32_t miso_bits = phase_bits(r, usr, USR_MISO, ESP32_SPI_MISO_DLEN);
+    uint32_t mosi_bits = phase_bits(r, usr, USR_MOSI, ESP32_SPI_MOSI_DLEN);
     uint32_t addr = 0;
-    if (usr & (1u << 30)) {
+    if (usr & USR_ADDR) {
         uint32_t alen = ((usr1 >> 26) & 0x3F) + 1;
         addr = alen >= 32 ? r->spi[SPI_IDX(ESP32_SPI_ADDR)]
                           : r->spi[SPI_IDX(ESP32_SPI_ADDR)] >> (32 - alen);
     }
-    uint8_t out[64];
-    memset(out, 0xFF, sizeof out); /* an unattached or idle bus floats high */
-    if (!r->spi_attached) {
-        put_w(r, out, 64);
-        return;
-    }
-    switch (cmd) {
-    case 0x9F: /* RDID */
-        out[0] = (uint8_t)r->o->flash_id;
-        out[1] = (uint8_t)(r->o->flash_id >> 8);
-        out[2] = (uint8_t)(r->o->flash_id >> 16);
-        break;
-    case 0x5A: /* SFDP */
-        for (int i = 0; i < 64; i++)
-            out[i] = sfdp_byte(r, addr + (uint32_t)i);
-        break;
-    case 0x05: out[0] = r->sr[0]; break;
-    case 0x35: out[0] = r->sr[1]; break;
-    case 0x15: out[0] = r->sr[2]; break;
-    case 0x06: r->sr[0] |= 0x02; break; /* WREN */
-    case 0x04: r->sr[0] &= (uint8_t)~0x02; break;
-    case 0x50: r->sr[0] |= 0x02; break; /* volatile SR write enable */
-    case 0x01: /* WRSR: 1 or 2 bytes from W0 */
-        if (r->sr[0] & 0x02) {
-            uint32_t bits = (usr & (1u << 27)) ? r->spi[SPI_IDX(ESP32_SPI_MOSI_DLEN)] + 1 : 8;
-            r->sr[0] = (uint8_t)(w0 & 0xFC);
-            if (bits > 8)
-                r->sr[1] = (uint8_t)(w0 >> 8);
+    uint8_t mosi[W_BYTES], in[W_BYTES];
+    int nmosi = (int)(mosi_bits / 8);
+    for (int i = 0; i < W_BYTES; i++)
+        mosi[i] = w_byte(r, i);
+    memset(in, 0xFF, sizeof in); /* nobody drives MISO: the line floats high */
+    if (r->spi_attached) {
+        switch (cmd) {
+        case 0x9F: /* RDID */
+            in[0] = (uint8_t)r->o->flash_id;
+            in[1] = (uint8_t)(r->o->flash_id >> 8);
+            in[2] = (uint8_t)(r->o->flash_id >> 16);
+            break;
+        case 0x5A: /* SFDP */
+            for (int i = 0; i < W_BYTES; i++)
+                in[i] = sfdp_byte(r, addr + (uint32_t)i);
+            break;
+        case 0x05: case 0x35: case 0x15: /* RDSR1-3: the register repeats while clocked */
+            memset(in, flash_sr_read(r->flash, cmd == 0x05 ? 0 : cmd == 0x35 ? 1 : 2), sizeof in);
+            break;
+        case 0x06: case 0x04: case 0x50:
+            flash_sr_enable(r->flash, cmd);
+            break;
+        case 0x01: case 0x31: case 0x11:
+            flash_sr_wrsr(r->flash, cmd, mosi, nmosi);
+            break;
+        default: /* resets, power-down/up and the like: nothing to read */
+            break;
         }
-        r->sr[0] &= (uint8_t)~0x02;
-        break;
-    case 0x31:
-        if (r->sr[0] & 0x02)
-            r->sr[1] = (uint8_t)w0;
-        r->sr[0] &= (uint8_t)~0x02;
-        break;
-    case 0x11:
-        if (r->sr[0] & 0x02)
-            r->sr[2] = (uint8_t)w0;
-        r->sr[0] &= (uint8_t)~0x02;
-        break;
-    default: /* resets, power-down/up and the like: nothing to read */
-        memset(out, 0, sizeof out);
-        break;
     }
-    put_w(r, out, 64);
+    w_store(r, in, miso_bits);
 }
 
 uint32_t regs_read(sim_regs *r, uint32_t addr)

@@ -27,11 +27,8 @@ static void unit_reset(sim_unit *u, bool download)
     u->busy_until = 0;
     u->rx_free = 0;
     u->out.tx_free = 0;
-    uint8_t sr[3];
-    memcpy(sr, u->regs.sr, 3); /* status registers are non-volatile */
-    regs_init(&u->regs, &u->o);
-    memcpy(u->regs.sr, sr, 3);
-    u->regs.sr[0] &= (uint8_t)~0x03;
+    regs_init(&u->regs, &u->o, &u->flash);
+    flash_sr_cpu_reset(&u->flash); /* the flash stays powered: its registers stay */
     u->regs.download = download;
     memset(&u->rrx, 0, sizeof u->rrx);
     memset(&u->srx, 0, sizeof u->srx);
@@ -62,7 +59,7 @@ int unit_init(sim_unit *u, int slot, unsigned seq, const sim_unit_opts *o,
     sim_rand(&u->rng);
     if (flash_init(&u->flash, o->flash_size, flash_path) != 0)
         return -1;
-    regs_init(&u->regs, &u->o);
+    regs_init(&u->regs, &u->o, &u->flash);
     unit_reset(u, true);
     return 0;
 }

@@ -144,17 +144,28 @@ static bool write_reg(conn *c, uint32_t addr, uint32_t v, int status_len)
     return st && (int)n == status_len && st[0] == 0;
 }
 
-/* esptool's run_spiflash_command for RDID (24 bits read). */
-static uint32_t rdid(conn *c, int sl)
+/* esptool's run_spiflash_command: MOSI_DLEN/MISO_DLEN, USR, USR2, W0 (data or 0), CMD,
+ * poll, then the whole W0 word (the caller must not need to mask it). mosi: n bytes. */
+static uint32_t spi_cmd(conn *c, int sl, uint8_t op, const uint8_t *mosi, int nmosi, int read_bits)
 {
-    if (!write_reg(c, ESP32_SPI_MISO_DLEN, 23, sl) ||
-        !write_reg(c, ESP32_SPI_USR, 1u << 31 | 1u << 28, sl) ||
-        !write_reg(c, ESP32_SPI_USR2, 7u << 28 | 0x9F, sl) || !write_reg(c, ESP32_SPI_W0, 0, sl) ||
+    uint32_t usr = 1u << 31 | (read_bits ? 1u << 28 : 0) | (nmosi ? 1u << 27 : 0), w0 = 0;
+    for (int i = 0; i < nmosi && i < 4; i++)
+        w0 |= (uint32_t)mosi[i] << (8 * i);
+    if ((nmosi && !write_reg(c, ESP32_SPI_MOSI_DLEN, (uint32_t)nmosi * 8 - 1, sl)) ||
+        (read_bits && !write_reg(c, ESP32_SPI_MISO_DLEN, (uint32_t)read_bits - 1, sl)) ||
+        !write_reg(c, ESP32_SPI_USR, usr, sl) ||
+        !write_reg(c, ESP32_SPI_USR2, 7u << 28 | op, sl) || !write_reg(c, ESP32_SPI_W0, w0, sl) ||
         !write_reg(c, ESP32_SPI_CMD, 1u << 18, sl))
         return 0xDEADDEAD;
     if (rom_read_reg(c, ESP32_SPI_CMD) & (1u << 18))
         return 0xDEADDEAD;
-    return rom_read_reg(c, ESP32_SPI_W0) & 0xFFFFFF;
+    return rom_read_reg(c, ESP32_SPI_W0);
+}
+
+/* RDID (24 bits read): the chip leaves W0's fourth byte as the host wrote it (0). */
+static uint32_t rdid(conn *c, int sl)
+{
+    return spi_cmd(c, sl, 0x9F, NULL, 0, 24);
 }
 
 /* Stub: compressed write of data at off in 0x4000 blocks; checks every ACK and END. */
@@ -284,11 +295,11 @@ static void t_read_reg(void)
     uint64_t rom_freq = (uint64_t)((cal >> 7) & 0x1FFFFFF) * 15625 * (w4 & 0xFF) / 40;
     CHECK(rom_freq == 40000000, "esptool ROM clock formula gives %llu", (unsigned long long)rom_freq);
     /* RDID floats high before SPI_ATTACH; 16 MB Winbond id after */
-    CHECK(rdid(&c, 4) == 0xFFFFFF, "RDID before attach");
+    CHECK(rdid(&c, 4) == 0x00FFFFFF, "RDID before attach");
     send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
-    /* value field = last READ_REG result (W0 read back as all ones): never cleared */
-    CHECK(expect_raw_hex(&c, "C0 01 0D 04 00 FF FF FF FF 00 00 00 00 C0", T), "SPI_ATTACH");
-    CHECK(rdid(&c, 4) == 0x1840EF, "RDID");
+    /* value field = last READ_REG result (W0 read back: 3 floating bytes): never cleared */
+    CHECK(expect_raw_hex(&c, "C0 01 0D 04 00 FF FF FF 00 00 00 00 00 C0", T), "SPI_ATTACH");
+    CHECK(rdid(&c, 4) == 0x001840EF, "RDID W0 %08x", rdid(&c, 4));
     /* SFDP signature at 0 (master's connection check) */
     write_reg(&c, ESP32_SPI_MISO_DLEN, 31, 4);
     write_reg(&c, ESP32_SPI_USR1, 7u | 23u << 26, 4);
@@ -538,6 +549,53 @@ static void t_rom_framing(void)
     sim_stop(&s);
 }
 
+/* Flash status registers through the SPI user-command registers (issue 10 §3): RDSR
+ * 05h/35h/15h read exactly 8 bits, WREN+WRSR writes them (non-volatile: they survive a
+ * CPU reset), 50h+WRSR only the volatile copy, WRSR without an enable changes nothing. */
+static void t_spi_status(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1");
+    CHECK(open_rom(&c, &s, 1), "open");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL) != NULL, "attach");
+    uint32_t v;
+    CHECK((v = spi_cmd(&c, 4, 0x05, NULL, 0, 8)) == 0, "RDSR1 after power-on: W0 %08x", v);
+    CHECK((v = spi_cmd(&c, 4, 0x35, NULL, 0, 8)) == 0, "RDSR2: W0 %08x", v);
+    CHECK((v = spi_cmd(&c, 4, 0x15, NULL, 0, 8)) == 0, "RDSR3: W0 %08x", v);
+    /* 16-bit RDSR clocks the register out twice */
+    CHECK((v = spi_cmd(&c, 4, 0x05, NULL, 0, 16)) == 0, "RDSR1 x16: %08x", v);
+    /* WRSR without WREN: ignored */
+    spi_cmd(&c, 4, 0x01, (uint8_t[]){0x1C, 0x02}, 2, 0);
+    CHECK((v = spi_cmd(&c, 4, 0x05, NULL, 0, 8)) == 0, "WRSR without WREN ignored: %08x", v);
+    /* WREN sets WEL, visible in SR1 */
+    spi_cmd(&c, 4, 0x06, NULL, 0, 0);
+    CHECK((v = spi_cmd(&c, 4, 0x05, NULL, 0, 8)) == 0x02, "WEL after WREN: %08x", v);
+    spi_cmd(&c, 4, 0x01, (uint8_t[]){0x1C, 0x02}, 2, 0);
+    CHECK((v = spi_cmd(&c, 4, 0x05, NULL, 0, 8)) == 0x1C, "SR1 after WREN+WRSR (WEL clear): %08x", v);
+    CHECK((v = spi_cmd(&c, 4, 0x35, NULL, 0, 8)) == 0x02, "SR2 after 16-bit WRSR: %08x", v);
+    spi_cmd(&c, 4, 0x06, NULL, 0, 0);
+    spi_cmd(&c, 4, 0x11, (uint8_t[]){0x60}, 1, 0);
+    CHECK((v = spi_cmd(&c, 4, 0x15, NULL, 0, 8)) == 0x60, "SR3 after WREN+11h: %08x", v);
+    /* volatile: 50h then 31h */
+    spi_cmd(&c, 4, 0x50, NULL, 0, 0);
+    spi_cmd(&c, 4, 0x31, (uint8_t[]){0x42}, 1, 0);
+    CHECK((v = spi_cmd(&c, 4, 0x35, NULL, 0, 8)) == 0x42, "SR2 after 50h+31h: %08x", v);
+    /* RDSR with the host's W0 = 0 and 8 bits: the other bytes of W0 stay 0 */
+    CHECK((v = spi_cmd(&c, 4, 0x05, NULL, 0, 8)) == 0x1C, "RDSR W0: %08x", v);
+    /* a CPU reset (port reopened) keeps the flash's registers, clears WEL */
+    conn_close(&c);
+    CHECK(open_rom(&c, &s, 1), "reopen");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL) != NULL, "attach");
+    CHECK((v = spi_cmd(&c, 4, 0x05, NULL, 0, 8)) == 0x1C, "SR1 after reset: %08x", v);
+    CHECK((v = spi_cmd(&c, 4, 0x35, NULL, 0, 8)) == 0x42, "SR2 after reset: %08x", v);
+    CHECK((v = spi_cmd(&c, 4, 0x15, NULL, 0, 8)) == 0x60, "SR3 after reset: %08x", v);
+    conn_close(&c);
+    sim_stop(&s);
+}
+
 /* ================= stub ================= */
 
 static void t_stub_flow(void)
@@ -551,7 +609,7 @@ static void t_stub_flow(void)
     CHECK(expect_n(&c, SYNC_STUB, 8), "stub SYNC (§12)");
     send_words(&c, ESP_READ_REG, 1, (uint32_t[]){ESP32_CHIP_MAGIC_REG});
     CHECK(expect_raw_hex(&c, "C0 01 0A 02 00 83 1D F0 00 00 00 C0", T), "stub READ_REG (§12)");
-    CHECK(rdid(&c, 2) == 0x1840EF, "RDID in the stub (attached at start-up)");
+    CHECK(rdid(&c, 2) == 0x001840EF, "RDID in the stub (attached at start-up)");
     /* "hello" through the stub, MD5 raw (§12) */
     CHECK(stub_defl_write(&c, (const uint8_t *)"hello", 5, 0x10000), "defl hello");
     send_words(&c, ESP_SPI_FLASH_MD5, 4, (uint32_t[]){0x10000, 5, 0, 0});
@@ -1069,6 +1127,7 @@ static const struct {
     {"fault_disconnect", t_fault_disconnect},
     {"tcp", t_tcp},                       {"scenario", t_scenario},
     {"realism", t_realism},               {"demo_scenario", t_demo_scenario},
+    {"spi_status", t_spi_status},
 };
 
 int main(int argc, char **argv)
