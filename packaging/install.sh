@@ -1,6 +1,7 @@
 #!/bin/sh
-# Install the station from a build tree: binaries, profiles, udev rules.
-# Usage: packaging/install.sh [BUILD_DIR] [PREFIX]   (defaults: build, /usr/local)
+# Install the station from a build tree: binaries, profiles, man pages, udev rules, and
+# the site profile folder /etc/flashstation/profiles (so: as root).
+# Usage: sudo packaging/install.sh [BUILD_DIR] [PREFIX]   (defaults: build, /usr/local)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}

@@ -7,11 +7,13 @@
  * place looked at; otherwise the first hit of the list wins (".." is relative to the folder
  * of the station binary).
  *   simulator  --sim, $STATION_SIM | next to the station binary, ../libexec/station/,
- *              the build tree (ST_SIM_BUILD_PATH)
+ *              the build tree's (key `sim` of cli_paths.h's build-tree file)
  *   scenario   --scenario, $STATION_DEMO_SCENARIO | ../share/station/scenarios/demo.txt,
- *              the source tree (ST_DEMO_SCENARIO_PATH)
- *   profile    $STATION_DEMO_PROFILE_DIR | the build tree (ST_DEMO_PROFILE_DIR),
- *              ../share/station/profiles; the folder holding demo.ini */
+ *              the source tree's (key `scenario`)
+ *   profile    $STATION_DEMO_PROFILE_DIR | the build tree's generated profile folder
+ *              (key `demo_profiles`, only beside a build-tree binary),
+ *              ../share/station/profiles; the folder holding demo.ini
+ * The installed binary carries no build-tree path (tests/packaging checks it). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -101,11 +103,8 @@ static bool locate_sim(const demo_opts *o, const char *dir, char *out, size_t ca
     char a[2][PATH_MAX + 32];
     snprintf(a[0], sizeof a[0], "%s/esp32sim", dir);
     snprintf(a[1], sizeof a[1], "%s/../libexec/station/esp32sim", dir);
-#ifdef ST_SIM_BUILD_PATH
-    const char *built = ST_SIM_BUILD_PATH;
-#else
-    const char *built = NULL;
-#endif
+    char built[PATH_MAX];
+    st_cli_build_path("sim", built, sizeof built);
     const char *c[] = {a[0], a[1], built};
     return find("simulator (esp32sim); set STATION_SIM or use --sim", c, 3, true, out, cap);
 }
@@ -117,11 +116,8 @@ static bool locate_scenario(const demo_opts *o, const char *dir, char *out, size
         return find("scenario (--scenario / $STATION_DEMO_SCENARIO)", &x, 1, false, out, cap);
     char a[PATH_MAX + 64];
     snprintf(a, sizeof a, "%s/../share/station/scenarios/demo.txt", dir);
-#ifdef ST_DEMO_SCENARIO_PATH
-    const char *src = ST_DEMO_SCENARIO_PATH;
-#else
-    const char *src = NULL;
-#endif
+    char src[PATH_MAX];
+    st_cli_build_path("scenario", src, sizeof src);
     const char *c[] = {a, src};
     return find("demo scenario; set STATION_DEMO_SCENARIO or use --scenario", c, 2, false, out,
                 cap);
@@ -136,11 +132,10 @@ static bool locate_profile(const char *dir, char *out, size_t cap)
         const char *c = a[0];
         return find("demo profile ($STATION_DEMO_PROFILE_DIR/demo.ini)", &c, 1, false, out, cap);
     }
-#ifdef ST_DEMO_PROFILE_DIR
-    snprintf(a[0], sizeof a[0], "%s/demo.ini", ST_DEMO_PROFILE_DIR);
-#else
+    char built[PATH_MAX];
     a[0][0] = '\0';
-#endif
+    if (st_cli_build_path("demo_profiles", built, sizeof built))
+        snprintf(a[0], sizeof a[0], "%s/demo.ini", built);
     snprintf(a[1], sizeof a[1], "%s/../share/station/profiles/demo.ini", dir);
     const char *c[] = {a[0], a[1]};
     return find("demo profile (demo.ini); set STATION_DEMO_PROFILE_DIR", c, 2, false, out, cap);
@@ -346,19 +341,21 @@ int st_cli_demo(int argc, char **argv)
     if (!o.json)
         printf("demo line: simulator %s\n  scenario %s\n  profile %s\n", sim, scen, prof);
 
-    /* Not on a terminal (a pipe, CI): no dashboard, and stop once the scenario is done
-     * instead of waiting for units that will never come. */
+    /* Not on a terminal (a pipe, CI): no dashboard. Without the dashboard nobody presses
+     * q: stop once the scenario is done instead of waiting for units that never come. */
     char units[16];
-    if (!o.headless && !isatty(STDOUT_FILENO)) {
+    bool implied = !o.headless && !isatty(STDOUT_FILENO);
+    if (implied)
         o.headless = true;
-        int nu = count_units(scen);
-        if (!o.exit_idle && !o.exit_after && nu > 0) {
-            snprintf(units, sizeof units, "%d", nu);
-            o.exit_after = units;
-        }
-        fprintf(stderr, PROG ": output is not a terminal: running headless%s\n",
-                o.exit_after == units ? ", stopping when every unit has finished" : "");
+    int nu = count_units(scen);
+    if (o.headless && !o.exit_idle && !o.exit_after && nu > 0) {
+        snprintf(units, sizeof units, "%d", nu);
+        o.exit_after = units;
     }
+    if (implied)
+        fprintf(stderr, PROG ": output is not a terminal: running headless\n");
+    if (o.exit_after == units && !o.json)
+        fprintf(stderr, PROG ": stopping when all %d units of the scenario have finished\n", nu);
     char *args[24];
     int n = 0;
     args[n++] = "run";
