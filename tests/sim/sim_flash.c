@@ -11,9 +11,28 @@
 
 static uint32_t nblocks(const sim_flash *f) { return f->size / SIM_FLASH_BLOCK; }
 
-int flash_init(sim_flash *f, uint32_t size, const char *path)
+static uint32_t nsectors(const sim_flash *f) { return f->size / SIM_FLASH_SECTOR; }
+
+static int ops_init(sim_flash *f, const char *ops_path)
 {
-    *f = (sim_flash){.size = size, .fd = -1}; /* status registers power up 0 */
+    size_t bytes = (size_t)nsectors(f) * 2 * sizeof(uint32_t);
+    if (!ops_path) {
+        f->ops = calloc(nsectors(f) * 2u, sizeof(uint32_t));
+        return f->ops ? 0 : -1;
+    }
+    f->ops_fd = open(ops_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f->ops_fd < 0 || ftruncate(f->ops_fd, (off_t)bytes) != 0)
+        return -1;
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, f->ops_fd, 0);
+    if (m == MAP_FAILED)
+        return -1;
+    f->ops = m; /* ftruncate zero-filled it */
+    return 0;
+}
+
+int flash_init(sim_flash *f, uint32_t size, const char *path, const char *ops_path)
+{
+    *f = (sim_flash){.size = size, .fd = -1, .ops_fd = -1}; /* status registers power up 0 */
     if (size < SIM_FLASH_BLOCK || (size & (size - 1))) {
         errno = EINVAL;
         return -1;
@@ -21,6 +40,8 @@ int flash_init(sim_flash *f, uint32_t size, const char *path)
     f->blk = calloc(nblocks(f), sizeof *f->blk);
     if (!f->blk)
         return -1;
+    if (ops_init(f, path ? ops_path : NULL) != 0)
+        goto fail;
     if (!path)
         return 0;
     f->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -53,7 +74,14 @@ void flash_free(sim_flash *f)
     free(f->blk);
     if (f->fd >= 0)
         close(f->fd);
-    *f = (sim_flash){.fd = -1};
+    if (f->ops_fd >= 0) {
+        if (f->ops)
+            munmap(f->ops, (size_t)nsectors(f) * 2 * sizeof(uint32_t));
+        close(f->ops_fd);
+    } else {
+        free(f->ops);
+    }
+    *f = (sim_flash){.fd = -1, .ops_fd = -1};
 }
 
 /* Materialise a block for writing (memory mode allocates it erased). */
@@ -112,6 +140,21 @@ void flash_program(sim_flash *f, uint32_t off, const uint8_t *d, uint32_t len)
         }
         done += s.n;
     }
+}
+
+void flash_count_program(sim_flash *f, uint32_t off, uint32_t len, uint32_t unit)
+{
+    /* one command per unit-aligned chunk, counted in the sector the chunk starts in */
+    if (len == 0)
+        return;
+    for (uint64_t c = off / unit; c <= ((uint64_t)off + len - 1) / unit; c++)
+        f->ops[2 * (((uint32_t)(c * unit) & (f->size - 1)) / SIM_FLASH_SECTOR)]++;
+}
+
+void flash_count_erase(sim_flash *f, uint32_t off, uint32_t len)
+{
+    for (uint32_t done = 0; done < len; done += SIM_FLASH_SECTOR)
+        f->ops[2 * (((off + done) & (f->size - 1)) / SIM_FLASH_SECTOR) + 1]++;
 }
 
 void flash_poke_xor(sim_flash *f, uint32_t off, uint8_t mask)

@@ -1,7 +1,10 @@
 /* sim_flash.h - one unit's SPI NOR flash: erase sets 0xFF, program ANDs bits.
  * Memory-backed (64 KiB blocks allocated on first program, so 32 idle 16 MB units cost
  * nothing) or backed by a MAP_SHARED file (DIR/slotK.flash) that tests read directly.
- * Addresses wrap at the chip size, as a real NOR chip ignores the high address bits. */
+ * Addresses wrap at the chip size, as a real NOR chip ignores the high address bits.
+ * Per 4 KiB sector the chip counts the page-program commands and erases it took (the
+ * per-unit program counter; file DIR/slotK.ops in file mode: two little-endian uint32
+ * per sector, programs then erases), so a test can prove a sector was never programmed. */
 #ifndef SIM_FLASH_H
 #define SIM_FLASH_H
 
@@ -26,17 +29,24 @@ typedef struct sim_flash {
     uint8_t **blk;      /* size/64K block pointers; NULL = block fully erased (memory mode) */
     uint8_t *map;       /* file mode: whole-chip mapping, blk[] point into it */
     int fd;             /* file mode: backing file, else -1 */
+    uint32_t *ops;      /* per sector: [2k] program commands, [2k+1] erases */
+    int ops_fd;         /* file mode: DIR/slotK.ops, else -1 */
 } sim_flash;
 
 /* Create an erased chip of `size` bytes; path NULL = memory, else the file is created
- * (or truncated) and filled with 0xFF. Returns 0, or -1 (errno set). */
-int flash_init(sim_flash *f, uint32_t size, const char *path);
+ * (or truncated) and filled with 0xFF, and ops_path (the counters) created zeroed.
+ * Returns 0, or -1 (errno set). */
+int flash_init(sim_flash *f, uint32_t size, const char *path, const char *ops_path);
 /* Release memory / unmap and close the file (the file itself stays). */
 void flash_free(sim_flash *f);
 /* Erase [off, off+len) - callers pass sector-aligned ranges. */
 void flash_erase(sim_flash *f, uint32_t off, uint32_t len);
 /* NOR program: every byte becomes old & new. */
 void flash_program(sim_flash *f, uint32_t off, const uint8_t *d, uint32_t len);
+/* Count the page-program commands (one per unit-aligned chunk) of [off, off+len) / one
+ * erase of every sector of [off, off+len). */
+void flash_count_program(sim_flash *f, uint32_t off, uint32_t len, uint32_t unit);
+void flash_count_erase(sim_flash *f, uint32_t off, uint32_t len);
 /* XOR a mask into one byte (fault injection only: bypasses NOR rules). */
 void flash_poke_xor(sim_flash *f, uint32_t off, uint8_t mask);
 void flash_read(const sim_flash *f, uint32_t off, uint8_t *out, uint32_t len);

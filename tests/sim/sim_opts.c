@@ -12,6 +12,7 @@ void opts_default(sim_unit_opts *o, int slot, int seq)
         .mac = {0x24, 0x0a, 0xc4, 0x00, (uint8_t)slot, (uint8_t)seq},
         .pkg = 1, .rev_major = 3, .rev_minor = 0,
         .flash_size = 16u << 20, .bridge = SIM_BRIDGE_CP2104, .xtal_mhz = 40,
+        .timing = wire_timing_default(),
     };
     o->faults.disconnect_pct = -1;
 }
@@ -107,6 +108,13 @@ int opts_apply(sim_unit_opts *o, const char *kv, char *err, size_t errlen)
         if (strlen(v) >= sizeof o->serial || strpbrk(v, " \t\r\n"))
             goto bad;
         strcpy(o->serial, v);
+    } else if (!strcmp(key, "timing")) {
+        const sim_flash_timing *t = wire_timing_find(v);
+        if (!t) {
+            snprintf(err, errlen, "bad value for timing: '%s' (typ, max or p32)", v);
+            return -1;
+        }
+        o->timing = t;
     } else if (!strcmp(key, "fault")) {
         return faults_parse(&o->faults, v, err, errlen);
     } else {

@@ -1,5 +1,5 @@
 /* sim_opts.h - the identity and faults of one virtual unit, set by --unit-opt K:KEY=VALUE
- * or a scenario line (keys: mac pkg rev flash flash_id bridge xtal serial fault). */
+ * or a scenario line (keys: mac pkg rev flash flash_id bridge xtal serial timing fault). */
 #ifndef SIM_OPTS_H
 #define SIM_OPTS_H
 
@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "sim_faults.h"
+#include "sim_wire.h"
 
 enum sim_bridge { SIM_BRIDGE_CP2104, SIM_BRIDGE_CH9102 };
 
@@ -20,10 +21,11 @@ typedef struct sim_unit_opts {
     int bridge;           /* enum sim_bridge */
     int xtal_mhz;         /* 40 or 26 */
     char serial[32];      /* USB serial; "" = SIM<slot><seq> */
+    const sim_flash_timing *timing; /* flash timing preset (--realism) */
     sim_faults faults;
 } sim_unit_opts;
 
-/* Defaults: ESP32-D0WD-V3 rev 3.0, 16 MB Winbond-like flash, CP2104, 40 MHz, MAC
+/* Defaults: ESP32-D0WD-V3 rev 3.0, 16 MB Winbond-like flash (timing typ), CP2104, 40 MHz, MAC
  * 24:0a:c4:00:<slot>:<seq> (unique per unit), no faults. */
 void opts_default(sim_unit_opts *o, int slot, int seq);
 /* Apply one "KEY=VALUE". Returns 0, or -1 with a message in err. */

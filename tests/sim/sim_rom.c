@@ -81,8 +81,8 @@ static void rom_erase(sim_unit *u, uint32_t off, uint32_t len)
             s++;
         }
     }
-    flash_erase(&u->flash, first * SIM_FLASH_SECTOR, (end - first) * SIM_FLASH_SECTOR);
-    unit_work(u, wire_erase_ns(sectors, blocks));
+    unit_erase(u, first * SIM_FLASH_SECTOR, (end - first) * SIM_FLASH_SECTOR, sectors, blocks,
+               true);
 }
 
 static void begin(sim_unit *u, uint8_t op, uint16_t size)

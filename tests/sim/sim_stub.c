@@ -49,23 +49,28 @@ static bool in_chip(const sim_unit *u, uint32_t addr, uint32_t len)
     return (uint64_t)addr + len <= u->stub.param_size;
 }
 
-/* start_next_erase(): one sector, or a 64 KiB block when aligned and enough remains. */
-static void next_erase(sim_unit *u)
+/* start_next_erase(): nothing to do, or the chip still busy (WIP set): return at once;
+ * else start one sector erase, or a 64 KiB block erase when aligned with >= 16 sectors
+ * left, and return without waiting for it. */
+static bool next_erase(sim_unit *u)
 {
     sim_wsess *w = &u->w;
-    if (w->remaining_erase_sector == 0)
-        return;
+    if (w->remaining_erase_sector == 0 || unit_flash_busy(u))
+        return false;
     bool block = w->remaining_erase_sector >= SECTORS_PER_BLOCK &&
                  w->next_erase_sector % SECTORS_PER_BLOCK == 0;
     uint32_t n = block ? SECTORS_PER_BLOCK : 1;
-    if (in_chip(u, w->next_erase_sector * SIM_FLASH_SECTOR, n * SIM_FLASH_SECTOR))
-        flash_erase(&u->flash, w->next_erase_sector * SIM_FLASH_SECTOR, n * SIM_FLASH_SECTOR);
-    unit_work(u, block ? wire_erase_ns(0, 1) : wire_erase_ns(1, 0));
+    uint32_t addr = w->next_erase_sector * SIM_FLASH_SECTOR;
+    if (in_chip(u, addr, n * SIM_FLASH_SECTOR))
+        unit_erase(u, addr, n * SIM_FLASH_SECTOR, block ? 0 : 1, block ? 1 : 0, false);
     w->remaining_erase_sector -= n;
     w->next_erase_sector += n;
+    return true;
 }
 
-/* handle_flash_data(): trim to what remains, erase far enough, write, advance. */
+/* handle_flash_data(): trim to what remains, erase through the sector the write ends in
+ * (polling the chip between erases), wait for the chip, write (SPIWrite waits for every
+ * page), advance. */
 static void write_data(sim_unit *u, const uint8_t *d, uint32_t len)
 {
     sim_wsess *w = &u->w;
@@ -75,7 +80,9 @@ static void write_data(sim_unit *u, const uint8_t *d, uint32_t len)
         return;
     uint32_t last_sector = (w->next_write + len) / SIM_FLASH_SECTOR;
     while (w->remaining_erase_sector > 0 && w->next_erase_sector <= last_sector)
-        next_erase(u);
+        if (!next_erase(u))
+            unit_flash_wait(u);
+    unit_flash_wait(u);
     if (!in_chip(u, w->next_write, len) || !unit_program(u, w->next_write, d, len))
         w->last_error = ESP_STUB_FAILED_SPI_OP;
     w->next_write += len;
@@ -100,7 +107,10 @@ static void defl_data(sim_unit *u, const uint8_t *d, uint32_t length)
     while (length > 0 && w->remaining > 0 && status > SIM_INF_DONE) {
         size_t in_bytes = length, out_bytes = sizeof u->obuf - u->obuf_len;
         bool more = w->remaining_compressed > length;
+        /* "start an opportunistic erase": the chip erases while the CPU inflates */
+        next_erase(u);
         status = sim_inflate_run(&u->inf, d, &in_bytes, u->obuf + u->obuf_len, &out_bytes, more);
+        unit_work(u, wire_inflate_ns(in_bytes, out_bytes));
         w->remaining_compressed -= (uint32_t)in_bytes;
         length -= (uint32_t)in_bytes;
         d += in_bytes;
@@ -144,6 +154,8 @@ static uint8_t flash_begin(sim_unit *u, uint8_t op, uint32_t total, uint32_t off
     return 0;
 }
 
+/* handle_flash_erase(): sectors up to a 64 KiB boundary, blocks while more than a block
+ * is left, then sectors; each erase waited for. */
 static uint8_t erase_region(sim_unit *u, uint32_t addr, uint32_t len)
 {
     if (addr % SIM_FLASH_SECTOR)
@@ -153,24 +165,21 @@ static uint8_t erase_region(sim_unit *u, uint32_t addr, uint32_t len)
     while (len > 0 && addr % SIM_FLASH_BLOCK) {
         if (!in_chip(u, addr, SIM_FLASH_SECTOR))
             return 0x35;
-        flash_erase(&u->flash, addr, SIM_FLASH_SECTOR);
-        unit_work(u, wire_erase_ns(1, 0));
+        unit_erase(u, addr, SIM_FLASH_SECTOR, 1, 0, true);
         len -= SIM_FLASH_SECTOR;
         addr += SIM_FLASH_SECTOR;
     }
     while (len > SIM_FLASH_BLOCK) {
         if (!in_chip(u, addr, SIM_FLASH_BLOCK))
             return 0x36;
-        flash_erase(&u->flash, addr, SIM_FLASH_BLOCK);
-        unit_work(u, wire_erase_ns(0, 1));
+        unit_erase(u, addr, SIM_FLASH_BLOCK, 0, 1, true);
         len -= SIM_FLASH_BLOCK;
         addr += SIM_FLASH_BLOCK;
     }
     while (len > 0) {
         if (!in_chip(u, addr, SIM_FLASH_SECTOR))
             return 0x37;
-        flash_erase(&u->flash, addr, SIM_FLASH_SECTOR);
-        unit_work(u, wire_erase_ns(1, 0));
+        unit_erase(u, addr, SIM_FLASH_SECTOR, 1, 0, true);
         len -= SIM_FLASH_SECTOR;
         addr += SIM_FLASH_SECTOR;
     }
@@ -255,6 +264,7 @@ static void read_flash_start(sim_unit *u, uint32_t addr, uint32_t len, uint32_t 
                             .inflight = inflight};
     u->rf.md5 = EVP_MD_CTX_new();
     EVP_DigestInit_ex(u->rf.md5, EVP_md5(), NULL);
+    unit_flash_wait(u);
     if (!rf_continue(u))
         return rf_finish(u);
     rf_pump(u);
@@ -330,10 +340,8 @@ void stub_frame(sim_unit *u, uint8_t *b)
         break;
     case ESP_ERASE_FLASH:
         error = data_len == 0 ? 0 : ESP_STUB_BAD_DATA_LEN;
-        if (!error) {
-            flash_erase(&u->flash, 0, u->flash.size);
-            unit_work(u, wire_erase_ns(0, u->flash.size / SIM_FLASH_BLOCK));
-        }
+        if (!error)
+            unit_erase(u, 0, u->flash.size, 0, u->flash.size / SIM_FLASH_BLOCK, true);
         break;
     case ESP_ERASE_REGION:
         error = data_len == 8 ? erase_region(u, W(0), W(1)) : ESP_STUB_BAD_DATA_LEN;
@@ -348,6 +356,7 @@ void stub_frame(sim_unit *u, uint8_t *b)
             if (!in_chip(u, W(0), W(1))) {
                 error = 0x63; /* header still says 18; no digest follows */
             } else {
+                unit_flash_wait(u);
                 flash_md5(&u->flash, W(0), W(1), md5d);
                 unit_work(u, wire_md5_ns(W(1)));
                 dlen = 16;

@@ -25,6 +25,7 @@ static void unit_reset(sim_unit *u, bool download)
     u->baud = 115200;
     u->garbled = false;
     u->busy_until = 0;
+    u->flash_ready = 0; /* a reset does not stop the chip, but the next op waits anyway */
     u->rx_free = 0;
     u->out.tx_free = 0;
     regs_init(&u->regs, &u->o, &u->flash);
@@ -57,7 +58,16 @@ int unit_init(sim_unit *u, int slot, unsigned seq, const sim_unit_opts *o,
     u->verbose = verbose;
     u->rng = seed ^ ((uint64_t)slot << 32) ^ ((uint64_t)seq * 0x9E3779B97F4A7C15ull);
     sim_rand(&u->rng);
-    if (flash_init(&u->flash, o->flash_size, flash_path) != 0)
+    char ops_path[600] = "";
+    if (flash_path) {
+        /* DIR/slotK.flash -> DIR/slotK.ops */
+        size_t n = strlen(flash_path);
+        if (n > 6 && !strcmp(flash_path + n - 6, ".flash") && n < sizeof ops_path)
+            snprintf(ops_path, sizeof ops_path, "%.*s.ops", (int)(n - 6), flash_path);
+        else
+            snprintf(ops_path, sizeof ops_path, "%s.ops", flash_path);
+    }
+    if (flash_init(&u->flash, o->flash_size, flash_path, flash_path ? ops_path : NULL) != 0)
         return -1;
     regs_init(&u->regs, &u->o, &u->flash);
     unit_reset(u, true);
@@ -251,12 +261,45 @@ void unit_session_faults(sim_unit *u, sim_wsess *w, bool deflate)
     w->flipped = false;
 }
 
+static uint64_t dev_clock(const sim_unit *u)
+{
+    return u->now + u->work;
+}
+
+bool unit_flash_busy(const sim_unit *u)
+{
+    return u->realism && u->flash_ready > dev_clock(u);
+}
+
+void unit_flash_wait(sim_unit *u)
+{
+    if (unit_flash_busy(u))
+        u->work = u->flash_ready - u->now;
+}
+
+void unit_erase(sim_unit *u, uint32_t off, uint32_t len, uint32_t sectors, uint32_t blocks,
+                bool wait)
+{
+    unit_flash_wait(u);
+    flash_erase(&u->flash, off, len);
+    flash_count_erase(&u->flash, off, len);
+    uint64_t ns = wire_erase_ns(u->o.timing, sectors, blocks);
+    u->flash_ready = dev_clock(u) + ns;
+    if (wait)
+        unit_flash_wait(u);
+}
+
 bool unit_program(sim_unit *u, uint32_t off, const uint8_t *d, uint32_t len)
 {
     if (u->w.f_write)
         return false;
-    unit_work(u, wire_program_ns(len));
-    if (u->w.f_blank || len == 0)
+    if (len == 0)
+        return true;
+    unit_flash_wait(u);
+    unit_work(u, wire_program_ns(u->o.timing, off, len));
+    flash_count_program(&u->flash, off, len, u->o.timing->program_unit);
+    u->flash_ready = dev_clock(u);
+    if (u->w.f_blank)
         return true;
     flash_program(&u->flash, off, d, len);
     if (u->w.f_bitflip && !u->w.flipped) {

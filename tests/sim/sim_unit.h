@@ -61,6 +61,7 @@ typedef struct sim_unit {
     uint64_t now;             /* time of the command being executed */
     uint64_t work;            /* device time spent so far on it (realism) */
     uint64_t busy_until;      /* no input processed before this */
+    uint64_t flash_ready;     /* the flash chip's WIP clears (an erase started ahead) */
     uint64_t rx_free;         /* realism input pacing */
 
     uint8_t raw[SIM_RAW_MAX]; /* received, not yet through the receiver */
@@ -160,8 +161,19 @@ void unit_ram_wrote(sim_unit *u, uint32_t n);
 void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced);
 /* Pick the session's faults (consumes counters) for a non-empty write. */
 void unit_session_faults(sim_unit *u, sim_wsess *w, bool deflate);
-/* Program flash honouring blank/bitflip faults; returns false when the write fault fires. */
+/* Program flash honouring blank/bitflip faults; returns false when the write fault fires.
+ * Waits for the chip, then costs the page-program commands (synchronous, as SPIWrite). */
 bool unit_program(sim_unit *u, uint32_t off, const uint8_t *d, uint32_t len);
+/* Erase [off, off+len) (sector-aligned) with sectors/blocks erase commands. The chip
+ * must be ready first (the caller waits or asks unit_flash_busy). wait: the CPU waits
+ * for the erase (ROM, ERASE_REGION); else it only starts it and the chip stays busy
+ * (the stub's erase-ahead) until unit_flash_wait or the next flash command. */
+void unit_erase(sim_unit *u, uint32_t off, uint32_t len, uint32_t sectors, uint32_t blocks,
+                bool wait);
+/* The flash chip is still busy with an erase at the current device time (realism only). */
+bool unit_flash_busy(const sim_unit *u);
+/* The CPU polls WIP until the chip is ready (device time passes). */
+void unit_flash_wait(sim_unit *u);
 
 void rom_enter(sim_unit *u);
 void rom_frame(sim_unit *u, size_t len);

@@ -126,14 +126,48 @@ void wire_rx_account(uint64_t *rx_free, uint64_t now, uint32_t baud, size_t n)
     *rx_free = start + wire_ns(n, baud);
 }
 
-uint64_t wire_erase_ns(uint32_t sectors4k, uint32_t blocks64k)
+static const sim_flash_timing timings[] = {
+    {"typ", 45 * SIM_NS_PER_MS, 150 * SIM_NS_PER_MS, 256, SIM_NS_PER_MS / 2},
+    {"max", 400 * SIM_NS_PER_MS, 2000 * SIM_NS_PER_MS, 256, 3 * SIM_NS_PER_MS},
+    /* tBP1 30 us + 31 x tBPn 2.5 us per 32-byte command */
+    {"p32", 45 * SIM_NS_PER_MS, 150 * SIM_NS_PER_MS, 32, 107500},
+};
+
+const sim_flash_timing *wire_timing_find(const char *name)
 {
-    return (uint64_t)sectors4k * 45 * SIM_NS_PER_MS + (uint64_t)blocks64k * 150 * SIM_NS_PER_MS;
+    for (size_t i = 0; i < sizeof timings / sizeof timings[0]; i++)
+        if (!strcmp(timings[i].name, name))
+            return &timings[i];
+    return NULL;
 }
 
-uint64_t wire_program_ns(uint32_t bytes)
+const sim_flash_timing *wire_timing_default(void) { return &timings[0]; }
+
+uint64_t wire_erase_ns(const sim_flash_timing *t, uint32_t sectors4k, uint32_t blocks64k)
 {
-    return ((uint64_t)bytes + 255) / 256 * (SIM_NS_PER_MS / 2);
+    return (uint64_t)sectors4k * t->sector_erase_ns + (uint64_t)blocks64k * t->block_erase_ns;
+}
+
+uint32_t wire_program_cmds(const sim_flash_timing *t, uint32_t off, uint32_t len)
+{
+    if (len == 0)
+        return 0;
+    uint64_t first = off / t->program_unit, last = ((uint64_t)off + len - 1) / t->program_unit;
+    return (uint32_t)(last - first + 1);
+}
+
+uint64_t wire_program_ns(const sim_flash_timing *t, uint32_t off, uint32_t len)
+{
+    return (uint64_t)wire_program_cmds(t, off, len) * t->program_ns;
+}
+
+/* The stub runs tinfl on the ROM's CPU clock (the crystal, 40 MHz; the legacy stub only
+ * raises it for USB): about 20 cycles per compressed byte (Huffman decoding) and 4 per
+ * output byte (match copies and the output buffer). An assumption, not a measurement;
+ * it is what makes inflate time worth overlapping with erases. */
+uint64_t wire_inflate_ns(size_t in, size_t out)
+{
+    return (uint64_t)in * 500 + (uint64_t)out * 100;
 }
 
 uint64_t wire_md5_ns(uint32_t bytes)

@@ -1,6 +1,6 @@
 /* sim_wire.h - a unit's outgoing byte queue (timed chunks) and, with --realism, the
  * pacing of the UART: 10 bits per byte at the unit's baud in both directions, plus
- * the flash timing model (4 KiB erase 45 ms, 64 KiB erase 150 ms, 0.5 ms per 256 B). */
+ * the device timing model: flash presets (erase, program) and the stub CPU's inflate. */
 #ifndef SIM_WIRE_H
 #define SIM_WIRE_H
 
@@ -42,10 +42,29 @@ void wire_rx_account(uint64_t *rx_free, uint64_t now, uint32_t baud, size_t n);
 /* Line time of n bytes at baud, in ns. */
 uint64_t wire_ns(size_t n, uint32_t baud);
 
-/* Flash timing (ns). */
-uint64_t wire_erase_ns(uint32_t sectors4k, uint32_t blocks64k);
-uint64_t wire_program_ns(uint32_t bytes);
+/* Flash timing preset (unit option timing=NAME): what one erase or one page-program
+ * command costs the chip. typ: today's typical values; max: datasheet maxima (W25Q128JV
+ * tSE/tBE2/tPP max); p32: typical timing, but programmed 32 bytes per command (the
+ * ESP32 ROM's SPIWrite path: 32-byte SPI buffer, each command pays tBP1 + 31 tBPn). */
+typedef struct sim_flash_timing {
+    const char *name;
+    uint64_t sector_erase_ns, block_erase_ns; /* 4 KiB / 64 KiB erase */
+    uint32_t program_unit;                    /* bytes per page-program command (aligned) */
+    uint64_t program_ns;                      /* per page-program command */
+} sim_flash_timing;
+
+/* The preset called name ("typ", "max", "p32"), or NULL. */
+const sim_flash_timing *wire_timing_find(const char *name);
+/* The default preset (typ). */
+const sim_flash_timing *wire_timing_default(void);
+/* Erase time of sectors 4 KiB sectors and blocks 64 KiB blocks. */
+uint64_t wire_erase_ns(const sim_flash_timing *t, uint32_t sectors4k, uint32_t blocks64k);
+/* Page-program commands needed for [off, off+len) (one per program_unit-aligned chunk). */
+uint32_t wire_program_cmds(const sim_flash_timing *t, uint32_t off, uint32_t len);
+uint64_t wire_program_ns(const sim_flash_timing *t, uint32_t off, uint32_t len);
 uint64_t wire_md5_ns(uint32_t bytes);
+/* Stub CPU time of one tinfl call that consumed in bytes and produced out bytes. */
+uint64_t wire_inflate_ns(size_t in, size_t out);
 
 uint64_t sim_now_ns(void);
 

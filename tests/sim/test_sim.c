@@ -1093,6 +1093,61 @@ static void t_realism(void)
     sim_stop(&s);
 }
 
+/* The per-sector counters in DIR/slotK.ops: [0] program commands, [1] erases. */
+static bool read_ops(simproc *s, int slot, uint32_t sector, uint32_t out[2])
+{
+    char name[32];
+    snprintf(name, sizeof name, "slot%d.ops", slot);
+    FILE *f = fopen(sim_path(s, name), "rb");
+    uint8_t b[8];
+    bool ok = f && fseek(f, (long)sector * 8, SEEK_SET) == 0 && fread(b, 1, 8, f) == 8;
+    if (f)
+        fclose(f);
+    out[0] = esp_le32(b);
+    out[1] = esp_le32(b + 4);
+    return ok;
+}
+
+/* Device model: the stub erases each sector of a write once (ahead of the inflate, never
+ * outside the region), issues one page-program command per program unit of the timing
+ * preset (256 B typ, 32 B p32), and an ERASE_REGION erases without programming. */
+static void t_device_model(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "2", "--flash-files", "--unit-opt", "2:timing=p32");
+    size_t n = 0x22000; /* 2 blocks and 2 sectors */
+    uint8_t *data = malloc(n);
+    fill_data(data, n, 5);
+    for (int slot = 1; slot <= 2; slot++) {
+        CHECK(open_rom(&c, &s, slot), "open slot %d", slot);
+        CHECK(upload_stub(&c), "stub");
+        CHECK(stub_defl_write(&c, data, n, 0x40000), "defl write");
+        CHECK(flash_file_equals(&s, slot, 0x40000, data, n), "written");
+        uint32_t per = slot == 1 ? 4096 / 256 : 4096 / 32;
+        for (uint32_t sec = 0x3F; sec <= 0x40 + 0x22; sec++) {
+            uint32_t ops[2];
+            CHECK(read_ops(&s, slot, sec, ops), "ops file");
+            bool in = sec >= 0x40 && sec < 0x40 + 0x22;
+            CHECK(ops[1] == (in ? 1u : 0u), "slot %d sector 0x%x erased %u times", slot, sec, ops[1]);
+            CHECK(ops[0] == (in ? per : 0u), "slot %d sector 0x%x: %u program commands", slot, sec,
+                  ops[0]);
+        }
+        send_words(&c, ESP_ERASE_REGION, 2, (uint32_t[]){0x80000, 0x11000});
+        CHECK(expect_raw_hex(&c, STUB_OK("D1"), 5 * T), "erase region");
+        for (uint32_t sec = 0x80; sec < 0x91; sec++) {
+            uint32_t ops[2];
+            CHECK(read_ops(&s, slot, sec, ops) && ops[0] == 0 && ops[1] == 1,
+                  "sector 0x%x: erased once, never programmed", sec);
+        }
+        conn_close(&c);
+    }
+    free(data);
+    sim_stop(&s);
+    const char *bad[] = {"--units", "1", "--unit-opt", "1:timing=fast", NULL};
+    CHECK(sim_start(&s, bad) != 0, "timing=fast refused");
+}
+
 static void t_demo_scenario(void)
 {
     simproc s;
@@ -1128,6 +1183,7 @@ static const struct {
     {"tcp", t_tcp},                       {"scenario", t_scenario},
     {"realism", t_realism},               {"demo_scenario", t_demo_scenario},
     {"spi_status", t_spi_status},
+    {"device_model", t_device_model},
 };
 
 int main(int argc, char **argv)
