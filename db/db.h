@@ -191,6 +191,14 @@ int st_db_attempt_set_unit(st_db *db, const st_db_attempt *a, st_err *err);
  * interrupted outcome with bin_on_fail adds the unit to the retry bin or updates its
  * entry. Fails, changing nothing, if the attempt is not in progress. */
 int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *err);
+/* A failed try that will be retried: finish `done` (outcome fail, no bin entry) and
+ * begin `next` in ONE transaction, so that at every instant the unit has either an
+ * attempt in progress (a crash leaves it to recovery, which bins the unit) or a final
+ * outcome. next starts with the unit's identity as stored for done (MAC, chip,
+ * package, description, revision, flash id/size) when it carries none of its own; its
+ * other fields and results are as for st_db_attempt_begin. On failure nothing changed
+ * (done stays in progress) and next->id is 0. */
+int st_db_attempt_retry(st_db *db, st_db_attempt *done, st_db_attempt *next, st_err *err);
 /* Read attempt id into *a. */
 int st_db_attempt_get(st_db *db, int64_t id, st_db_attempt *a, st_err *err);
 /* Read the unit with this MAC; *found false (and 0 returned) when it was never seen. */

@@ -396,6 +396,53 @@ int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *
     return 0;
 }
 
+/* What try 1 learned about the unit holds for its later tries: they start with it. */
+static void inherit_identity(st_db_attempt *next, const st_db_attempt *prev)
+{
+    if (next->mac[0] || !prev->mac[0])
+        return;
+    memcpy(next->mac, prev->mac, sizeof next->mac);
+    if (next->chip[0])
+        return;
+    memcpy(next->chip, prev->chip, sizeof next->chip);
+    memcpy(next->package, prev->package, sizeof next->package);
+    memcpy(next->description, prev->description, sizeof next->description);
+    next->rev_major = prev->rev_major;
+    next->rev_minor = prev->rev_minor;
+    if (!next->flash_id)
+        next->flash_id = prev->flash_id;
+    if (!next->flash_size)
+        next->flash_size = prev->flash_size;
+}
+
+int st_db_attempt_retry(st_db *db, st_db_attempt *done, st_db_attempt *next, st_err *err)
+{
+    if (done->outcome != ST_DB_FAIL)
+        return db_fail_arg(db, err, "attempt %lld is retried with outcome '%s' (only a failed try is)",
+                           (long long)done->id, st_db_outcome_name(done->outcome));
+    if (db_wbegin(db, err) < 0)
+        return -1;
+    st_db_attempt stored;
+    int rc = st_db_attempt_finish(db, done, false, err);
+    if (rc == 0)
+        rc = st_db_attempt_get(db, done->id, &stored, err);
+    if (rc == 0) {
+        inherit_identity(next, &stored);
+        if (!next->slot_name[0])
+            memcpy(next->slot_name, stored.slot_name, sizeof next->slot_name);
+        rc = st_db_attempt_begin(db, next, err);
+    }
+    if (rc == 0)
+        rc = db_wcommit(db, err);
+    if (rc < 0) {
+        db_wrollback(db);
+        next->id = 0;
+        st_err_wrap(err, "recording try %d after the failed attempt %lld", next->try_no,
+                    (long long)done->id);
+    }
+    return rc;
+}
+
 static int read_attempt(void *ctx, sqlite3_stmt *s)
 {
     db_row_attempt(s, ctx);

@@ -33,6 +33,7 @@ const char *tui_slot_word(const st_slot_view *s)
     case ST_SLOT_PASS: return "PASS";
     case ST_SLOT_FAIL: return "FAIL";
     case ST_SLOT_PAUSED: return "PAUSED";
+    case ST_SLOT_UNRECORDED: return "PASS — NOT RECORDED";
     }
     return "?";
 }
@@ -46,6 +47,7 @@ tui_role tui_slot_role(const st_slot_view *s)
     case ST_SLOT_PASS: return TR_PASS;
     case ST_SLOT_FAIL: return TR_FAIL;
     case ST_SLOT_PAUSED: return TR_PAUSED;
+    case ST_SLOT_UNRECORDED: return TR_FAIL; /* the alarm colour: this is not a PASS */
     }
     return TR_NORMAL;
 }
@@ -76,7 +78,8 @@ static void cell_prep(cell *c, const tui *t, const st_slot_view *s, bool sel)
     const tui_glyphs *g = &t->th.g;
     switch (s->state) {
     case ST_SLOT_PASS: c->glyph = g->pass; break;
-    case ST_SLOT_FAIL: c->glyph = g->fail; break;
+    case ST_SLOT_FAIL:
+    case ST_SLOT_UNRECORDED: c->glyph = g->fail; break;
     case ST_SLOT_RETRYING: c->glyph = g->retry; break;
     case ST_SLOT_PAUSED: c->glyph = g->pause; break;
     case ST_SLOT_EMPTY: c->glyph = g->empty; break;
@@ -98,7 +101,7 @@ static void cell_prep(cell *c, const tui *t, const st_slot_view *s, bool sel)
 
 static bool finished(const st_slot_view *s)
 {
-    return s->state == ST_SLOT_PASS || s->state == ST_SLOT_FAIL;
+    return s->state == ST_SLOT_PASS || s->state == ST_SLOT_FAIL || s->state == ST_SLOT_UNRECORDED;
 }
 
 /* The result block: the line an operator reads from a metre away. */
@@ -116,6 +119,11 @@ static void result_line(const cell *c, int y, int x, int w)
     case ST_SLOT_FAIL:
         tui_fill(y, x, w, c->ra);
         snprintf(buf, sizeof buf, " %s FAIL %s", c->glyph, st_fclass_name(s->fclass));
+        tui_put(y, x, w, c->ra, buf);
+        break;
+    case ST_SLOT_UNRECORDED:
+        tui_fill(y, x, w, c->ra);
+        snprintf(buf, sizeof buf, " %s PASS — NOT RECORDED %s", c->glyph, c->glyph);
         tui_put(y, x, w, c->ra, buf);
         break;
     case ST_SLOT_RETRYING:

@@ -292,15 +292,18 @@ static void summary(run_ctx *r, int fails)
     st_engine_snapshot(r->e, v);
     if (r->json) {
         printf("{\"event\":\"summary\",\"passed\":%llu,\"failed\":%llu,\"in_bin\":%llu,"
-               "\"record_failures\":%d,\"uptime\":%.3f}\n",
+               "\"record_failures\":%d,\"records_broken\":%s,\"uptime\":%.3f}\n",
                (unsigned long long)v->passed, (unsigned long long)v->failed,
-               (unsigned long long)v->in_bin, fails, v->uptime_s);
+               (unsigned long long)v->in_bin, fails, v->records_broken ? "true" : "false",
+               v->uptime_s);
     } else {
         printf("line stopped after %.1f s: %llu passed, %llu failed, %llu in the retry bin\n",
                v->uptime_s, (unsigned long long)v->passed, (unsigned long long)v->failed,
                (unsigned long long)v->in_bin);
         if (fails)
             printf("WARNING: %d record operations could not be written\n", fails);
+        if (v->records_broken)
+            printf("RECORDS FAILING: %s\n", v->records_error);
     }
     fflush(stdout);
     free(v);

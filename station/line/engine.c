@@ -110,6 +110,12 @@ static void start_worker_locked(st_engine *e, const st_found_port *p)
     int slot = st_events_slot(ev, p->slot);
     st_err err;
     st_worker *w;
+    if (e->ctl.records_broken) {
+        st_events_post(ev, ST_EV_REFUSED, p->slot, NULL, 0, ST_PH_DB, ST_FC_CONFIG,
+                       "not flashed: records are failing; free space or fix the database, then "
+                       "restart the station");
+        return;
+    }
     if (slot < 0) {
         st_events_post(ev, ST_EV_REFUSED, p->slot, NULL, 0, ST_PH_NONE, ST_FC_CONFIG,
                        "not flashed: more than %d slots", ST_MAX_SLOTS);

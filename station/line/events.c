@@ -54,6 +54,7 @@ const char *st_ev_kind_name(st_ev_kind k)
         [ST_EV_FAIL] = "fail",         [ST_EV_BINNED] = "binned",   [ST_EV_RESOLVED] = "resolved",
         [ST_EV_INTERRUPTED] = "interrupted", [ST_EV_REFUSED] = "refused",
         [ST_EV_RECOVERED] = "recovered", [ST_EV_LINE] = "line",
+        [ST_EV_UNRECORDED] = "unrecorded",
     };
     return (k >= 0 && k < ST_EV_KIND_COUNT && n[k]) ? n[k] : "unknown";
 }
@@ -216,6 +217,16 @@ void st_events_set_flags(st_events *ev, bool paused, bool stopping, bool locked)
     ev->v.paused = paused;
     ev->v.stopping = stopping;
     ev->v.locked = locked;
+    pthread_mutex_unlock(&ev->mu);
+}
+
+void st_events_set_records_broken(st_events *ev, const char *why)
+{
+    pthread_mutex_lock(&ev->mu);
+    if (!ev->v.records_broken) {
+        ev->v.records_broken = true;
+        copy_str(ev->v.records_error, sizeof ev->v.records_error, why);
+    }
     pthread_mutex_unlock(&ev->mu);
 }
 

@@ -31,6 +31,7 @@ typedef enum {
     ST_EV_REFUSED,     /* not flashed: the attempt could not be recorded */
     ST_EV_RECOVERED,   /* attempts left unfinished by a crash, marked interrupted */
     ST_EV_LINE,        /* line-level change: pause, resume, profile, stop */
+    ST_EV_UNRECORDED,  /* the unit verified but its end record failed: not a PASS */
     ST_EV_KIND_COUNT
 } st_ev_kind;
 
@@ -60,6 +61,8 @@ typedef enum {
     ST_REC_BEGIN = 1,  /* a try starts: write the in-progress row, reply with its id */
     ST_REC_UNIT,       /* the unit's identity (MAC, chip, flash) became known mid-try */
     ST_REC_END,        /* the try ended: complete the row (and bin / resolve) */
+    ST_REC_RETRY,      /* a failed try will be retried: complete its row and write the next
+                        * try's in-progress row in one transaction, reply with its id */
 } st_rec_kind;
 
 typedef enum { ST_OUT_RUNNING = 0, ST_OUT_PASS, ST_OUT_FAIL, ST_OUT_INTERRUPTED } st_outcome;
@@ -105,6 +108,7 @@ typedef struct st_rec_reply {
 typedef struct st_rec_op {
     st_rec_kind kind;
     st_rec_attempt a;
+    st_rec_attempt then;         /* RETRY: the try that follows a (BEGIN's part) */
     st_rec_reply *reply;         /* non-NULL: the sender waits for it */
     struct st_rec_op *next;
 } st_rec_op;
@@ -135,6 +139,9 @@ bool st_events_wait(st_events *ev, uint64_t after, int timeout_ms);
 /* Line-level fields of the snapshot. */
 void st_events_set_line(st_events *ev, const char *profile, const char *digests, int baud);
 void st_events_set_flags(st_events *ev, bool paused, bool stopping, bool locked);
+/* A record could not be written (why: the store's error): shown in the header, the line
+ * takes no new units. Sticky for the life of the channel. */
+void st_events_set_records_broken(st_events *ev, const char *why);
 
 /* Slots: index stays valid for the life of the channel (slots are never removed, an
  * unplugged slot shows EMPTY). -1 when all ST_MAX_SLOTS are taken. */

@@ -20,6 +20,8 @@ typedef enum {
     ST_SLOT_PASS,        /* done and verified; waiting for unplug */
     ST_SLOT_FAIL,        /* failed for good (in the retry bin); waiting for unplug */
     ST_SLOT_PAUSED,      /* unit present, new units are paused */
+    ST_SLOT_UNRECORDED,  /* verified, but its record could not be written: "PASS — NOT
+                          * RECORDED" in the alarm colour; the unit must be kept apart */
 } st_slot_state;
 
 typedef struct st_slot_view {
@@ -65,6 +67,8 @@ typedef struct st_line_view {
     char digests[128];       /* short digests of the images: "bl 1a2b3c4d pt ... app ..." */
     int baud;
     bool paused, stopping, locked;
+    bool records_broken;     /* a record could not be written: the line takes no new units */
+    char records_error[256]; /* why (the store's error), "" while records are fine */
     int nslots;
     st_slot_view slots[ST_MAX_SLOTS];
     uint64_t passed, failed, in_bin, in_flight;

@@ -147,10 +147,14 @@ static void do_end(st_recorder *r, st_rec_op *op)
     st_err err;
     to_db(a, &d);
     uint64_t before = r->open_bin;
+    st_err_clear(&err);
     if (st_db_attempt_finish(r->db, &d, a->bin_on_fail, &err) < 0) {
         record_failed(r, a, "the end", &err);
+        st_events_rec_complete(r->ev, op->reply, -1, a->id, &err);
         return;
     }
+    /* committed: the worker may now show the outcome */
+    st_events_rec_complete(r->ev, op->reply, 0, d.id, NULL);
     bool binned = a->bin_on_fail && a->outcome != ST_OUT_PASS;
     if (!binned && a->outcome != ST_OUT_PASS)
         return; /* a failed try that will be retried: the bin is unchanged */
@@ -163,6 +167,19 @@ static void do_end(st_recorder *r, st_rec_op *op)
         st_events_post(r->ev, ST_EV_RESOLVED, a->slot, d.mac, a->try_no, ST_PH_DONE, ST_FC_NONE,
                        "retry bin: %s passed, its entry is resolved (attempt #%lld)",
                        *d.mac ? d.mac : "(no MAC)", (long long)d.id);
+}
+
+static void do_retry(st_recorder *r, st_rec_op *op)
+{
+    st_db_attempt done, next;
+    st_err err;
+    st_err_clear(&err);
+    to_db(&op->a, &done);
+    to_db(&op->then, &next);
+    int rc = st_db_attempt_retry(r->db, &done, &next, &err);
+    if (rc < 0)
+        record_failed(r, &op->a, "the end and the next try", &err);
+    st_events_rec_complete(r->ev, op->reply, rc, rc == 0 ? next.id : 0, &err);
 }
 
 static void *writer(void *arg)
@@ -179,6 +196,7 @@ static void *writer(void *arg)
         case ST_REC_BEGIN: do_begin(r, op); break;
         case ST_REC_UNIT: do_unit(r, op); break;
         case ST_REC_END: do_end(r, op); break;
+        case ST_REC_RETRY: do_retry(r, op); break;
         }
         free(op);
     }

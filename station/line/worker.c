@@ -178,15 +178,72 @@ static void watchdog_error(st_err *err, double limit)
     st_err_hint(err, "%s", st_fclass_hint(ST_FC_TIMEOUT));
 }
 
+/* The fields of a that belong to one try: number, settings, a clean slate. */
+static void start_try(st_rec_attempt *a, const st_retry_state *rs, const st_profile *prof)
+{
+    a->id = 0;
+    a->try_no = rs->tries;
+    a->baud = st_retry_baud(rs, prof->bauds, prof->n_bauds);
+    a->no_stub = rs->no_stub;
+    a->started = st_wall_clock();
+    a->ended = 0;
+    a->outcome = ST_OUT_RUNNING;
+    a->bin_on_fail = false;
+    memset(&a->rep, 0, sizeof a->rep);
+    st_err_clear(&a->err);
+}
+
+/* Send op (kind, a, and next for a RETRY) to the recorder and wait until it is written;
+ * returns 0 with *id (the new attempt for BEGIN/RETRY), or -1 with *err. */
+static int record_call(st_events *ev, st_rec_kind kind, const st_rec_attempt *a,
+                       const st_rec_attempt *next, int64_t *id, st_err *err)
+{
+    st_rec_reply reply;
+    st_rec_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory for a record");
+    op->kind = kind;
+    op->a = *a;
+    if (next)
+        op->then = *next;
+    op->reply = &reply;
+    if (st_events_rec_call(ev, op) != 0) {
+        *err = reply.err;
+        return -1;
+    }
+    if (id)
+        *id = reply.id;
+    return 0;
+}
+
+/* A record that had to be written before the outcome could be shown was not: the
+ * store is failing (full disk, I/O error). The line takes no new units until the
+ * operator has dealt with it. */
+static void records_failed(st_worker *w, const st_rec_attempt *a, const char *what, const st_err *e)
+{
+    st_line_ctl *c = w->ctl;
+    char msg[400];
+    st_err_format(e, msg, sizeof msg);
+    pthread_mutex_lock(&c->mu);
+    bool first = !c->records_broken;
+    c->records_broken = true;
+    pthread_mutex_unlock(&c->mu);
+    st_events_set_records_broken(c->ev, msg);
+    if (first)
+        st_events_post(c->ev, ST_EV_LINE, w->port.slot, NULL, a->try_no, ST_PH_DB, ST_FC_CONFIG,
+                       "records are failing: the line takes no new units; free space or fix the "
+                       "database, then restart the station (%s)", what);
+}
+
 static void flash_with_retries(st_worker *w, st_fwref *fw)
 {
     st_line_ctl *c = w->ctl;
     st_events *ev = c->ev;
     const char *slot = w->port.slot;
     const st_profile *prof = &fw->fw.prof;
-    st_rec_attempt *a = calloc(1, sizeof *a);
+    st_rec_attempt *a = calloc(1, sizeof *a), *next = calloc(1, sizeof *next);
     st_flash_report *rep = calloc(1, sizeof *rep);
-    if (!a || !rep) {
+    if (!a || !next || !rep) {
         st_events_post(ev, ST_EV_REFUSED, slot, NULL, 0, ST_PH_NONE, ST_FC_CONFIG,
                        "not flashed: out of memory");
         goto out;
@@ -194,39 +251,20 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
     fill_identity(w, fw, a);
     st_retry_state rs;
     st_retry_begin(&rs);
+    rs.tries = 1;
+    start_try(a, &rs, prof);
+    /* No record, no flashing: wait for the recorder to confirm the begin row. Later
+     * tries get theirs in the transaction that ends the try before them. */
+    st_err rerr;
+    if (record_call(ev, ST_REC_BEGIN, a, NULL, &a->id, &rerr) < 0) {
+        char msg[400];
+        st_err_format(&rerr, msg, sizeof msg);
+        st_events_slot_result(ev, w->slot, ST_SLOT_FAIL, &rerr);
+        st_events_post(ev, ST_EV_REFUSED, slot, NULL, a->try_no, ST_PH_DB, ST_FC_CONFIG,
+                       "not flashed: the attempt could not be recorded: %s", msg);
+        goto out;
+    }
     for (;;) {
-        rs.tries++;
-        a->try_no = rs.tries;
-        a->baud = st_retry_baud(&rs, prof->bauds, prof->n_bauds);
-        a->no_stub = rs.no_stub;
-        a->started = st_wall_clock();
-        a->ended = 0;
-        a->outcome = ST_OUT_RUNNING;
-        a->bin_on_fail = false;
-        memset(&a->rep, 0, sizeof a->rep);
-        st_err_clear(&a->err);
-
-        /* No record, no flashing: wait for the recorder to confirm the begin row. */
-        st_rec_reply reply;
-        st_rec_op *op = calloc(1, sizeof *op);
-        if (!op) {
-            st_events_post(ev, ST_EV_REFUSED, slot, NULL, a->try_no, ST_PH_DB, ST_FC_CONFIG,
-                           "not flashed: out of memory");
-            break;
-        }
-        op->kind = ST_REC_BEGIN;
-        op->a = *a;
-        op->reply = &reply;
-        if (st_events_rec_call(ev, op) != 0) {
-            char msg[400];
-            st_err_format(&reply.err, msg, sizeof msg);
-            st_events_slot_result(ev, w->slot, ST_SLOT_FAIL, &reply.err);
-            st_events_post(ev, ST_EV_REFUSED, slot, NULL, a->try_no, ST_PH_DB, ST_FC_CONFIG,
-                           "not flashed: the attempt could not be recorded: %s", msg);
-            break;
-        }
-        a->id = reply.id;
-
         st_events_slot_try(ev, w->slot, a->try_no, a->baud);
         st_events_post(ev, ST_EV_TRY, slot, NULL, a->try_no, ST_PH_NONE, ST_FC_NONE,
                        "try %d (attempt #%lld): %s, baud %d%s", a->try_no, (long long)a->id,
@@ -268,18 +306,39 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         if (rep->baud)
             a->baud = rep->baud;
         a->bin_on_fail = out == ST_OUT_INTERRUPTED || (out == ST_OUT_FAIL && step == ST_RETRY_GIVE_UP);
-        op = calloc(1, sizeof *op);
-        if (op) {
-            op->kind = ST_REC_END;
-            op->a = *a;
-            st_events_rec_push(ev, op);
-        }
 
         char mac[18];
         st_report_mac(rep, mac);
         if (rep->chip_known) {
             st_events_slot_chip(ev, w->slot, mac, rep->chip.description, rep->chip.flash_id,
                                 rep->baud);
+        }
+        /* The outcome is shown only once its record is committed. A retry's record ends
+         * this try and begins the next in one transaction: a crash in between cannot
+         * leave a failed unit outside the retry bin. */
+        int recorded;
+        if (step != ST_RETRY_GIVE_UP) {
+            rs.tries++;
+            *next = *a;
+            start_try(next, &rs, prof);
+            recorded = record_call(ev, ST_REC_RETRY, a, next, &next->id, &rerr);
+        } else {
+            recorded = record_call(ev, ST_REC_END, a, NULL, NULL, &rerr);
+        }
+        if (recorded < 0)
+            records_failed(w, a, out == ST_OUT_PASS ? "a PASS was not recorded" : "a failure was not recorded",
+                           &rerr);
+
+        if (out == ST_OUT_PASS && recorded < 0) {
+            char rmsg[400];
+            st_err_format(&rerr, rmsg, sizeof rmsg);
+            st_events_slot_result(ev, w->slot, ST_SLOT_UNRECORDED, &rerr);
+            st_events_unit_done(ev, w->slot, false);
+            st_events_post(ev, ST_EV_UNRECORDED, slot, mac, a->try_no, ST_PH_DB, ST_FC_CONFIG,
+                           "PASS — NOT RECORDED %s: keep the unit apart and flash it again once "
+                           "the database is fixed; it verified but its record could not be "
+                           "written: %s", mac, rmsg);
+            break;
         }
         if (out == ST_OUT_PASS) {
             st_events_slot_result(ev, w->slot, ST_SLOT_PASS, NULL);
@@ -292,16 +351,20 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         }
         char msg[400];
         st_err_format(&err, msg, sizeof msg);
-        if (step != ST_RETRY_GIVE_UP) {
+        if (step != ST_RETRY_GIVE_UP && recorded == 0) {
             st_events_slot_result(ev, w->slot, ST_SLOT_RETRYING, &err);
             st_events_post(ev, ST_EV_TRY_FAIL, slot, mac, a->try_no, err.phase, err.fclass,
                            "try %d failed [%s]: %s", a->try_no, st_fclass_name(err.fclass), msg);
-            st_events_post(ev, ST_EV_RETRY, slot, mac, a->try_no + 1, err.phase, err.fclass,
-                           "retrying: %s, baud %d%s", st_retry_step_name(step),
-                           st_retry_baud(&rs, prof->bauds, prof->n_bauds),
+            st_events_post(ev, ST_EV_RETRY, slot, mac, next->try_no, err.phase, err.fclass,
+                           "retrying: %s, baud %d%s", st_retry_step_name(step), next->baud,
                            rs.no_stub ? ", ROM loader only" : "");
+            st_rec_attempt *t = a;
+            a = next;
+            next = t;
             continue;
         }
+        /* Given up, or a retry that could not be recorded (the unfinished row is binned
+         * as interrupted when the station next opens the store). */
         st_events_slot_result(ev, w->slot, ST_SLOT_FAIL, &err);
         st_events_unit_done(ev, w->slot, false);
         st_events_post(ev, out == ST_OUT_INTERRUPTED ? ST_EV_INTERRUPTED : ST_EV_FAIL, slot, mac,
@@ -312,6 +375,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
     }
 out:
     free(a);
+    free(next);
     free(rep);
 }
 
@@ -340,7 +404,8 @@ static void *worker_main(void *arg)
         pthread_cond_wait(&c->cv, &c->mu);
     }
     bool gone_early = w->gone;
-    bool go = !c->stopping && !gone_early;
+    bool broken = c->records_broken;
+    bool go = !c->stopping && !gone_early && !broken;
     pthread_mutex_unlock(&c->mu);
 
     if (go) {
@@ -349,7 +414,10 @@ static void *worker_main(void *arg)
         st_line_drop_fw(c, fw);
     } else {
         st_events_post(ev, ST_EV_INFO, w->port.slot, NULL, 0, ST_PH_NONE, ST_FC_NONE,
-                       "unit not started: %s", gone_early ? "unplugged" : "the line is stopping");
+                       "unit not started: %s",
+                       gone_early ? "unplugged"
+                       : broken   ? "records are failing (free space or fix the database, then restart)"
+                                  : "the line is stopping");
     }
 
     /* The next unit in this slot gets a new worker: wait until this one is unplugged. */

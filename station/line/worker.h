@@ -28,6 +28,7 @@ typedef struct st_line_ctl {
     pthread_mutex_t mu;
     pthread_cond_t cv;        /* broadcast on pause/resume/stop and on unplug */
     bool paused, stopping;
+    bool records_broken;      /* a record could not be written: no new units start */
     st_fwref *fw;             /* profile for units that start now */
     st_events *ev;
     st_retry_limits limits;

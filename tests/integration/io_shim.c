@@ -1,0 +1,194 @@
+/* io_shim.c - an LD_PRELOAD library for the record tests: it makes the disk under the
+ * station's database slow, full or read-only, or kills the station right after a
+ * chosen commit became durable. Only files whose path contains $SHIM_PATH are touched;
+ * everything else passes straight through.
+ *
+ *   SHIM_PATH=TEXT           files concerned (e.g. the database's file name)
+ *   SHIM_SYNC_DELAY_MS=N     every fsync/fdatasync of such a file takes N ms longer
+ *   SHIM_SYNC_LOG=FILE       after each sync of the write-ahead log ("-wal"), FILE holds
+ *                            how many there have been (a test counts commits with it)
+ *   SHIM_KILL_AFTER_SYNC=K   SIGKILL the process once the K-th WAL sync has returned:
+ *                            the K-th durable point is the last thing that happened
+ *   SHIM_FAIL_ON=TEXT        from the first write of a block containing TEXT on, every
+ *                            write, sync and truncate of such a file fails (sticky:
+ *                            the disk is full)
+ *   SHIM_FAIL_AFTER_SYNC=K   the same, from the first write after the K-th WAL sync
+ *   SHIM_ERRNO=ENOSPC|EROFS|EIO  the error those calls fail with (default ENOSPC) */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int g_syncs;
+static atomic_int g_failing;
+
+static const char *env(const char *k)
+{
+    const char *v = getenv(k);
+    return v && *v ? v : NULL;
+}
+
+/* 1 for a file of the database, 2 for its write-ahead log, 0 for anything else. */
+static int target(int fd)
+{
+    const char *want = env("SHIM_PATH");
+    if (!want || fd < 0)
+        return 0;
+    char link[64], path[1024];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n <= 0)
+        return 0;
+    path[n] = '\0';
+    if (!strstr(path, want))
+        return 0;
+    return n > 4 && strcmp(path + n - 4, "-wal") == 0 ? 2 : 1;
+}
+
+static int fail_errno(void)
+{
+    const char *e = env("SHIM_ERRNO");
+    if (e && !strcmp(e, "EROFS"))
+        return EROFS;
+    if (e && !strcmp(e, "EIO"))
+        return EIO;
+    return ENOSPC;
+}
+
+/* Decide before a write/sync of a target file whether it fails; sets errno. */
+static bool failing(const void *buf, size_t len)
+{
+    if (!atomic_load(&g_failing)) {
+        const char *on = env("SHIM_FAIL_ON");
+        const char *after = env("SHIM_FAIL_AFTER_SYNC");
+        if (on && buf && memmem(buf, len, on, strlen(on)))
+            atomic_store(&g_failing, 1);
+        if (after && atomic_load(&g_syncs) >= atoi(after))
+            atomic_store(&g_failing, 1);
+    }
+    if (atomic_load(&g_failing)) {
+        errno = fail_errno();
+        return true;
+    }
+    return false;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static void after_sync(int kind)
+{
+    if (kind != 2)
+        return;
+    int n = atomic_fetch_add(&g_syncs, 1) + 1;
+    const char *log = env("SHIM_SYNC_LOG");
+    if (log) {
+        static ssize_t (*real_write)(int, const void *, size_t);
+        if (!real_write)
+            real_write = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            char b[32];
+            int l = snprintf(b, sizeof b, "%d\n", n);
+            if (real_write(fd, b, (size_t)l) < 0) {
+            }
+            close(fd);
+        }
+    }
+    const char *kill_at = env("SHIM_KILL_AFTER_SYNC");
+    if (kill_at && n >= atoi(kill_at))
+        kill(getpid(), SIGKILL);
+}
+
+typedef int (*sync_fn)(int);
+
+static int do_sync(const char *name, int fd)
+{
+    static sync_fn real_fsync, real_fdatasync;
+    sync_fn *slot = !strcmp(name, "fsync") ? &real_fsync : &real_fdatasync;
+    if (!*slot)
+        *slot = (sync_fn)dlsym(RTLD_NEXT, name);
+    int kind = target(fd);
+    if (kind && failing(NULL, 0))
+        return -1;
+    const char *d = env("SHIM_SYNC_DELAY_MS");
+    if (kind && d)
+        sleep_ms(atol(d));
+    int rc = (*slot)(fd);
+    if (rc == 0)
+        after_sync(kind);
+    return rc;
+}
+
+int fsync(int fd)
+{
+    return do_sync("fsync", fd);
+}
+
+int fdatasync(int fd)
+{
+    return do_sync("fdatasync", fd);
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    static ssize_t (*real)(int, const void *, size_t);
+    if (!real)
+        real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+    if (target(fd) && failing(buf, n))
+        return -1;
+    return real(fd, buf, n);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    static ssize_t (*real)(int, const void *, size_t, off_t);
+    if (!real)
+        real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+    if (target(fd) && failing(buf, n))
+        return -1;
+    return real(fd, buf, n, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+    static ssize_t (*real)(int, const void *, size_t, off_t);
+    if (!real)
+        real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
+    if (target(fd) && failing(buf, n))
+        return -1;
+    return real(fd, buf, n, off);
+}
+
+int ftruncate(int fd, off_t len)
+{
+    static int (*real)(int, off_t);
+    if (!real)
+        real = (int (*)(int, off_t))dlsym(RTLD_NEXT, "ftruncate");
+    if (target(fd) && failing(NULL, 0))
+        return -1;
+    return real(fd, len);
+}
+
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+    static int (*real)(int, int, off_t, off_t);
+    if (!real)
+        real = (int (*)(int, int, off_t, off_t))dlsym(RTLD_NEXT, "fallocate");
+    if (target(fd) && failing(NULL, 0))
+        return -1;
+    return real(fd, mode, off, len);
+}
