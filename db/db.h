@@ -31,7 +31,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 3 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 4 /* what this build creates / migrates to */
 #define ST_DB_MAX_IMAGES 16
 
 typedef struct st_db st_db;
@@ -94,6 +94,13 @@ typedef struct st_db_attempt {
     char host[64];              /* station host; "" at begin = gethostname() */
     char operator_name[64];
     int64_t started_ms, ended_ms; /* ended_ms 0 while in progress / unknown */
+    char serial[64];            /* serial given to the unit ("" none); set by
+                                 * st_db_serial_assign, kept by finish when "" */
+    char provision[512];        /* provisioned NVS values "key=value; ..." (secrets as
+                                 * sha256:...), "" when the profile provisions nothing */
+    char boot[12];              /* boot check: "" not run, "pass", "no_boot" */
+    char boot_captured[160];    /* captured groups "version=1.2.3; ..." */
+    char boot_console[1024];    /* last console lines when the check failed */
 } st_db_attempt;
 
 typedef struct st_db_unit {
@@ -203,6 +210,41 @@ int st_db_attempt_retry(st_db *db, st_db_attempt *done, st_db_attempt *next, st_
 int st_db_attempt_get(st_db *db, int64_t id, st_db_attempt *a, st_err *err);
 /* Read the unit with this MAC; *found false (and 0 returned) when it was never seen. */
 int st_db_unit_get(st_db *db, const char *mac, st_db_unit *u, bool *found, st_err *err);
+
+/* ---- serial numbers -------------------------------------------------------------- */
+
+typedef struct st_db_serial {
+    int64_t id;
+    char profile[64];
+    int64_t seq;                /* 1, 2, 3 ... per profile */
+    char serial[64];            /* the formatted serial */
+    char mac[18];
+    int64_t attempt_id;         /* the attempt it was allocated in */
+    int64_t allocated_ms;
+    char reason[16];            /* "first" or "new_serial" */
+    int64_t retired_ms;         /* 0 while current */
+} st_db_serial;
+
+/* Formats serial number seq (allocated at now_ms) into out; 0, or -1 if it cannot. */
+typedef int (*st_db_serial_fmt)(void *user, int64_t seq, int64_t now_ms, char *out, size_t cap);
+
+/* The unit's serial for profile, in one transaction with the in-progress attempt
+ * attempt_id: the MAC's current serial when it has one (a re-flash keeps it), else, or
+ * when new_serial, the profile's next number (max + 1: never reused, never skipped; a
+ * replaced serial is kept as retired). The serial is stored on the attempt row too.
+ * *allocated tells whether a new number was taken. Fails, changing nothing, when the
+ * attempt is not in progress or fmt fails. */
+int st_db_serial_assign(st_db *db, int64_t attempt_id, const char *profile, const char *mac,
+                        bool new_serial, st_db_serial_fmt fmt, void *user, st_db_serial *out,
+                        bool *allocated, st_err *err);
+/* The MAC's current serial for profile; *found false when it has none. */
+int st_db_serial_get(st_db *db, const char *profile, const char *mac, st_db_serial *out,
+                     bool *found, st_err *err);
+/* The number the profile's next allocation would take (1 for a new profile). */
+int st_db_serial_next(st_db *db, const char *profile, int64_t *next, st_err *err);
+/* Every serial row of a profile (retired ones included), by seq. */
+typedef int (*st_db_serial_fn)(void *user, const st_db_serial *s);
+int st_db_serial_list(st_db *db, const char *profile, st_db_serial_fn fn, void *user, st_err *err);
 
 /* ---- retry bin -------------------------------------------------------------------- */
 

@@ -110,6 +110,11 @@ static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *ma
     db_bind_text(s, ":operator", a->operator_name);
     db_bind_i64(s, ":started_ms", a->started_ms);
     db_bind_i64_nz(s, ":ended_ms", a->ended_ms);
+    db_bind_text(s, ":serial", a->serial);
+    db_bind_text(s, ":provision", a->provision);
+    db_bind_text(s, ":boot", a->boot);
+    db_bind_text(s, ":boot_captured", a->boot_captured);
+    db_bind_text(s, ":boot_console", a->boot_console);
 }
 
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
@@ -144,6 +149,11 @@ void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
     db_col_text(s, c++, a->operator_name, sizeof a->operator_name);
     a->started_ms = sqlite3_column_int64(s, c++);
     a->ended_ms = sqlite3_column_int64(s, c++);
+    db_col_text(s, c++, a->serial, sizeof a->serial);
+    db_col_text(s, c++, a->provision, sizeof a->provision);
+    db_col_text(s, c++, a->boot, sizeof a->boot);
+    db_col_text(s, c++, a->boot_captured, sizeof a->boot_captured);
+    db_col_text(s, c++, a->boot_console, sizeof a->boot_console);
 }
 
 /* ---- units ---------------------------------------------------------------------------- */
@@ -381,7 +391,9 @@ int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *
                " write_ms = :write_ms, verify_ms = :verify_ms, total_ms = :total_ms, try_no = :try_no,"
                " outcome = :outcome, fclass = :fclass, status = :status,"
                " detail = :detail, hint = :hint, operator = COALESCE(:operator, operator),"
-               " ended_ms = :ended_ms"
+               " ended_ms = :ended_ms, serial = COALESCE(:serial, serial),"
+               " provision = COALESCE(:provision, provision), boot = :boot,"
+               " boot_captured = :boot_captured, boot_console = :boot_console"
                " WHERE id = :id AND outcome = 'in_progress'",
         .images = true,
         .settle = true,

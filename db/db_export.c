@@ -122,7 +122,7 @@ typedef struct {
     char imgs[ST_DB_MAX_IMAGES * 80];
 } row_bufs;
 
-#define MAX_FIELDS 40 /* an attempt has 35, plus "kind" */
+#define MAX_FIELDS 48 /* an attempt has 40, plus "kind" */
 
 /* A record's field list: rec is an st_db_attempt or an st_db_bin_entry. */
 typedef int (*fields_fn)(const void *rec, const char *kind, fld *fl, row_bufs *rb);
@@ -194,6 +194,11 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
     F("started", K_STR, .s = t0);
     F("ended", K_STR, .s = t1);
     F("slot_name", K_STR, .s = a->slot_name);
+    F("serial", K_STR, .s = a->serial);
+    F("provision", K_STR, .s = a->provision);
+    F("boot", K_STR, .s = a->boot);
+    F("boot_captured", K_STR, .s = a->boot_captured);
+    F("boot_console", K_STR, .s = a->boot_console);
     return n;
 }
 

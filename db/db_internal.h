@@ -27,6 +27,11 @@ typedef enum {
     S_BIN_RESOLVE_MAC,
     S_BIN_RESOLVE_SLOT,
     S_BIN_RESOLVE_ID,
+    S_SERIAL_CURRENT,
+    S_SERIAL_NEXT,
+    S_SERIAL_RETIRE,
+    S_SERIAL_INSERT,
+    S_SERIAL_ATTEMPT,
     S_COUNT
 } db_stmt_id;
 
@@ -92,6 +97,7 @@ typedef struct {
         st_db_class_fn cls;
         st_db_hour_fn hour;
         st_db_slot_fn slot;
+        st_db_serial_fn serial;
     } fn;
     void *user;
 } db_cb;
@@ -140,7 +146,8 @@ void db_bind_failure(sqlite3_stmt *s, st_fclass fc, st_phase ph, const uint8_t *
     DB_PLACE_COLS ", bridge, bridge_serial, chip, package, description, rev_major, rev_minor, " \
                   "flash_id, flash_size, profile, images, baud, bytes_raw, bytes_compressed, "   \
                   "connect_ms, stub_ms, write_ms, verify_ms, total_ms, try_no, outcome, "        \
-    DB_FAILURE_COLS ", host, operator, started_ms, ended_ms"
+    DB_FAILURE_COLS ", host, operator, started_ms, ended_ms, serial, provision, boot, "         \
+                    "boot_captured, boot_console"
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a);
 #define DB_BIN_COLS                                                                            \
     DB_PLACE_COLS ", " DB_FAILURE_COLS ", attempts, first_fail_ms, last_fail_ms, "             \

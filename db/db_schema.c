@@ -76,6 +76,28 @@ static const db_migration migrations[] = {
      "UPDATE bin SET slot_name = " DB_SLOT_NAME_OF_ROW ";"
      /* a MAC-less retry finds its session's entry without scanning the bin */
      "CREATE INDEX bin_open_slot ON bin(slot_name) WHERE resolved_ms IS NULL AND mac IS NULL;"},
+
+    /* Per-unit identity and the boot check. A serial is allocated once per (profile,
+     * MAC) and kept; --new-serial retires the old row (kept, with the time) and adds the
+     * next number, so the numbers of a profile are 1..N without a gap and every one has a
+     * row naming its unit and attempt. */
+    {4, "serials, provisioned values, boot check",
+     "CREATE TABLE serials("
+     "  id INTEGER PRIMARY KEY,"
+     "  profile TEXT NOT NULL, seq INTEGER NOT NULL, serial TEXT NOT NULL,"
+     "  mac TEXT NOT NULL REFERENCES units(mac),"
+     "  attempt_id INTEGER REFERENCES attempts(id),"
+     "  allocated_ms INTEGER NOT NULL,"
+     "  reason TEXT NOT NULL CHECK (reason IN ('first','new_serial')),"
+     "  retired_ms INTEGER,"
+     "  UNIQUE(profile, seq), UNIQUE(profile, serial));"
+     "CREATE UNIQUE INDEX serials_current ON serials(profile, mac) WHERE retired_ms IS NULL;"
+     "CREATE INDEX serials_mac ON serials(mac);"
+     "ALTER TABLE attempts ADD COLUMN serial TEXT;"
+     "ALTER TABLE attempts ADD COLUMN provision TEXT;"     /* "key=value; ..." secrets as sha256 */
+     "ALTER TABLE attempts ADD COLUMN boot TEXT;"          /* NULL not checked, 'pass', 'no_boot' */
+     "ALTER TABLE attempts ADD COLUMN boot_captured TEXT;" /* "version=1.2.3; ..." */
+     "ALTER TABLE attempts ADD COLUMN boot_console TEXT;"},/* last console lines of a no_boot */
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

@@ -5,7 +5,7 @@
 # waits for it - up to DEPS_LOCK_WAIT seconds (default 900) - instead of failing.
 set -eu
 PKGS="build-essential cmake pkg-config libserialport-dev libinih-dev libjansson-dev
-libdeflate-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libncurses-dev tmux nodejs npm
+libdeflate-dev libcsv-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libncurses-dev tmux nodejs npm
 dpkg-dev man-db util-linux binutils"
 missing=""
 for p in $PKGS; do

@@ -13,6 +13,7 @@ int st_cli_binlist(int argc, char **argv);
 int st_cli_export(int argc, char **argv);
 int st_cli_stats(int argc, char **argv);
 int st_cli_demo(int argc, char **argv);
+int st_cli_provision_preview(int argc, char **argv);
 /* No arguments: the demo when no ESP bridge is attached and a terminal is (cli_demo.c);
  * -1 otherwise (then the usage is shown). */
 int st_cli_bare(void);
@@ -29,13 +30,15 @@ static const struct {
     {"export", st_cli_export, "attempts as CSV or JSON lines (--since, --until, -o FILE)"},
     {"stats", st_cli_stats, "yield, failure classes by bridge chip, units per hour"},
     {"demo", st_cli_demo, "the line on simulated units, with the dashboard (no hardware)"},
+    {"provision-preview", st_cli_provision_preview,
+     "one unit's NVS entries and partition image, without a unit (--profile, --mac)"},
 };
 
 static int usage(FILE *out)
 {
     fprintf(out, "usage: station <command> [options]   (station <command> --help)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-17s %s\n", commands[i].name, commands[i].summary);
     return out == stdout ? 0 : 2;
 }
 

@@ -231,6 +231,8 @@ static const char *shown(const st_profile *p, const char *path)
     return (n && strncmp(path, p->path, n) == 0 && path[n] == '/') ? path + n + 1 : path;
 }
 
+static int finish_image(st_image *im, const char *cache_dir, st_err *err);
+
 static int prepare_image(const st_profile *p, const st_profile_image *pi, const char *cache_dir,
                          st_image *im, st_err *err)
 {
@@ -252,6 +254,12 @@ static int prepare_image(const st_profile *p, const st_profile_image *pi, const 
         patch_bootloader(im, p);
     while (im->len % 4)
         im->data[im->len++] = 0xFF;
+    return finish_image(im, cache_dir, err);
+}
+
+/* Digest and compress im->data (padded already): from the cache when it holds the stream. */
+static int finish_image(st_image *im, const char *cache_dir, st_err *err)
+{
     uint8_t key[32];
     if (!EVP_Digest(im->data, im->len, im->md5, NULL, EVP_md5(), NULL) ||
         !EVP_Digest(im->data, im->len, key, NULL, EVP_sha256(), NULL))
@@ -299,6 +307,12 @@ int st_fwset_prepare(const st_profile *prof, const char *cache_dir, st_fwset *ou
         out->total_len += out->img[i].len;
         out->total_zlen += out->img[i].zlen;
     }
+    if (prof->prov.enabled && prof->prov.csv_path[0] &&
+        st_prov_csv_load(prof->prov.csv_path, prof->prov.csv_key[0] ? prof->prov.csv_key : "mac",
+                         &out->csv, err)) {
+        st_fwset_free(out);
+        return -1;
+    }
     if (prof->stub_path[0]) {
         if (st_stub_load(prof->stub_path, &out->stub, err)) {
             st_fwset_free(out);
@@ -320,5 +334,35 @@ void st_fwset_free(st_fwset *fw)
     }
     if (fw->has_stub)
         st_stub_free(&fw->stub);
+    st_prov_csv_free(fw->csv);
     memset(fw, 0, sizeof *fw);
+}
+
+int st_image_from_bytes(uint32_t offset, const uint8_t *data, size_t len, const char *label,
+                        st_image *im, st_err *err)
+{
+    memset(im, 0, sizeof *im);
+    im->offset = offset;
+    snprintf(im->path, sizeof im->path, "%s", label);
+    im->data = malloc(len + 4);
+    if (!im->data)
+        return nomem(err, label);
+    memcpy(im->data, data, len);
+    im->len = len;
+    while (im->len % 4)
+        im->data[im->len++] = 0xFF;
+    EVP_Digest(data, len, im->sha256, NULL, EVP_sha256(), NULL);
+    if (finish_image(im, NULL, err)) {
+        st_image_free(im);
+        return -1;
+    }
+    return 0;
+}
+
+void st_image_free(st_image *im)
+{
+    free(im->data);
+    free(im->zdata);
+    free(im->zmarks);
+    memset(im, 0, sizeof *im);
 }

@@ -35,6 +35,7 @@ typedef struct st_fwset {
     st_image img[ST_MAX_IMAGES];
     int n;
     st_stub_image stub;   /* loaded when prof.stub_path is set */
+    st_prov_csv *csv;     /* the provisioning CSV, read once (NULL when none) */
     int has_stub;
     uint64_t total_len, total_zlen;
 } st_fwset;
@@ -43,6 +44,12 @@ typedef struct st_fwset {
  * compressed streams keyed by content digest so a restart does not recompress. */
 int st_fwset_prepare(const st_profile *prof, const char *cache_dir, st_fwset *out, st_err *err);
 void st_fwset_free(st_fwset *fw);
+
+/* A per-unit region (the unit's NVS partition): copy, pad, digest and compress len bytes
+ * of data for offset; label names it in logs. Free with st_image_free. */
+int st_image_from_bytes(uint32_t offset, const uint8_t *data, size_t len, const char *label,
+                        st_image *im, st_err *err);
+void st_image_free(st_image *im);
 
 /* Bytes the compressed stretch zdata[zoff..zoff+n) inflates to (rounded outward to
  * ST_ZMARK_STEP): the device work a block costs, which sizes its timeout. A block of

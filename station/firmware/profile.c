@@ -25,7 +25,7 @@ static const char *const modes[] = {"qio", "qout", "dio", "dout", "keep"};
 static const char *const freqs[] = {"80m", "40m", "26m", "20m", "keep"};
 static const char *const sizes[] = {"1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB"};
 
-enum block { B_NONE, B_PROFILE, B_IMAGE, B_OTHER };
+enum block { B_NONE, B_PROFILE, B_IMAGE, B_PROVISION, B_OTHER };
 
 struct pctx {
     const char *path;
@@ -41,6 +41,8 @@ struct pctx {
     int profile_line;      /* line of [profile], 0 if none yet */
     int pkey_line[PK_COUNT];
     int ikey_line[ST_MAX_IMAGES][IK_COUNT];
+    char prov_seen[8][16];  /* [provision] setting keys given so far, and their lines */
+    int prov_seen_line[8], n_prov_seen;
 
     st_profile *out;
     st_err *err;
@@ -309,7 +311,17 @@ static int begin_block(struct pctx *c, const char *line)
         c->blk = B_IMAGE;
         return 0;
     }
-    return refuse(c, c->lineno, "only [profile] and [image] sections are allowed",
+    if (strcmp(name, "provision") == 0) {
+        if (c->out->prov.enabled)
+            return refuse(c, c->lineno, "merge the two [provision] sections",
+                          "second [provision] section (first at line %d)", c->out->prov.line);
+        c->out->prov.enabled = true;
+        c->out->prov.line = c->lineno;
+        snprintf(c->out->prov.dir, sizeof c->out->prov.dir, "%s", c->dir);
+        c->blk = B_PROVISION;
+        return 0;
+    }
+    return refuse(c, c->lineno, "only [profile], [image] and [provision] sections are allowed",
                   "unknown section [%s]", name);
 }
 
@@ -339,6 +351,27 @@ static char *reader(char *str, int num, void *stream)
     if (*s == '[' && begin_block(c, s))
         return NULL;
     return str;
+}
+
+static void take_provision_key(struct pctx *c, const char *name, const char *value)
+{
+    static const char *const settings[] = {"offset", "size", "partition", "namespace",
+                                           "serial", "csv", "csv_key"};
+    for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
+        if (strcmp(name, settings[k]))
+            continue;
+        for (int i = 0; i < c->n_prov_seen; i++)
+            if (!strcmp(c->prov_seen[i], name)) {
+                refuse(c, c->lineno, "give each key once", "key '%s' repeated (first at line %d)",
+                       name, c->prov_seen_line[i]);
+                return;
+            }
+        snprintf(c->prov_seen[c->n_prov_seen], sizeof c->prov_seen[0], "%s", name);
+        c->prov_seen_line[c->n_prov_seen++] = c->lineno;
+    }
+    char why[300];
+    if (st_prov_set_key(&c->out->prov, name, value, c->lineno, why, sizeof why))
+        refuse(c, c->lineno, "see [provision] in profiles/README.md", "%s", why);
 }
 
 /* One key = value of the current block. Refusals are recorded in the context (and stop
@@ -378,6 +411,8 @@ static void take_key(struct pctx *c, const char *name, const char *value)
             set_image_key(c, k, value);
         }
     }
+    if (c->blk == B_PROVISION)
+        take_provision_key(c, name, value);
     /* B_OTHER: a malformed header inih reports itself. */
 }
 
@@ -470,6 +505,61 @@ static int check_images(struct pctx *c)
     return 0;
 }
 
+/* The NVS region: from the partition table when named by label, then inside the flash
+ * and clear of every image. */
+static int check_provision(struct pctx *c)
+{
+    st_profile *p = c->out;
+    st_provision *pv = &p->prov;
+    char why[300];
+    int line;
+    if (st_prov_check(pv, &line, why, sizeof why))
+        return refuse(c, line, "see [provision] in profiles/README.md", "%s", why);
+    if (pv->partition[0]) {
+        const st_profile_image *pt = NULL;
+        for (int i = 0; i < p->n_images; i++)
+            if (p->images[i].offset == 0x8000)
+                pt = &p->images[i];
+        if (!pt)
+            return refuse(c, pv->line, "add the partition table [image] at 0x8000, or give offset and size",
+                          "partition = %s needs the partition table image at 0x8000", pv->partition);
+        FILE *f = fopen(pt->path, "rb");
+        uint8_t table[0xC00];
+        size_t n = f ? fread(table, 1, sizeof table, f) : 0;
+        if (f)
+            fclose(f);
+        uint32_t off, size;
+        if (st_prov_find_partition(table, n, pv->partition, &off, &size, why, sizeof why))
+            return refuse(c, pv->line, "name a data/nvs partition of the table, or give offset and size",
+                          "%s (%s)", why, shown(c, pt->path));
+        if ((pv->has_offset && pv->offset != off) || (pv->has_size && pv->size != size))
+            return refuse(c, pv->line, "drop offset/size or make them match the table",
+                          "offset/size disagree with partition '%s' (0x%x / 0x%x) in the table",
+                          pv->partition, off, size);
+        pv->offset = off;
+        pv->size = size;
+    }
+    if (pv->size < 0x3000 || pv->offset % 0x1000 || pv->size % 0x1000)
+        return refuse(c, pv->line, "NVS needs at least 0x3000 bytes, 4 KiB aligned",
+                      "NVS partition 0x%x+0x%x is not a 4 KiB aligned region of at least 0x3000",
+                      pv->offset, pv->size);
+    if ((uint64_t)pv->offset + pv->size > p->flash_size)
+        return refuse(c, pv->line, "the NVS partition must lie inside flash_size",
+                      "NVS partition 0x%x+0x%x ends beyond flash_size 0x%x", pv->offset, pv->size,
+                      p->flash_size);
+    for (int i = 0; i < p->n_images; i++) {
+        const st_profile_image *im = &p->images[i];
+        struct stat st;
+        uint64_t end = stat(im->path, &st) == 0 ? im->offset + (((uint64_t)st.st_size + 3) & ~3ull)
+                                                : im->offset;
+        if (im->offset < (uint64_t)pv->offset + pv->size && pv->offset < end)
+            return refuse(c, pv->line, "the NVS partition must not overlap an image",
+                          "NVS partition 0x%x+0x%x overlaps the image at 0x%x (line %d)", pv->offset,
+                          pv->size, im->offset, im->line);
+    }
+    return 0;
+}
+
 static int check_whole(struct pctx *c)
 {
     st_profile *p = c->out;
@@ -484,6 +574,8 @@ static int check_whole(struct pctx *c)
     if (p->n_images == 0)
         return refuse(c, 0, "add [image] sections with offset, file and sha256", "no [image] section");
     if (check_images(c))
+        return -1;
+    if (p->prov.enabled && check_provision(c))
         return -1;
     if (p->stub_path[0]) {
         st_stub_image s;

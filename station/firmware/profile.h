@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "provision.h"
 
 #define ST_MAX_IMAGES 16
 #define ST_MAX_BAUDS 8
@@ -30,6 +31,7 @@ typedef struct st_profile {
     char stub_path[ST_PATH_MAX]; /* "" = flash through the ROM loader */
     st_profile_image images[ST_MAX_IMAGES];
     int n_images;
+    st_provision prov;       /* [provision]: per-unit NVS partition (prov.enabled) */
     char path[ST_PATH_MAX];  /* the profile file itself */
 } st_profile;
 
