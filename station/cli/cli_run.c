@@ -4,7 +4,7 @@
  * SIGINT/SIGTERM: the first stops taking units and lets units in flight finish; the
  * second aborts them (recorded as interrupted). Exit status: 0 after a clean stop, 1 when
  * records could not be written during the run, 2 usage or profile error, 3 the database
- * cannot be used (nothing was flashed). */
+ * cannot be used (nothing was flashed), 4 (--until-idle only) a unit failed for good. */
 #include <dirent.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_event_json.h"
 #include "cli_paths.h"
 #include "cli_records.h"
 #include "db.h"
@@ -30,6 +31,7 @@ typedef struct run_ctx {
     st_engine *e;
     int exit_after;           /* stop after this many units finished (0: never) */
     double exit_idle_s;       /* stop after this long with nothing in flight (0: never) */
+    double until_idle_s;      /* stop after this long with no unit plugged in or in flight */
     bool json;
     sigset_t sigs;
     atomic_int quit;          /* tells the dashboard to leave (the line is done) */
@@ -43,7 +45,8 @@ static int usage(FILE *out)
 {
     fprintf(out,
             "usage: station run --profile NAME [--sim-dir DIR] [--headless] [--json] [--db PATH]\n"
-            "                   [--operator NAME] [--max-tries N] [--exit-after N | --exit-when-idle SECS]\n"
+            "                   [--operator NAME] [--max-tries N]\n"
+            "                   [--exit-after N | --exit-when-idle SECS | --until-idle SECS]\n"
             "  --profile NAME       profile name (looked up in the profile folders) or file\n"
             "  --profiles-dir DIRS  ':'-separated folders for NAME.ini (default $STATION_PROFILES,\n"
             "                       else the installed and build-tree profile folders)\n"
@@ -63,6 +66,8 @@ static int usage(FILE *out)
             "  --grace S            on stop, units in flight get S seconds (default 30)\n"
             "  --exit-after N       stop after N units finished (passed or failed for good)\n"
             "  --exit-when-idle S   stop once nothing has been in flight for S seconds\n"
+            "  --until-idle S       scripted batch: stop once no unit was plugged in or in flight\n"
+            "                       for S seconds; exit status 4 when any unit failed for good\n"
             "  --cache-dir DIR      keep compressed images between runs\n"
             "  --locked             operators cannot change the profile from the dashboard\n");
     return out == stdout ? 0 : 2;
@@ -89,26 +94,8 @@ static void print_event(const st_event *e, bool json)
                e->text);
         return;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
-    json_object_set_new(o, "t", json_real(e->t));
-    json_object_set_new(o, "ts", json_real(e->wall));
-    json_object_set_new(o, "event", json_string(st_ev_kind_name(e->kind)));
-    if (*e->slot)
-        json_object_set_new(o, "slot", json_string(e->slot));
-    if (*e->mac)
-        json_object_set_new(o, "mac", json_string(e->mac));
-    if (e->attempt)
-        json_object_set_new(o, "attempt", json_integer(e->attempt));
-    if (e->phase != ST_PH_NONE)
-        json_object_set_new(o, "phase", json_string(st_phase_name(e->phase)));
-    if (e->fclass != ST_FC_NONE)
-        json_object_set_new(o, "class", json_string(st_fclass_name(e->fclass)));
-    if (e->appeared > 0)
-        json_object_set_new(o, "appeared", json_real(e->appeared));
-    json_t *txt = json_string(e->text);
-    json_object_set_new(o, "text", txt ? txt : json_string("(text not UTF-8)"));
-    char *s = json_dumps(o, JSON_COMPACT);
+    json_t *o = st_cli_event_json(e);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (s)
         puts(s);
     free(s);
@@ -118,7 +105,7 @@ static void print_event(const st_event *e, bool json)
 /* Print every event after *seq; returns how many. */
 static int print_new(st_engine *e, uint64_t *seq, bool json)
 {
-    st_event buf[64];
+    static st_event buf[64]; /* the printing thread's only; too big for a stack */
     uint64_t lost;
     int total = 0, n;
     while ((n = st_engine_events_since(e, *seq, buf, 64, &lost)) > 0) {
@@ -156,7 +143,7 @@ static void *monitor(void *arg)
     struct timespec tick = {0, 200 * 1000000L};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    double idle_since = t0.tv_sec + t0.tv_nsec / 1e9;
+    double idle_since = t0.tv_sec + t0.tv_nsec / 1e9, seen_last = idle_since;
     st_line_view *v = malloc(sizeof *v);
     while (!atomic_load(&r->monitor_stop)) {
         int sig = sigtimedwait(&r->sigs, NULL, &tick);
@@ -180,6 +167,17 @@ static void *monitor(void *arg)
         if (v->in_flight > 0)
             idle_since = now;
         else if (r->exit_idle_s > 0 && now - idle_since >= r->exit_idle_s)
+            st_engine_stop(r->e, false);
+        /* --until-idle: a unit is "seen" while in flight and when it is plugged in. */
+        for (int i = 0; i < v->nslots; i++)
+            if (v->slots[i].state != ST_SLOT_EMPTY && now - v->slots[i].elapsed_s > seen_last)
+                seen_last = now - v->slots[i].elapsed_s;
+        for (int i = 0; i < v->nslots; i++)
+            if (v->slots[i].state == ST_SLOT_PAUSED) /* waiting for the operator: not idle */
+                seen_last = now;
+        if (v->in_flight > 0)
+            seen_last = now;
+        if (r->until_idle_s > 0 && now - seen_last >= r->until_idle_s)
             st_engine_stop(r->e, false);
     }
     free(v);
@@ -284,18 +282,19 @@ static int ui_history(void *user, const char *mac, char *buf, size_t cap, st_err
 
 /* ---- the command ---- */
 
-static void summary(run_ctx *r, int fails)
+static void summary(run_ctx *r, int fails, int status)
 {
     st_line_view *v = malloc(sizeof *v);
     if (!v)
         return;
     st_engine_snapshot(r->e, v);
     if (r->json) {
-        printf("{\"event\":\"summary\",\"passed\":%llu,\"failed\":%llu,\"in_bin\":%llu,"
-               "\"record_failures\":%d,\"records_broken\":%s,\"uptime\":%.3f}\n",
-               (unsigned long long)v->passed, (unsigned long long)v->failed,
-               (unsigned long long)v->in_bin, fails, v->records_broken ? "true" : "false",
-               v->uptime_s);
+        json_t *o = st_cli_summary_json(v, fails, status);
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
     } else {
         printf("line stopped after %.1f s: %llu passed, %llu failed, %llu in the retry bin\n",
                v->uptime_s, (unsigned long long)v->passed, (unsigned long long)v->failed,
@@ -307,6 +306,18 @@ static void summary(run_ctx *r, int fails)
     }
     fflush(stdout);
     free(v);
+}
+
+/* True when some unit of the run failed for good. */
+static bool any_failed(run_ctx *r)
+{
+    st_line_view *v = malloc(sizeof *v);
+    if (!v)
+        return true; /* cannot tell: a batch script must not take it for a clean run */
+    st_engine_snapshot(r->e, v);
+    bool f = v->failed > 0;
+    free(v);
+    return f;
 }
 
 int st_cli_run(int argc, char **argv)
@@ -322,6 +333,7 @@ int st_cli_run(int argc, char **argv)
         {"grace", required_argument, 0, 'g'},       {"exit-after", required_argument, 0, 'n'},
         {"exit-when-idle", required_argument, 0, 'i'}, {"cache-dir", required_argument, 0, 'c'},
         {"locked", no_argument, 0, 'L'},            {"help", no_argument, 0, 'h'},
+        {"until-idle", required_argument, 0, 'I'},
         {0, 0, 0, 0},
     };
     st_engine_cfg cfg;
@@ -357,6 +369,7 @@ int st_cli_run(int argc, char **argv)
         case 'g': if (!parse_num("--grace", optarg, 0, 86400, &v)) return 2; cfg.grace_s = v; break;
         case 'n': if (!parse_num("--exit-after", optarg, 1, 1e9, &v)) return 2; r.exit_after = (int)v; break;
         case 'i': if (!parse_num("--exit-when-idle", optarg, 0.1, 1e7, &v)) return 2; r.exit_idle_s = v; break;
+        case 'I': if (!parse_num("--until-idle", optarg, 0.1, 1e7, &v)) return 2; r.until_idle_s = v; break;
         case 'c': snprintf(cfg.cache_dir, sizeof cfg.cache_dir, "%s", optarg); break;
         case 'L': cfg.locked = true; break;
         case 'h': return usage(stdout);
@@ -365,8 +378,8 @@ int st_cli_run(int argc, char **argv)
     }
     if (!profile || optind != argc)
         return usage(stderr);
-    if (r.exit_after && r.exit_idle_s > 0) {
-        fprintf(stderr, PROG ": --exit-after and --exit-when-idle exclude each other\n");
+    if ((r.exit_after > 0) + (r.exit_idle_s > 0) + (r.until_idle_s > 0) > 1) {
+        fprintf(stderr, PROG ": --exit-after, --exit-when-idle and --until-idle exclude each other\n");
         return 2;
     }
     char dirs_buf[2048];
@@ -471,9 +484,11 @@ out:
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (status == 0) {
         print_new(r.e, &seq, r.json);
-        summary(&r, record_failures);
         if (record_failures)
             status = 1;
+        else if (r.until_idle_s > 0 && any_failed(&r))
+            status = 4;
+        summary(&r, record_failures, status);
     }
     st_engine_free(r.e);
     return status;

@@ -79,6 +79,40 @@ bool st_report_mac(const st_flash_report *rep, char *out)
     return true;
 }
 
+void st_event_set_unit(st_event *e, const st_rec_attempt *a)
+{
+    st_event_unit *u = &e->unit;
+    memset(u, 0, sizeof *u);
+    e->has_unit = true;
+    u->attempt_id = a->id;
+    u->try_no = a->try_no;
+    copy_str(u->port, sizeof u->port, a->port);
+    copy_str(u->bridge, sizeof u->bridge, a->bridge);
+    copy_str(u->usb_serial, sizeof u->usb_serial, a->usb_serial);
+    u->vid = a->vid;
+    u->pid = a->pid;
+    u->chip_known = a->rep.chip_known;
+    if (u->chip_known)
+        u->chip = a->rep.chip;
+    u->baud = a->baud;
+    u->used_stub = a->rep.used_stub;
+    u->bytes_raw = a->rep.bytes_raw;
+    u->bytes_compressed = a->rep.bytes_compressed;
+    u->regions_verified = a->rep.regions_verified;
+    u->t_connect = a->rep.t_connect;
+    u->t_stub = a->rep.t_stub;
+    u->t_write = a->rep.t_write;
+    u->t_verify = a->rep.t_verify;
+    u->t_total = a->rep.t_total;
+    copy_str(u->profile, sizeof u->profile, a->profile);
+    u->n_images = a->n_images < ST_MAX_IMAGES ? a->n_images : ST_MAX_IMAGES;
+    for (int i = 0; i < u->n_images; i++) {
+        u->img_offset[i] = a->img_offset[i];
+        memcpy(u->img_sha256[i], a->img_sha256[i], sizeof u->img_sha256[i]);
+    }
+    u->err = a->err;
+}
+
 int st_events_new(st_events **out, st_err *err)
 {
     st_events *ev = calloc(1, sizeof *ev);
@@ -168,6 +202,28 @@ uint64_t st_events_post(st_events *ev, st_ev_kind kind, const char *slot, const 
     vsnprintf(e.text, sizeof e.text, fmt, ap);
     va_end(ap);
     return st_events_publish(ev, &e);
+}
+
+uint64_t st_events_post_unit(st_events *ev, st_ev_kind kind, const st_rec_attempt *a,
+                             const char *mac, st_phase phase, st_fclass fclass, const char *fmt, ...)
+{
+    st_event *e = calloc(1, sizeof *e);
+    if (!e)
+        return 0;
+    e->kind = kind;
+    copy_str(e->slot, sizeof e->slot, a->slot);
+    copy_str(e->mac, sizeof e->mac, mac);
+    e->attempt = a->try_no;
+    e->phase = phase;
+    e->fclass = fclass;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->text, sizeof e->text, fmt, ap);
+    va_end(ap);
+    st_event_set_unit(e, a);
+    uint64_t seq = st_events_publish(ev, e);
+    free(e);
+    return seq;
 }
 
 int st_events_since(st_events *ev, uint64_t after, st_event *out, int cap, uint64_t *lost)

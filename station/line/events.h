@@ -35,6 +35,28 @@ typedef enum {
     ST_EV_KIND_COUNT
 } st_ev_kind;
 
+/* What a unit event (try, pass, try_fail, fail, interrupted, binned) knows of the unit
+ * and its try, for scripts (`station run --json`, docs/events.md); plain data. */
+typedef struct st_event_unit {
+    int64_t attempt_id;          /* the attempt's record id (`station export`'s "id"), 0 none */
+    int try_no;                  /* 1-based try of this unit in its slot */
+    char port[256];              /* stable port path (by-path link / simulator symlink) */
+    char bridge[32], usb_serial[64];
+    uint16_t vid, pid;
+    bool chip_known;
+    st_chip_info chip;           /* MAC, chip, package, revision, flash, when chip_known */
+    int baud;                    /* baud requested (try) / used (result) */
+    bool used_stub;
+    uint64_t bytes_raw, bytes_compressed;
+    int regions_verified;
+    double t_connect, t_stub, t_write, t_verify, t_total; /* seconds */
+    char profile[64];
+    int n_images;
+    uint32_t img_offset[ST_MAX_IMAGES];
+    char img_sha256[ST_MAX_IMAGES][65];
+    st_err err;                  /* failure detail (cat NONE on pass / at a try's start) */
+} st_event_unit;
+
 /* One event; plain data. */
 typedef struct st_event {
     uint64_t seq;          /* 1, 2, 3 ... in order of publication */
@@ -47,7 +69,10 @@ typedef struct st_event {
     st_phase phase;
     st_fclass fclass;
     double appeared;       /* ST_EV_ATTACH/WORKER: epoch seconds the port appeared */
+    char label[16];        /* the slot's layout label ("A1"), "" without a layout */
     char text[256];
+    bool has_unit;         /* unit is filled (unit events only) */
+    st_event_unit unit;
 } st_event;
 
 /* Stable lower-case name ("attach", "pass", ...). */
@@ -93,6 +118,9 @@ typedef struct st_rec_attempt {
     st_err err;                  /* END: failure detail (cat NONE on pass) */
 } st_rec_attempt;
 
+/* Fill e->unit (and has_unit) from a try's record: identity, report, error. */
+void st_event_set_unit(st_event *e, const st_rec_attempt *a);
+
 /* The unit's MAC from a try's report into out (>= 18 bytes): true when the try read one
  * (a chip of another family reports no MAC: out is then ""). */
 bool st_report_mac(const st_flash_report *rep, char *out);
@@ -126,6 +154,10 @@ void st_events_free(st_events *ev);
 uint64_t st_events_post(st_events *ev, st_ev_kind kind, const char *slot, const char *mac,
                         int attempt, st_phase phase, st_fclass fclass, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
+/* Publish a unit event: slot and try from a, e.unit filled from a (st_event_set_unit). */
+uint64_t st_events_post_unit(st_events *ev, st_ev_kind kind, const st_rec_attempt *a,
+                             const char *mac, st_phase phase, st_fclass fclass, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 /* Set e->text (printf; cut to fit). */
 void st_event_text(st_event *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Publish a prepared event (seq, t, wall are filled in); returns its seq. */

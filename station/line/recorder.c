@@ -160,11 +160,11 @@ static void do_end(st_recorder *r, st_rec_op *op)
         return; /* a failed try that will be retried: the bin is unchanged */
     uint64_t after = refresh_bin(r);
     if (binned)
-        st_events_post(r->ev, ST_EV_BINNED, a->slot, d.mac, a->try_no, d.phase, d.fclass,
+        st_events_post_unit(r->ev, ST_EV_BINNED, a, d.mac, d.phase, d.fclass,
                        "retry bin: %s [%s] after %d tries: %s", *d.mac ? d.mac : "(no MAC)",
                        st_fclass_name(d.fclass), a->try_no, d.hint);
     else if (after < before)
-        st_events_post(r->ev, ST_EV_RESOLVED, a->slot, d.mac, a->try_no, ST_PH_DONE, ST_FC_NONE,
+        st_events_post_unit(r->ev, ST_EV_RESOLVED, a, d.mac, ST_PH_DONE, ST_FC_NONE,
                        "retry bin: %s passed, its entry is resolved (attempt #%lld)",
                        *d.mac ? d.mac : "(no MAC)", (long long)d.id);
 }

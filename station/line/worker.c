@@ -266,7 +266,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
     }
     for (;;) {
         st_events_slot_try(ev, w->slot, a->try_no, a->baud);
-        st_events_post(ev, ST_EV_TRY, slot, NULL, a->try_no, ST_PH_NONE, ST_FC_NONE,
+        st_events_post_unit(ev, ST_EV_TRY, a, NULL, ST_PH_NONE, ST_FC_NONE,
                        "try %d (attempt #%lld): %s, baud %d%s", a->try_no, (long long)a->id,
                        prof->name, a->baud, rs.no_stub ? ", ROM loader only" : "");
 
@@ -334,7 +334,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
             st_err_format(&rerr, rmsg, sizeof rmsg);
             st_events_slot_result(ev, w->slot, ST_SLOT_UNRECORDED, &rerr);
             st_events_unit_done(ev, w->slot, false);
-            st_events_post(ev, ST_EV_UNRECORDED, slot, mac, a->try_no, ST_PH_DB, ST_FC_CONFIG,
+            st_events_post_unit(ev, ST_EV_UNRECORDED, a, mac, ST_PH_DB, ST_FC_CONFIG,
                            "PASS — NOT RECORDED %s: keep the unit apart and flash it again once "
                            "the database is fixed; it verified but its record could not be "
                            "written: %s", mac, rmsg);
@@ -343,7 +343,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         if (out == ST_OUT_PASS) {
             st_events_slot_result(ev, w->slot, ST_SLOT_PASS, NULL);
             st_events_unit_done(ev, w->slot, true);
-            st_events_post(ev, ST_EV_PASS, slot, mac, a->try_no, ST_PH_DONE, ST_FC_NONE,
+            st_events_post_unit(ev, ST_EV_PASS, a, mac, ST_PH_DONE, ST_FC_NONE,
                            "PASS %s %s: %llu bytes at %d baud in %.1f s, %d regions verified",
                            mac, rep->chip.description, (unsigned long long)rep->bytes_raw, rep->baud,
                            rep->t_total, rep->regions_verified);
@@ -353,7 +353,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         st_err_format(&err, msg, sizeof msg);
         if (step != ST_RETRY_GIVE_UP && recorded == 0) {
             st_events_slot_result(ev, w->slot, ST_SLOT_RETRYING, &err);
-            st_events_post(ev, ST_EV_TRY_FAIL, slot, mac, a->try_no, err.phase, err.fclass,
+            st_events_post_unit(ev, ST_EV_TRY_FAIL, a, mac, err.phase, err.fclass,
                            "try %d failed [%s]: %s", a->try_no, st_fclass_name(err.fclass), msg);
             st_events_post(ev, ST_EV_RETRY, slot, mac, next->try_no, err.phase, err.fclass,
                            "retrying: %s, baud %d%s", st_retry_step_name(step), next->baud,
@@ -367,8 +367,8 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
          * as interrupted when the station next opens the store). */
         st_events_slot_result(ev, w->slot, ST_SLOT_FAIL, &err);
         st_events_unit_done(ev, w->slot, false);
-        st_events_post(ev, out == ST_OUT_INTERRUPTED ? ST_EV_INTERRUPTED : ST_EV_FAIL, slot, mac,
-                       a->try_no, err.phase, err.fclass, "%s after %d tries [%s]: %s; hint: %s",
+        st_events_post_unit(ev, out == ST_OUT_INTERRUPTED ? ST_EV_INTERRUPTED : ST_EV_FAIL, a, mac,
+                            err.phase, err.fclass, "%s after %d tries [%s]: %s; hint: %s",
                        out == ST_OUT_INTERRUPTED ? "INTERRUPTED" : "FAIL", a->try_no,
                        st_fclass_name(err.fclass), msg, *err.hint ? err.hint : st_fclass_hint(err.fclass));
         break;

@@ -38,6 +38,7 @@ for p in /usr/bin/station /usr/libexec/station/esp32sim \
     /usr/share/station/scenarios/demo.txt \
     /usr/share/man/man1/station.1.gz /usr/share/man/man1/esp32sim.1.gz \
     /usr/share/doc/flashstation/copyright /usr/share/doc/flashstation/changelog.gz \
+    /usr/share/doc/flashstation/events.md /usr/share/doc/flashstation/events.schema.json \
     /usr/lib/udev/rules.d/60-flashstation.rules \
     /etc/flashstation/profiles /etc/flashstation/profiles/README; do
     grep -qxF "$p" "$WORK/list" || fail "the package lacks $p"
