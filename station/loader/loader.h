@@ -159,6 +159,9 @@ int st_cmd_mem_data(st_loader *l, uint32_t seq, const uint8_t *data, size_t n, s
 int st_cmd_mem_end_send(st_loader *l, uint32_t flag, uint32_t entry, st_err *err);
 int st_cmd_flash_begin(st_loader *l, uint32_t size, uint32_t blocks, uint32_t blksz, uint32_t off,
                        int timeout_ms, st_err *err);
+/* FLASH_DATA (uncompressed) block seq; the ROM writes it before it answers. */
+int st_cmd_flash_data(st_loader *l, uint32_t seq, const uint8_t *data, size_t n, int timeout_ms,
+                      st_err *err);
 int st_cmd_flash_end(st_loader *l, uint32_t flag, st_err *err);
 int st_cmd_defl_begin(st_loader *l, uint32_t size, uint32_t blocks, uint32_t blksz, uint32_t off,
                       int timeout_ms, st_err *err);

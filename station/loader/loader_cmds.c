@@ -98,6 +98,12 @@ int st_cmd_flash_begin(st_loader *l, uint32_t size, uint32_t blocks, uint32_t bl
     return simple(l, ESP_FLASH_BEGIN, w, 4, timeout_ms, err);
 }
 
+int st_cmd_flash_data(st_loader *l, uint32_t seq, const uint8_t *data, size_t n, int timeout_ms,
+                      st_err *err)
+{
+    return data_cmd(l, ESP_FLASH_DATA, seq, data, n, timeout_ms, err);
+}
+
 int st_cmd_flash_end(st_loader *l, uint32_t flag, st_err *err)
 {
     const uint32_t w[1] = {flag};

@@ -211,7 +211,8 @@ static int reset_to_rom(fu *f, st_err *err)
 static int restart_for_stub(void *user, st_err *err)
 {
     fu *f = user;
-    logf_(f, "a RAM block was corrupted on the link (01 07): reset, sync and upload the stub again");
+    logf_(f, "RAM blocks kept arriving corrupted (01 07) beyond what resending them under the "
+             "next sequence number repairs: reset, sync and upload the stub again");
     return reset_to_rom(f, err);
 }
 
@@ -256,6 +257,16 @@ static int detect(fu *f, st_err *err)
               ci->flash_id, (ci->flash_id >> 16) & 0xFF, f->fw->prof.flash_size);
     } else {
         logf_(f, "flash ID 0x%06x, %u MB", ci->flash_id, ci->flash_size >> 20);
+        /* The image header promises the profile's size to the bootloader: a unit with
+         * less flash would boot firmware that believes in flash it does not have. */
+        if (ci->flash_size < f->fw->prof.flash_size) {
+            st_err_set(err, ST_E_CHIP, ST_PH_DETECT,
+                       "flash too small: the unit has %u KB (JEDEC ID 0x%06x), profile %s is "
+                       "built for flash_size %u KB", ci->flash_size >> 10, ci->flash_id,
+                       f->fw->prof.name, f->fw->prof.flash_size >> 10);
+            err->fclass = ST_FC_FLASH_TOO_SMALL;
+            return st_err_hint(err, "%s", st_fclass_hint(ST_FC_FLASH_TOO_SMALL));
+        }
         if (ci->flash_size < need) {
             st_err_set(err, ST_E_CHIP, ST_PH_DETECT,
                        "flash too small: the unit has %u KB (JEDEC ID 0x%06x), the images end at "
@@ -284,7 +295,7 @@ static int stub(fu *f, st_err *err)
     enter(f, ST_PH_STUB);
     double t = st_now();
     int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads,
-                            restart_for_stub, f, err);
+                            &f->rep->blocks_repaired, restart_for_stub, f, err);
     f->rep->t_stub += st_now() - t;
     if (rc == 0) {
         f->rep->used_stub = true;
@@ -362,7 +373,7 @@ static int recover_link(fu *f, st_err *err)
         return 0;
     double t = st_now();
     int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads,
-                            restart_for_stub, f, err);
+                            &f->rep->blocks_repaired, restart_for_stub, f, err);
     f->rep->t_stub += st_now() - t;
     if (rc < 0 && upload_related(err->fclass) && err->fclass != ST_FC_STUB_START) {
         logf_(f, "stub upload failed again; continuing through the ROM loader");
@@ -428,13 +439,19 @@ static int write_all(fu *f, st_err *err)
     double t = st_now();
     for (int i = 0; i < f->fw->n; i++) {
         const st_image *img = &f->fw->img[i];
-        logf_(f, "writing %s at 0x%05x: %zu bytes (%zu compressed)", img->path, img->offset,
-              img->len, img->zlen);
-        if (st_flash_write_image(&f->l, img, f->o->abort, on_block, f, err) < 0)
+        if (f->l.stub)
+            logf_(f, "writing %s at 0x%05x: %zu bytes (%zu compressed)", img->path, img->offset,
+                  img->len, img->zlen);
+        else
+            logf_(f, "writing %s at 0x%05x: %zu bytes, uncompressed (ROM loader)", img->path,
+                  img->offset, img->len);
+        if (st_flash_write_image(&f->l, img, f->o->abort, on_block, f, &f->rep->blocks_repaired, err) < 0)
             return -1;
         f->zdone += img->zlen;
         f->rep->bytes_raw += img->len;
-        f->rep->bytes_compressed += img->zlen;
+        /* what went on the wire for it: the stream through the stub, the image itself
+         * through the ROM (uncompressed, flash_write.h) */
+        f->rep->bytes_compressed += f->l.stub ? img->zlen : img->len;
     }
     f->rep->t_write = st_now() - t;
     return 0;

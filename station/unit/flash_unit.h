@@ -40,9 +40,13 @@ typedef struct st_flash_report {
     bool chip_known;
     bool used_stub;
     int stub_uploads;       /* stub upload tries made (2 = the first failed and was retried) */
+    int blocks_repaired;    /* blocks answered 01 07 / C1 (corrupted on the link) and resent:
+                             * MEM_DATA under the next seq, FLASH_DATA likewise, stub
+                             * FLASH_DEFL_DATA under the same seq */
     int baud;               /* baud the data went at */
     uint64_t bytes_raw;     /* image bytes written */
-    uint64_t bytes_compressed; /* compressed bytes sent */
+    uint64_t bytes_compressed; /* image bytes sent: compressed through the stub, the raw
+                                * bytes through the ROM loader (uncompressed writes) */
     uint64_t wire_out, wire_in; /* bytes on the wire, both directions */
     int regions_verified;   /* regions whose MD5 matched */
     double t_connect, t_stub, t_write, t_verify, t_total; /* seconds */

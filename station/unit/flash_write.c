@@ -1,6 +1,7 @@
-/* flash_write.c - compressed flash writes and MD5 verification of one region.
- * Only what is written is erased: the *_BEGIN size covers exactly the image (never
- * ERASE_FLASH). */
+/* flash_write.c - flash writes and MD5 verification of one region: compressed through
+ * the stub, uncompressed FLASH_DATA through the ROM loader (its compressed path
+ * programs a stale 32 KiB window past the end of every stream, §14.1). Only what is
+ * written is erased: the *_BEGIN size covers exactly the image (never ERASE_FLASH). */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +10,8 @@
 #include "flash_write.h"
 #include "loader.h"
 
-#define BLOCK_TRIES 3   /* per block against the stub, per region against the ROM */
+#define BLOCK_TRIES 3   /* per block: resends after a corrupted block */
+#define REGION_REPAIRS 16 /* ROM: blocks resent under the next seq, per region */
 
 void st_md5_erased(uint64_t n, uint8_t md5[16])
 {
@@ -47,21 +49,16 @@ static int interrupted(st_loader *l, const st_image *img, size_t zdone, st_err *
     return st_err_hint(err, "%s", st_fclass_hint(ST_FC_INTERRUPTED));
 }
 
-/* One pass over the region: BEGIN and every block. Returns 0, -1 (err), or 1 when the
- * ROM rejected a block as corrupted and the region must start over. */
-static int write_pass(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
-                      void *user, st_err *err)
+/* Stub: FLASH_DEFL_BEGIN, every block (a corrupted one is resent with the same seq: the
+ * stub did not consume it), then the FLASH_DEFL_END(1) barrier. */
+static int stub_write(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
+                      void *user, int *repaired, st_err *err)
 {
-    bool stub = l->stub;
-    size_t bs = stub ? ESP_STUB_FLASH_BLOCK : ESP_ROM_FLASH_BLOCK;
+    size_t bs = ESP_STUB_FLASH_BLOCK;
     uint32_t blocks = (uint32_t)((img->zlen + bs - 1) / bs);
-    /* The stub takes the exact size and erases lazily; the ROM erases a 0x400-rounded
-     * size up front before it answers, so its BEGIN timeout scales with the erase. */
-    uint32_t size = stub ? (uint32_t)img->len
-                         : (uint32_t)((img->len + ESP_ROM_FLASH_BLOCK - 1) / ESP_ROM_FLASH_BLOCK *
-                                      ESP_ROM_FLASH_BLOCK);
-    int to = stub ? ST_TO_DEFAULT_MS : st_timeout_per_mb(ST_TO_ERASE_PER_MB_MS, size);
-    if (st_cmd_defl_begin(l, size, blocks, (uint32_t)bs, img->offset, to, err) < 0)
+    /* The stub takes the exact size and erases lazily. */
+    if (st_cmd_defl_begin(l, (uint32_t)img->len, blocks, (uint32_t)bs, img->offset,
+                          ST_TO_DEFAULT_MS, err) < 0)
         return -1;
     uint64_t prev_work = 0;
     for (uint32_t seq = 0; seq < blocks; seq++) {
@@ -70,46 +67,75 @@ static int write_pass(st_loader *l, const st_image *img, atomic_int *abort, st_b
         if (abort && atomic_load(abort))
             return interrupted(l, img, off, err);
         /* Device work is what this block inflates to (0xFF padding can be megabytes from
-         * a few bytes). The ROM writes a block before answering; the stub answers a block
-         * when it starts on it, i.e. once the previous block is written. */
+         * a few bytes). The stub answers a block when it starts on it, i.e. once the
+         * previous block is written. */
         uint64_t work = st_image_inflated(img, off, n);
-        int bto = st_timeout_per_mb(ST_TO_WRITE_PER_MB_MS, stub ? prev_work + work : work);
+        int bto = st_timeout_per_mb(ST_TO_WRITE_PER_MB_MS, prev_work + work);
         prev_work = work;
         int tries = 0;
         while (st_cmd_defl_data(l, seq, img->zdata + off, n, bto, err) < 0) {
-            if (!is_checksum_error(err))
+            if (!is_checksum_error(err) || ++tries >= BLOCK_TRIES)
                 return -1;
-            if (!stub)
-                return 1; /* the ROM consumed this seq: restart from BEGIN */
-            if (++tries >= BLOCK_TRIES)
-                return -1;
+            (*repaired)++;
         }
         if (fn)
             fn(user, off + n, img->zlen);
+    }
+    /* Barrier: the stub answers only once every ACKed block is in flash, with the
+     * deferred error of the last one. */
+    size_t last = img->zlen ? (img->zlen - 1) / bs * bs : 0;
+    size_t from = last >= bs ? last - bs : 0; /* the last two blocks may be unwritten */
+    uint64_t tail = st_image_inflated(img, from, img->zlen - from);
+    return st_cmd_defl_end(l, 1, st_timeout_per_mb(ST_TO_WRITE_PER_MB_MS, tail), err);
+}
+
+/* ROM: FLASH_BEGIN with the exact size (the ROM erases it up front, before it answers),
+ * then uncompressed FLASH_DATA blocks, the last one short: the ROM programs exactly the
+ * bytes it is sent (§14.1). A block answered 01 07 consumed its seq and wrote nothing:
+ * it is resent under the next seq, where it lands exactly where it belongs. FLASH_END is
+ * never sent after the data (it would count the extra seqs and answer 01 06): the MD5
+ * verification that follows is the proof. */
+static int rom_write(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
+                     void *user, int *repaired, st_err *err)
+{
+    size_t bs = ST_ROM_PLAIN_BLOCK;
+    uint32_t blocks = (uint32_t)((img->len + bs - 1) / bs);
+    int to = st_timeout_per_mb(ST_TO_ERASE_PER_MB_MS, img->len);
+    if (st_cmd_flash_begin(l, (uint32_t)img->len, blocks, (uint32_t)bs, img->offset, to, err) < 0)
+        return -1;
+    uint32_t seq = 0;
+    int region_repairs = 0;
+    for (uint32_t b = 0; b < blocks; b++) {
+        size_t off = (size_t)b * bs;
+        size_t n = img->len - off < bs ? img->len - off : bs;
+        /* progress is counted in compressed bytes of the profile: scale */
+        size_t zdone = img->len ? (size_t)((uint64_t)off * img->zlen / img->len) : 0;
+        if (abort && atomic_load(abort))
+            return interrupted(l, img, zdone, err);
+        int bto = st_timeout_per_mb(ST_TO_WRITE_PER_MB_MS, n);
+        int tries = 0;
+        while (st_cmd_flash_data(l, seq++, img->data + off, n, bto, err) < 0) {
+            if (!is_checksum_error(err) || ++tries >= BLOCK_TRIES ||
+                ++region_repairs > REGION_REPAIRS)
+                return -1;
+            (*repaired)++;
+        }
+        if (fn)
+            fn(user, img->len ? (size_t)((uint64_t)(off + n) * img->zlen / img->len) : 0,
+               img->zlen);
     }
     return 0;
 }
 
 int st_flash_write_image(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
-                         void *user, st_err *err)
+                         void *user, int *repaired, st_err *err)
 {
     l->phase = ST_PH_WRITE;
-    int rc = 1;
-    for (int pass = 0; pass < BLOCK_TRIES && rc == 1; pass++)
-        rc = write_pass(l, img, abort, fn, user, err);
-    if (rc != 0)
-        return -1;
-    if (l->stub) {
-        /* Barrier: the stub answers only once every ACKed block is in flash, with the
-         * deferred error of the last one. (The ROM writes before it answers a block.) */
-        size_t bs = ESP_STUB_FLASH_BLOCK;
-        size_t last = img->zlen ? (img->zlen - 1) / bs * bs : 0;
-        size_t from = last >= bs ? last - bs : 0; /* the last two blocks may be unwritten */
-        uint64_t tail = st_image_inflated(img, from, img->zlen - from);
-        if (st_cmd_defl_end(l, 1, st_timeout_per_mb(ST_TO_WRITE_PER_MB_MS, tail), err) < 0)
-            return -1;
-    }
-    return 0;
+    int dummy = 0;
+    if (!repaired)
+        repaired = &dummy;
+    return l->stub ? stub_write(l, img, abort, fn, user, repaired, err)
+                   : rom_write(l, img, abort, fn, user, repaired, err);
 }
 
 static void hex16(const uint8_t *d, char *out)

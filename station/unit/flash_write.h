@@ -13,14 +13,21 @@
 /* Called after every block: bytes of the compressed stream sent so far for this image. */
 typedef void (*st_block_fn)(void *user, size_t zdone, size_t ztotal);
 
-/* Write img compressed at img->offset: FLASH_DEFL_BEGIN (stub: exact size, 0x4000
- * blocks; ROM: size rounded up to 0x400, 0x400 blocks, always 16 bytes), the
- * FLASH_DEFL_DATA blocks, then a barrier (stub: FLASH_DEFL_END(1)). A checksum error
- * on a block is resent with the same seq to the stub; the ROM consumed the seq, so the
- * region restarts from FLASH_DEFL_BEGIN (3 tries). abort (may be NULL) is checked
- * between blocks (ST_E_INTERRUPTED). Errors have phase ST_PH_WRITE. */
+/* ROM-mode FLASH_DATA block size (the ROM takes up to 0x1800). */
+#define ST_ROM_PLAIN_BLOCK 0x1000
+
+/* Write img at img->offset, changing no byte outside it (but the rest of its last
+ * sector, erased).
+ * Stub: compressed: FLASH_DEFL_BEGIN (exact size, 0x4000 blocks), the FLASH_DEFL_DATA
+ * blocks, then the FLASH_DEFL_END(1) barrier; a corrupted block is resent with the same
+ * seq (3 tries).
+ * ROM: uncompressed FLASH_DATA (ST_ROM_PLAIN_BLOCK blocks, the last one short), because
+ * the ROM's compressed path programs stale bytes past every stream (§14.1); a block
+ * answered 01 07 is resent under the next seq (3 tries per block, 16 per region).
+ * *repaired (may be NULL) counts every block resent after a corruption. abort (may be
+ * NULL) is checked between blocks (ST_E_INTERRUPTED). Errors have phase ST_PH_WRITE. */
 int st_flash_write_image(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
-                         void *user, st_err *err);
+                         void *user, int *repaired, st_err *err);
 /* SPI_FLASH_MD5 of img's region compared with img->md5. Mismatch -> ST_E_VERIFY,
  * md5_mismatch, or blank_readback when the unit's digest is that of len 0xFF bytes.
  * Errors have phase ST_PH_VERIFY. */

@@ -1,9 +1,9 @@
 /* stub_upload.c - load the flasher stub into RAM through the ROM loader and start it.
- * A MEM_DATA block that arrives corrupted gets `01 07 00 00`; the ROM has consumed
- * that sequence number (§14), so the block cannot be resent: the whole upload starts
- * over, after the caller's restart (a reset and re-sync: RAM half-written by the failed
- * upload is not trusted), or from the first MEM_BEGIN, which resets the ROM's
- * RAM-download state. */
+ * A MEM_DATA block that arrives corrupted gets `01 07 00 00`; the ROM has consumed that
+ * sequence number and written nothing, and the next sequence number lands at the
+ * offset written so far (§14.1): the block is resent under seq+1, a repair of a few
+ * milliseconds. Only a link too bad for that starts the whole upload over, after the
+ * caller's restart (a reset and re-sync), or from the first MEM_BEGIN. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,17 +11,27 @@
 #include "loader.h"
 #include "stub_upload.h"
 
+#define BLOCK_REPAIRS 3   /* resends of one corrupted block */
+#define UPLOAD_REPAIRS 8  /* resends in one upload */
+
+/* *budget: resends left for this upload. */
 static int upload_segment(st_loader *l, uint32_t addr, const uint8_t *data, size_t len,
-                          st_err *err)
+                          int *budget, int *repaired, st_err *err)
 {
     uint32_t blocks = (uint32_t)((len + ESP_RAM_BLOCK - 1) / ESP_RAM_BLOCK);
     if (st_cmd_mem_begin(l, (uint32_t)len, blocks, ESP_RAM_BLOCK, addr, err) < 0)
         return -1;
-    for (uint32_t seq = 0; seq < blocks; seq++) {
-        size_t off = (size_t)seq * ESP_RAM_BLOCK;
+    uint32_t seq = 0;
+    for (uint32_t b = 0; b < blocks; b++) {
+        size_t off = (size_t)b * ESP_RAM_BLOCK;
         size_t n = len - off < ESP_RAM_BLOCK ? len - off : ESP_RAM_BLOCK;
-        if (st_cmd_mem_data(l, seq, data + off, n, err) < 0)
-            return -1;
+        int tries = 0;
+        while (st_cmd_mem_data(l, seq++, data + off, n, err) < 0) {
+            if (err->fclass != ST_FC_STUB_RAM_CHECKSUM || ++tries > BLOCK_REPAIRS ||
+                --*budget < 0)
+                return -1;
+            (*repaired)++;
+        }
     }
     return 0;
 }
@@ -73,8 +83,11 @@ static int start_stub(st_loader *l, uint32_t entry, st_err *err)
 }
 
 int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *uploads,
-                   st_rom_restart_fn restart, void *user, st_err *err)
+                   int *repaired, st_rom_restart_fn restart, void *user, st_err *err)
 {
+    int dummy = 0;
+    if (!repaired)
+        repaired = &dummy;
     if (attempts <= 0)
         attempts = 3;
     for (int i = 0; i < attempts; i++) {
@@ -82,9 +95,12 @@ int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *u
             return -1;
         l->phase = ST_PH_STUB;
         (*uploads)++;
-        int rc = upload_segment(l, stub->text_start, stub->text, stub->text_len, err);
+        int budget = UPLOAD_REPAIRS;
+        int rc = upload_segment(l, stub->text_start, stub->text, stub->text_len, &budget,
+                                repaired, err);
         if (rc == 0 && stub->data && stub->data_len)
-            rc = upload_segment(l, stub->data_start, stub->data, stub->data_len, err);
+            rc = upload_segment(l, stub->data_start, stub->data, stub->data_len, &budget,
+                                repaired, err);
         if (rc == 0)
             rc = start_stub(l, stub->entry, err);
         if (rc == 0)

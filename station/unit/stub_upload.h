@@ -11,12 +11,15 @@
 typedef int (*st_rom_restart_fn)(void *user, st_err *err);
 
 /* Upload stub (text then data, MEM_DATA blocks of 0x1800), start it and wait for
- * "OHAI". A RAM-block checksum error (01 07: the ROM consumed the sequence number, so a
- * block cannot be resent) starts the whole upload again, after restart(user) when
- * restart is non-NULL, else from the first MEM_BEGIN; up to `attempts` uploads in all
- * (0 = 3). *uploads counts the uploads begun. On success l->stub is set. Errors have
- * phase ST_PH_STUB (or the restart's). */
+ * "OHAI". A RAM block answered 01 07 (corrupted on the link) has consumed its sequence
+ * number and written nothing: it is resent under the next one, where it lands exactly
+ * where it belongs (§14.1), and every later block of the segment is numbered one higher;
+ * up to 3 resends per block and 8 per upload, each counted in *repaired (may be NULL).
+ * Beyond that the whole upload starts again, after restart(user) when restart is
+ * non-NULL, else from the first MEM_BEGIN; up to `attempts` uploads in all (0 = 3).
+ * *uploads counts the uploads begun. On success l->stub is set. Errors have phase
+ * ST_PH_STUB (or the restart's). */
 int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *uploads,
-                   st_rom_restart_fn restart, void *user, st_err *err);
+                   int *repaired, st_rom_restart_fn restart, void *user, st_err *err);
 
 #endif

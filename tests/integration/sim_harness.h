@@ -1,7 +1,10 @@
 /* sim_harness.h - for integration and fault tests: run esp32sim in a fresh temporary
- * folder (--flash-files), wait until it is ready, stop it and clean up; load a profile
- * the way the station does; compare a unit's flash file with the images byte for byte.
- * Header-only (static functions): one test program = one translation unit. */
+ * folder (--flash-files --prefill: every unit's flash arrives holding sim_pattern_byte,
+ * not erased), wait until it is ready, stop it and clean up; load a profile the way the
+ * station does; compare a unit's WHOLE flash with what it must be after a flash (the
+ * images, the rest of their last sectors erased, the pattern everywhere else), or check
+ * that a range was left untouched. Header-only (static functions): one test program =
+ * one translation unit. */
 #ifndef TEST_SIM_HARNESS_H
 #define TEST_SIM_HARNESS_H
 
@@ -22,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../sim/sim_pattern.h"
 #include "flash_unit.h"
 #include "image.h"
 #include "profile.h"
@@ -81,6 +85,7 @@ static inline bool sim_start(sim_proc *s, const char *exe, const char *const *ar
     argv[n++] = "--dir";
     argv[n++] = s->dir;
     argv[n++] = "--flash-files";
+    argv[n++] = "--prefill"; /* so that a write outside the regions shows (flash_has_images) */
     argv[n++] = "--quiet";
     argv[n++] = "-v"; /* one line per command in sim.log, shown when a test fails */
     for (int i = 0; args && args[i] && n < 62; i++)
@@ -178,36 +183,97 @@ static inline bool load_fwset(const char *name, const char *dirs, st_fwset *fw)
     return true;
 }
 
-/* Every image's landing bytes are in DIR/slotK.flash at its offset. */
-static inline bool flash_has_images(const sim_proc *s, int slot, const st_fwset *fw)
+/* DIR/slotK.flash read whole into a malloc'ed buffer (*size bytes), or NULL. */
+static inline uint8_t *flash_file_load(const sim_proc *s, int slot, size_t *size)
 {
     char p[300];
     snprintf(p, sizeof p, "%s/slot%d.flash", s->dir, slot);
     FILE *f = fopen(p, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", p);
-        return false;
-    }
-    bool ok = true;
-    for (int i = 0; i < fw->n && ok; i++) {
-        const st_image *img = &fw->img[i];
-        uint8_t *buf = malloc(img->len);
-        if (!buf || fseek(f, img->offset, SEEK_SET) != 0 || fread(buf, 1, img->len, f) != img->len) {
-            fprintf(stderr, "cannot read %zu bytes at 0x%x of %s\n", img->len, img->offset, p);
-            ok = false;
-        } else {
-            for (size_t k = 0; k < img->len; k++) {
-                if (buf[k] != img->data[k]) {
-                    fprintf(stderr, "flash differs at 0x%zx (image %s +0x%zx): %02x != %02x\n",
-                            (size_t)img->offset + k, img->path, k, buf[k], img->data[k]);
-                    ok = false;
-                    break;
-                }
-            }
+    struct stat st;
+    uint8_t *buf = NULL;
+    if (f && fstat(fileno(f), &st) == 0 && st.st_size > 0) {
+        buf = malloc((size_t)st.st_size);
+        if (buf && fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+            free(buf);
+            buf = NULL;
         }
-        free(buf);
+        *size = (size_t)st.st_size;
     }
-    fclose(f);
+    if (!buf)
+        fprintf(stderr, "cannot read %s\n", p);
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* What byte a must hold after fw was flashed onto a pre-filled unit: the image's byte
+ * inside an image, 0xFF in the rest of the sectors an image touches (erase is per 4 KiB
+ * sector), the fill pattern everywhere else. *what names the area for a message. */
+static inline uint8_t flash_expected(const st_fwset *fw, size_t a, const char **what)
+{
+    for (int i = 0; i < fw->n; i++) {
+        const st_image *img = &fw->img[i];
+        size_t lo = img->offset & ~(size_t)0xFFF;
+        size_t hi = ((size_t)img->offset + img->len + 0xFFF) & ~(size_t)0xFFF;
+        if (a < lo || a >= hi)
+            continue;
+        if (a >= img->offset && a < img->offset + img->len) {
+            *what = img->path;
+            return img->data[a - img->offset];
+        }
+        *what = "erased rest of an image's sector";
+        return 0xFF;
+    }
+    *what = "outside every region (fill pattern)";
+    return sim_pattern_byte((uint32_t)a);
+}
+
+/* The WHOLE of DIR/slotK.flash is what flashing fw must leave on a unit that arrived
+ * pre-filled (sim_start's --prefill): every image's landing bytes at its offset, and not
+ * one byte changed outside the sectors the images occupy. Reports the first difference
+ * of each area and the count of differing bytes. */
+static inline bool flash_has_images(const sim_proc *s, int slot, const st_fwset *fw)
+{
+    size_t size = 0;
+    uint8_t *buf = flash_file_load(s, slot, &size);
+    if (!buf)
+        return false;
+    size_t bad = 0;
+    const char *last_what = NULL;
+    for (size_t a = 0; a < size; a++) {
+        const char *what;
+        uint8_t want = flash_expected(fw, a, &what);
+        if (buf[a] == want)
+            continue;
+        if (bad++ == 0 || what != last_what)
+            fprintf(stderr, "slot%d flash differs at 0x%zx (%s): %02x, must be %02x\n", slot, a,
+                    what, buf[a], want);
+        last_what = what;
+    }
+    if (bad)
+        fprintf(stderr, "slot%d: %zu bytes of the %zu-byte flash differ from what the flash "
+                "must leave\n", slot, bad, size);
+    free(buf);
+    return bad == 0;
+}
+
+/* Bytes [off, off+len) of DIR/slotK.flash still hold the fill pattern (never erased nor
+ * written since the unit arrived). */
+static inline bool flash_untouched(const sim_proc *s, int slot, uint32_t off, uint32_t len)
+{
+    size_t size = 0;
+    uint8_t *buf = flash_file_load(s, slot, &size);
+    if (!buf)
+        return false;
+    bool ok = (size_t)off + len <= size;
+    for (uint32_t i = 0; ok && i < len; i++) {
+        if (buf[off + i] != sim_pattern_byte(off + i)) {
+            fprintf(stderr, "slot%d flash at 0x%x is %02x: changed (the pattern there is %02x)\n",
+                    slot, off + i, buf[off + i], sim_pattern_byte(off + i));
+            ok = false;
+        }
+    }
+    free(buf);
     return ok;
 }
 

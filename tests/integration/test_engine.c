@@ -99,7 +99,7 @@ typedef struct unit_case {
 static const unit_case batch[16] = {
     /*  1 */ {"", {NULL}, true, true, false},
     /*  2 */ {"bridge=ch9102", {NULL}, true, true, false},
-    /*  3 */ {"fault=ram_checksum:1", {"stub_ram_checksum"}, true, true, false},
+    /*  3 */ {"fault=ram_checksum:4", {"stub_ram_checksum"}, true, true, false}, /* 1 + 3 resends */
     /*  4 */ {"fault=wrong_chip", {"wrong_chip"}, false, false, false},
     /*  5 */ {"flash=1M", {"flash_too_small"}, false, true, false},
     /*  6 */ {"fault=bitflip:1", {"md5_mismatch"}, true, true, false},
@@ -627,8 +627,8 @@ static void case_refuse(void)
     CHECK_CONTAINS(e, "/proc/st-engine-nowhere/station.db");
     free(e);
     harness_sleep_ms(500); /* had it been touched, the unit would be mid-write by now */
-    CHECK(flash_is_erased(&sim, 1, 0x1000, 0x1000));
-    CHECK(flash_is_erased(&sim, 1, 0x10000, 0x1000));
+    CHECK(flash_untouched(&sim, 1, 0x1000, 0x1000));
+    CHECK(flash_untouched(&sim, 1, 0x10000, 0x1000));
     CHECK(!strstr(sim_log_text(&sim), "SYNC"));
     if (check_state_()->failures) {
         station_dump(&st);
@@ -674,7 +674,7 @@ static int count_lines(const char *s)
 
 static void case_commands(void)
 {
-    const char *sargs[] = {"--units", "3", "--unit-opt", "1:fault=ram_checksum:1", "--unit-opt",
+    const char *sargs[] = {"--units", "3", "--unit-opt", "1:fault=ram_checksum:4", "--unit-opt",
                            "2:fault=wrong_chip", "--unit-opt", "3:bridge=ch9102", "--unit-opt",
                            "3:flash=1M", NULL};
     sim_proc sim;

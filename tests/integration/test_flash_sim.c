@@ -1,8 +1,8 @@
 /* test_flash_sim - the single-unit flash flow end to end against esp32sim: stub mode
  * and ROM mode over a pseudo-terminal, stub mode over TCP, and the `station flash`
- * executable. After each run the unit's flash file must hold every image byte for byte
- * at its offset, and flash outside the images must be untouched (only what is written
- * is erased).
+ * executable. The unit arrives pre-filled with a pattern; after each run its whole flash
+ * file must hold every image byte for byte at its offset, and not one byte outside the
+ * images' sectors may have changed (ROM mode included: §14.1's window overrun).
  *
  * usage: test_flash_sim CASE ESP32SIM PROFILE_DIR STATION_EXE
  *   CASE: stub | rom | nostub | tcp | cli | realstub
@@ -45,19 +45,19 @@ static void check_written(const sim_proc *s, const st_fwset *fw, const st_flash_
 {
     CHECK_EQ_INT(rep->regions_verified, fw->n);
     CHECK_EQ_INT(rep->bytes_raw, fw->total_len);
-    CHECK_EQ_INT(rep->bytes_compressed, fw->total_zlen);
-    CHECK(rep->wire_out > fw->total_zlen);
+    /* the stub gets the compressed streams; the ROM the images uncompressed (its
+     * compressed path programs stale bytes past every stream, §14.1) */
+    uint64_t sent = rep->used_stub ? fw->total_zlen : fw->total_len;
+    CHECK_EQ_INT(rep->bytes_compressed, sent);
+    CHECK(rep->wire_out > sent);
     CHECK(rep->wire_in > 0);
+    /* The whole flash: the images, and not one byte changed outside their sectors (nvs
+     * and otadata 0x9000..0xFFFF between the partition table and the app included). */
     CHECK(flash_has_images(s, 1, fw));
+    CHECK(flash_untouched(s, 1, 0x9000, 0x7000));
     /* The station rebooted the unit into its new firmware (esp32sim -v logs it). */
     if (!CHECK(sim_log_wait(s, "booted into the app after a reset", 10000)))
         fprintf(stderr, "no \"booted into the app after a reset\" in the simulator's log\n");
-    /* nvs (0x9000..0xE000) lies between the partition table and the app: untouched. */
-    CHECK(flash_is_erased(s, 1, 0x9000, 0x5000));
-    /* Beyond the app's last sector nothing was erased or written either. */
-    const st_image *last = &fw->img[fw->n - 1];
-    uint32_t end = (uint32_t)((last->offset + last->len + 0xFFF) & ~0xFFFu);
-    CHECK(flash_is_erased(s, 1, end, 0x10000));
 }
 
 /* What a case expects of its flash beyond the unit and the written images. */

@@ -1,5 +1,6 @@
 /* sim_flash.c - NOR flash model (see sim_flash.h). */
 #include "sim_flash.h"
+#include "sim_pattern.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,17 @@ fail:;
     flash_free(f);
     errno = e;
     return -1;
+}
+
+static uint8_t *wblock(sim_flash *f, uint32_t b);
+
+void flash_fill_pattern(sim_flash *f)
+{
+    for (uint32_t b = 0; b < nblocks(f); b++) {
+        uint8_t *p = wblock(f, b);
+        for (uint32_t i = 0; i < SIM_FLASH_BLOCK; i++)
+            p[i] = sim_pattern_byte(b * SIM_FLASH_BLOCK + i);
+    }
 }
 
 void flash_free(sim_flash *f)

@@ -37,6 +37,8 @@ typedef struct sim_flash {
  * (or truncated) and filled with 0xFF, and ops_path (the counters) created zeroed.
  * Returns 0, or -1 (errno set). */
 int flash_init(sim_flash *f, uint32_t size, const char *path, const char *ops_path);
+/* Fill the whole chip with sim_pattern_byte (a unit that arrives holding other data). */
+void flash_fill_pattern(sim_flash *f);
 /* Release memory / unmap and close the file (the file itself stays). */
 void flash_free(sim_flash *f);
 /* Erase [off, off+len) - callers pass sector-aligned ranges. */

@@ -37,7 +37,7 @@ typedef struct slot {
 typedef struct sim {
     const char *dir;
     int tcp_base;         /* 0 = PTY mode */
-    bool realism, flash_files, quiet;
+    bool realism, flash_files, quiet, prefill;
     int verbose;
     uint64_t seed;
     sim_scenario sc;
@@ -69,6 +69,7 @@ static int build_opts(sim *s, const sim_arrival *a, int k, unsigned seq, sim_uni
 {
     char buf[SIM_OPTS_TEXT], err[200];
     opts_default(o, k, (int)seq);
+    o->fill_pattern = s->prefill;
     strcpy(buf, a->opts);
     for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
         if (opts_apply(o, t, err, sizeof err))
@@ -305,7 +306,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: esp32sim --dir DIR [--units N] [--tcp BASEPORT] [--scenario FILE]\n"
-            "                [--unit-opt K:KEY=VALUE]... [--realism] [--flash-files]\n"
+            "                [--unit-opt K:KEY=VALUE]... [--realism] [--flash-files] [--prefill]\n"
             "                [--seed S] [--quiet] [-v]\n");
 }
 
@@ -317,7 +318,8 @@ static int parse_cli(sim *s, int argc, char **argv)
         {"unit-opt", required_argument, 0, 'o'}, {"realism", no_argument, 0, 'r'},
         {"flash-files", no_argument, 0, 'f'},   {"seed", required_argument, 0, 'S'},
         {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},          {"prefill", no_argument, 0, 'P'},
+        {0, 0, 0, 0}};
     int units = 1, c;
     const char *scen = NULL;
     bool seed_set = false;
@@ -339,6 +341,7 @@ static int parse_cli(sim *s, int argc, char **argv)
         }
         case 'r': s->realism = true; break;
         case 'f': s->flash_files = true; break;
+        case 'P': s->prefill = true; break;
         case 'S': s->seed = strtoull(optarg, NULL, 0); seed_set = true; break;
         case 'q': s->quiet = true; break;
         case 'v': s->verbose = 1; break;

@@ -115,6 +115,13 @@ int opts_apply(sim_unit_opts *o, const char *kv, char *err, size_t errlen)
             return -1;
         }
         o->timing = t;
+    } else if (!strcmp(key, "fill")) {
+        if (!strcmp(v, "pattern"))
+            o->fill_pattern = 1;
+        else if (!strcmp(v, "erased"))
+            o->fill_pattern = 0;
+        else
+            goto bad;
     } else if (!strcmp(key, "fault")) {
         return faults_parse(&o->faults, v, err, errlen);
     } else {

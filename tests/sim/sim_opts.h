@@ -1,5 +1,5 @@
 /* sim_opts.h - the identity and faults of one virtual unit, set by --unit-opt K:KEY=VALUE
- * or a scenario line (keys: mac pkg rev flash flash_id bridge xtal serial timing fault). */
+ * or a scenario line (keys: mac pkg rev flash flash_id bridge xtal serial timing fill fault). */
 #ifndef SIM_OPTS_H
 #define SIM_OPTS_H
 
@@ -22,6 +22,7 @@ typedef struct sim_unit_opts {
     int xtal_mhz;         /* 40 or 26 */
     char serial[32];      /* USB serial; "" = SIM<slot><seq> */
     const sim_flash_timing *timing; /* flash timing preset (--realism) */
+    int fill_pattern;     /* fill=pattern: flash arrives holding sim_pattern_byte, not erased */
     sim_faults faults;
 } sim_unit_opts;
 

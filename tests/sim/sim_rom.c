@@ -162,12 +162,48 @@ static void flash_data(sim_unit *u)
     unit_check_disconnect(u, u->w.written, u->w.size);
 }
 
+/* End of a DEFL stream (§14.1, observed): the ROM programs its whole current 32 KiB
+ * window, from the end of the inflated data up to the next 32 KiB multiple of the stream
+ * (one whole extra window at an exact multiple), with the window's stale bytes and
+ * without erase (ANDed into whatever the flash holds there). */
+static void window_overrun(sim_unit *u)
+{
+    uint32_t len = u->w.written, from = len % SIM_ROM_WINDOW;
+    uint32_t n = SIM_ROM_WINDOW - from;
+    unit_log(u, "rom  DEFL stream end: the window overrun programs 0x%x..0x%x (stale window)",
+             u->w.offset + len, u->w.offset + len + n);
+    unit_program(u, u->w.offset + len, u->rom_win + from, n);
+}
+
+/* The announced block count ended a stream that is not complete. */
+static void defl_cut(sim_unit *u)
+{
+    u->w.defl_state = -1;
+    u->w.defl_err = ESP_ROM_ERR_ADLER;
+    unit_log(u, "rom  DEFL: %u packets counted of %u announced: stream cut short", u->w.packets,
+             u->w.blocks);
+}
+
+/* Every DEFL_DATA packet of a session counts against the announced blocks, accepted or
+ * rejected (01 07, 01 05); the packet that reaches the count ends the stream (it is
+ * answered as usual; what it left incomplete stays so), later ones get 01 0C (§14.1). */
 static void defl_data(sim_unit *u)
 {
-    long n = data_checks(u, ESP_FLASH_DEFL_DATA, &u->w.next_seq, u->w.block_size,
-                         u->w.kind == ESP_FLASH_DEFL_BEGIN, false);
-    if (n < 0)
+    bool active = u->w.kind == ESP_FLASH_DEFL_BEGIN;
+    if (active && u->w.packets >= u->w.blocks) {
+        if (u->w.defl_state == 0)
+            defl_cut(u);
+        return fail(u, ESP_FLASH_DEFL_DATA, ESP_ROM_ERR_ADLER);
+    }
+    if (active)
+        u->w.packets++;
+    bool last = active && u->w.packets == u->w.blocks;
+    long n = data_checks(u, ESP_FLASH_DEFL_DATA, &u->w.next_seq, u->w.block_size, active, false);
+    if (n < 0) {
+        if (last && u->w.defl_state == 0)
+            defl_cut(u);
         return;
+    }
     if (u->w.defl_state < 0)
         return fail(u, ESP_FLASH_DEFL_DATA, u->w.defl_err);
     if (u->w.f_inflate) {
@@ -179,8 +215,9 @@ static void defl_data(sim_unit *u)
     const uint8_t *in = u->rrx.buf + 24;
     size_t left = (size_t)n;
     while (u->w.defl_state == 0) {
-        uint8_t out[8192];
-        size_t il = left, ol = sizeof out;
+        /* inflate into the window at the stream position, as the ROM does */
+        uint8_t *out = u->rom_win + u->w.written % SIM_ROM_WINDOW;
+        size_t il = left, ol = SIM_ROM_WINDOW - u->w.written % SIM_ROM_WINDOW;
         int st = sim_inflate_run(&u->inf, in, &il, out, &ol, true);
         in += il;
         left -= il;
@@ -193,6 +230,7 @@ static void defl_data(sim_unit *u)
         u->w.written += (uint32_t)ol;
         if (st == SIM_INF_DONE) {
             u->w.defl_state = 1;
+            window_overrun(u);
         } else if (st == SIM_INF_ADLER) {
             u->w.defl_state = -1;
             u->w.defl_err = ESP_ROM_ERR_ADLER;
@@ -205,6 +243,8 @@ static void defl_data(sim_unit *u)
     }
     if (u->w.defl_state < 0)
         return fail(u, ESP_FLASH_DEFL_DATA, u->w.defl_err);
+    if (last && u->w.defl_state == 0)
+        defl_cut(u);
     ok(u, ESP_FLASH_DEFL_DATA, false);
     unit_check_disconnect(u, u->w.written, u->w.size);
 }
@@ -217,11 +257,37 @@ static void soft_reset(sim_unit *u)
     unit_boot_app(u, "0x3 (SW_RESET)", true);
 }
 
+/* FLASH_END checks the consumed sequence numbers (checksum failures included) and the
+ * written length against FLASH_BEGIN; FLASH_DEFL_END the counted packets and the
+ * stream's end (§14.1). */
+static bool end_check(const sim_unit *u, uint8_t op)
+{
+    if (op == ESP_FLASH_END && u->w.kind == ESP_FLASH_BEGIN)
+        return u->w.next_seq == u->w.blocks && u->w.written >= u->w.size;
+    if (op == ESP_FLASH_DEFL_END && u->w.kind == ESP_FLASH_DEFL_BEGIN)
+        return u->w.defl_state == 1 && u->w.packets == u->w.blocks;
+    return true;
+}
+
 static void flash_end(sim_unit *u, uint8_t op)
 {
     uint32_t flag = word(u, 0);
-    if (op == ESP_FLASH_DEFL_END && u->w.kind == ESP_FLASH_DEFL_BEGIN && u->w.defl_state != 1)
-        return fail(u, op, ESP_ROM_ERR_FAILED); /* stream incomplete: stays */
+    if (!end_check(u, op)) {
+        unit_log(u, "rom  %s: %u of %u blocks, %u of %u bytes: 01 06", esp_cmd_name(op),
+                 op == ESP_FLASH_END ? u->w.next_seq : u->w.packets, u->w.blocks, u->w.written,
+                 u->w.size);
+        fail(u, op, ESP_ROM_ERR_FAILED);
+        if (op == ESP_FLASH_DEFL_END)
+            return; /* stays in the loader */
+        u->w.kind = 0;
+        if (flag == 0) {
+            unit_log(u, "rom  FLASH_END(0) after 01 06: the ROM's command interpreter, not the loader");
+            u->mode = SIM_MODE_DEAD;
+        } else {
+            unit_boot_app(u, NULL, true); /* FLASH_END(1) leaves the loader all the same */
+        }
+        return;
+    }
     ok(u, op, false);
     sim_inflate_end(&u->inf);
     u->w.kind = 0;

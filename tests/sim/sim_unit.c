@@ -37,6 +37,7 @@ static void unit_reset(sim_unit *u, bool download)
     memset(&u->stub, 0, sizeof u->stub);
     memset(&u->w, 0, sizeof u->w);
     sim_inflate_end(&u->inf);
+    memset(u->rom_win, 0, sizeof u->rom_win);
     u->obuf_len = 0;
     if (u->rf.md5)
         EVP_MD_CTX_free(u->rf.md5);
@@ -69,6 +70,8 @@ int unit_init(sim_unit *u, int slot, unsigned seq, const sim_unit_opts *o,
     }
     if (flash_init(&u->flash, o->flash_size, flash_path, flash_path ? ops_path : NULL) != 0)
         return -1;
+    if (o->fill_pattern)
+        flash_fill_pattern(&u->flash);
     regs_init(&u->regs, &u->o, &u->flash);
     unit_reset(u, true);
     return 0;

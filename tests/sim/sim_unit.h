@@ -20,6 +20,7 @@
 #define SIM_STUB_OUTBUF 32768           /* legacy stub inflate output buffer */
 #define SIM_RAW_MAX (2 * SIM_STUB_RXBUF) /* input held while the device is busy */
 #define SIM_MAX_SEGS 8
+#define SIM_ROM_WINDOW 32768u           /* ROM inflate: its 32 KiB output window */
 
 typedef enum {
     SIM_MODE_ROM,     /* ROM serial loader (download mode) */
@@ -38,6 +39,7 @@ typedef struct sim_wsess {
     uint32_t next_erase_sector, remaining_erase_sector; /* stub lazy erase */
     uint32_t remaining_compressed;             /* stub */
     uint8_t last_error;       /* stub: deferred error of the last data block */
+    uint32_t packets;         /* ROM DEFL: data packets counted against `blocks` (§14.1) */
     int defl_state;           /* ROM: 0 running, 1 stream complete, -1 failed */
     uint8_t defl_err;         /* ROM: error byte after a failure */
     bool f_write, f_inflate, f_bitflip, f_blank, flipped;
@@ -101,6 +103,8 @@ typedef struct sim_unit {
 
     sim_wsess w;
     sim_inflate inf;
+    uint8_t rom_win[SIM_ROM_WINDOW]; /* ROM inflate window: zero after reset, kept between
+                                      * streams; stream byte p lives at rom_win[p % 32K] */
     uint8_t obuf[SIM_STUB_OUTBUF];  /* stub inflate output; fill level survives sessions */
     size_t obuf_len;
 

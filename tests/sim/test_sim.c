@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "esp_proto.h"
+#include "sim_pattern.h"
 #include "test_sim_util.h"
 
 #define T 1000 /* ms: generous timeout for things that must arrive */
@@ -592,6 +593,254 @@ static void t_spi_status(void)
     CHECK((v = spi_cmd(&c, 4, 0x05, NULL, 0, 8)) == 0x1C, "SR1 after reset: %08x", v);
     CHECK((v = spi_cmd(&c, 4, 0x35, NULL, 0, 8)) == 0x42, "SR2 after reset: %08x", v);
     CHECK((v = spi_cmd(&c, 4, 0x15, NULL, 0, 8)) == 0x60, "SR3 after reset: %08x", v);
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+/* ---- issue 10: the ROM's DEFL window overrun and block retries (§14.1) ---- */
+
+/* Send a ROM DEFL stream z[0..zl) in 0x400 packets from seq 0; true when all were ok. */
+static bool rom_defl_send(conn *c, const uint8_t *z, size_t zl)
+{
+    bool ok = true;
+    for (uint32_t i = 0; ok && i * 0x400u < zl; i++) {
+        size_t len = zl - i * 0x400u < 0x400 ? zl - i * 0x400u : 0x400;
+        send_data(c, ESP_FLASH_DEFL_DATA, z + i * 0x400u, len, i);
+        const uint8_t *r = reply(c, ESP_FLASH_DEFL_DATA, NULL);
+        ok = r && r[0] == 0;
+    }
+    return ok;
+}
+
+/* zlib stream of d[0..n) in a malloc'ed buffer. */
+static uint8_t *zip(const uint8_t *d, size_t n, size_t *zl)
+{
+    uLongf l = compressBound(n);
+    uint8_t *z = malloc(l);
+    compress2(z, &l, d, n, 9);
+    *zl = l;
+    return z;
+}
+
+/* Flash [off, off+n) of slot 1 equals f(address, data index). Reports the first miss. */
+typedef uint8_t (*want_fn)(uint32_t addr, size_t i, const void *arg);
+static bool flash_range_is(simproc *s, uint32_t off, size_t n, want_fn want, const void *arg,
+                           const char *what)
+{
+    uint8_t *b = malloc(n);
+    bool ok = read_flash_file(s, 1, off, b, n);
+    for (size_t i = 0; ok && i < n; i++) {
+        uint8_t w = want(off + (uint32_t)i, i, arg);
+        if (b[i] != w) {
+            fprintf(stderr, "%s: flash 0x%zx is %02x, want %02x\n", what, off + i, b[i], w);
+            ok = false;
+        }
+    }
+    free(b);
+    return ok;
+}
+static uint8_t want_pattern(uint32_t a, size_t i, const void *arg) { (void)i; (void)arg; return sim_pattern_byte(a); }
+static uint8_t want_zero(uint32_t a, size_t i, const void *arg) { (void)a; (void)i; (void)arg; return 0; }
+static uint8_t want_ff(uint32_t a, size_t i, const void *arg) { (void)a; (void)i; (void)arg; return 0xFF; }
+static uint8_t want_data(uint32_t a, size_t i, const void *arg) { (void)a; return ((const uint8_t *)arg)[i]; }
+/* programmed without erase: the old pattern ANDed with the stale window bytes */
+static uint8_t want_and(uint32_t a, size_t i, const void *arg) { return sim_pattern_byte(a) & ((const uint8_t *)arg)[i]; }
+
+static void t_rom_overrun(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--flash-files", "--unit-opt", "1:fill=pattern");
+    CHECK(flash_range_is(&s, 0, 0x100000, want_pattern, NULL, "arrives pre-filled"), "fill=pattern");
+    CHECK(open_rom(&c, &s, 1), "open");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    send_words(&c, ESP_SPI_SET_PARAMS, 6, (uint32_t[]){0, 16u << 20, 0x10000, 0x1000, 0x100, 0xFFFF});
+    CHECK(reply(&c, ESP_SPI_SET_PARAMS, NULL), "set params");
+    /* 3 KB at 0x1C000 after reset: the window is zeros, junk 0x1CC00-0x24000 */
+    static uint8_t a[3072], b[40960], pad[3072 + 32768];
+    fill_data(a, sizeof a, 11);
+    size_t zl;
+    uint8_t *z = zip(a, sizeof a, &zl);
+    CHECK(rom_defl_begin(&c, sizeof a, (uint32_t)((zl + 0x3FF) / 0x400), 0x1C000), "begin 3K");
+    CHECK(rom_defl_send(&c, z, zl), "3K stream");
+    free(z);
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(reply(&c, ESP_FLASH_DEFL_END, NULL), "end");
+    CHECK(flash_range_is(&s, 0x1B000, 0x1000, want_pattern, NULL, "before"), "before the image");
+    CHECK(flash_range_is(&s, 0x1C000, sizeof a, want_data, a, "3K image"), "image");
+    CHECK(flash_range_is(&s, 0x1CC00, 0x24000 - 0x1CC00, want_zero, NULL, "zero window"),
+          "junk 0x1CC00-0x24000 (zeros after reset; pattern AND 0)");
+    CHECK(flash_range_is(&s, 0x24000, 0x4000, want_pattern, NULL, "after"), "intact from 0x24000");
+    /* 40 KB at 0x40000: the stale window holds this stream's bytes 8K..32K */
+    fill_data(b, sizeof b, 12);
+    z = zip(b, sizeof b, &zl);
+    CHECK(rom_defl_begin(&c, sizeof b, (uint32_t)((zl + 0x3FF) / 0x400), 0x40000), "begin 40K");
+    CHECK(rom_defl_send(&c, z, zl), "40K stream");
+    free(z);
+    CHECK(flash_range_is(&s, 0x40000, sizeof b, want_data, b, "40K image"), "image");
+    CHECK(flash_range_is(&s, 0x4A000, 0x6000, want_and, b + 0x2000, "stale data ANDed"),
+          "junk 0x4A000-0x50000 = pattern & stream[8K..32K)");
+    CHECK(flash_range_is(&s, 0x50000, 0x1000, want_pattern, NULL, "after"), "intact from 0x50000");
+    /* The cure: 32 KB of 0xFF appended, only the real size announced */
+    memcpy(pad, a, sizeof a);
+    memset(pad + sizeof a, 0xFF, sizeof pad - sizeof a);
+    z = zip(pad, sizeof pad, &zl);
+    CHECK(rom_defl_begin(&c, sizeof a, (uint32_t)((zl + 0x3FF) / 0x400), 0x60000), "begin padded");
+    CHECK(rom_defl_send(&c, z, zl), "padded stream");
+    free(z);
+    CHECK(flash_range_is(&s, 0x60000, sizeof a, want_data, a, "padded image"), "image");
+    CHECK(flash_range_is(&s, 0x60C00, 0x400, want_ff, NULL, "erased tail"), "rest of the sector erased");
+    CHECK(flash_range_is(&s, 0x61000, 0x20000, want_pattern, NULL, "padded: intact"),
+          "nothing past the sector changed");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
+/* deflate body ending with a sync flush (no final block), for the spare-packet scheme */
+static uint8_t *zip_sync(const uint8_t *d, size_t n, size_t *zl)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    deflateInit(&zs, 9);
+    uint8_t *z = malloc(compressBound(n) + 64);
+    zs.next_in = (Bytef *)d;
+    zs.avail_in = (uInt)n;
+    zs.next_out = z;
+    zs.avail_out = (uInt)(compressBound(n) + 64);
+    deflate(&zs, Z_SYNC_FLUSH);
+    *zl = zs.total_out;
+    deflateEnd(&zs);
+    return z;
+}
+
+static bool status_is(const uint8_t *r, uint8_t b0, uint8_t b1)
+{
+    return r && r[0] == b0 && (b0 == 0 || r[1] == b1);
+}
+
+static void t_rom_retry(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--flash-files", "--unit-opt", "1:fill=pattern");
+    CHECK(open_rom(&c, &s, 1), "open");
+    /* MEM_DATA: block 0 corrupted, resent as seq 1, then block 1 as seq 2: the stub runs */
+    static uint8_t text[0x1800 + 100];
+    fill_data(text, sizeof text, 5);
+    send_words(&c, ESP_MEM_BEGIN, 4, (uint32_t[]){sizeof text, 2, ESP_RAM_BLOCK, TEXT_ADDR});
+    CHECK(reply(&c, ESP_MEM_BEGIN, NULL), "mem begin");
+    uint8_t hdr[16] = {0};
+    static uint8_t pkt[16 + 0x1800];
+    esp_put32(hdr, 0x1800);
+    memcpy(pkt, hdr, 16);
+    memcpy(pkt + 16, text, 0x1800);
+    send_cmd(&c, ESP_MEM_DATA, pkt, 16 + 0x1800, esp_checksum(text, 0x1800) ^ 1);
+    CHECK(status_is(reply(&c, ESP_MEM_DATA, NULL), 1, 7), "corrupt -> 01 07");
+    send_data(&c, ESP_MEM_DATA, text, 0x1800, 1);
+    CHECK(status_is(reply(&c, ESP_MEM_DATA, NULL), 0, 0), "resent as seq 1");
+    send_data(&c, ESP_MEM_DATA, text + 0x1800, 100, 2);
+    CHECK(status_is(reply(&c, ESP_MEM_DATA, NULL), 0, 0), "block 1 as seq 2 (count not enforced)");
+    send_words(&c, ESP_MEM_END, 2, (uint32_t[]){0, TEXT_ADDR});
+    CHECK(expect_raw_hex(&c, "C0 01 06 04 00 07 07 12 20 00 07 00 00 C0 C0 4F 48 41 49 C0", T),
+          "OHAI after the repaired upload");
+    conn_close(&c);
+
+    CHECK(open_rom(&c, &s, 1), "reopen");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    send_words(&c, ESP_SPI_SET_PARAMS, 6, (uint32_t[]){0, 16u << 20, 0x10000, 0x1000, 0x100, 0xFFFF});
+    CHECK(reply(&c, ESP_SPI_SET_PARAMS, NULL), "set params");
+    /* DEFL with spare packets: body (sync flush) in N packets, 2 spares, a final packet.
+     * Block 1 is corrupted and resent (one spare), the other spare is a filler. */
+    static uint8_t d[8192];
+    fill_data(d, sizeof d, 6);
+    size_t zl;
+    uint8_t *z = zip_sync(d, sizeof d, &zl);
+    uint32_t nb = (uint32_t)((zl + 0x3FF) / 0x400), seq = 0;
+    CHECK(nb >= 2, "two body packets");
+    CHECK(rom_defl_begin(&c, sizeof d, nb + 2 + 1, 0x30000), "defl begin N+S+1");
+    for (uint32_t i = 0; i < nb; i++) {
+        size_t len = zl - i * 0x400u < 0x400 ? zl - i * 0x400u : 0x400;
+        if (i == 1) {
+            uint8_t bad[16 + 0x400] = {0};
+            esp_put32(bad, (uint32_t)len);
+            esp_put32(bad + 4, seq++);
+            memcpy(bad + 16, z + i * 0x400u, len);
+            send_cmd(&c, ESP_FLASH_DEFL_DATA, bad, 16 + len, esp_checksum(z + i * 0x400u, len) ^ 1);
+            CHECK(status_is(reply(&c, ESP_FLASH_DEFL_DATA, NULL), 1, 7), "corrupt -> 01 07");
+        }
+        send_data(&c, ESP_FLASH_DEFL_DATA, z + i * 0x400u, len, seq++);
+        CHECK(status_is(reply(&c, ESP_FLASH_DEFL_DATA, NULL), 0, 0), "body %u", i);
+    }
+    static const uint8_t filler[5] = {0x00, 0x00, 0x00, 0xFF, 0xFF};
+    send_data(&c, ESP_FLASH_DEFL_DATA, filler, 5, seq++);
+    CHECK(status_is(reply(&c, ESP_FLASH_DEFL_DATA, NULL), 0, 0), "filler");
+    uint32_t ad = (uint32_t)adler32(adler32(0, NULL, 0), d, sizeof d);
+    uint8_t fin[6] = {0x03, 0x00, (uint8_t)(ad >> 24), (uint8_t)(ad >> 16), (uint8_t)(ad >> 8), (uint8_t)ad};
+    send_data(&c, ESP_FLASH_DEFL_DATA, fin, 6, seq++);
+    CHECK(status_is(reply(&c, ESP_FLASH_DEFL_DATA, NULL), 0, 0), "final packet");
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(status_is(reply(&c, ESP_FLASH_DEFL_END, NULL), 0, 0), "DEFL_END 00 with spares");
+    CHECK(flash_file_equals(&s, 1, 0x30000, d, sizeof d), "exact after one retry");
+    /* Exact count announced and a retry: the count ends the stream, the real last packet
+     * gets 01 0C, DEFL_END 01 06 */
+    free(z);
+    z = zip(d, sizeof d, &zl);
+    nb = (uint32_t)((zl + 0x3FF) / 0x400);
+    CHECK(rom_defl_begin(&c, sizeof d, nb, 0x40000), "defl begin N");
+    seq = 0;
+    const uint8_t *r = NULL;
+    for (uint32_t i = 0; i < nb; i++) {
+        size_t len = zl - i * 0x400u < 0x400 ? zl - i * 0x400u : 0x400;
+        if (i == 0) {
+            uint8_t bad[16 + 0x400] = {0};
+            esp_put32(bad, (uint32_t)len);
+            esp_put32(bad + 4, seq++);
+            memcpy(bad + 16, z, len);
+            send_cmd(&c, ESP_FLASH_DEFL_DATA, bad, 16 + len, esp_checksum(z, len) ^ 1);
+            CHECK(status_is(reply(&c, ESP_FLASH_DEFL_DATA, NULL), 1, 7), "corrupt -> 01 07");
+        }
+        send_data(&c, ESP_FLASH_DEFL_DATA, z + i * 0x400u, len, seq++);
+        r = reply(&c, ESP_FLASH_DEFL_DATA, NULL);
+    }
+    CHECK(status_is(r, 1, 0x0C), "packet past the count -> 01 0C");
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(status_is(reply(&c, ESP_FLASH_DEFL_END, NULL), 1, 6), "DEFL_END 01 06");
+    free(z);
+    /* Unused announced blocks without fillers: DEFL_END 01 06 */
+    z = zip(d, sizeof d, &zl);
+    nb = (uint32_t)((zl + 0x3FF) / 0x400);
+    CHECK(rom_defl_begin(&c, sizeof d, nb + 1, 0x50000), "defl begin N+1");
+    CHECK(rom_defl_send(&c, z, zl), "stream");
+    send_words(&c, ESP_FLASH_DEFL_END, 1, (uint32_t[]){1});
+    CHECK(status_is(reply(&c, ESP_FLASH_DEFL_END, NULL), 1, 6), "DEFL_END 01 06 (unused block)");
+    free(z);
+    /* FLASH_DATA: block 1 corrupted, resent as seq 2: exact; FLASH_END 01 06 */
+    static uint8_t u[3 * 0x400];
+    fill_data(u, sizeof u, 8);
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){sizeof u, 3, 0x400, 0x60000});
+    CHECK(status_is(reply(&c, ESP_FLASH_BEGIN, NULL), 0, 0), "flash begin");
+    send_data(&c, ESP_FLASH_DATA, u, 0x400, 0);
+    CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 0, 0), "block 0");
+    uint8_t bad[16 + 0x400] = {0};
+    esp_put32(bad, 0x400);
+    esp_put32(bad + 4, 1);
+    memcpy(bad + 16, u + 0x400, 0x400);
+    send_cmd(&c, ESP_FLASH_DATA, bad, sizeof bad, esp_checksum(u + 0x400, 0x400) ^ 1);
+    CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 1, 7), "corrupt -> 01 07");
+    send_data(&c, ESP_FLASH_DATA, u + 0x400, 0x400, 2);
+    CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 0, 0), "resent as seq 2");
+    send_data(&c, ESP_FLASH_DATA, u + 0x800, 0x300, 3); /* short last block */
+    CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 0, 0), "block 2 as seq 3, short");
+    CHECK(flash_file_equals(&s, 1, 0x60000, u, 0xB00), "exact");
+    CHECK(flash_range_is(&s, 0x60B00, 0x500, want_ff, NULL, "erased, unprogrammed"),
+          "a short last block writes only its bytes");
+    CHECK(flash_range_is(&s, 0x61000, 0x1000, want_pattern, NULL, "after"), "nothing past it");
+    send_words(&c, ESP_FLASH_END, 1, (uint32_t[]){0});
+    CHECK(status_is(reply(&c, ESP_FLASH_END, NULL), 1, 6), "FLASH_END 01 06 (4 seqs for 3 blocks)");
+    send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
+    CHECK(conn_drain(&c, 200) == 0, "FLASH_END(0) after 01 06: not the loader any more");
     conn_close(&c);
     sim_stop(&s);
 }
@@ -1184,6 +1433,7 @@ static const struct {
     {"realism", t_realism},               {"demo_scenario", t_demo_scenario},
     {"spi_status", t_spi_status},
     {"device_model", t_device_model},
+    {"rom_overrun", t_rom_overrun},       {"rom_retry", t_rom_retry},
 };
 
 int main(int argc, char **argv)

@@ -47,7 +47,8 @@ typedef struct dev {
     pthread_mutex_t mu;       /* held while a request is handled; tests read `c` under it */
     struct dev_counts {
         int mem_begins, mem_datas, bad_blocks;
-        int defl_begins, defl_datas, defl_ends; /* SC_FLASH* */
+        int defl_begins, defl_datas, defl_ends; /* SC_FLASH*: FLASH_DEFL_* or FLASH_* */
+        int data_op;                            /* the last data opcode */
         uint32_t defl_begin_words[4];           /* the last FLASH_DEFL_BEGIN */
         size_t defl_begin_len;
         uint32_t defl_bytes;                    /* data bytes accepted in this session */
@@ -162,6 +163,7 @@ static void handle(dev *d, const uint8_t *f, size_t n)
         return;
     }
     case ESP_FLASH_DEFL_BEGIN:
+    case ESP_FLASH_BEGIN:
         d->c.defl_begins++;
         d->c.defl_begin_len = n - 8;
         for (int i = 0; i < 4; i++)
@@ -170,9 +172,11 @@ static void handle(dev *d, const uint8_t *f, size_t n)
         d->c.defl_bytes = 0;
         reply(d, op, 0, NULL, 0, 0, 0);
         return;
-    case ESP_FLASH_DEFL_DATA: {
+    case ESP_FLASH_DEFL_DATA:
+    case ESP_FLASH_DATA: {
         uint32_t seq = esp_le32(pl + 4), len = esp_le32(pl);
         d->c.defl_datas++;
+        d->c.data_op = op;
         if (seq != d->expect_seq) {
             d->c.seq_consumed_resent = d->c.seq_consumed_resent || !d->stub;
             if (!d->stub) {
@@ -431,15 +435,17 @@ static void test_stub_retry(void)
     st_stub_image stub = {.entry = 0x400BE000, .text_start = 0x400BE000, .text = text,
                           .text_len = sizeof text, .data_start = 0x3FFDEBA8, .data = data,
                           .data_len = sizeof data};
-    int uploads = 0;
-    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 3, &uploads, NULL, NULL, &err), 0);
-    CHECK_EQ_INT(uploads, 2);
+    int uploads = 0, repaired = 0;
+    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 3, &uploads, &repaired, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(uploads, 1);      /* repaired in place (§14.1), no second upload */
+    CHECK_EQ_INT(repaired, 1);
     CHECK(r.l.stub);
     struct dev_counts c = rig_counts(&r);
     CHECK_EQ_INT(c.bad_blocks, 1);
-    CHECK(!c.seq_consumed_resent); /* restarted from MEM_BEGIN, not the same seq */
+    CHECK(!c.seq_consumed_resent); /* resent under the next seq, never the consumed one */
     CHECK_EQ_INT(c.checksum_errors, 0);
-    CHECK_EQ_INT(c.mem_begins, 3);   /* text (bad), text, data */
+    CHECK_EQ_INT(c.mem_begins, 2);   /* text, data */
+    CHECK_EQ_INT(c.mem_datas, 3);    /* text (bad), text as seq 1, data */
     /* Stub form from now on: unknown opcode answered with C3, op echoed. */
     st_resp resp;
     CHECK_EQ_INT(st_loader_command(&r.l, 0xD0, NULL, 0, 0, 2000, 0, 0, &resp, &err), -1);
@@ -457,9 +463,10 @@ static void test_stub_bad(void)
     uint8_t text[16] = {1, 2, 3, 4};
     st_stub_image stub = {.entry = 0x400BE000, .text_start = 0x400BE000, .text = text,
                           .text_len = sizeof text};
-    int uploads = 0;
-    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 2, &uploads, NULL, NULL, &err), -1);
+    int uploads = 0, repaired = 0;
+    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 2, &uploads, &repaired, NULL, NULL, &err), -1);
     CHECK_EQ_INT(uploads, 2);
+    CHECK_EQ_INT(repaired, 6);       /* 3 resends per block, per upload, then give up */
     CHECK(!r.l.stub);
     CHECK_EQ_INT(err.phase, ST_PH_STUB);
     CHECK_EQ_INT(err.cmd, ESP_MEM_DATA);
@@ -508,52 +515,58 @@ static void count_blocks(void *user, size_t zdone, size_t ztotal)
     (void)ztotal;
 }
 
-/* Compressed write of one region, ROM and stub, with one block corrupted on the way:
- * the ROM has consumed its seq, so the region restarts from FLASH_DEFL_BEGIN; the stub
- * takes the same seq again. Also the BEGIN words each loader needs, and abort. */
+/* Write of one region, ROM and stub, with one block corrupted on the way: the ROM
+ * (uncompressed FLASH_DATA, exact size) consumed its seq, so the block is resent under
+ * the next one; the stub (compressed) takes the same seq again. Also the BEGIN words
+ * each loader needs, and abort. */
 static void test_flash_write(bool stub)
 {
     rig r;
     if (!CHECK(rig_start(&r, stub ? SC_FLASH_STUB : SC_FLASH)))
         return;
     r.l.stub = stub;
-    size_t bs = stub ? ESP_STUB_FLASH_BLOCK : ESP_ROM_FLASH_BLOCK;
-    st_image img = {.offset = 0x10000, .len = 3 * bs + 1000};
+    size_t bs = stub ? ESP_STUB_FLASH_BLOCK : ST_ROM_PLAIN_BLOCK;
+    st_image img = {.offset = 0x10000, .len = 2 * bs + 1000};
+    img.data = malloc(img.len);
+    for (size_t i = 0; i < img.len; i++)
+        img.data[i] = (uint8_t)(i * 5 + 0xDB);
     img.zlen = 2 * bs + 300; /* 3 blocks */
     img.zdata = malloc(img.zlen);
     for (size_t i = 0; i < img.zlen; i++)
         img.zdata[i] = (uint8_t)(i * 7 + 0xC0); /* plenty of bytes to escape */
     size_t calls = 0;
+    int repaired = 0;
     st_err err;
-    CHECK_EQ_INT(st_flash_write_image(&r.l, &img, NULL, count_blocks, &calls, &err), 0);
+    CHECK_EQ_INT(st_flash_write_image(&r.l, &img, NULL, count_blocks, &calls, &repaired, &err), 0);
     struct dev_counts c = rig_counts(&r);
     CHECK_EQ_INT(c.bad_blocks, 1);
+    CHECK_EQ_INT(repaired, 1);
     CHECK(!c.seq_consumed_resent);
     CHECK_EQ_INT(c.defl_begin_len, 16); /* never the 20-byte form (the ROM refuses it) */
+    CHECK_EQ_INT(c.defl_begin_words[0], img.len); /* exact size */
     CHECK_EQ_INT(c.defl_begin_words[1], 3);
     CHECK_EQ_INT(c.defl_begin_words[2], bs);
     CHECK_EQ_INT(c.defl_begin_words[3], 0x10000);
-    CHECK_EQ_INT(c.defl_bytes, img.zlen);
+    CHECK_EQ_INT(c.defl_begins, 1);   /* no region restart */
+    CHECK_EQ_INT(c.defl_datas, 4);
+    CHECK_EQ_INT(c.data_op, stub ? ESP_FLASH_DEFL_DATA : ESP_FLASH_DATA);
     if (stub) {
-        CHECK_EQ_INT(c.defl_begin_words[0], img.len);   /* exact size */
-        CHECK_EQ_INT(c.defl_begins, 1);                 /* same seq resent */
-        CHECK_EQ_INT(c.defl_datas, 4);
+        CHECK_EQ_INT(c.defl_bytes, img.zlen);
         CHECK_EQ_INT(c.defl_ends, 1);                   /* FLASH_DEFL_END(1) barrier */
     } else {
-        CHECK_EQ_INT(c.defl_begin_words[0], 4 * 0x400); /* rounded up to 0x400 */
-        CHECK_EQ_INT(c.defl_begins, 2);                 /* region restarted */
-        CHECK_EQ_INT(c.defl_datas, 5);
-        CHECK_EQ_INT(c.defl_ends, 0);                   /* no barrier: the ROM writes before it answers */
+        CHECK_EQ_INT(c.defl_bytes, img.len);            /* the landing bytes themselves */
+        CHECK_EQ_INT(c.defl_ends, 0); /* no FLASH_END: it would answer 01 06 after a repair */
     }
-    CHECK_EQ_INT(calls, stub ? 3 : 4);
+    CHECK_EQ_INT(calls, 3);
 
     /* An operator stop is honoured before the next block. */
     atomic_int stop = 1;
-    CHECK_EQ_INT(st_flash_write_image(&r.l, &img, &stop, NULL, NULL, &err), -1);
+    CHECK_EQ_INT(st_flash_write_image(&r.l, &img, &stop, NULL, NULL, NULL, &err), -1);
     CHECK_EQ_INT(err.cat, ST_E_INTERRUPTED);
     CHECK_EQ_INT(err.fclass, ST_FC_INTERRUPTED);
     CHECK_EQ_INT(err.phase, ST_PH_WRITE);
     free(img.zdata);
+    free(img.data);
     rig_stop(&r);
 }
 
