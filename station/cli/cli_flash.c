@@ -1,6 +1,9 @@
-/* cli_flash.c - `station flash`: load and check a profile, flash one unit, print each
- * phase, what the unit is, the figures and the MD5 result per region. Exit status 0
- * only when every region verified; 1 when the unit failed; 2 for usage/profile errors. */
+/* cli_flash.c - `station flash`, the repair bench: load and check a profile, flash one
+ * unit, print each phase, what the unit is, the figures and the MD5 result per region.
+ * The attempt is recorded exactly as the line records a try (bench.h): no writable
+ * record store, no flashing, unless --no-record says otherwise (loudly). Exit status 0
+ * only when every region verified and the record committed; 1 when the unit failed;
+ * 2 for usage/profile errors; 3 when the records could not be written. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -8,10 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cli_paths.h"
+#include "cli_who.h"
+#include "db.h"
 #include "flash_unit.h"
 #include "image.h"
 #include "profile.h"
+#include "worker.h"
 
 
 /* Set by SIGINT/SIGTERM; the flash stops at the next block. */
@@ -59,6 +66,7 @@ static int usage(FILE *out)
     fprintf(out,
             "usage: station flash --port PATH --profile NAME_OR_PATH [--baud N] [--no-stub]\n"
             "                     [--no-reset] [--profiles-dir DIR] [--cache-dir DIR]\n"
+            "                     [--db PATH | --no-record] [--operator NAME]\n"
             "  --port          serial device, pseudo-terminal or socket://HOST:PORT\n"
             "  --profile       profile name (looked up in the profile directories) or file\n"
             "  --baud          data baud rate (default: the profile's first rate)\n"
@@ -67,7 +75,13 @@ static int usage(FILE *out)
             "  --profiles-dir  ':'-separated directories to look for NAME.ini\n"
             "                  (default $STATION_PROFILES, else the\n"
             "                  installed and build-tree profile folders)\n"
-            "  --cache-dir     keep compressed images here between runs\n");
+            "  --cache-dir     keep compressed images here between runs\n"
+            "  --db            record store (default $STATION_DB, else\n"
+            "                  ~/.local/share/flashstation/station.db); the attempt is\n"
+            "                  recorded as the line records one, and its retry-bin entry\n"
+            "                  resolved on a pass; without a writable store nothing is flashed\n"
+            "  --no-record     bench experiment: flash WITHOUT any record (said loudly)\n"
+            "  --operator      recorded with the attempt (default: the login name)\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -119,9 +133,12 @@ int st_cli_flash(int argc, char **argv)
         {"baud", required_argument, 0, 'b'},      {"no-stub", no_argument, 0, 'S'},
         {"no-reset", no_argument, 0, 'R'},        {"profiles-dir", required_argument, 0, 'd'},
         {"cache-dir", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
+        {"db", required_argument, 0, 'D'},        {"no-record", no_argument, 0, 'N'},
+        {"operator", required_argument, 0, 'o'},  {0, 0, 0, 0},
     };
-    const char *port = NULL, *profile = NULL, *dirs = NULL, *cache = NULL;
+    const char *port = NULL, *profile = NULL, *dirs = NULL, *cache = NULL, *db_path = NULL;
+    const char *operator_arg = NULL;
+    bool no_record = false;
     st_flash_opts opts = {0};
     int c;
     optind = 1;
@@ -143,60 +160,103 @@ int st_cli_flash(int argc, char **argv)
         case 'R': opts.no_reset = true; break;
         case 'd': dirs = optarg; break;
         case 'c': cache = optarg; break;
+        case 'D': db_path = optarg; break;
+        case 'N': no_record = true; break;
+        case 'o': operator_arg = optarg; break;
         case 'h': return usage(stdout);
         default: return usage(stderr);
         }
     }
     if (!port || !profile || optind != argc)
         return usage(stderr);
+    if (no_record && db_path) {
+        fprintf(stderr, "station flash: --db and --no-record exclude each other\n");
+        return 2;
+    }
     char dirs_buf[2048];
     dirs = st_cli_profile_dirs(dirs, dirs_buf, sizeof dirs_buf);
 
     st_err err;
     char path[ST_PATH_MAX];
-    st_fwset *fw = calloc(1, sizeof *fw);
-    st_profile *prof = calloc(1, sizeof *prof);
-    if (!fw || !prof) {
-        free(fw);
-        free(prof);
-        fprintf(stderr, "station flash: out of memory\n");
-        return 2;
-    }
+    st_fwref *fwr = NULL;
     if (st_profile_resolve(profile, dirs, path, sizeof path, &err) < 0 ||
-        st_profile_load(path, prof, &err) < 0 || st_fwset_prepare(prof, cache, fw, &err) < 0) {
+        st_fwref_load(path, cache, 0, &fwr, &err) < 0) {
         print_err("profile", &err);
-        free(prof);
-        free(fw);
         return 2;
     }
-    free(prof);
+    const st_fwset *fw = &fwr->fw;
     printf("profile %s (%s): %d image(s), %llu bytes (%llu compressed), %s\n", fw->prof.name,
            fw->prof.path, fw->n, (unsigned long long)fw->total_len,
            (unsigned long long)fw->total_zlen, fw->has_stub ? "stub" : "ROM loader");
     for (int i = 0; i < fw->n; i++)
         printf("  0x%05x %8zu bytes  %s\n", fw->img[i].offset, fw->img[i].len, fw->img[i].path);
 
+    /* No record, no flashing: the store must open for writing before the unit is touched. */
+    st_db *db = NULL;
+    if (no_record) {
+        fflush(stdout);
+        fprintf(stderr, "station flash: WARNING: --no-record: this flash leaves NO record, the "
+                        "unit's retry-bin entry is not touched; use it for bench experiments only\n");
+    } else if (st_db_open(db_path, NULL, &db, &err) < 0) {
+        print_err("records", &err);
+        fprintf(stderr, "station flash: refusing to flash: the attempt could not be recorded "
+                        "(--db PATH or STATION_DB name the store; --no-record for an experiment)\n");
+        st_fwref_free(fwr);
+        return 3;
+    } else {
+        printf("records: %s\n", st_db_path(db));
+        if (st_db_recovered(db) > 0)
+            printf("records: %d attempt(s) left unfinished by a crash marked interrupted\n",
+                   st_db_recovered(db));
+    }
+
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    char who[64];
+    st_bench_cfg bc = {.port = port, .operator_name = st_cli_operator(operator_arg, who, sizeof who)};
     cli_state st = {.phase = ST_PH_NONE, .last_pct = -1};
     opts.abort = &g_stop;
     opts.progress = on_progress;
     opts.log = on_log;
     opts.user = &st;
     st_flash_report rep;
+    st_bench_result res;
     printf("flashing %s\n", port);
-    int rc = st_flash_unit(port, fw, &opts, &rep, &err);
-    print_report(fw, &rep);
-    if (rc == 0) {
-        printf("PASS: all %d regions verified\n", fw->n);
+    int rc = st_bench_flash(db, fwr, &bc, &opts, &rep, &res);
+    int status;
+    if (res.refused) {
+        print_err("records", &res.rec_err);
+        fprintf(stderr, "station flash: refusing to flash: the attempt could not be recorded\n");
+        status = 3;
     } else {
-        print_err("FAIL", &err);
-        printf("FAIL: %s (%s)\n", st_fclass_name(err.fclass), st_phase_name(err.phase));
+        print_report(fw, &rep);
+        if (db && res.attempt_id)
+            printf("attempt: #%lld by %s\n", (long long)res.attempt_id, who);
+        if (db && !res.end_recorded) {
+            print_err("records", &res.rec_err);
+            if (res.verified)
+                printf("PASS — NOT RECORDED: the unit verified but its record could not be "
+                       "written; keep it apart and flash it again once the records work\n");
+            else
+                printf("FAIL — NOT RECORDED: %s (%s)\n", st_fclass_name(res.err.fclass),
+                       st_phase_name(res.err.phase));
+            status = 3;
+        } else if (res.verified) {
+            printf("PASS: all %d regions verified%s\n", fw->n,
+                   db ? "" : " — NOT RECORDED (--no-record)");
+            status = 0;
+        } else {
+            print_err("FAIL", &res.err);
+            printf("FAIL: %s (%s)%s\n", st_fclass_name(res.err.fclass), st_phase_name(res.err.phase),
+                   db ? "; the unit is in the retry bin" : " — NOT RECORDED (--no-record)");
+            status = 1;
+        }
     }
-    st_fwset_free(fw);
-    free(fw);
-    return rc == 0 ? 0 : 1;
+    (void)rc;
+    st_db_close(db);
+    st_fwref_free(fwr);
+    return status;
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cli_event_json.h"
+#include "cli_who.h"
 #include "cli_paths.h"
 #include "cli_records.h"
 #include "db.h"
@@ -57,7 +58,7 @@ static int usage(FILE *out)
             "  --headless           one line per event instead of the dashboard\n"
             "  --json               one JSON object per event on stdout (implies --headless)\n"
             "  --db PATH            record store (default $STATION_DB or the per-user default)\n"
-            "  --operator NAME      recorded with every attempt (default $USER)\n"
+            "  --operator NAME      recorded with every attempt (default: the login name)\n"
             "  --max-tries N        tries per unit before it goes to the retry bin (default 3)\n"
             "  --min-baud B         the retry ladder never goes below B (default 115200)\n"
             "  --no-rom-only        never fall back to flashing without the stub\n"
@@ -339,7 +340,7 @@ int st_cli_run(int argc, char **argv)
     st_engine_cfg cfg;
     st_engine_cfg_default(&cfg);
     run_ctx r = {0};
-    const char *profile = NULL, *dirs = NULL, *op = getenv("USER");
+    const char *profile = NULL, *dirs = NULL, *op = NULL;
     bool headless_mode = false, usb = false;
     double v;
     st_err err;
@@ -386,7 +387,7 @@ int st_cli_run(int argc, char **argv)
     dirs = st_cli_profile_dirs(dirs, dirs_buf, sizeof dirs_buf);
     snprintf(r.profile_dirs, sizeof r.profile_dirs, "%s", dirs);
     snprintf(cfg.profile_search, sizeof cfg.profile_search, "%s", dirs);
-    snprintf(cfg.operator_name, sizeof cfg.operator_name, "%s", op ? op : "");
+    st_cli_operator(op, cfg.operator_name, sizeof cfg.operator_name);
     cfg.scan_usb = usb || !*cfg.sim_dir;
     if (st_profile_resolve(profile, dirs, cfg.profile_path, sizeof cfg.profile_path, &err) < 0) {
         st_cli_print_err(PROG, &err);

@@ -119,45 +119,61 @@ static void record_failed(st_recorder *r, const st_rec_attempt *a, const char *w
                    *e->hint ? "; " : "", e->hint);
 }
 
-static void do_begin(st_recorder *r, st_rec_op *op)
+int st_record_write(st_db *db, const st_rec_op *op, st_db_attempt *out, st_err *err)
 {
-    st_db_attempt d;
-    st_err err;
-    st_err_clear(&err);
-    to_db(&op->a, &d);
-    int rc = st_db_attempt_begin(r->db, &d, &err);
-    if (rc < 0)
-        atomic_fetch_add(&r->failures, 1);
-    st_events_rec_complete(r->ev, op->reply, rc, rc == 0 ? d.id : 0, &err);
+    st_db_attempt *d = calloc(2, sizeof *d);
+    if (!d)
+        return st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory for a record");
+    st_err_clear(err);
+    to_db(&op->a, &d[0]);
+    int rc = -1, keep = 0;
+    switch (op->kind) {
+    case ST_REC_BEGIN: rc = st_db_attempt_begin(db, &d[0], err); break;
+    case ST_REC_UNIT: rc = st_db_attempt_set_unit(db, &d[0], err); break;
+    case ST_REC_END: rc = st_db_attempt_finish(db, &d[0], op->a.bin_on_fail, err); break;
+    case ST_REC_RETRY:
+        to_db(&op->then, &d[1]);
+        rc = st_db_attempt_retry(db, &d[0], &d[1], err);
+        keep = 1;
+        break;
+    default: rc = st_err_set(err, ST_E_ARG, ST_PH_DB, "unknown record operation %d", (int)op->kind);
+    }
+    if (out)
+        *out = d[keep];
+    free(d);
+    return rc;
 }
 
-static void do_unit(st_recorder *r, st_rec_op *op)
+static const char *op_what(st_rec_kind k)
 {
-    st_db_attempt d;
-    st_err err;
-    to_db(&op->a, &d);
-    if (st_db_attempt_set_unit(r->db, &d, &err) < 0)
-        record_failed(r, &op->a, "the unit's identity", &err);
+    switch (k) {
+    case ST_REC_BEGIN: return "the start";
+    case ST_REC_UNIT: return "the unit's identity";
+    case ST_REC_END: return "the end";
+    default: return "the end and the next try";
+    }
 }
 
-static void do_end(st_recorder *r, st_rec_op *op)
+static void do_op(st_recorder *r, st_rec_op *op)
 {
     const st_rec_attempt *a = &op->a;
     st_db_attempt d;
     st_err err;
-    to_db(a, &d);
     uint64_t before = r->open_bin;
-    st_err_clear(&err);
-    if (st_db_attempt_finish(r->db, &d, a->bin_on_fail, &err) < 0) {
-        record_failed(r, a, "the end", &err);
-        st_events_rec_complete(r->ev, op->reply, -1, a->id, &err);
-        return;
+    int rc = st_record_write(r->db, op, &d, &err);
+    if (rc < 0) {
+        if (op->kind == ST_REC_BEGIN)
+            atomic_fetch_add(&r->failures, 1); /* the worker reports the refusal */
+        else
+            record_failed(r, a, op_what(op->kind), &err);
     }
-    /* committed: the worker may now show the outcome */
-    st_events_rec_complete(r->ev, op->reply, 0, d.id, NULL);
+    /* committed (or not): the worker may now show the outcome */
+    st_events_rec_complete(r->ev, op->reply, rc, rc == 0 ? d.id : 0, &err);
+    if (rc < 0 || op->kind != ST_REC_END)
+        return; /* only a final end changes the bin */
     bool binned = a->bin_on_fail && a->outcome != ST_OUT_PASS;
     if (!binned && a->outcome != ST_OUT_PASS)
-        return; /* a failed try that will be retried: the bin is unchanged */
+        return;
     uint64_t after = refresh_bin(r);
     if (binned)
         st_events_post_unit(r->ev, ST_EV_BINNED, a, d.mac, d.phase, d.fclass,
@@ -167,19 +183,6 @@ static void do_end(st_recorder *r, st_rec_op *op)
         st_events_post_unit(r->ev, ST_EV_RESOLVED, a, d.mac, ST_PH_DONE, ST_FC_NONE,
                        "retry bin: %s passed, its entry is resolved (attempt #%lld)",
                        *d.mac ? d.mac : "(no MAC)", (long long)d.id);
-}
-
-static void do_retry(st_recorder *r, st_rec_op *op)
-{
-    st_db_attempt done, next;
-    st_err err;
-    st_err_clear(&err);
-    to_db(&op->a, &done);
-    to_db(&op->then, &next);
-    int rc = st_db_attempt_retry(r->db, &done, &next, &err);
-    if (rc < 0)
-        record_failed(r, &op->a, "the end and the next try", &err);
-    st_events_rec_complete(r->ev, op->reply, rc, rc == 0 ? next.id : 0, &err);
 }
 
 static void *writer(void *arg)
@@ -192,12 +195,7 @@ static void *writer(void *arg)
                 break;
             continue;
         }
-        switch (op->kind) {
-        case ST_REC_BEGIN: do_begin(r, op); break;
-        case ST_REC_UNIT: do_unit(r, op); break;
-        case ST_REC_END: do_end(r, op); break;
-        case ST_REC_RETRY: do_retry(r, op); break;
-        }
+        do_op(r, op);
         free(op);
     }
     return NULL;

@@ -25,4 +25,11 @@ int st_recorder_start(st_events *ev, st_db *db, st_recorder **out, st_err *err);
  * operations could not be written during the run. NULL is fine (0). */
 int st_recorder_stop(st_recorder *r);
 
+/* Write one record operation through db (the writer thread's own path, also used
+ * directly by the repair bench, which has no line): BEGIN, UNIT, END (binning or
+ * resolving as op->a says) or RETRY (op->a ends, op->then begins, one transaction).
+ * *out (may be NULL) receives the attempt as written (for RETRY: the new try), with
+ * its id. 0, or -1 with *err. */
+int st_record_write(st_db *db, const st_rec_op *op, st_db_attempt *out, st_err *err);
+
 #endif

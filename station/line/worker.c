@@ -61,6 +61,16 @@ int st_fwref_load(const char *profile_path, const char *cache_dir, double watchd
     return 0;
 }
 
+void st_fwref_describe(const st_fwref *fw, st_rec_attempt *a)
+{
+    snprintf(a->profile, sizeof a->profile, "%s", fw->fw.prof.name);
+    a->n_images = fw->fw.n;
+    for (int i = 0; i < fw->fw.n; i++) {
+        a->img_offset[i] = fw->fw.img[i].offset;
+        memcpy(a->img_sha256[i], fw->sha256[i], 65);
+    }
+}
+
 void st_fwref_free(st_fwref *fw)
 {
     if (!fw)
@@ -142,12 +152,7 @@ static void fill_identity(const st_worker *w, const st_fwref *fw, st_rec_attempt
     snprintf(a->usb_serial, sizeof a->usb_serial, "%s", w->port.serial);
     a->vid = w->port.vid;
     a->pid = w->port.pid;
-    snprintf(a->profile, sizeof a->profile, "%s", fw->fw.prof.name);
-    a->n_images = fw->fw.n;
-    for (int i = 0; i < fw->fw.n; i++) {
-        a->img_offset[i] = fw->fw.img[i].offset;
-        memcpy(a->img_sha256[i], fw->sha256[i], 65);
-    }
+    st_fwref_describe(fw, a);
     snprintf(a->operator_name, sizeof a->operator_name, "%s", c->operator_name);
     snprintf(a->host, sizeof a->host, "%s", c->host);
 }

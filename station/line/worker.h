@@ -56,6 +56,8 @@ typedef struct st_worker {
  * is running). */
 st_fwref *st_line_take_fw(st_line_ctl *ctl);
 void st_line_drop_fw(st_line_ctl *ctl, st_fwref *fw);
+/* The profile's part of a record: its name and every image's offset and SHA-256. */
+void st_fwref_describe(const st_fwref *fw, st_rec_attempt *a);
 /* Free a profile reference that no worker holds. */
 void st_fwref_free(st_fwref *fw);
 /* Prepare a profile for the line (load, digest, compress; watchdog from its size). */

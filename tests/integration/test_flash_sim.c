@@ -145,8 +145,8 @@ static void run_cli(void)
     char cmd[2048], out[300];
     snprintf(out, sizeof out, "%s/station.out", s.dir);
     snprintf(cmd, sizeof cmd,
-             "'%s' flash --port '%s/slot1' --profile demo --profiles-dir '%s' > '%s' 2>&1",
-             g_station, s.dir, g_dir, out);
+             "'%s' flash --port '%s/slot1' --profile demo --profiles-dir '%s' --db '%s/st.db' > '%s' 2>&1",
+             g_station, s.dir, g_dir, s.dir, out);
     int st = system(cmd);
     CHECK(WIFEXITED(st));
     CHECK_EQ_INT(WEXITSTATUS(st), 0);
@@ -174,8 +174,8 @@ static void run_cli(void)
 
     /* A profile that does not exist: exit status 2 and a message, unit untouched. */
     snprintf(cmd, sizeof cmd,
-             "'%s' flash --port '%s/slot1' --profile no-such-profile --profiles-dir '%s' > '%s' 2>&1",
-             g_station, s.dir, g_dir, out);
+             "'%s' flash --port '%s/slot1' --profile no-such-profile --profiles-dir '%s' --db '%s/st.db' > '%s' 2>&1",
+             g_station, s.dir, g_dir, s.dir, out);
     st = system(cmd);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
     sim_stop(&s);

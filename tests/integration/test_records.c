@@ -10,6 +10,12 @@
  *   pass_unrecorded  the end record of a pass cannot be written (ENOSPC): no PASS is
  *                shown, the slot says PASS — NOT RECORDED, the line takes no new units,
  *                the station exits non-zero; the next start bins the unit (defect 4)
+ *   bench        `station flash` (the repair bench) records like the line: a unit binned
+ *                by the line and passed on the bench has its entry resolved by the bench's
+ *                attempt; a bench failure is recorded and binned with the line's class and
+ *                hint; no writable store = refused, unit untouched; STATION_DB honoured;
+ *                --no-record says so loudly and records nothing; a bench pass whose end
+ *                record fails says PASS — NOT RECORDED (defect 1)
  *   soak         200 runs: a 16-unit batch with faults, SIGKILL at a random moment,
  *                restart; after every restart the records hold (label soak only) */
 #include "engine_harness.h"
@@ -335,6 +341,189 @@ static void case_pass_unrecorded(void)
         station_dump(&st);
 }
 
+/* ---- bench ---- */
+
+/* Run `station flash --port SIM/slot1 --profile demo ARGS...` with the shim settings kv
+ * (NULL: none) and env STATION_DB=station_db (NULL: unset); its combined output into
+ * *out (malloc'd). Returns the exit code, -signal when killed. */
+static int bench_flash(const sim_proc *sim, const char *const *args, const char *const *kv,
+                       const char *station_db, char **out)
+{
+    char port[320], outp[200];
+    snprintf(port, sizeof port, "%s/slot1", sim->dir);
+    snprintf(outp, sizeof outp, "%s/bench.out", g_run);
+    const char *argv[40] = {g_station, "flash", "--port", port, "--profile", g_profile};
+    int n = 6;
+    for (int i = 0; args && args[i] && n < 39; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        shim_env(kv);
+        if (station_db)
+            setenv("STATION_DB", station_db, 1);
+        else
+            unsetenv("STATION_DB");
+        execv(g_station, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    bool done = false;
+    for (int i = 0; i < 3000 && !done; i++) { /* 30 s */
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            done = true;
+        else
+            harness_sleep_ms(10);
+    }
+    if (!done) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    *out = harness_read_file(outp);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
+static const st_db_attempt *last_attempt(const rec_set *r)
+{
+    return r->na ? &r->a[r->na - 1] : NULL;
+}
+
+static void case_bench(void)
+{
+    const char *mac = "24:0a:c4:00:01:01";
+    char *out = NULL;
+    /* The line bins a unit whose flash is too small. */
+    const char *small[] = {"--units", "1", "--unit-opt", "1:flash=1M", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, small)))
+        return;
+    const char *run_args[] = {"--exit-after", "1", NULL};
+    station_proc st;
+    if (line_start(&st, "line", sim.dir, run_args, NULL))
+        CHECK_EQ_INT(line_wait(&st, 30000), 0);
+    sim_stop(&sim);
+    rec_set r = {0};
+    const st_db_bin_entry *b;
+    if (CHECK(rec_load(g_db, &r)) && CHECK((b = rec_bin_for_mac(&r, mac)) != NULL))
+        CHECK_EQ_INT(b->resolved_ms, 0);
+    rec_free(&r);
+
+    /* A bench failure (the technician's first go: a bad write) is recorded and keeps the
+     * unit in the bin, with the line's class and hint. */
+    const char *flip[] = {"--units", "1", "--unit-opt", "1:fault=bitflip:1", NULL};
+    const char *with_db[] = {"--db", g_db, "--operator", "repair-ann", NULL};
+    if (CHECK(sim_start(&sim, g_sim, flip))) {
+        CHECK_EQ_INT(bench_flash(&sim, with_db, NULL, NULL, &out), 1);
+        CHECK_CONTAINS(out, "class: md5_mismatch");
+        CHECK_CONTAINS(out, st_fclass_hint(ST_FC_MD5_MISMATCH));
+        CHECK_CONTAINS(out, "retry bin");
+        free(out);
+        sim_stop(&sim);
+    }
+    if (CHECK(rec_load(g_db, &r))) {
+        const st_db_attempt *a = last_attempt(&r);
+        if (CHECK(a != NULL)) {
+            CHECK_STR(st_db_outcome_name(a->outcome), "fail");
+            CHECK_STR(st_fclass_name(a->fclass), "md5_mismatch");
+            CHECK_STR(a->mac, mac);
+            CHECK_STR(a->operator_name, "repair-ann");
+            CHECK(a->host[0] != '\0');
+            CHECK_STR(a->slot_name, "bench:slot1");
+            CHECK_STR(a->bridge, "CP2104");
+        }
+        if (CHECK((b = rec_bin_for_mac(&r, mac)) != NULL)) {
+            CHECK_EQ_INT(b->resolved_ms, 0);
+            CHECK_EQ_INT(b->attempts, 2);
+            CHECK_STR(st_fclass_name(b->fclass), "md5_mismatch");
+        }
+        CHECK_EQ_INT(check_promises(&r, "bench fail"), 0);
+    }
+    rec_free(&r);
+
+    /* The store named by STATION_DB (no --db) takes the bench's pass, which resolves the
+     * unit's bin entry. */
+    const char *plain[] = {"--units", "1", NULL};
+    const char *op_only[] = {"--operator", "repair-ann", NULL};
+    if (CHECK(sim_start(&sim, g_sim, plain))) {
+        CHECK_EQ_INT(bench_flash(&sim, op_only, NULL, g_db, &out), 0);
+        CHECK_CONTAINS(out, "PASS: all 3 regions verified");
+        CHECK(!strstr(out, "NOT RECORDED"));
+        free(out);
+        sim_stop(&sim);
+    }
+    int64_t pass_id = 0;
+    if (CHECK(rec_load(g_db, &r))) {
+        const st_db_attempt *a = last_attempt(&r);
+        if (CHECK(a != NULL)) {
+            CHECK_STR(st_db_outcome_name(a->outcome), "pass");
+            CHECK_STR(a->mac, mac);
+            pass_id = a->id;
+        }
+        if (CHECK((b = rec_bin_for_mac(&r, mac)) != NULL)) {
+            CHECK(b->resolved_ms != 0);
+            CHECK_EQ_INT(b->resolved_by, pass_id);
+        }
+    }
+    int na = r.na;
+    rec_free(&r);
+
+    /* No writable store: refused before the unit is touched. */
+    if (CHECK(sim_start(&sim, g_sim, plain))) {
+        /* a folder that cannot be created, even by root */
+        const char *bad_db[] = {"--db", "/proc/self/no-such-folder/st.db", NULL};
+        CHECK_EQ_INT(bench_flash(&sim, bad_db, NULL, NULL, &out), 3);
+        CHECK_CONTAINS(out, "refusing to flash");
+        CHECK(!strstr(sim_log_text(&sim), "SYNC"));
+        free(out);
+        /* the same store on a disk that refuses writes (EROFS from the shim) */
+        const char *erofs[] = {"SHIM_FAIL_AFTER_SYNC", "0", "SHIM_ERRNO", "EROFS", NULL};
+        const char *db_args[] = {"--db", g_db, NULL};
+        CHECK_EQ_INT(bench_flash(&sim, db_args, erofs, NULL, &out), 3);
+        CHECK_CONTAINS(out, "refusing to flash");
+        CHECK(!strstr(sim_log_text(&sim), "SYNC"));
+        free(out);
+
+        /* --no-record flashes, records nothing, and says so on every outcome line */
+        const char *norec[] = {"--no-record", NULL};
+        CHECK_EQ_INT(bench_flash(&sim, norec, NULL, g_db, &out), 0);
+        CHECK_CONTAINS(out, "WARNING: --no-record");
+        CHECK_CONTAINS(out, "NOT RECORDED (--no-record)");
+        free(out);
+        sim_stop(&sim);
+    }
+    if (CHECK(rec_load(g_db, &r)))
+        CHECK_EQ_INT(r.na, na);
+    rec_free(&r);
+
+    /* A bench pass whose end record cannot be written is not a PASS. */
+    if (CHECK(sim_start(&sim, g_sim, plain))) {
+        /* a store of its own: the first block with a pass row in it is this end record */
+        char own[300];
+        snprintf(own, sizeof own, "%s/unrecorded", g_run);
+        mkdir(own, 0755);
+        snprintf(own, sizeof own, "%s/unrecorded/st.db", g_run);
+        const char *full[] = {"SHIM_FAIL_ON", "passdone", "SHIM_ERRNO", "ENOSPC", NULL};
+        const char *db_args[] = {"--db", own, NULL};
+        CHECK_EQ_INT(bench_flash(&sim, db_args, full, NULL, &out), 3);
+        CHECK_CONTAINS(out, "PASS — NOT RECORDED");
+        CHECK(!strstr(out, "PASS: all"));
+        free(out);
+        sim_stop(&sim);
+        /* the attempt stays unfinished: the next writer open bins it as interrupted */
+        if (CHECK(rec_load(own, &r))) {
+            const st_db_attempt *a = last_attempt(&r);
+            if (CHECK(a != NULL))
+                CHECK_STR(st_db_outcome_name(a->outcome), "in_progress");
+        }
+        rec_free(&r);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -352,6 +541,8 @@ int main(int argc, char **argv)
         case_retry_kill();
     else if (!strcmp(c, "pass_unrecorded"))
         case_pass_unrecorded();
+    else if (!strcmp(c, "bench"))
+        case_bench();
     else {
         fprintf(stderr, "unknown case %s\n", c);
         rmrun();

@@ -1,0 +1,125 @@
+/* bench.c - one unit by hand, recorded like a try of the line (bench.h). */
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "recorder.h"
+
+typedef struct bench_ctx {
+    st_db *db;
+    const st_flash_opts *user_opts;
+    const st_flash_report *rep;  /* filled by st_flash_unit on this thread */
+    st_rec_op *op;               /* scratch for the UNIT record */
+    bool unit_sent;
+} bench_ctx;
+
+void st_bench_slot_name(const char *port, char *out, size_t cap)
+{
+    const char *base = strrchr(port, '/');
+    base = base && base[1] ? base + 1 : port;
+    snprintf(out, cap, "bench:%s", base);
+}
+
+static void on_progress(void *user, st_phase ph, uint64_t done, uint64_t total)
+{
+    bench_ctx *b = user;
+    /* detect is done once the loader moves on: the unit's MAC goes into the record now,
+     * so a crash later in the try still leaves it (as the line does) */
+    if (b->db && !b->unit_sent && b->rep->chip_known && ph > ST_PH_DETECT && ph != ST_PH_DONE) {
+        b->unit_sent = true;
+        b->op->kind = ST_REC_UNIT;
+        b->op->a.rep = *b->rep;
+        st_err err;
+        if (st_record_write(b->db, b->op, NULL, &err) < 0 && b->user_opts->log) {
+            char msg[400];
+            st_err_format(&err, msg, sizeof msg);
+            char line[480];
+            snprintf(line, sizeof line, "could not record the unit's identity: %s", msg);
+            b->user_opts->log(b->user_opts->user, line);
+        }
+    }
+    if (b->user_opts->progress)
+        b->user_opts->progress(b->user_opts->user, ph, done, total);
+}
+
+static void on_log(void *user, const char *line)
+{
+    bench_ctx *b = user;
+    if (b->user_opts->log)
+        b->user_opts->log(b->user_opts->user, line);
+}
+
+static void fill_start(st_rec_op *op, const st_fwref *fw, const st_bench_cfg *cfg, const st_flash_opts *o)
+{
+    st_rec_attempt *a = &op->a;
+    st_bench_slot_name(cfg->port, a->slot, sizeof a->slot);
+    a->slot_no = 0;
+    snprintf(a->port, sizeof a->port, "%s", cfg->port);
+    st_fwref_describe(fw, a);
+    a->try_no = 1;
+    a->baud = o->baud ? o->baud : (fw->fw.prof.n_bauds ? fw->fw.prof.bauds[0] : 115200);
+    a->no_stub = o->no_stub;
+    snprintf(a->operator_name, sizeof a->operator_name, "%s", cfg->operator_name ? cfg->operator_name : "");
+    snprintf(a->host, sizeof a->host, "%s", cfg->host ? cfg->host : "");
+    a->started = st_wall_clock();
+    a->outcome = ST_OUT_RUNNING;
+}
+
+int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const st_flash_opts *o,
+                   st_flash_report *rep, st_bench_result *res)
+{
+    memset(res, 0, sizeof *res);
+    memset(rep, 0, sizeof *rep);
+    st_rec_op *op = calloc(1, sizeof *op);
+    if (!op) {
+        st_err_set(&res->rec_err, ST_E_NOMEM, ST_PH_DB, "out of memory for the record");
+        res->refused = true;
+        return -1;
+    }
+    fill_start(op, fw, cfg, o);
+    /* No record, no flashing. */
+    if (db) {
+        op->kind = ST_REC_BEGIN;
+        st_db_attempt d;
+        if (st_record_write(db, op, &d, &res->rec_err) < 0) {
+            res->refused = true;
+            free(op);
+            return -1;
+        }
+        op->a.id = res->attempt_id = d.id;
+    }
+
+    bench_ctx b = {.db = db, .user_opts = o, .rep = rep, .op = op};
+    st_flash_opts fo = *o;
+    fo.progress = on_progress;
+    fo.log = on_log;
+    fo.user = &b;
+    st_err err;
+    int rc = st_flash_unit(cfg->port, &fw->fw, &fo, rep, &err);
+    res->verified = rc == 0;
+    if (rc != 0)
+        res->err = err;
+
+    st_rec_attempt *a = &op->a;
+    a->ended = st_wall_clock();
+    a->outcome = rc == 0 ? ST_OUT_PASS : err.fclass == ST_FC_INTERRUPTED ? ST_OUT_INTERRUPTED : ST_OUT_FAIL;
+    a->bin_on_fail = true; /* one try: a failure goes to (or stays in) the retry bin */
+    a->rep = *rep;
+    if (rc != 0)
+        a->err = err;
+    if (rep->baud)
+        a->baud = rep->baud;
+    snprintf(a->bridge, sizeof a->bridge, "%s", rep->port.bridge);
+    snprintf(a->usb_serial, sizeof a->usb_serial, "%s", rep->port.serial);
+    a->vid = rep->port.vid;
+    a->pid = rep->port.pid;
+    if (db) {
+        op->kind = ST_REC_END;
+        res->end_recorded = st_record_write(db, op, NULL, &res->rec_err) == 0;
+    }
+    free(op);
+    return res->verified && (!db || res->end_recorded) ? 0 : -1;
+}

@@ -1,0 +1,43 @@
+/* bench.h - the repair bench: one unit flashed by hand (`station flash`), recorded
+ * through the line's own record path (st_record_write): the start record before the
+ * unit is touched, its identity as soon as detect read it, and the end record, which
+ * bins the unit on a failure or resolves its bin entry on a pass, committed before the
+ * outcome is reported. One try, no retries: the technician decides what comes next. */
+#ifndef ST_BENCH_H
+#define ST_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "err.h"
+#include "flash_unit.h"
+#include "worker.h"
+
+typedef struct st_bench_cfg {
+    const char *port;          /* device, pseudo-terminal or socket://HOST:PORT */
+    const char *operator_name; /* who flashes (never "": the caller picks the login name) */
+    const char *host;          /* NULL or "" = gethostname() */
+} st_bench_cfg;
+
+typedef struct st_bench_result {
+    bool verified;             /* st_flash_unit verified every region */
+    st_err err;                /* the flash's error when not verified */
+    bool refused;              /* not flashed: the start record could not be written */
+    int64_t attempt_id;        /* the recorded attempt (0 when not recorded) */
+    bool end_recorded;         /* the end record committed */
+    st_err rec_err;            /* why a record could not be written */
+} st_bench_result;
+
+/* The slot name a bench attempt is recorded under: "bench:" and the port's last path
+ * component. */
+void st_bench_slot_name(const char *port, char *out, size_t cap);
+
+/* Flash the unit at cfg->port with fw, one try. db NULL = not recorded (the caller says
+ * so loudly). o's progress/log callbacks and abort flag are used as by st_flash_unit.
+ * Returns 0 when the unit verified and (db NULL or) its end record committed; -1
+ * otherwise, *res saying which. */
+int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const st_flash_opts *o,
+                   st_flash_report *rep, st_bench_result *res);
+
+#endif
