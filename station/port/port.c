@@ -385,6 +385,9 @@ int st_port_open(const char *name, int baud, st_port **out, st_err *err)
     if (strncmp(name, "socket://", 9) == 0) {
         p->info.kind = ST_PORT_TCP;
         rc = st_port_open_tcp(p, baud, err);
+    } else if (strncmp(name, "rfc2217://", 10) == 0) {
+        p->info.kind = ST_PORT_RFC2217;
+        rc = st_port_open_rfc2217(p, baud, err);
     } else if (st_port_name_is_pty(name)) {
         /* libserialport 0.1.1 cannot open pseudo-terminals at all. */
         p->info.kind = ST_PORT_PTY;
@@ -430,6 +433,8 @@ ssize_t st_port_read(st_port *p, void *buf, size_t cap, int timeout_ms, st_err *
 {
     if (!p || (!buf && cap))
         return st_err_set(err, ST_E_ARG, ST_PH_NONE, "st_port_read: no port or buffer");
+    if (p->ops && p->ops->read && p->fd >= 0)
+        return p->ops->read(p, buf, cap, timeout_ms, err);
     return st_port_fd_read(p, buf, cap, timeout_ms, err);
 }
 

@@ -1,5 +1,7 @@
-/* port.h - one serial-port interface, three backends chosen by the port's name:
+/* port.h - one serial-port interface, four backends chosen by the port's name:
  *   "socket://HOST:PORT"            raw TCP (ser2net, emulated chips, the simulator)
+ *   "rfc2217://HOST:PORT"           RFC 2217 serial server (ser2net telnet mode, pyserial's
+ *                                   and esptool's servers): baud, DTR and RTS reach the unit
  *   a pseudo-terminal (/dev/pts/N, or a symlink to one)   POSIX termios
  *   anything else (/dev/ttyUSB0, /dev/serial/by-path/...) libserialport
  * Writes go out one frame per system call; reads are buffered by the caller. */
@@ -13,7 +15,7 @@
 
 #include "err.h"
 
-typedef enum { ST_PORT_USB, ST_PORT_PTY, ST_PORT_TCP } st_port_kind;
+typedef enum { ST_PORT_USB, ST_PORT_PTY, ST_PORT_TCP, ST_PORT_RFC2217 } st_port_kind;
 
 /* What we know of the port and the USB bridge behind it. */
 typedef struct st_port_info {

@@ -8,6 +8,10 @@
 #include "port.h"
 
 struct st_port_ops {
+    /* Optional (NULL: st_port_fd_read): up to cap bytes of the device's data within
+     * timeout_ms, for backends whose stream carries more than data (RFC 2217's Telnet
+     * commands). Same returns as st_port_fd_read. */
+    ssize_t (*read)(st_port *p, void *buf, size_t cap, int timeout_ms, st_err *err);
     /* Send all n (> 0) bytes, one system call per frame where possible; 0 or -1 with err
      * (phase ST_PH_NONE). */
     int (*write)(st_port *p, const uint8_t *buf, size_t n, st_err *err);
@@ -28,6 +32,7 @@ struct st_port {
     bool is_socket;      /* fd is a socket: send() with MSG_NOSIGNAL instead of write() */
     uint64_t bytes_out, bytes_in;
     void *sp;            /* struct sp_port * of the libserialport backend, else NULL */
+    void *rfc;           /* RFC 2217 session state of port_rfc2217.c, else NULL */
 };
 
 /* Backends. p->info.name is set and p->fd is -1 on entry; on success p->ops, p->fd,
@@ -36,6 +41,10 @@ struct st_port {
 int st_port_open_termios(st_port *p, int baud, bool is_pty, st_err *err);
 int st_port_open_serial(st_port *p, int baud, st_err *err);
 int st_port_open_tcp(st_port *p, int baud, st_err *err);
+int st_port_open_rfc2217(st_port *p, int baud, st_err *err);
+/* Connect p->fd to the "<scheme>HOST:PORT" in p->info.name (bounded connect, TCP_NODELAY,
+ * p->is_socket set); 0 or -1 with err naming the address (phase ST_PH_OPEN). */
+int st_port_tcp_connect(st_port *p, const char *scheme, st_err *err);
 
 /* True when name (after following symlinks) is the slave side of a pseudo-terminal. */
 bool st_port_name_is_pty(const char *name);

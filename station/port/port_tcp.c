@@ -51,10 +51,11 @@ static const struct st_port_ops tcp_ops = {
     .close = tcp_close,
 };
 
-/* "socket://HOST:PORT" or "socket://[v6addr]:PORT" -> host, port; false if malformed. */
-static bool parse_name(const char *name, char *host, size_t hcap, char *port, size_t pcap)
+/* "<scheme>HOST:PORT" or "<scheme>[v6addr]:PORT" -> host, port; false if malformed. */
+static bool parse_name(const char *name, size_t scheme_len, char *host, size_t hcap, char *port,
+                       size_t pcap)
 {
-    const char *s = name + strlen("socket://");
+    const char *s = name + scheme_len;
     const char *colon;
     const char *h = s;
     size_t hlen;
@@ -113,15 +114,15 @@ static int connect_one(int fd, const struct addrinfo *ai)
     return 0;
 }
 
-int st_port_open_tcp(st_port *p, int baud, st_err *err)
+int st_port_tcp_connect(st_port *p, const char *scheme, st_err *err)
 {
     char host[200], port[8];
-    if (!parse_name(p->info.name, host, sizeof host, port, sizeof port)) {
-        st_err_set(err, ST_E_ARG, ST_PH_OPEN, "%s: not a valid socket://HOST:PORT address",
-                   p->info.name);
+    if (!parse_name(p->info.name, strlen(scheme), host, sizeof host, port, sizeof port)) {
+        st_err_set(err, ST_E_ARG, ST_PH_OPEN, "%s: not a valid %sHOST:PORT address",
+                   p->info.name, scheme);
         if (err)
             err->fclass = ST_FC_CONFIG;
-        return st_err_hint(err, "write it as socket://HOST:PORT, e.g. socket://127.0.0.1:4000");
+        return st_err_hint(err, "write it as %sHOST:PORT, e.g. %s127.0.0.1:4000", scheme, scheme);
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV};
@@ -168,8 +169,15 @@ int st_port_open_tcp(st_port *p, int baud, st_err *err)
     /* Frames are small and latency-bound: never let Nagle hold one back. */
     int one = 1;
     setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    p->ops = &tcp_ops;
     p->is_socket = true;
+    return 0;
+}
+
+int st_port_open_tcp(st_port *p, int baud, st_err *err)
+{
+    if (st_port_tcp_connect(p, "socket://", err) < 0)
+        return -1;
+    p->ops = &tcp_ops;
     p->baud = baud;
     p->info.has_modem_lines = false;
     return 0;

@@ -149,15 +149,13 @@ static inline void sim_stop(sim_proc *s)
     s->dir[0] = 0;
 }
 
-/* DIR/slotK (the PTY) or the contents of DIR/slotK.tcp (socket://...). */
-static inline void sim_port(const sim_proc *s, int slot, bool tcp, char *out, size_t cap)
+/* The first line of DIR/slotK.<ext> ("socket://..." for tcp, "rfc2217://..." for
+ * rfc2217), "" when there is none. */
+static inline void sim_port_url(const sim_proc *s, int slot, const char *ext, char *out,
+                                size_t cap)
 {
-    if (!tcp) {
-        snprintf(out, cap, "%s/slot%d", s->dir, slot);
-        return;
-    }
     char p[300];
-    snprintf(p, sizeof p, "%s/slot%d.tcp", s->dir, slot);
+    snprintf(p, sizeof p, "%s/slot%d.%s", s->dir, slot, ext);
     out[0] = 0;
     FILE *f = fopen(p, "r");
     if (f) {
@@ -165,6 +163,16 @@ static inline void sim_port(const sim_proc *s, int slot, bool tcp, char *out, si
             out[strcspn(out, "\r\n")] = 0;
         fclose(f);
     }
+}
+
+/* DIR/slotK (the PTY) or the contents of DIR/slotK.tcp (socket://...). */
+static inline void sim_port(const sim_proc *s, int slot, bool tcp, char *out, size_t cap)
+{
+    if (!tcp) {
+        snprintf(out, cap, "%s/slot%d", s->dir, slot);
+        return;
+    }
+    sim_port_url(s, slot, "tcp", out, cap);
 }
 
 /* Resolve, load and prepare a profile as `station flash` does. */

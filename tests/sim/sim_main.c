@@ -37,6 +37,7 @@ typedef struct slot {
 typedef struct sim {
     const char *dir;
     int tcp_base;         /* 0 = PTY mode */
+    bool rfc;             /* tcp_base listeners speak RFC 2217 (DTR/RTS reach the unit) */
     bool realism, flash_files, quiet, prefill;
     int verbose;
     uint64_t seed;
@@ -86,11 +87,23 @@ bad:
     return -1;
 }
 
+static bool is_net(const slot *sl)
+{
+    return sl->port.kind == SIM_PORT_TCP || sl->port.kind == SIM_PORT_RFC2217;
+}
+
 static void attach(sim *s, slot *sl, uint64_t now)
 {
     (void)s;
     sl->links++;
     sl->closed_at = 0;
+    if (sl->port.kind == SIM_PORT_RFC2217) {
+        /* Opening a real adapter resets nothing; what the unit said while nobody had the
+         * port open went nowhere. */
+        outq_clear(&sl->u->out);
+        unit_log(sl->u, "port opened (RFC 2217): no reset");
+        return;
+    }
     unit_host_open(sl->u, now);
 }
 
@@ -107,6 +120,14 @@ static void detach(sim *s, slot *sl, uint64_t now)
         tcp_detach(&sl->port);
     }
     sl->closed_at = now ? now : 1;
+    if (sl->port.kind == SIM_PORT_RFC2217) {
+        /* The server closes the device: DTR and RTS drop (HUPCL), which resets the unit
+         * only if the client left EN held low. */
+        sl->port.rfc.dtr = sl->port.rfc.rts = false;
+        unit_log(sl->u, "port closed (RFC 2217): DTR and RTS released");
+        unit_set_lines(sl->u, false, false, now);
+        return;
+    }
     unit_host_close(sl->u, now);
 }
 
@@ -131,7 +152,12 @@ static int arrive(sim *s, slot *sl, uint64_t now)
     }
     int rc;
     if (s->tcp_base) {
-        rc = tcp_up(&sl->port, s->dir, sl->k, s->tcp_base + sl->k - 1, err, sizeof err);
+        rc = tcp_up(&sl->port, s->dir, sl->k, s->tcp_base + sl->k - 1,
+                    s->rfc ? SIM_PORT_RFC2217 : SIM_PORT_TCP, err, sizeof err);
+        if (rc == 0 && s->rfc) {
+            sl->port.rfc.rng = sl->u->rng ^ 0x5DEECE66Dull;
+            unit_autoreset_power_on(sl->u, now);
+        }
     } else {
         sim_usb_id id = {.serial = sl->u->o.serial, .slot = sl->k};
         opts_bridge_ids(&sl->u->o, &id.vid, &id.pid, &id.bridge);
@@ -168,11 +194,32 @@ static void unplug(sim *s, slot *sl)
     sl->u = NULL;
 }
 
+/* RFC 2217: the unit's bytes go through the Telnet encoder (IAC doubled, garbled when
+ * the adapter runs at another rate than the unit). */
+static ssize_t rfc_writer(void *ctx, const uint8_t *d, size_t n, uint32_t baud)
+{
+    sim_port *p = ctx;
+    if (p->rfc.out_len > (256u << 10))
+        return 0; /* the client is not reading: hold the rest in the unit's queue */
+    rfc_queue_data(&p->rfc, d, n, baud);
+    return (ssize_t)n;
+}
+
+/* Send what is due to the attached host. -1 when it is gone. */
+static int flush_out(sim *s, slot *sl, uint64_t now)
+{
+    if (sl->port.kind != SIM_PORT_RFC2217)
+        return outq_flush(&sl->u->out, sl->port.io, now, s->realism) < 0 ? -1 : 0;
+    if (outq_flush_with(&sl->u->out, now, s->realism, rfc_writer, &sl->port) < 0)
+        return -1;
+    return rfc_flush(&sl->port.rfc, sl->port.io);
+}
+
 static void depart(sim *s, slot *sl, uint64_t now, const char *why)
 {
     /* what the bridge already had goes out before the cable is pulled */
     if (sl->port.attached)
-        outq_flush(&sl->u->out, sl->port.io, now, s->realism);
+        flush_out(s, sl, now);
     note(s, "slot%d: unit %u left (%s)", sl->k, sl->seq, why);
     unplug(s, sl);
     sl->empty_since = now;
@@ -256,6 +303,29 @@ static void handle_inotify(sim *s, uint64_t now)
     }
 }
 
+typedef struct rfc_ctx {
+    slot *sl;
+    uint64_t now;
+} rfc_ctx;
+
+static void rfc_data(void *ctx, const uint8_t *d, size_t n)
+{
+    rfc_ctx *c = ctx;
+    unit_rx(c->sl->u, d, n, c->now);
+}
+
+static void rfc_lines(void *ctx, bool dtr, bool rts)
+{
+    rfc_ctx *c = ctx;
+    unit_set_lines(c->sl->u, dtr, rts, c->now);
+}
+
+static void rfc_baud(void *ctx, uint32_t baud)
+{
+    rfc_ctx *c = ctx;
+    unit_log(c->sl->u, "adapter baud %u (RFC 2217 SET-BAUDRATE)", baud);
+}
+
 /* Read what the unit may take now. Returns -1 when the host is gone. */
 static int pump_in(sim *s, slot *sl, uint64_t now)
 {
@@ -270,11 +340,17 @@ static int pump_in(sim *s, slot *sl, uint64_t now)
         return 0;
     ssize_t n = read(sl->port.io, buf, want);
     if (n == 0)
-        return sl->port.kind == SIM_PORT_TCP ? -1 : 0;
+        return is_net(sl) ? -1 : 0;
     if (n < 0)
         return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
     if (s->realism)
         wire_rx_account(&u->rx_free, now, u->baud, (size_t)n);
+    if (sl->port.kind == SIM_PORT_RFC2217) {
+        rfc_ctx c = {sl, now};
+        sim_rfc_cb cb = {.ctx = &c, .data = rfc_data, .lines = rfc_lines, .baud = rfc_baud};
+        rfc_feed(&sl->port.rfc, buf, (size_t)n, &cb);
+        return rfc_flush(&sl->port.rfc, sl->port.io); /* negotiation answers */
+    }
     unit_rx(u, buf, (size_t)n, now);
     return 0;
 }
@@ -305,7 +381,8 @@ static void write_ready(const sim *s)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: esp32sim --dir DIR [--units N] [--tcp BASEPORT] [--scenario FILE]\n"
+            "usage: esp32sim --dir DIR [--units N] [--tcp BASEPORT | --rfc2217 BASEPORT]\n"
+            "                [--scenario FILE]\n"
             "                [--unit-opt K:KEY=VALUE]... [--realism] [--flash-files] [--prefill]\n"
             "                [--seed S] [--quiet] [-v]\n");
 }
@@ -315,6 +392,7 @@ static int parse_cli(sim *s, int argc, char **argv)
     static const struct option lo[] = {
         {"dir", required_argument, 0, 'd'},     {"units", required_argument, 0, 'n'},
         {"tcp", required_argument, 0, 't'},     {"scenario", required_argument, 0, 's'},
+        {"rfc2217", required_argument, 0, 'R'},
         {"unit-opt", required_argument, 0, 'o'}, {"realism", no_argument, 0, 'r'},
         {"flash-files", no_argument, 0, 'f'},   {"seed", required_argument, 0, 'S'},
         {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
@@ -323,11 +401,23 @@ static int parse_cli(sim *s, int argc, char **argv)
     int units = 1, c;
     const char *scen = NULL;
     bool seed_set = false;
-    while ((c = getopt_long(argc, argv, "d:n:t:s:o:rfS:qvh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:n:t:s:o:rfS:qvhR:", lo, NULL)) != -1) {
         switch (c) {
         case 'd': s->dir = optarg; break;
         case 'n': units = atoi(optarg); break;
-        case 't': s->tcp_base = atoi(optarg); break;
+        case 't':
+        case 'R':
+            if (s->tcp_base) {
+                fprintf(stderr, "esp32sim: give one of --tcp and --rfc2217\n");
+                return -1;
+            }
+            s->tcp_base = atoi(optarg);
+            s->rfc = c == 'R';
+            if (s->tcp_base <= 0) {
+                usage();
+                return -1;
+            }
+            break;
         case 's': scen = optarg; break;
         case 'o': {
             char *colon = strchr(optarg, ':');
@@ -464,8 +554,12 @@ int main(int argc, char **argv)
             }
             if (sl->port.attached) {
                 unit_service(sl->u, now);
-                if (outq_flush(&sl->u->out, sl->port.io, now, s.realism) < 0)
+                if (flush_out(&s, sl, now) < 0)
                     detach(&s, sl, now);
+            } else if (sl->port.kind == SIM_PORT_RFC2217) {
+                /* The unit runs on (resets, boots) with nobody at the port. */
+                unit_service(sl->u, now);
+                outq_clear(&sl->u->out);
             }
             const char *why = NULL;
             uint64_t td = departure_time(&s, sl, &why);
@@ -500,7 +594,7 @@ int main(int argc, char **argv)
             if (!sl->u)
                 continue;
             sim_unit *u = sl->u;
-            if (sl->port.kind == SIM_PORT_TCP) {
+            if (is_net(sl)) {
                 pfd[n] = (struct pollfd){.fd = sl->port.lfd, .events = POLLIN};
                 owner[n][0] = i;
                 owner[n][1] = 1;
@@ -508,14 +602,20 @@ int main(int argc, char **argv)
             } else if (!sl->port.attached && s.ino < 0) {
                 need_hup_poll = true;
             }
-            if (!sl->port.attached)
+            if (!sl->port.attached) {
+                uint64_t te = unit_next_event(u);
+                if (te && te < wake)
+                    wake = te;
                 continue;
+            }
             short ev = 0;
             if (want_in(&s, sl, now))
                 ev |= POLLIN;
             else if (s.realism && unit_rx_room(u) && u->rx_free < wake)
                 wake = u->rx_free;
             uint64_t due = outq_due(&u->out, s.realism);
+            if (sl->port.kind == SIM_PORT_RFC2217 && rfc_pending(&sl->port.rfc))
+                ev |= POLLOUT;
             if (!outq_empty(&u->out)) {
                 if (due <= now)
                     ev |= POLLOUT;
@@ -562,6 +662,8 @@ int main(int argc, char **argv)
             if (!sl->u)
                 continue;
             if (owner[j][1] == 1) { /* TCP listener */
+                if (tcp_peer_gone(&sl->port))
+                    detach(&s, sl, now); /* its hang-up is in this round's results too */
                 if (tcp_accept(&sl->port) > 0)
                     attach(&s, sl, now);
                 continue;
@@ -579,7 +681,7 @@ int main(int argc, char **argv)
                 continue;
             }
             if (pfd[j].revents & POLLOUT) {
-                if (outq_flush(&sl->u->out, sl->port.io, now, s.realism) < 0)
+                if (flush_out(&s, sl, now) < 0)
                     detach(&s, sl, now);
             }
         }

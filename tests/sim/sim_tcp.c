@@ -1,4 +1,5 @@
-/* sim_tcp.c - TCP transport: one listener per slot on 127.0.0.1, one host at a time. */
+/* sim_tcp.c - TCP transport: one listener per slot on 127.0.0.1, one host at a time.
+ * The RFC 2217 transport uses the same listener (its protocol is in sim_rfc2217.c). */
 #include "sim_port.h"
 
 #include <arpa/inet.h>
@@ -11,10 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int tcp_up(sim_port *p, const char *dir, int slot, int port, char *err, size_t errlen)
+int tcp_up(sim_port *p, const char *dir, int slot, int port, sim_port_kind kind, char *err,
+           size_t errlen)
 {
+    bool rfc = kind == SIM_PORT_RFC2217;
     memset(p, 0, sizeof *p);
-    p->kind = SIM_PORT_TCP;
+    p->kind = rfc ? SIM_PORT_RFC2217 : SIM_PORT_TCP;
+    rfc_reset_session(&p->rfc); /* adapter at 115200, 8N1, lines released */
     p->io = p->master = -1;
     p->wd = -1;
     p->port = port;
@@ -33,11 +37,11 @@ int tcp_up(sim_port *p, const char *dir, int slot, int port, char *err, size_t e
         p->lfd = -1;
         return -1;
     }
-    snprintf(p->side, sizeof p->side, "%s/slot%d.tcp", dir, slot);
+    snprintf(p->side, sizeof p->side, "%s/slot%d.%s", dir, slot, rfc ? "rfc2217" : "tcp");
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.tmp", p->side);
     FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "socket://127.0.0.1:%d\n", port) < 0 || fclose(f) != 0 ||
+    if (!f || fprintf(f, "%s://127.0.0.1:%d\n", rfc ? "rfc2217" : "socket", port) < 0 || fclose(f) != 0 ||
         rename(tmp, p->side) != 0) {
         snprintf(err, errlen, "write %s: %s", p->side, strerror(errno));
         close(p->lfd);
@@ -65,6 +69,16 @@ void tcp_down(sim_port *p)
     close(p->lfd);
     p->lfd = -1;
     p->up = false;
+    rfc_free(&p->rfc);
+}
+
+bool tcp_peer_gone(const sim_port *p)
+{
+    if (!p->attached || p->io < 0)
+        return false;
+    char b;
+    ssize_t n = recv(p->io, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 int tcp_accept(sim_port *p)
@@ -80,5 +94,7 @@ int tcp_accept(sim_port *p)
     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     p->io = c;
     p->attached = true;
+    if (p->kind == SIM_PORT_RFC2217)
+        rfc_reset_session(&p->rfc);
     return 1;
 }

@@ -183,12 +183,10 @@ void unit_boot_app(sim_unit *u, const char *rst, bool by_host)
     unit_log(u, "booted into the app%s", rst ? " after a reset" : "");
 }
 
-void unit_host_open(sim_unit *u, uint64_t now)
+/* The ROM's banner after a reset (rst = "0x1 (POWERON_RESET)" ...): download mode
+ * when GPIO0 was latched low, else the app boots from flash. */
+static void boot_after_reset(sim_unit *u, bool download, const char *why)
 {
-    bool download = !u->o.faults.no_sync;
-    unit_reset(u, download);
-    u->now = now;
-    u->work = 0;
     char b[200];
     if (download) {
         snprintf(b, sizeof b,
@@ -196,13 +194,77 @@ void unit_host_open(sim_unit *u, uint64_t now)
                  "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n",
                  rom_date(u));
         unit_send_raw(u, b, strlen(b));
-        unit_log(u, "port opened: reset into download mode");
+        unit_log(u, "%s: reset into download mode", why);
     } else {
         snprintf(b, sizeof b, "%s\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n",
                  rom_date(u));
         unit_send_raw(u, b, strlen(b));
         app_text(u);
-        unit_log(u, "port opened: normal boot (not in download mode)");
+        unit_log(u, "%s: normal boot (not in download mode)", why);
+    }
+}
+
+void unit_host_open(sim_unit *u, uint64_t now)
+{
+    bool download = !u->o.faults.no_sync;
+    unit_reset(u, download);
+    u->now = now;
+    u->work = 0;
+    boot_after_reset(u, download, "port opened");
+}
+
+/* EN low holds the chip in reset: nothing runs, nothing is sent, input is lost. */
+static void hold_in_reset(sim_unit *u)
+{
+    unit_reset(u, true);
+    u->mode = SIM_MODE_RESET;
+    u->ar.held = true;
+    u->ar.boot_at = 0;
+}
+
+void unit_autoreset_power_on(sim_unit *u, uint64_t now)
+{
+    u->ar.on = true;
+    u->ar.dtr = u->ar.rts = false;
+    hold_in_reset(u);
+    u->ar.held = false;
+    u->ar.by_host = false;
+    u->ar.boot_at = now; /* powered before the slot was published: booted by then */
+}
+
+void unit_set_lines(sim_unit *u, bool dtr, bool rts, uint64_t now)
+{
+    bool en_low = rts && !dtr;
+    u->ar.dtr = dtr;
+    u->ar.rts = rts;
+    unit_log(u, "DTR=%d RTS=%d: EN %s, GPIO0 %s", dtr, rts, en_low ? "low" : "high",
+             dtr && !rts ? "low" : "high");
+    if (en_low && !u->ar.held) {
+        hold_in_reset(u);
+        unit_log(u, "EN low: chip held in reset");
+    } else if (!en_low && u->ar.held) {
+        u->ar.held = false;
+        u->ar.by_host = true;
+        u->ar.boot_at = now + SIM_EN_LATCH_NS;
+    }
+}
+
+/* The chip leaves reset: GPIO0 as it is now decides the boot mode. */
+static void autoreset_boot(sim_unit *u)
+{
+    uint64_t t = u->ar.boot_at;
+    bool download = u->ar.dtr && !u->ar.rts && !u->o.faults.no_sync;
+    bool by_host = u->ar.by_host;
+    u->ar.boot_at = 0;
+    unit_reset(u, download);
+    u->now = t;
+    u->work = 0;
+    boot_after_reset(u, download, !by_host ? "power-on"
+                                  : download ? "EN released with GPIO0 low"
+                                             : "EN released with GPIO0 high");
+    if (by_host && !download) {
+        u->app_boot_at = t;
+        unit_log(u, "booted into the app after a reset (EN)");
     }
 }
 
@@ -415,6 +477,8 @@ size_t unit_rx_room(const sim_unit *u)
 
 void unit_service(sim_unit *u, uint64_t now)
 {
+    if (u->ar.boot_at && u->ar.boot_at <= now)
+        autoreset_boot(u);
     size_t i = 0;
     while (i < u->raw_len && u->busy_until <= now && !u->vanish) {
         uint8_t b = u->raw[i++];
@@ -452,7 +516,10 @@ void unit_rx(sim_unit *u, const uint8_t *d, size_t n, uint64_t now)
 
 uint64_t unit_next_event(const sim_unit *u)
 {
+    uint64_t t = 0;
     if (u->raw_len && u->busy_until && !u->vanish)
-        return u->busy_until;
-    return 0;
+        t = u->busy_until;
+    if (u->ar.boot_at && (!t || u->ar.boot_at < t))
+        t = u->ar.boot_at;
+    return t;
 }

@@ -27,7 +27,13 @@ typedef enum {
     SIM_MODE_STUB,    /* legacy flasher stub after MEM_END + OHAI */
     SIM_MODE_APP,     /* booted into flash (normal boot or after a reset by the station) */
     SIM_MODE_DEAD,    /* jumped into nowhere / deaf: silent until the port is reset */
+    SIM_MODE_RESET,   /* EN low (auto-reset circuit), or released and not yet booted */
 } sim_mode;
+
+/* Auto-reset circuit timing: after EN is released the chip leaves reset and latches its
+ * strapping pins (GPIO0) once EN has charged through the board's RC (10 kOhm / 1 uF class:
+ * milliseconds); GPIO0 must still be low then for download mode. */
+#define SIM_EN_LATCH_NS (10 * 1000000ull)
 
 /* Write session (FLASH_BEGIN or FLASH_DEFL_BEGIN), ROM or stub semantics. */
 typedef struct sim_wsess {
@@ -117,6 +123,14 @@ typedef struct sim_unit {
         size_t ack_len;
     } rf;
 
+    struct {                  /* two-transistor auto-reset circuit (RFC 2217 slots) */
+        bool on;              /* the unit is reset through DTR/RTS, not by port open/close */
+        bool dtr, rts;        /* asserted = true; EN low = RTS & !DTR, GPIO0 low = DTR & !RTS */
+        bool held;            /* EN is low: the chip is in reset */
+        bool by_host;         /* the pending boot follows a host's line change */
+        uint64_t boot_at;     /* EN released: the chip boots (GPIO0 latched) at this time */
+    } ar;
+
     /* For the host loop. */
     bool vanish;              /* disconnect fault fired: unplug now */
     uint64_t app_boot_at;     /* last reboot into the app caused by the host (0 never) */
@@ -135,6 +149,13 @@ void unit_host_open(sim_unit *u, uint64_t now);
 /* The host closed the port (the DTR/RTS reset of the model): pending output dropped,
  * back to the ROM loader at 115200; flash and fault counters kept. */
 void unit_host_close(sim_unit *u, uint64_t now);
+/* RFC 2217 slots: the unit sits behind the classic auto-reset circuit (EN and GPIO0 as
+ * functions of DTR/RTS, see sim_unit.c). Power-on with the lines released boots the app
+ * (its banner goes to nobody); opening or closing the port changes nothing by itself. */
+void unit_autoreset_power_on(sim_unit *u, uint64_t now);
+/* The adapter's DTR/RTS changed (asserted = true). */
+void unit_set_lines(sim_unit *u, bool dtr, bool rts, uint64_t now);
+
 /* Room for more input (bytes). */
 size_t unit_rx_room(const sim_unit *u);
 /* Append received bytes (at most unit_rx_room) and process what the device can. */

@@ -65,7 +65,21 @@ uint64_t outq_due(const sim_outq *q, bool realism)
     return t;
 }
 
+static ssize_t fd_writer(void *ctx, const uint8_t *d, size_t n, uint32_t baud)
+{
+    (void)baud;
+    ssize_t w = write(*(int *)ctx, d, n);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    return w;
+}
+
 ssize_t outq_flush(sim_outq *q, int fd, uint64_t now, bool realism)
+{
+    return outq_flush_with(q, now, realism, fd_writer, &fd);
+}
+
+ssize_t outq_flush_with(sim_outq *q, uint64_t now, bool realism, outq_writer wr, void *ctx)
 {
     ssize_t total = 0;
     while (q->head && q->head->not_before <= now) {
@@ -81,12 +95,11 @@ ssize_t outq_flush(sim_outq *q, int fd, uint64_t now, bool realism)
             if (n > burst)
                 n = burst;
         }
-        ssize_t w = write(fd, c->data + c->off, n);
-        if (w < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                break;
+        ssize_t w = wr(ctx, c->data + c->off, n, c->baud);
+        if (w < 0)
             return -1;
-        }
+        if (w == 0)
+            break;
         if (realism) {
             uint64_t start = q->tx_free > now ? q->tx_free : now;
             /* a line idle for long starts now; otherwise back-to-back */

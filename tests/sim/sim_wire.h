@@ -35,6 +35,10 @@ uint64_t outq_due(const sim_outq *q, bool realism);
 /* Write whatever is due to fd (non-blocking). Returns bytes written, or -1 on a hard
  * error (EIO/EPIPE: the other side is gone); EAGAIN counts as 0. */
 ssize_t outq_flush(sim_outq *q, int fd, uint64_t now, bool realism);
+/* The same through a writer: it takes up to n bytes that leave at baud and returns how
+ * many it took (0 = not now), or -1 on a hard error. */
+typedef ssize_t (*outq_writer)(void *ctx, const uint8_t *d, size_t n, uint32_t baud);
+ssize_t outq_flush_with(sim_outq *q, uint64_t now, bool realism, outq_writer w, void *ctx);
 
 /* Realism input pacing: bytes the unit may take in now at baud; then account them. */
 size_t wire_rx_allow(uint64_t rx_free, uint64_t now, uint32_t baud, size_t want);
