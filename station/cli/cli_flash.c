@@ -65,14 +65,17 @@ static int usage(FILE *out)
 {
     fprintf(out,
             "usage: station flash --port PATH --profile NAME_OR_PATH [--baud N] [--no-stub]\n"
-            "                     [--no-reset] [--profiles-dir DIR] [--cache-dir DIR]\n"
-            "                     [--db PATH | --no-record] [--operator NAME]\n"
+            "                     [--no-reset] [--reflash changed|all] [--profiles-dir DIR]\n"
+            "                     [--cache-dir DIR] [--db PATH | --no-record] [--operator NAME]\n"
             "  --port          serial device, pseudo-terminal, socket://HOST:PORT or\n"
             "                  rfc2217://HOST:PORT (a serial server: DTR/RTS resets work)\n"
             "  --profile       profile name (looked up in the profile directories) or file\n"
             "  --baud          data baud rate (default: the profile's first rate)\n"
             "  --no-stub       flash through the ROM loader only\n"
             "  --no-reset      do not toggle DTR/RTS (unit already in download mode)\n"
+            "  --reflash       changed: ask the unit (MD5 per region, then per 64 KiB block)\n"
+            "                  and write only what differs; all: write every block.\n"
+            "                  Default: the profile's reflash key, else changed\n"
             "  --profiles-dir  ':'-separated directories to look for NAME.ini\n"
             "                  (default $STATION_PROFILES, else the\n"
             "                  installed and build-tree profile folders)\n"
@@ -122,6 +125,10 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
            kbit);
     printf("wire:    %llu bytes out, %llu in\n", (unsigned long long)r->wire_out,
            (unsigned long long)r->wire_in);
+    printf("plan:    %d region(s) already on the unit, %d of %d compared 64 KiB blocks "
+           "differed; %d stream(s), %d erase-only run(s) (%llu bytes)\n",
+           r->regions_unchanged, r->blocks_changed, r->blocks_compared, r->streams, r->erases,
+           (unsigned long long)r->bytes_erased);
     printf("verify:  %d of %d regions\n", r->regions_verified, fw->n);
     printf("time:    %.2f s (connect %.2f, stub %.2f, write %.2f, verify %.2f)\n", r->t_total,
            r->t_connect, r->t_stub, r->t_write, r->t_verify);
@@ -133,6 +140,7 @@ int st_cli_flash(int argc, char **argv)
         {"port", required_argument, 0, 'p'},      {"profile", required_argument, 0, 'P'},
         {"baud", required_argument, 0, 'b'},      {"no-stub", no_argument, 0, 'S'},
         {"no-reset", no_argument, 0, 'R'},        {"profiles-dir", required_argument, 0, 'd'},
+        {"reflash", required_argument, 0, 'F'},
         {"cache-dir", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
         {"db", required_argument, 0, 'D'},        {"no-record", no_argument, 0, 'N'},
         {"operator", required_argument, 0, 'o'},  {0, 0, 0, 0},
@@ -143,6 +151,7 @@ int st_cli_flash(int argc, char **argv)
     st_flash_opts opts = {0};
     int c;
     optind = 1;
+    st_reflash reflash = ST_REFLASH_DEFAULT;
     while ((c = getopt_long(argc, argv, "p:P:b:SRd:c:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'p': port = optarg; break;
@@ -159,6 +168,16 @@ int st_cli_flash(int argc, char **argv)
         }
         case 'S': opts.no_stub = true; break;
         case 'R': opts.no_reset = true; break;
+        case 'F':
+            if (!strcmp(optarg, "changed")) {
+                reflash = ST_REFLASH_CHANGED;
+            } else if (!strcmp(optarg, "all")) {
+                reflash = ST_REFLASH_ALL;
+            } else {
+                fprintf(stderr, "station flash: bad --reflash '%s' (changed or all)\n", optarg);
+                return 2;
+            }
+            break;
         case 'd': dirs = optarg; break;
         case 'c': cache = optarg; break;
         case 'D': db_path = optarg; break;
@@ -216,6 +235,11 @@ int st_cli_flash(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    /* The repair bench: a unit that already holds most of the firmware costs MD5s only. */
+    opts.reflash = reflash != ST_REFLASH_DEFAULT ? reflash
+                   : fw->prof.reflash != ST_REFLASH_DEFAULT ? fw->prof.reflash
+                                                            : ST_REFLASH_CHANGED;
+    printf("reflash: %s\n", st_reflash_name(opts.reflash));
     char who[64];
     st_bench_cfg bc = {.port = port, .operator_name = st_cli_operator(operator_arg, who, sizeof who)};
     cli_state st = {.phase = ST_PH_NONE, .last_pct = -1};

@@ -21,6 +21,8 @@
 #define IMG_MAX_SEGMENTS 16
 #define IMG_HASH_FLAG_BYTE 23 /* extended header byte 15: SHA-256 appended */
 
+#define ST_SECTOR 0x1000u /* flash erase sector: images start on one */
+
 static int perr(st_err *err, const char *hint, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int perr(st_err *err, const char *hint, const char *fmt, ...)
 {
@@ -223,6 +225,110 @@ static int compress_image(st_image *im, st_err *err)
     return 0;
 }
 
+/* MD5 of the landing bytes, then the compressed stream (from the cache, else compressed,
+ * checked and stored) and its marks. */
+static int image_stream(st_image *im, const char *cache_dir, st_err *err)
+{
+    uint8_t key[32];
+    if (!EVP_Digest(im->data, im->len, im->md5, NULL, EVP_md5(), NULL) ||
+        !EVP_Digest(im->data, im->len, key, NULL, EVP_sha256(), NULL))
+        return perr(err, "this is a bug in the station: report it", "digest of %s failed", im->path);
+    /* A cache hit was proven to inflate back to the image, and that pass gave the marks. */
+    if (cache_dir && st_zcache_load(cache_dir, COMP_ID, key, im->data, im->len, &im->zdata,
+                                    &im->zlen, &im->zlen_zlib9, &im->zmarks))
+        return 0;
+    if (compress_image(im, err))
+        return -1;
+    im->zmarks = malloc(ST_ZMARKS(im->zlen) * sizeof *im->zmarks);
+    if (!im->zmarks)
+        return nomem(err, im->path);
+    /* Cheap insurance: never hand the units a stream that does not inflate to the image;
+     * the same pass learns what each stretch of the stream inflates to. */
+    if (!st_zlib_matches(im->zdata, im->zlen, im->data, im->len, im->zmarks))
+        return perr(err, "this is a bug in the station: report it",
+                    "compressed stream of %s does not inflate back to the image", im->path);
+    if (cache_dir)
+        st_zcache_store(cache_dir, COMP_ID, key, im->len, im->zdata, im->zlen, im->zlen_zlib9);
+    return 0;
+}
+
+static bool sector_erased(const st_image *im, size_t s)
+{
+    size_t end = (s + 1) * ST_SECTOR < im->len ? (s + 1) * ST_SECTOR : im->len;
+    for (size_t i = s * ST_SECTOR; i < end; i++)
+        if (im->data[i] != 0xFF)
+            return false;
+    return true;
+}
+
+static int piece_of(const st_image *im, size_t from, size_t len, const char *cache_dir,
+                    st_image *out, st_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->offset = im->offset + (uint32_t)from;
+    out->data = im->data + from;
+    out->len = len;
+    out->borrowed = 1;
+    memcpy(out->sha256, im->sha256, 32);
+    snprintf(out->path, sizeof out->path, "%s", im->path);
+    return image_stream(out, cache_dir, err);
+}
+
+/* Split the image at its all-0xFF sectors: runs of written sectors (each with its own
+ * stream unless it is the whole image) and runs of erase-only sectors. */
+static int split_runs(st_image *im, const char *cache_dir, st_err *err)
+{
+    size_t nsec = (im->len + ST_SECTOR - 1) / ST_SECTOR;
+    im->runs = calloc(nsec ? nsec : 1, sizeof *im->runs);
+    if (!im->runs)
+        return nomem(err, im->path);
+    im->nruns = 0;
+    for (size_t s = 0; s < nsec;) {
+        bool ff = sector_erased(im, s);
+        size_t e = s + 1;
+        while (e < nsec && sector_erased(im, e) == ff)
+            e++;
+        size_t end = e * ST_SECTOR < im->len ? e * ST_SECTOR : im->len;
+        im->runs[im->nruns++] = (st_image_run){(uint32_t)(s * ST_SECTOR),
+                                               (uint32_t)(end - s * ST_SECTOR), ff, NULL};
+        s = e;
+    }
+    if (im->nruns == 0)
+        im->runs[im->nruns++] = (st_image_run){0, (uint32_t)im->len, 0, NULL};
+    if (im->nruns == 1)
+        return 0;
+    for (int i = 0; i < im->nruns; i++) {
+        st_image_run *r = &im->runs[i];
+        if (r->erase_only)
+            continue;
+        r->piece = calloc(1, sizeof *r->piece);
+        if (!r->piece)
+            return nomem(err, im->path);
+        if (piece_of(im, r->off, r->len, cache_dir, r->piece, err))
+            return -1;
+    }
+    return 0;
+}
+
+int st_image_piece(const st_image *im, size_t from, size_t len, st_image *out, st_err *err)
+{
+    if (piece_of(im, from, len, NULL, out, err)) {
+        st_image_piece_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void st_image_piece_free(st_image *p)
+{
+    if (!p)
+        return;
+    free(p->zdata);
+    free(p->zmarks);
+    p->zdata = NULL;
+    p->zmarks = NULL;
+}
+
 /* An image path relative to its profile's folder when it lies there (shorter messages). */
 static const char *shown(const st_profile *p, const char *path)
 {
@@ -257,30 +363,11 @@ static int prepare_image(const st_profile *p, const st_profile_image *pi, const 
     return finish_image(im, cache_dir, err);
 }
 
-/* Digest and compress im->data (padded already): from the cache when it holds the stream. */
+/* Digest, stream (from the cache when it holds it) and the split at 0xFF sectors of
+ * im->data (padded already). */
 static int finish_image(st_image *im, const char *cache_dir, st_err *err)
 {
-    uint8_t key[32];
-    if (!EVP_Digest(im->data, im->len, im->md5, NULL, EVP_md5(), NULL) ||
-        !EVP_Digest(im->data, im->len, key, NULL, EVP_sha256(), NULL))
-        return perr(err, "this is a bug in the station: report it", "digest of %s failed", im->path);
-    /* A cache hit was proven to inflate back to the image, and that pass gave the marks. */
-    if (cache_dir && st_zcache_load(cache_dir, COMP_ID, key, im->data, im->len, &im->zdata,
-                                    &im->zlen, &im->zlen_zlib9, &im->zmarks))
-        return 0;
-    if (compress_image(im, err))
-        return -1;
-    im->zmarks = malloc(ST_ZMARKS(im->zlen) * sizeof *im->zmarks);
-    if (!im->zmarks)
-        return nomem(err, im->path);
-    /* Cheap insurance: never hand the units a stream that does not inflate to the image;
-     * the same pass learns what each stretch of the stream inflates to. */
-    if (!st_zlib_matches(im->zdata, im->zlen, im->data, im->len, im->zmarks))
-        return perr(err, "this is a bug in the station: report it",
-                    "compressed stream of %s does not inflate back to the image", im->path);
-    if (cache_dir)
-        st_zcache_store(cache_dir, COMP_ID, key, im->len, im->zdata, im->zlen, im->zlen_zlib9);
-    return 0;
+    return image_stream(im, cache_dir, err) || split_runs(im, cache_dir, err) ? -1 : 0;
 }
 
 uint64_t st_image_inflated(const st_image *im, size_t zoff, size_t n)
@@ -327,11 +414,8 @@ void st_fwset_free(st_fwset *fw)
 {
     if (!fw)
         return;
-    for (int i = 0; i < ST_MAX_IMAGES; i++) {
-        free(fw->img[i].data);
-        free(fw->img[i].zdata);
-        free(fw->img[i].zmarks);
-    }
+    for (int i = 0; i < ST_MAX_IMAGES; i++)
+        st_image_free(&fw->img[i]);
     if (fw->has_stub)
         st_stub_free(&fw->stub);
     st_prov_csv_free(fw->csv);
@@ -361,7 +445,13 @@ int st_image_from_bytes(uint32_t offset, const uint8_t *data, size_t len, const 
 
 void st_image_free(st_image *im)
 {
-    free(im->data);
+    for (int r = 0; r < im->nruns; r++) {
+        st_image_piece_free(im->runs[r].piece);
+        free(im->runs[r].piece);
+    }
+    free(im->runs);
+    if (!im->borrowed)
+        free(im->data);
     free(im->zdata);
     free(im->zmarks);
     memset(im, 0, sizeof *im);

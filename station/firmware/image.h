@@ -16,6 +16,15 @@
 #define ST_ZMARK_STEP 0x400u
 #define ST_ZMARKS(zlen) (((zlen) + ST_ZMARK_STEP - 1) / ST_ZMARK_STEP + 1)
 
+/* A stretch of an image, starting on a 4 KiB sector of flash: bytes to write, or a run
+ * of sectors that are entirely 0xFF (erased, never programmed: ERASE_REGION). */
+typedef struct st_image_run {
+    uint32_t off, len;        /* from the image start; off is 4 KiB aligned */
+    int erase_only;
+    struct st_image *piece;   /* written run of a split image: the run as its own image
+                               * (own stream); NULL when the run is the whole image */
+} st_image_run;
+
 typedef struct st_image {
     uint32_t offset;
     uint8_t *data;        /* bytes to land (header-patched at the bootloader offset, padded to 4) */
@@ -28,6 +37,9 @@ typedef struct st_image {
     uint32_t *zmarks;     /* zmarks[i]: bytes inflated from the first i*ST_ZMARK_STEP of zdata */
     char path[ST_PATH_MAX];
     char warning[200];    /* non-fatal note for the operator/log (e.g. header left unpatched), "" if none */
+    st_image_run *runs;   /* the image split at its all-0xFF sectors, in order (>= 1 run) */
+    int nruns;
+    int borrowed;         /* a piece: data points into the parent image (not owned) */
 } st_image;
 
 typedef struct st_fwset {
@@ -55,5 +67,11 @@ void st_image_free(st_image *im);
  * ST_ZMARK_STEP): the device work a block costs, which sizes its timeout. A block of
  * 0xFF padding can inflate to megabytes. */
 uint64_t st_image_inflated(const st_image *im, size_t zoff, size_t n);
+
+/* im's bytes [from, from+len) as an image of their own (offset im->offset + from, data
+ * borrowed from im, own MD5, compressed stream and marks; nruns 0). Free it with
+ * st_image_piece_free before im. 0, or -1 (ST_E_NOMEM / a compressor failure). */
+int st_image_piece(const st_image *im, size_t from, size_t len, st_image *out, st_err *err);
+void st_image_piece_free(st_image *piece);
 
 #endif

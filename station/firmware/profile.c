@@ -13,12 +13,14 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-enum pkey { PK_NAME, PK_DESC, PK_CHIP, PK_MODE, PK_FREQ, PK_SIZE, PK_BAUD, PK_STUB, PK_COUNT };
+enum pkey { PK_NAME, PK_DESC, PK_CHIP, PK_MODE, PK_FREQ, PK_SIZE, PK_BAUD, PK_STUB, PK_REFLASH,
+            PK_COUNT };
 enum ikey { IK_OFFSET, IK_FILE, IK_SHA, IK_COUNT };
 
 static const char *const pkey_names[PK_COUNT] = {"name", "description", "chip", "flash_mode",
-                                                 "flash_freq", "flash_size", "baud", "stub"};
-static const int pkey_required[PK_COUNT] = {1, 0, 1, 1, 1, 1, 1, 0};
+                                                 "flash_freq", "flash_size", "baud", "stub",
+                                                 "reflash"};
+static const int pkey_required[PK_COUNT] = {1, 0, 1, 1, 1, 1, 1, 0, 0};
 static const char *const ikey_names[IK_COUNT] = {"offset", "file", "sha256"};
 
 static const char *const modes[] = {"qio", "qout", "dio", "dout", "keep"};
@@ -236,8 +238,22 @@ static int set_profile_key(struct pctx *c, int k, const char *v)
             return refuse(c, line, "name the stub JSON file or remove the key for ROM-mode flashing",
                           "stub is empty");
         return resolve_rel(c, v, p->stub_path, line, "stub");
+    case PK_REFLASH:
+        if (!strcasecmp(v, "changed"))
+            p->reflash = ST_REFLASH_CHANGED;
+        else if (!strcasecmp(v, "all"))
+            p->reflash = ST_REFLASH_ALL;
+        else
+            return refuse(c, line, "use reflash = changed (write only the 64 KiB blocks that differ) "
+                          "or reflash = all", "unknown reflash '%s'", v);
+        return 0;
     }
     return 0;
+}
+
+const char *st_reflash_name(st_reflash r)
+{
+    return r == ST_REFLASH_CHANGED ? "changed" : r == ST_REFLASH_ALL ? "all" : "default";
 }
 
 static int set_image_key(struct pctx *c, int k, const char *v)
@@ -387,7 +403,7 @@ static void take_key(struct pctx *c, const char *name, const char *value)
     if (c->blk == B_PROFILE) {
         int k = find_name(name, pkey_names, PK_COUNT, 0);
         if (k < 0)
-            refuse(c, line, "[profile] keys: name description chip flash_mode flash_freq flash_size baud stub",
+            refuse(c, line, "[profile] keys: name description chip flash_mode flash_freq flash_size baud stub reflash",
                    "unknown key '%s' in [profile]", name);
         else if (c->pkey_line[k])
             refuse(c, line, "give each key once", "key '%s' repeated (first at line %d)", name,

@@ -12,6 +12,17 @@
 #define ST_MAX_BAUDS 8
 #define ST_PATH_MAX 512
 
+/* reflash = changed | all: how much of a region is written to a unit. */
+typedef enum st_reflash {
+    ST_REFLASH_DEFAULT = 0, /* key absent: the caller's default (repair bench and retries:
+                             * changed; the line's first try: all) */
+    ST_REFLASH_CHANGED,     /* ask the unit first (MD5), write only the 64 KiB blocks that differ */
+    ST_REFLASH_ALL,         /* write every block (0xFF sectors are still only erased) */
+} st_reflash;
+
+/* "default" / "changed" / "all". */
+const char *st_reflash_name(st_reflash r);
+
 typedef struct st_profile_image {
     uint32_t offset;
     char path[ST_PATH_MAX];  /* resolved relative to the profile file's folder */
@@ -29,6 +40,7 @@ typedef struct st_profile {
     int bauds[ST_MAX_BAUDS]; /* bauds[0] is the target; the rest the fall-back ladder */
     int n_bauds;
     char stub_path[ST_PATH_MAX]; /* "" = flash through the ROM loader */
+    st_reflash reflash;      /* key reflash; ST_REFLASH_DEFAULT when absent */
     st_profile_image images[ST_MAX_IMAGES];
     int n_images;
     st_provision prov;       /* [provision]: per-unit NVS partition (prov.enabled) */

@@ -282,6 +282,11 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
             .sync_attempts = c->sync_attempts,
             .stub_attempts = st_retry_stub_attempts_per_try(),
             .stub_required = !rs.no_stub,
+            /* A retry resumes: regions the failed try left right are found by MD5 and
+             * not written again. The first try writes everything unless the profile
+             * says otherwise (a fresh unit differs everywhere: asking costs MD5 time). */
+            .reflash = prof->reflash != ST_REFLASH_DEFAULT ? prof->reflash
+                       : rs.tries > 1 ? ST_REFLASH_CHANGED : ST_REFLASH_ALL,
             .abort = &w->abort,
             .progress = on_progress,
             .log = on_log,

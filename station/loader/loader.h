@@ -168,6 +168,9 @@ int st_cmd_defl_begin(st_loader *l, uint32_t size, uint32_t blocks, uint32_t blk
 int st_cmd_defl_data(st_loader *l, uint32_t seq, const uint8_t *data, size_t n, int timeout_ms,
                      st_err *err);
 int st_cmd_defl_end(st_loader *l, uint32_t flag, int timeout_ms, st_err *err);
+/* Stub ERASE_REGION(off, len): both 4 KiB aligned; the stub answers once it is erased
+ * (timeout scaled by ST_TO_ERASE_PER_MB_MS). */
+int st_cmd_erase_region(st_loader *l, uint32_t off, uint32_t len, st_err *err);
 /* SPI_ATTACH(0): 8 bytes to the ROM, 4 to the stub. */
 int st_cmd_spi_attach(st_loader *l, st_err *err);
 /* SPI_SET_PARAMS(0, size, 64 KiB, 4 KiB, 256, 0xFFFF). */

@@ -130,6 +130,12 @@ int st_cmd_defl_end(st_loader *l, uint32_t flag, int timeout_ms, st_err *err)
     return simple(l, ESP_FLASH_DEFL_END, w, 1, timeout_ms, err);
 }
 
+int st_cmd_erase_region(st_loader *l, uint32_t off, uint32_t len, st_err *err)
+{
+    const uint32_t w[2] = {off, len};
+    return simple(l, ESP_ERASE_REGION, w, 2, st_timeout_per_mb(ST_TO_ERASE_PER_MB_MS, len), err);
+}
+
 int st_cmd_spi_attach(st_loader *l, st_err *err)
 {
     /* hspi_arg 0 (default pins); the ROM also wants the 4-byte is_legacy word. */

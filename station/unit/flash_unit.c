@@ -7,11 +7,13 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "detect.h"
 #include "esp_proto.h"
+#include "flash_plan.h"
 #include "flash_write.h"
 #include "loader.h"
 #include "reset.h"
@@ -30,7 +32,8 @@ typedef struct fu {
     st_loader l;
     int cur_baud;
     uint64_t wire_out, wire_in; /* of ports already closed */
-    uint64_t zdone;             /* compressed bytes of the images already written */
+    uint64_t zdone;             /* compressed bytes of the streams already written */
+    uint64_t ztotal;            /* compressed bytes the plans will send */
 } fu;
 
 static void logf_(fu *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -430,31 +433,94 @@ static void on_block(void *user, size_t zdone, size_t ztotal)
 {
     fu *f = user;
     (void)ztotal;
-    progress(f, ST_PH_WRITE, f->zdone + zdone, f->fw->total_zlen);
+    progress(f, ST_PH_WRITE, f->zdone + zdone, f->ztotal);
+}
+
+/* An erase-only run: the stub's ERASE_REGION; the ROM has none, but its FLASH_BEGIN
+ * erases the announced size up front (and nothing is sent after it). */
+static int erase_run(fu *f, const st_plan_step *st, st_err *err)
+{
+    if (f->l.stub)
+        return st_cmd_erase_region(&f->l, st->off, st->len, err);
+    return st_cmd_flash_begin(&f->l, st->len, 0, ESP_ROM_FLASH_BLOCK, st->off,
+                              st_timeout_per_mb(ST_TO_ERASE_PER_MB_MS, st->len), err);
+}
+
+static int run_plan(fu *f, const st_plan *p, st_err *err)
+{
+    for (int k = 0; k < p->n; k++) {
+        const st_plan_step *st = &p->steps[k];
+        if (check_abort(f, err) < 0)
+            return -1;
+        if (st->erase_only) {
+            if (erase_run(f, st, err) < 0)
+                return -1;
+            f->rep->bytes_erased += st->len;
+            f->rep->erases++;
+            continue;
+        }
+        if (st_flash_write_image(&f->l, st->img, f->o->abort, on_block, f,
+                                 &f->rep->blocks_repaired, err) < 0)
+            return -1;
+        f->zdone += st->img->zlen;
+        f->rep->bytes_raw += st->img->len;
+        /* what went on the wire for it: the stream through the stub, the image itself
+         * through the ROM (uncompressed, flash_write.h) */
+        f->rep->bytes_compressed += f->l.stub ? st->img->zlen : st->img->len;
+        f->rep->streams++;
+    }
+    return 0;
+}
+
+static void log_plan(fu *f, const st_image *img, const st_plan *p)
+{
+    if (p->unchanged) {
+        logf_(f, "0x%05x %s: the unit already holds it (MD5): not written", img->offset, img->path);
+        return;
+    }
+    char what[96] = "";
+    if (p->compared)
+        snprintf(what, sizeof what, "%d of %d 64 KiB blocks differ; ", p->blocks_changed, p->blocks);
+    char sent[64];
+    if (f->l.stub)
+        snprintf(sent, sizeof sent, "%llu compressed", (unsigned long long)p->write_zbytes);
+    else
+        snprintf(sent, sizeof sent, "uncompressed (ROM loader)");
+    logf_(f, "writing %s at 0x%05x: %s%llu bytes in %d run(s) (%s), %llu bytes 0xFF erased only",
+          img->path, img->offset, what, (unsigned long long)p->write_bytes, p->n, sent,
+          (unsigned long long)p->erase_bytes);
 }
 
 static int write_all(fu *f, st_err *err)
 {
     enter(f, ST_PH_WRITE);
     double t = st_now();
-    for (int i = 0; i < f->fw->n; i++) {
-        const st_image *img = &f->fw->img[i];
-        if (f->l.stub)
-            logf_(f, "writing %s at 0x%05x: %zu bytes (%zu compressed)", img->path, img->offset,
-                  img->len, img->zlen);
-        else
-            logf_(f, "writing %s at 0x%05x: %zu bytes, uncompressed (ROM loader)", img->path,
-                  img->offset, img->len);
-        if (st_flash_write_image(&f->l, img, f->o->abort, on_block, f, &f->rep->blocks_repaired, err) < 0)
-            return -1;
-        f->zdone += img->zlen;
-        f->rep->bytes_raw += img->len;
-        /* what went on the wire for it: the stream through the stub, the image itself
-         * through the ROM (uncompressed, flash_write.h) */
-        f->rep->bytes_compressed += f->l.stub ? img->zlen : img->len;
+    bool compare = f->o->reflash == ST_REFLASH_CHANGED;
+    st_plan *plans = calloc((size_t)f->fw->n, sizeof *plans);
+    if (!plans) {
+        st_err_set(err, ST_E_NOMEM, ST_PH_WRITE, "out of memory");
+        return -1;
     }
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < f->fw->n; i++) {
+        const st_image *img = &f->fw->img[i];
+        rc = st_plan_region(&f->l, img, compare, &plans[i], err);
+        if (rc == 0) {
+            log_plan(f, img, &plans[i]);
+            f->ztotal += plans[i].write_zbytes;
+            f->rep->regions_unchanged += plans[i].unchanged;
+            if (compare && !plans[i].unchanged)
+                f->rep->blocks_compared += plans[i].blocks > 1 ? plans[i].blocks : 0;
+            f->rep->blocks_changed += plans[i].blocks_changed;
+        }
+    }
+    for (int i = 0; rc == 0 && i < f->fw->n; i++)
+        rc = run_plan(f, &plans[i], err);
+    for (int i = 0; i < f->fw->n; i++)
+        st_plan_free(&plans[i]);
+    free(plans);
     f->rep->t_write = st_now() - t;
-    return 0;
+    return rc;
 }
 
 static int verify_all(fu *f, st_err *err)
@@ -561,7 +627,7 @@ done:
 out:
     rep->t_total = st_now() - t0;
     if (rc == 0)
-        progress(&f, ST_PH_DONE, fw->total_zlen, fw->total_zlen);
+        progress(&f, ST_PH_DONE, f.ztotal, f.ztotal);
     else
         finish_err(err);
     return rc;

@@ -32,6 +32,9 @@ typedef struct st_flash_opts {
     bool stub_required;     /* true: a stub that cannot be uploaded/started fails the attempt
                              * (stub_ram_checksum / stub_start) instead of falling back to the
                              * ROM loader inside it, so the engine's retry policy escalates */
+    st_reflash reflash;     /* changed: ask the unit per region / 64 KiB block and write only
+                             * what differs; all (and DEFAULT): write every block. Either
+                             * way 0xFF sectors are only erased and every region is verified */
 } st_flash_opts;
 
 typedef struct st_flash_report {
@@ -44,9 +47,13 @@ typedef struct st_flash_report {
                              * MEM_DATA under the next seq, FLASH_DATA likewise, stub
                              * FLASH_DEFL_DATA under the same seq */
     int baud;               /* baud the data went at */
-    uint64_t bytes_raw;     /* image bytes written */
+    uint64_t bytes_raw;     /* image bytes written (programmed through a stream) */
     uint64_t bytes_compressed; /* image bytes sent: compressed through the stub, the raw
                                 * bytes through the ROM loader (uncompressed writes) */
+    uint64_t bytes_erased;  /* bytes erased without programming (all-0xFF sectors) */
+    int regions_unchanged;  /* regions the unit already held (MD5): nothing written */
+    int blocks_compared, blocks_changed; /* 64 KiB blocks asked for / found different */
+    int streams, erases;    /* write streams sent / erase-only runs */
     uint64_t wire_out, wire_in; /* bytes on the wire, both directions */
     int regions_verified;   /* regions whose MD5 matched */
     double t_connect, t_stub, t_write, t_verify, t_total; /* seconds */

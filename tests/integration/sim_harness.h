@@ -308,6 +308,69 @@ static inline bool flash_is_erased(const sim_proc *s, int slot, uint32_t off, ui
     return ok;
 }
 
+/* The unit's program counter for one 4 KiB sector (DIR/slotK.ops): out[0] page-program
+ * commands, out[1] erases. false when unreadable. */
+static inline bool sim_sector_ops(const sim_proc *s, int slot, uint32_t sector, uint32_t out[2])
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/slot%d.ops", s->dir, slot);
+    FILE *f = fopen(p, "rb");
+    uint8_t b[8];
+    bool ok = f && fseek(f, (long)sector * 8, SEEK_SET) == 0 && fread(b, 1, 8, f) == 8;
+    if (f)
+        fclose(f);
+    if (ok) {
+        out[0] = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        out[1] = (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24;
+    }
+    return ok;
+}
+
+/* What flashing fw costs when every block is written: bytes programmed through streams
+ * (the written runs), compressed bytes sent, bytes only erased (0xFF sectors, whole). */
+static inline void fw_write_cost(const st_fwset *fw, uint64_t *written, uint64_t *zbytes,
+                                 uint64_t *erased)
+{
+    *written = *zbytes = *erased = 0;
+    for (int i = 0; i < fw->n; i++) {
+        const st_image *im = &fw->img[i];
+        for (int r = 0; r < im->nruns; r++) {
+            const st_image_run *run = &im->runs[r];
+            if (run->erase_only) {
+                *erased += (run->len + 0xFFFu) & ~0xFFFu;
+            } else {
+                *written += run->len;
+                *zbytes += run->piece ? run->piece->zlen : im->zlen;
+            }
+        }
+    }
+}
+
+/* Every sector of fw's erase-only runs was erased and never programmed (the unit's
+ * program counter; counts since the unit arrived). */
+static inline bool erase_only_never_programmed(const sim_proc *s, int slot, const st_fwset *fw)
+{
+    bool ok = true;
+    for (int i = 0; i < fw->n; i++) {
+        const st_image *im = &fw->img[i];
+        for (int r = 0; r < im->nruns; r++) {
+            const st_image_run *run = &im->runs[r];
+            if (!run->erase_only)
+                continue;
+            for (uint32_t a = im->offset + run->off; a < im->offset + run->off + run->len;
+                 a += 0x1000) {
+                uint32_t ops[2] = {0, 0};
+                if (!sim_sector_ops(s, slot, a / 0x1000, ops) || ops[0] != 0 || ops[1] == 0) {
+                    fprintf(stderr, "0xFF sector 0x%x of %s: %u program commands, %u erases\n", a,
+                            im->path, ops[0], ops[1]);
+                    ok = false;
+                }
+            }
+        }
+    }
+    return ok;
+}
+
 /* The simulator's log so far (its -v lines), NUL-terminated in a static buffer. */
 static inline const char *sim_log_text(const sim_proc *s)
 {

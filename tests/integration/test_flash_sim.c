@@ -44,12 +44,18 @@ static bool sim_log_wait(const sim_proc *s, const char *text, int timeout_ms)
 static void check_written(const sim_proc *s, const st_fwset *fw, const st_flash_report *rep)
 {
     CHECK_EQ_INT(rep->regions_verified, fw->n);
-    CHECK_EQ_INT(rep->bytes_raw, fw->total_len);
+    uint64_t written, zbytes, erased;
+    fw_write_cost(fw, &written, &zbytes, &erased);
+    CHECK_EQ_INT(rep->bytes_raw, written);
     /* the stub gets the compressed streams; the ROM the images uncompressed (its
      * compressed path programs stale bytes past every stream, §14.1) */
-    uint64_t sent = rep->used_stub ? fw->total_zlen : fw->total_len;
+    uint64_t sent = rep->used_stub ? zbytes : written;
     CHECK_EQ_INT(rep->bytes_compressed, sent);
     CHECK(rep->wire_out > sent);
+    CHECK_EQ_INT(rep->bytes_erased, erased);
+    /* the demo app ends in 0xFF sectors: erased, never programmed */
+    CHECK(erased > 0);
+    CHECK(erase_only_never_programmed(s, 1, fw));
     CHECK(rep->wire_in > 0);
     /* The whole flash: the images, and not one byte changed outside their sectors (nvs
      * and otadata 0x9000..0xFFFF between the partition table and the app included). */

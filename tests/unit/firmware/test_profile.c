@@ -156,6 +156,7 @@ static void test_valid(void)
     snprintf(want, sizeof want, "%s/img/b.bin", dir);
     CHECK_STR(p.images[1].path, want);
     CHECK_EQ_INT(p.images[0].line, L_IMG1);
+    CHECK_EQ_INT(p.reflash, ST_REFLASH_DEFAULT);
     CHECK_EQ_INT(p.images[1].line, L_IMG2);
     char got[65];
     for (int i = 0; i < 32; i++)
@@ -174,7 +175,8 @@ static void test_valid_variants(void)
     snprintf(path, sizeof path, "%s/v.ini", dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "; a comment\n# another\n[profile]\n  name = v ; inline comment\nchip = ESP32\n"
-               "flash_mode = keep\nflash_freq = keep\nflash_size = 16mb\nbaud = 921600\n\n"
+               "flash_mode = keep\nflash_freq = keep\nflash_size = 16mb\nbaud = 921600\n"
+               "reflash = All\n\n"
                "[image]\n    offset = 0X10000\n    file = %s/img/b.bin\n    sha256 = %s\n",
             dir, upper);
     fclose(f);
@@ -183,6 +185,7 @@ static void test_valid_variants(void)
     CHECK_STR(p.name, "v");
     check_settings(&p, "keep", "keep", 16 * 1024 * 1024, 1, 921600);
     CHECK_STR(p.stub_path, "");
+    CHECK_EQ_INT(p.reflash, ST_REFLASH_ALL);
     CHECK_EQ_INT(p.n_images, 1);
     CHECK_EQ_INT(p.images[0].offset, 0x10000);
 }
@@ -196,6 +199,8 @@ static void test_refusals(void)
                    NULL);
     expect_refusal("unknown profile key", L_DESC, "colour = red", NULL, L_DESC, "unknown key 'colour'",
                    "[profile]", NULL);
+    expect_refusal("bad reflash", L_DESC, "reflash = some", NULL, L_DESC, "unknown reflash 'some'",
+                   NULL);
     expect_refusal("unknown image key", L_OFF2, "ofset = 0x10000", NULL, L_OFF2, "unknown key 'ofset'",
                    "[image]", NULL);
     expect_refusal("second profile section", 0, NULL, "[profile]\n", L_COUNT + 1, "second [profile]",
