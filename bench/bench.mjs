@@ -87,9 +87,9 @@ async function startSim(dir, units) {
     fs.closeSync(logFd);
     let exited = null;
     child.on("exit", (c, s) => (exited = { c, s }));
-    const deadline = Date.now() + 30000;
+    const deadline = performance.now() + 30000;
     while (!fs.existsSync(path.join(dir, "ready"))) {
-        if (exited || Date.now() > deadline) throw new Error(`esp32sim did not start (see ${dir}.esp32sim.log)`);
+        if (exited || performance.now() > deadline) throw new Error(`esp32sim did not start (see ${dir}.esp32sim.log)`);
         await sleep(20);
     }
     return {
@@ -199,7 +199,7 @@ function csv(headers, rows) {
 }
 
 async function main() {
-    const t0 = Date.now();
+    const t0 = performance.now();
     await ensureTools();
     fs.rmSync(WORK, { recursive: true, force: true });
     fs.mkdirSync(WORK, { recursive: true });
@@ -367,7 +367,7 @@ async function main() {
     fs.writeFileSync(path.join(RESULTS, "latest.md"), md);
     fs.writeFileSync(path.join(RESULTS, `raw-${stamp}.json`), JSON.stringify({ env, sha, sizes: cold, sizesPad: coldPad, single, engine, audit }, null, 1));
     log(`written: ${RESULTS}/{${names.join(",")}}-${stamp}.csv, results-${stamp}.md (also latest.md), raw-${stamp}.json`);
-    log(`total ${f1((Date.now() - t0) / 1000)} s`);
+    log(`total ${f1((performance.now() - t0) / 1000)} s`);
     if (problems.length) {
         log(`\nINCOMPLETE RUNS (${problems.length}):`);
         for (const p of problems) log(`  ${p}`);

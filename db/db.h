@@ -9,7 +9,9 @@
  *   operator hint ("cannot write /x/station.db: disk full — free space on /x ...").
  * - Times are UTC milliseconds since the Unix epoch (int64) everywhere in the API and
  *   the tables; exports render them as ISO-8601 UTC with milliseconds
- *   ("2024-05-01T09:30:00.250Z"). A time argument of 0 means "now".
+ *   ("2024-05-01T09:30:00.250Z"). A time argument of 0 means "now". These are labels
+ *   (when): the wall clock is stepped by NTP. Durations (the *_ms lengths of an attempt
+ *   and its phases, run_offset_ms) come from the station's monotonic clock.
  * - MACs are text "aa:bb:cc:dd:ee:ff" (lower case); "" means unknown. Inputs may be
  *   upper case, '-' separated or 12 bare hex digits: they are normalized.
  * - Strings are copied into fixed buffers and truncated to fit.
@@ -31,7 +33,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 4 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 5 /* what this build creates / migrates to */
 #define ST_DB_MAX_IMAGES 16
 
 typedef struct st_db st_db;
@@ -101,6 +103,14 @@ typedef struct st_db_attempt {
     char boot[12];              /* boot check: "" not run, "pass", "no_boot" */
     char boot_captured[160];    /* captured groups "version=1.2.3; ..." */
     char boot_console[1024];    /* last console lines when the check failed */
+    /* Monotonic length of the attempt, begin to end (not ended_ms - started_ms, which a
+     * clock step falsifies); 0 while in progress / unknown (cut short by a crash,
+     * recorded before schema v5). */
+    int64_t duration_ms;
+    /* The station run (line start) the attempt belongs to: run_started_ms labels it and,
+     * with host, names it; run_offset_ms is the monotonic time from the run's start to the
+     * attempt's start, the time line `stats` measures throughput on. 0: unknown. */
+    int64_t run_started_ms, run_offset_ms;
 } st_db_attempt;
 
 typedef struct st_db_unit {
@@ -141,7 +151,9 @@ typedef struct st_db_stats {
     int64_t units_passed;       /* distinct MACs with a pass */
     int64_t units_first_try;    /* distinct MACs that passed on try 1 */
     double yield;               /* units_passed / units_tried (0 when none tried) */
-    double active_hours;        /* first start to last end of the attempts counted */
+    double active_hours;        /* per station run, first start to last end of the attempts
+                                 * counted on its monotonic clock, summed over the runs
+                                 * (rows without one: wall-clock first start to last end) */
     double units_per_hour;      /* units_passed / active_hours (0 when no span) */
 } st_db_stats;
 

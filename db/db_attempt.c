@@ -115,6 +115,10 @@ static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *ma
     db_bind_text(s, ":boot", a->boot);
     db_bind_text(s, ":boot_captured", a->boot_captured);
     db_bind_text(s, ":boot_console", a->boot_console);
+    db_bind_i64_nz(s, ":duration_ms", a->duration_ms);
+    db_bind_i64_nz(s, ":run_started_ms", a->run_started_ms);
+    if (a->run_started_ms) /* an offset means nothing without its run */
+        db_bind_i64(s, ":run_offset_ms", a->run_offset_ms);
 }
 
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
@@ -154,6 +158,9 @@ void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
     db_col_text(s, c++, a->boot, sizeof a->boot);
     db_col_text(s, c++, a->boot_captured, sizeof a->boot_captured);
     db_col_text(s, c++, a->boot_console, sizeof a->boot_console);
+    a->duration_ms = sqlite3_column_int64(s, c++);
+    a->run_started_ms = sqlite3_column_int64(s, c++);
+    a->run_offset_ms = sqlite3_column_int64(s, c++);
 }
 
 /* ---- units ---------------------------------------------------------------------------- */
@@ -331,12 +338,12 @@ int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
                " bridge_serial, chip, package, description, rev_major, rev_minor, flash_id, flash_size,"
                " profile, images, baud, bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms,"
                " verify_ms, total_ms, try_no, outcome, fclass, phase, status, detail, hint, host,"
-               " operator, started_ms, ended_ms)"
+               " operator, started_ms, ended_ms, run_started_ms, run_offset_ms)"
                " VALUES (:mac, :slot_name, :slot, :port, :bridge, :bridge_vid, :bridge_pid, :bridge_serial,"
                " :chip, :package, :description, :rev_major, :rev_minor, :flash_id, :flash_size, :profile,"
                " :images, :baud, :bytes_raw, :bytes_compressed, :connect_ms, :stub_ms, :write_ms,"
                " :verify_ms, :total_ms, :try_no, 'in_progress', :fclass, :phase, :status, :detail, :hint,"
-               " :host, :operator, :started_ms, NULL)",
+               " :host, :operator, :started_ms, NULL, :run_started_ms, :run_offset_ms)",
         .images = true,
     };
     char mac[18];
@@ -393,7 +400,10 @@ int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *
                " detail = :detail, hint = :hint, operator = COALESCE(:operator, operator),"
                " ended_ms = :ended_ms, serial = COALESCE(:serial, serial),"
                " provision = COALESCE(:provision, provision), boot = :boot,"
-               " boot_captured = :boot_captured, boot_console = :boot_console"
+               " boot_captured = :boot_captured, boot_console = :boot_console,"
+               " duration_ms = :duration_ms,"
+               " run_started_ms = COALESCE(:run_started_ms, run_started_ms),"
+               " run_offset_ms = COALESCE(:run_offset_ms, run_offset_ms)"
                " WHERE id = :id AND outcome = 'in_progress'",
         .images = true,
         .settle = true,

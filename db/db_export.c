@@ -118,11 +118,11 @@ static int emit(FILE *f, st_db_format fmt, fld *fl, int n, bool header, st_err *
 
 /* Text renderings a field list points into; lives as long as the list. */
 typedef struct {
-    char b[6][64];
+    char b[7][64];
     char imgs[ST_DB_MAX_IMAGES * 80];
 } row_bufs;
 
-#define MAX_FIELDS 48 /* an attempt has 40, plus "kind" */
+#define MAX_FIELDS 48 /* an attempt has 43, plus "kind" */
 
 /* A record's field list: rec is an st_db_attempt or an st_db_bin_entry. */
 typedef int (*fields_fn)(const void *rec, const char *kind, fld *fl, row_bufs *rb);
@@ -134,7 +134,7 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
     const st_db_attempt *a = rec;
     int n = 0;
     char *vidpid = rb->b[0], *rev = rb->b[1], *fid = rb->b[2], *st = rb->b[3], *t0 = rb->b[4],
-         *t1 = rb->b[5], *imgs = rb->imgs;
+         *t1 = rb->b[5], *trun = rb->b[6], *imgs = rb->imgs;
     vidpid[0] = rev[0] = fid[0] = '\0';
     if (a->vid || a->pid)
         snprintf(vidpid, 64, "%04x:%04x", a->vid, a->pid);
@@ -145,6 +145,7 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
     db_status_hex(a->status, a->nstatus, st, 64);
     st_db_format_time(a->started_ms, t0, 64);
     st_db_format_time(a->ended_ms, t1, 64);
+    st_db_format_time(a->run_started_ms, trun, 64);
 
     /* images: "0x1000=sha;0x8000=sha" in a CSV cell, an array of objects in JSON */
     size_t used = 0;
@@ -199,6 +200,12 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
     F("boot", K_STR, .s = a->boot);
     F("boot_captured", K_STR, .s = a->boot_captured);
     F("boot_console", K_STR, .s = a->boot_console);
+    F("duration_ms", K_INT_NZ, .i = a->duration_ms);
+    F("run_started", K_STR, .s = trun);
+    if (a->run_started_ms) /* 0 is an offset (a run's first attempt); without a run, none */
+        F("run_offset_ms", K_INT, .i = a->run_offset_ms);
+    else
+        F("run_offset_ms", K_INT_NZ, .i = 0);
     return n;
 }
 

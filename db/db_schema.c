@@ -98,6 +98,14 @@ static const db_migration migrations[] = {
      "ALTER TABLE attempts ADD COLUMN boot TEXT;"          /* NULL not checked, 'pass', 'no_boot' */
      "ALTER TABLE attempts ADD COLUMN boot_captured TEXT;" /* "version=1.2.3; ..." */
      "ALTER TABLE attempts ADD COLUMN boot_console TEXT;"},/* last console lines of a no_boot */
+
+    /* Durations from the monotonic clock: an attempt's length, and where it sits on its
+     * station run's time line (for throughput). Old rows keep NULL: all they have are
+     * wall-clock labels, and a difference of those is not a duration. */
+    {5, "monotonic durations",
+     "ALTER TABLE attempts ADD COLUMN duration_ms INTEGER;"
+     "ALTER TABLE attempts ADD COLUMN run_started_ms INTEGER;"
+     "ALTER TABLE attempts ADD COLUMN run_offset_ms INTEGER;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

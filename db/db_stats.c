@@ -6,6 +6,22 @@
 
 #include <string.h>
 
+#define DB_FINISHED_IN_RANGE "outcome <> 'in_progress' AND started_ms >= :from AND started_ms < :to"
+
+/* How long the station was at work, in ms: for each run (host, run_started_ms), its first
+ * attempt's start to its last attempt's end on the run's monotonic clock, so a wall-clock
+ * step inside a run changes nothing; runs do not overlap (one writer per file), so they
+ * add up. Rows from before schema v4 have no run: for them the wall-clock span is all
+ * there is. */
+#define DB_ACTIVE_MS                                                                           \
+    "SELECT total(span) FROM ("                                                                \
+    " SELECT max(run_offset_ms + COALESCE(duration_ms, 0)) - min(run_offset_ms) AS span"       \
+    " FROM attempts WHERE " DB_FINISHED_IN_RANGE " AND run_started_ms IS NOT NULL"             \
+    " GROUP BY host, run_started_ms"                                                           \
+    " UNION ALL"                                                                               \
+    " SELECT max(COALESCE(ended_ms, started_ms)) - min(started_ms) FROM attempts"              \
+    " WHERE " DB_FINISHED_IN_RANGE " AND run_started_ms IS NULL)"
+
 static int summary_row(void *ctx, sqlite3_stmt *s)
 {
     st_db_stats *st = ctx;
@@ -17,11 +33,11 @@ static int summary_row(void *ctx, sqlite3_stmt *s)
     st->units_tried = sqlite3_column_int64(s, 5);
     st->units_passed = sqlite3_column_int64(s, 6);
     st->units_first_try = sqlite3_column_int64(s, 7);
-    int64_t first = sqlite3_column_int64(s, 8), last = sqlite3_column_int64(s, 9);
+    double active_ms = sqlite3_column_double(s, 8);
     if (st->units_tried)
         st->yield = (double)st->units_passed / (double)st->units_tried;
-    if (st->attempts && last > first) {
-        st->active_hours = (double)(last - first) / 3600000.0;
+    if (st->attempts && active_ms > 0) {
+        st->active_hours = active_ms / 3600000.0;
         st->units_per_hour = (double)st->units_passed / st->active_hours;
     }
     return 0;
@@ -36,8 +52,8 @@ int st_db_stats_summary(st_db *db, int64_t from_ms, int64_t to_ms, st_db_stats *
         " total(outcome = 'interrupted'), total(mac IS NULL), count(DISTINCT mac),"
         " count(DISTINCT CASE WHEN outcome = 'pass' THEN mac END),"
         " count(DISTINCT CASE WHEN outcome = 'pass' AND try_no = 1 THEN mac END),"
-        " min(started_ms), max(COALESCE(ended_ms, started_ms))"
-        " FROM attempts WHERE outcome <> 'in_progress' AND started_ms >= :from AND started_ms < :to",
+        " (" DB_ACTIVE_MS ")"
+        " FROM attempts WHERE " DB_FINISHED_IN_RANGE,
         from_ms, to_ms, summary_row, st, err);
 }
 

@@ -1,6 +1,7 @@
 /* db_util.c - statement cache, write savepoints, error messages, binding and the small
  * value conversions (time, MAC, status bytes, names) shared by db/. */
 #include "db_internal.h"
+#include "clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -434,9 +435,7 @@ const char *db_fclass_db_name(st_fclass c)
 
 int64_t st_db_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(st_wall_now() * 1000.0); /* a label: the station's one wall clock */
 }
 
 void st_db_format_time(int64_t ms, char *buf, size_t cap)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "events.h"
 #include "recorder.h"
 
@@ -64,7 +65,9 @@ static void fill_start(st_rec_op *op, const st_fwref *fw, const st_bench_cfg *cf
     a->no_stub = o->no_stub;
     snprintf(a->operator_name, sizeof a->operator_name, "%s", cfg->operator_name ? cfg->operator_name : "");
     snprintf(a->host, sizeof a->host, "%s", cfg->host ? cfg->host : "");
-    a->started = st_wall_clock();
+    /* A bench try is a run of its own: it starts the run's monotonic time line. */
+    a->started = a->run_started = st_wall_now();
+    a->run_offset = 0;
     a->outcome = ST_OUT_RUNNING;
 }
 
@@ -79,6 +82,7 @@ int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const
         res->refused = true;
         return -1;
     }
+    double t0 = st_now();
     fill_start(op, fw, cfg, o);
     /* No record, no flashing. */
     if (db) {
@@ -104,7 +108,8 @@ int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const
         res->err = err;
 
     st_rec_attempt *a = &op->a;
-    a->ended = st_wall_clock();
+    a->ended = st_wall_now();
+    a->duration = st_now() - t0;
     a->outcome = rc == 0 ? ST_OUT_PASS : err.fclass == ST_FC_INTERRUPTED ? ST_OUT_INTERRUPTED : ST_OUT_FAIL;
     a->bin_on_fail = true; /* one try: a failure goes to (or stays in) the retry bin */
     a->rep = *rep;

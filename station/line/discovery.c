@@ -1,6 +1,7 @@
 /* discovery.c - port scans and plug/unplug diffing (see discovery.h). */
 #include "discovery.h"
 #include "port.h"
+#include "clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,9 +17,16 @@
 #include <unistd.h>
 
 #define SCAN_MAX 128
-/* A simulator port is used only once its sidecar exists (the simulator may write the
- * symlink first); a port that still has none after this long is taken without one. */
+/* A simulator port is used only once its sidecar exists (a tool may write the symlink
+ * first); a port that still has none after the poll has watched it this long (monotonic
+ * seconds: the link's file time is wall clock, which a clock step moves) is taken
+ * without one. */
 #define SIDECAR_GRACE_S 1.0
+
+typedef struct bare_port {
+    char ident[320];
+    double since;             /* st_now() when a poll first saw it */
+} bare_port;
 
 struct st_discovery {
     st_discovery_cfg cfg;
@@ -27,6 +35,8 @@ struct st_discovery {
     int ino_fd;               /* -1 without a simulator folder */
     st_found_port prev[SCAN_MAX];
     int nprev;
+    bare_port bare[SCAN_MAX]; /* sidecar-less ports waiting for their grace */
+    int nbare;
 };
 
 /* snprintf's result n fitted into cap bytes. */
@@ -94,13 +104,6 @@ bool st_usb_filter_match(const st_usb_filter *f, uint16_t vid, uint16_t pid)
 static double ts_epoch(struct timespec ts)
 {
     return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts_epoch(ts);
 }
 
 int st_discovery_bypath_name(const char *bypath_dir, const char *devnode, char *out, int cap)
@@ -197,7 +200,6 @@ static int scan_sim(const st_discovery_cfg *cfg, st_found_port *out, int cap)
     if (!d)
         return 0; /* the simulator may not have created it yet */
     int n = 0;
-    double now = wall_now();
     struct dirent *de;
     while ((de = readdir(d)) && n < cap) {
         if (de->d_name[0] == '.' || strchr(de->d_name, '.'))
@@ -218,8 +220,7 @@ static int scan_sim(const st_discovery_cfg *cfg, st_found_port *out, int cap)
         fp->appeared = ts_epoch(ls.st_mtim);
         if (!fits(snprintf(side, sizeof side, "%s.usb", link), sizeof side))
             continue;
-        if (!read_sidecar(side, fp) && now - fp->appeared < SIDECAR_GRACE_S)
-            continue;
+        fp->bare = !read_sidecar(side, fp);
         if (fp->vid && !st_usb_filter_match(&cfg->filter, fp->vid, fp->pid))
             continue;
         if (!*fp->bridge && fp->vid)
@@ -303,7 +304,8 @@ static int hub_port(const char *usb_path)
     return *p ? atoi(p) : 0;
 }
 
-int st_discovery_scan(const st_discovery_cfg *cfg, st_found_port *out, int cap)
+/* Every port, sidecar-less simulator ports included (bare). */
+static int scan_all(const st_discovery_cfg *cfg, st_found_port *out, int cap)
 {
     int n = 0;
     if (cfg->sim_dir)
@@ -313,6 +315,15 @@ int st_discovery_scan(const st_discovery_cfg *cfg, st_found_port *out, int cap)
     for (int i = 0; i < n; i++)
         out[i].hub_port = hub_port(out[i].usb_path);
     return n;
+}
+
+int st_discovery_scan(const st_discovery_cfg *cfg, st_found_port *out, int cap)
+{
+    int n = scan_all(cfg, out, cap), kept = 0;
+    for (int i = 0; i < n; i++)
+        if (!out[i].bare) /* a one-off scan has not watched it: its identity may be coming */
+            out[kept++] = out[i];
+    return kept;
 }
 
 int st_discovery_new(const st_discovery_cfg *cfg, st_discovery **out, st_err *err)
@@ -359,6 +370,37 @@ static const st_found_port *find_same(const st_found_port *list, int n, const st
     return NULL;
 }
 
+/* Keep the sidecar-less ports of list[0..n) the polls have watched for SIDECAR_GRACE_S,
+ * drop the younger ones; remember when each present one was first seen. Returns the new
+ * count. */
+static int hold_bare(st_discovery *d, st_found_port *list, int n)
+{
+    double now = st_now();
+    bare_port *next = malloc(SCAN_MAX * sizeof *next);
+    int kept = 0, nb = 0;
+    for (int i = 0; i < n; i++) {
+        bool take = !list[i].bare;
+        if (!take) {
+            double since = now;
+            for (int j = 0; j < d->nbare; j++)
+                if (strcmp(d->bare[j].ident, list[i].ident) == 0)
+                    since = d->bare[j].since;
+            take = now - since >= SIDECAR_GRACE_S || !next; /* out of memory: no waiting */
+            if (next && nb < SCAN_MAX) { /* kept while present, taken or not */
+                snprintf(next[nb].ident, sizeof next[nb].ident, "%s", list[i].ident);
+                next[nb++].since = since;
+            }
+        }
+        if (take)
+            list[kept++] = list[i];
+    }
+    if (next)
+        memcpy(d->bare, next, nb * sizeof *next);
+    d->nbare = nb;
+    free(next);
+    return kept;
+}
+
 int st_discovery_poll(st_discovery *d, int timeout_ms, st_found_port *arrived, int *n_arrived,
                       st_found_port *left, int *n_left, int cap, st_err *err)
 {
@@ -377,7 +419,7 @@ int st_discovery_poll(st_discovery *d, int timeout_ms, st_found_port *arrived, i
     st_found_port *now = malloc(SCAN_MAX * sizeof *now);
     if (!now)
         return st_err_set(err, ST_E_NOMEM, ST_PH_NONE, "out of memory scanning ports");
-    int n = st_discovery_scan(&d->cfg, now, SCAN_MAX);
+    int n = hold_bare(d, now, scan_all(&d->cfg, now, SCAN_MAX));
     for (int i = 0; i < d->nprev && *n_left < cap; i++)
         if (!find_same(now, n, &d->prev[i]))
             left[(*n_left)++] = d->prev[i];

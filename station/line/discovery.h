@@ -35,7 +35,8 @@ typedef struct st_found_port {
     char bridge[32];
     char usb_path[64];
     int hub_port;         /* last number of usb_path ("1-1.3" -> 3), 0 when unknown */
-    double appeared;      /* epoch seconds the port appeared (best known) */
+    double appeared;      /* epoch seconds the port appeared (best known; a label) */
+    bool bare;            /* a simulator port without its sidecar (identity unknown) yet */
 } st_found_port;
 
 typedef struct st_discovery_cfg {
@@ -56,7 +57,8 @@ void st_discovery_free(st_discovery *d);
 int st_discovery_poll(st_discovery *d, int timeout_ms, st_found_port *arrived, int *n_arrived,
                       st_found_port *left, int *n_left, int cap, st_err *err);
 
-/* One scan without diffing; returns the count (at most cap). */
+/* One scan without diffing; returns the count (at most cap). Sidecar-less simulator
+ * ports are left out: only a poll, which watches them, takes one after its grace. */
 int st_discovery_scan(const st_discovery_cfg *cfg, st_found_port *out, int cap);
 
 /* Name of the link in bypath_dir that resolves to devnode, into out; -1 if none. */

@@ -59,7 +59,7 @@ int st_engine_new(const st_engine_cfg *cfg, st_engine **out, st_err *err)
         snprintf(e->cfg.host, sizeof e->cfg.host, "unknown");
     st_line_ctl *c = &e->ctl;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
+    st_cond_init_monotonic(&c->cv); /* st_engine_wait's deadline must not move with the wall clock */
     c->limits = cfg->limits;
     c->sync_attempts = cfg->sync_attempts;
     snprintf(c->operator_name, sizeof c->operator_name, "%s", cfg->operator_name);
@@ -360,15 +360,7 @@ bool st_engine_done(st_engine *e)
 bool st_engine_wait(st_engine *e, int timeout_ms)
 {
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    if (timeout_ms >= 0) {
-        dl.tv_sec += timeout_ms / 1000;
-        dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (dl.tv_nsec >= 1000000000L) {
-            dl.tv_sec++;
-            dl.tv_nsec -= 1000000000L;
-        }
-    }
+    st_deadline_in(&dl, timeout_ms > 0 ? timeout_ms : 0);
     pthread_mutex_lock(&e->ctl.mu);
     while (!e->done) {
         if (timeout_ms < 0)

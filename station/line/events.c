@@ -24,7 +24,8 @@ struct st_events {
     pthread_cond_t ev_cv;     /* new event */
     pthread_cond_t rec_cv;    /* queue not empty / closed */
     pthread_cond_t reply_cv;  /* a reply completed */
-    double t0;
+    double t0;                /* monotonic start of the line: the base of st_event.t */
+    double wall0;             /* epoch seconds at t0 (a label) */
     st_line_view v;           /* slots, counters, bin mirror, line fields (events unused) */
     slot_aux aux[ST_MAX_SLOTS];
     st_event ring[RING];
@@ -32,13 +33,6 @@ struct st_events {
     st_rec_op *q_head, *q_tail;
     bool q_closed;
 };
-
-double st_wall_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -119,14 +113,11 @@ int st_events_new(st_events **out, st_err *err)
     if (!ev)
         return st_err_set(err, ST_E_NOMEM, ST_PH_NONE, "out of memory for the event channel");
     pthread_mutex_init(&ev->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ev->ev_cv, &ca);
-    pthread_cond_init(&ev->rec_cv, &ca);
-    pthread_cond_init(&ev->reply_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    st_cond_init_monotonic(&ev->ev_cv);
+    st_cond_init_monotonic(&ev->rec_cv);
+    st_cond_init_monotonic(&ev->reply_cv);
     ev->t0 = st_now();
+    ev->wall0 = st_wall_now();
     ev->next_seq = 1;
     *out = ev;
     return 0;
@@ -147,15 +138,14 @@ void st_events_free(st_events *ev)
     free(ev);
 }
 
-static void deadline_in(struct timespec *ts, int timeout_ms)
+double st_events_clock(const st_events *ev)
 {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    return st_now() - ev->t0; /* t0 is written once, before any thread sees ev */
+}
+
+double st_events_started(const st_events *ev)
+{
+    return ev->wall0;
 }
 
 /* ---- events ---- */
@@ -163,8 +153,8 @@ static void deadline_in(struct timespec *ts, int timeout_ms)
 static uint64_t publish_locked(st_events *ev, st_event *e)
 {
     e->seq = ev->next_seq++;
-    e->t = st_now() - ev->t0;
-    e->wall = st_wall_clock();
+    e->t = st_events_clock(ev);
+    e->wall = st_wall_now();
     ev->ring[(e->seq - 1) % RING] = *e;
     pthread_cond_broadcast(&ev->ev_cv);
     return e->seq;
@@ -246,7 +236,7 @@ int st_events_since(st_events *ev, uint64_t after, st_event *out, int cap, uint6
 bool st_events_wait(st_events *ev, uint64_t after, int timeout_ms)
 {
     struct timespec dl;
-    deadline_in(&dl, timeout_ms);
+    st_deadline_in(&dl, timeout_ms);
     pthread_mutex_lock(&ev->mu);
     while (ev->next_seq - 1 <= after)
         if (pthread_cond_timedwait(&ev->ev_cv, &ev->mu, &dl) != 0)
@@ -542,7 +532,7 @@ int st_events_rec_call(st_events *ev, st_rec_op *op)
 st_rec_op *st_events_rec_pop(st_events *ev, int timeout_ms)
 {
     struct timespec dl;
-    deadline_in(&dl, timeout_ms);
+    st_deadline_in(&dl, timeout_ms);
     pthread_mutex_lock(&ev->mu);
     while (!ev->q_head && !ev->q_closed)
         if (pthread_cond_timedwait(&ev->rec_cv, &ev->mu, &dl) != 0)

@@ -60,8 +60,8 @@ typedef struct st_event_unit {
 /* One event; plain data. */
 typedef struct st_event {
     uint64_t seq;          /* 1, 2, 3 ... in order of publication */
-    double t;              /* seconds since the line started */
-    double wall;           /* epoch seconds */
+    double t;              /* seconds since the line started (monotonic: st_events_clock) */
+    double wall;           /* epoch seconds (st_wall_now): when, as a label only */
     st_ev_kind kind;
     char slot[64];
     char mac[18];
@@ -77,8 +77,6 @@ typedef struct st_event {
 
 /* Stable lower-case name ("attach", "pass", ...). */
 const char *st_ev_kind_name(st_ev_kind k);
-/* Epoch seconds (CLOCK_REALTIME), the time base of st_event.wall and of records. */
-double st_wall_clock(void);
 
 /* ---- record operations (worker -> recorder) ---- */
 
@@ -111,7 +109,10 @@ typedef struct st_rec_attempt {
     int baud;                    /* requested (BEGIN) / used (END) */
     bool no_stub;
     char operator_name[64], host[64];
-    double started, ended;       /* epoch seconds */
+    double started, ended;       /* epoch seconds (labels: when the try began and ended) */
+    double run_started;          /* epoch seconds the line started (st_events_started) */
+    double run_offset;           /* BEGIN: st_events_clock() when the try began */
+    double duration;             /* END: monotonic seconds the try took */
     st_outcome outcome;
     bool bin_on_fail;            /* END: the unit failed for good, put it in the retry bin */
     st_flash_report rep;         /* UNIT, END: as far as the try got */
@@ -147,6 +148,11 @@ typedef struct st_events st_events;
 
 /* Create the channel; its clock starts now. */
 int st_events_new(st_events **out, st_err *err);
+/* Monotonic seconds since the channel was created (the line started): the time base of
+ * st_event.t and of st_rec_attempt.run_offset. */
+double st_events_clock(const st_events *ev);
+/* Epoch seconds when the channel was created: labels the line's run. */
+double st_events_started(const st_events *ev);
 /* Free; the queue must be drained and no thread may use it any more. */
 void st_events_free(st_events *ev);
 

@@ -53,6 +53,9 @@ static void to_db(const st_rec_attempt *a, st_db_attempt *d)
     snprintf(d->operator_name, sizeof d->operator_name, "%s", a->operator_name);
     d->started_ms = st_db_ms(a->started);
     d->ended_ms = st_db_ms(a->ended);
+    d->duration_ms = st_db_ms(a->duration);
+    d->run_started_ms = st_db_ms(a->run_started);
+    d->run_offset_ms = st_db_ms(a->run_offset);
 
     if (a->rep.chip_known)
         st_db_attempt_set_chip(d, &a->rep.chip);

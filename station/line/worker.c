@@ -183,15 +183,20 @@ static void watchdog_error(st_err *err, double limit)
     st_err_hint(err, "%s", st_fclass_hint(ST_FC_TIMEOUT));
 }
 
-/* The fields of a that belong to one try: number, settings, a clean slate. */
-static void start_try(st_rec_attempt *a, const st_retry_state *rs, const st_profile *prof)
+/* The fields of a that belong to one try: number, settings, a clean slate; when it
+ * starts (a label) and, for every duration, where on the line's monotonic clock. */
+static void start_try(st_rec_attempt *a, const st_retry_state *rs, const st_profile *prof,
+                      st_events *ev)
 {
     a->id = 0;
     a->try_no = rs->tries;
     a->baud = st_retry_baud(rs, prof->bauds, prof->n_bauds);
     a->no_stub = rs->no_stub;
-    a->started = st_wall_clock();
+    a->started = st_wall_now();
+    a->run_started = st_events_started(ev);
+    a->run_offset = st_events_clock(ev);
     a->ended = 0;
+    a->duration = 0;
     a->outcome = ST_OUT_RUNNING;
     a->bin_on_fail = false;
     memset(&a->rep, 0, sizeof a->rep);
@@ -257,7 +262,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
     st_retry_state rs;
     st_retry_begin(&rs);
     rs.tries = 1;
-    start_try(a, &rs, prof);
+    start_try(a, &rs, prof, ev);
     /* No record, no flashing: wait for the recorder to confirm the begin row. Later
      * tries get theirs in the transaction that ends the try before them. */
     st_err rerr;
@@ -309,7 +314,8 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         if (out == ST_OUT_FAIL && !line_stopping_or_gone(w))
             step = st_retry_next(&c->limits, prof->bauds, prof->n_bauds, err.fclass, &rs);
 
-        a->ended = st_wall_clock();
+        a->ended = st_wall_now();
+        a->duration = st_events_clock(ev) - a->run_offset;
         a->outcome = out;
         a->rep = *rep;
         a->err = rc == 0 ? (st_err){0} : err;
@@ -330,7 +336,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         if (step != ST_RETRY_GIVE_UP) {
             rs.tries++;
             *next = *a;
-            start_try(next, &rs, prof);
+            start_try(next, &rs, prof, ev);
             recorded = record_call(ev, ST_REC_RETRY, a, next, &next->id, &rerr);
         } else {
             recorded = record_call(ev, ST_REC_END, a, NULL, NULL, &rerr);

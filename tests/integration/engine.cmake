@@ -15,6 +15,17 @@ foreach(case ${ST_ENGINE_CASES})
   set_tests_properties(engine_${case} PROPERTIES TIMEOUT 60 LABELS integration)
 endforeach()
 
+# The wall clock stepped by +1 h, then back 2 h, under a running line: clockshift.c, an
+# LD_PRELOAD library, shifts the station's CLOCK_REALTIME, gettimeofday and time().
+add_library(st_clockshift MODULE ${CMAKE_CURRENT_LIST_DIR}/clockshift.c)
+target_link_libraries(st_clockshift PRIVATE ${CMAKE_DL_LIBS})
+add_dependencies(test_engine st_clockshift)
+add_test(NAME engine_clockstep
+  COMMAND test_engine clockstep $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
+          ${ST_DEMO_PROFILE_DIR})
+set_tests_properties(engine_clockstep PROPERTIES TIMEOUT 90 LABELS integration
+  ENVIRONMENT "ST_CLOCKSHIFT_LIB=$<TARGET_FILE:st_clockshift>")
+
 # The engine with the real recorder, driven as a library: a begin record that cannot be
 # written keeps the unit untouched; pause, profile change and resume.
 add_executable(test_engine_lib ${CMAKE_CURRENT_LIST_DIR}/test_engine_lib.c)
@@ -27,3 +38,10 @@ foreach(case begin_fail controls)
     COMMAND test_engine_lib ${case} $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR})
   set_tests_properties(engine_${case} PROPERTIES TIMEOUT 60 LABELS integration)
 endforeach()
+
+# The same waits with the wall clock stepped under the test program itself.
+add_dependencies(test_engine_lib st_clockshift)
+add_test(NAME engine_wait_clockstep
+  COMMAND test_engine_lib wait_clockstep $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR})
+set_tests_properties(engine_wait_clockstep PROPERTIES TIMEOUT 60 LABELS integration
+  ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:st_clockshift>;ST_CLOCKSHIFT_FILE=${CMAKE_CURRENT_BINARY_DIR}/engine_wait_clockstep.shift")

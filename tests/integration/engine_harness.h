@@ -132,6 +132,20 @@ static inline void station_dump(const station_proc *p)
     free(e);
 }
 
+/* ---- the wall clock as a process under the clockshift library sees it ---- */
+
+/* From now on, processes preloading tests/integration/clockshift.c with
+ * ST_CLOCKSHIFT_FILE=file see the wall clock offset_s seconds off the true one. */
+static inline bool clock_shift(const char *file, int64_t offset_s)
+{
+    int64_t ns = offset_s * 1000000000LL;
+    int fd = open(file, O_WRONLY | O_CREAT, 0644);
+    bool ok = fd >= 0 && pwrite(fd, &ns, sizeof ns, 0) == (ssize_t)sizeof ns;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
 /* ---- events (the JSON lines of --json) ---- */
 
 typedef struct ev_line {

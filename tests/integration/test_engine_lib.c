@@ -5,9 +5,16 @@
  *   begin_fail  the store fills up while the line runs: every begin record fails, so no
  *               unit is touched (not even synced) and each is reported refused
  *   controls    pause holds new units (slot PAUSED, nothing recorded), a profile change
- *               while paused applies to them, resume lets them flash */
+ *               while paused applies to them, resume lets them flash
+ *   wait_clockstep  (under LD_PRELOAD of the clockshift library) the engine's and the
+ *               channel's timed waits last their time on the monotonic clock while the
+ *               wall clock is stepped back and forward by an hour */
 #include "engine_harness.h"
 
+#include <sys/syscall.h>
+
+#include "clock.h"
+#include "discovery.h"
 #include "engine.h"
 #include "recorder.h"
 
@@ -26,6 +33,24 @@ static bool wait_events(st_engine *e, const char *kind, int count, int ms)
         harness_sleep_ms(50);
     }
     return false;
+}
+
+/* Poll the snapshot until n slots are in state s, or ms pass. */
+static bool wait_slots(st_engine *e, st_slot_state s, int n, int ms)
+{
+    st_line_view *v = malloc(sizeof *v);
+    bool ok = false;
+    for (int i = 0; v && !ok && i <= ms / 50; i++) {
+        st_engine_snapshot(e, v);
+        int k = 0;
+        for (int j = 0; j < v->nslots; j++)
+            k += v->slots[j].state == s;
+        ok = k >= n;
+        if (!ok)
+            harness_sleep_ms(50);
+    }
+    free(v);
+    return ok;
 }
 
 static void print_events(st_engine *e)
@@ -156,7 +181,9 @@ static void case_controls(void)
         st_engine_pause(e);
         CHECK_EQ_INT(st_engine_start(e, &err), 0);
         CHECK(wait_events(e, "worker", 2, 10000));
-        harness_sleep_ms(400);
+        /* each worker shows PAUSED once it has seen the pause (after its worker event) */
+        CHECK(wait_slots(e, ST_SLOT_PAUSED, 2, 10000));
+        harness_sleep_ms(400); /* had the pause not held them, they would be flashing now */
         st_engine_snapshot(e, v);
         CHECK(v->paused);
         CHECK_STR(v->profile, "demo");
@@ -207,6 +234,87 @@ static void case_controls(void)
     sim_stop(&sim);
 }
 
+/* ---- wall-clock steps and timed waits ---- */
+
+/* The kernel's wall clock, past the shim. */
+static double real_wall(void)
+{
+    struct timespec ts;
+    syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void case_wait_clockstep(void)
+{
+    const char *shift = getenv("ST_CLOCKSHIFT_FILE");
+    if (!CHECK(shift && *shift && clock_shift(shift, 0))) {
+        fprintf(stderr, "wait_clockstep: run it with the clockshift library and ST_CLOCKSHIFT_FILE\n");
+        return;
+    }
+    char empty[300];
+    snprintf(empty, sizeof empty, "%s/empty", g_run);
+    mkdir(empty, 0755);
+    st_engine_cfg cfg;
+    engine_cfg(&cfg, empty, "demo");
+    st_engine *e = NULL;
+    st_err err;
+    if (!CHECK_EQ_INT(st_engine_new(&cfg, &e, &err), 0)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return;
+    }
+    st_events *ev = st_engine_events(e);
+    /* A deadline taken on the wall clock would pass at once a step back (an hour in the
+     * past for the kernel), and lie an hour away a step forward: alarm() ends that hang. */
+    alarm(40);
+    static const int64_t steps[] = {-3600, 3600, 0};
+    for (int i = 0; i < 3; i++) {
+        CHECK(clock_shift(shift, steps[i]));
+        double seen = st_wall_now() - real_wall();
+        if (!CHECK(fabs(seen - (double)steps[i]) < 60))
+            fprintf(stderr, "the shim shows a %+.0f s step, not %+lld s\n", seen, (long long)steps[i]);
+        double t0 = st_now();
+        CHECK(!st_engine_wait(e, 300));
+        double t1 = st_now();
+        CHECK(!st_events_wait(ev, 1u << 30, 300));
+        double t2 = st_now();
+        CHECK(st_events_rec_pop(ev, 300) == NULL);
+        double t3 = st_now();
+        if (!CHECK(t1 - t0 >= 0.3 && t2 - t1 >= 0.3 && t3 - t2 >= 0.3))
+            fprintf(stderr, "step %+lld s: 300 ms waits took %.3f, %.3f, %.3f s\n",
+                    (long long)steps[i], t1 - t0, t2 - t1, t3 - t2);
+    }
+    st_engine_free(e);
+
+    /* Discovery: a port without its sidecar is taken after 1 s of watching it, also when
+     * the wall clock stands an hour behind the file times the kernel keeps. */
+    char dir[300], link[340];
+    snprintf(dir, sizeof dir, "%s/bare", g_run);
+    snprintf(link, sizeof link, "%s/slot1", dir);
+    mkdir(dir, 0755);
+    CHECK_EQ_INT(symlink("/dev/null", link), 0);
+    CHECK(clock_shift(shift, -3600));
+    st_discovery_cfg dc = {.sim_dir = dir};
+    st_usb_filter_default(&dc.filter);
+    st_discovery *d;
+    if (CHECK_EQ_INT(st_discovery_new(&dc, &d, &err), 0)) {
+        st_found_port arr[4], left[4];
+        int na = 0, nl = 0;
+        double t0 = st_now(), took = -1;
+        for (int i = 0; i < 50 && took < 0; i++) /* bounded: 50 polls of at most 200 ms */
+            if (st_discovery_poll(d, 200, arr, &na, left, &nl, 4, &err) == 0 && na == 1)
+                took = st_now() - t0;
+        if (CHECK(took >= 0)) {
+            CHECK(took >= 1.0); /* it waited its grace for the sidecar */
+            /* and once taken it stays: no leave on the next poll */
+            CHECK_EQ_INT(st_discovery_poll(d, 0, arr, &na, left, &nl, 4, &err), 0);
+            CHECK_EQ_INT(na + nl, 0);
+        }
+        st_discovery_free(d);
+    }
+    CHECK(clock_shift(shift, 0));
+    alarm(0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -223,6 +331,8 @@ int main(int argc, char **argv)
         case_begin_fail();
     else if (!strcmp(argv[1], "controls"))
         case_controls();
+    else if (!strcmp(argv[1], "wait_clockstep"))
+        case_wait_clockstep();
     else
         rc = 2;
     nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

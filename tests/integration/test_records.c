@@ -463,6 +463,9 @@ static void case_bench(void)
             CHECK_STR(st_db_outcome_name(a->outcome), "pass");
             CHECK_STR(a->mac, mac);
             pass_id = a->id;
+            /* a bench try is a run of its own, measured on the monotonic clock */
+            CHECK(a->run_started_ms > 0 && a->run_offset_ms == 0);
+            CHECK(a->duration_ms > 0 && a->duration_ms >= a->total_ms - 1);
         }
         if (CHECK((b = rec_bin_for_mac(&r, mac)) != NULL)) {
             CHECK(b->resolved_ms != 0);

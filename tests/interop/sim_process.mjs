@@ -69,10 +69,10 @@ export class SimProcess {
         child.on("error", (e) => { this.exit = { error: e.message }; process.off("exit", reap); });
         const readyPath = path.join(this.dir, "ready");
         const tcpPath = path.join(this.dir, "slot1.tcp");
-        const deadline = Date.now() + 10000;
+        const deadline = performance.now() + 10000; /* monotonic: a clock step moves no deadline */
         while (!fs.existsSync(readyPath)) {
             if (this.exit) throw new Error(`esp32sim exited early (${JSON.stringify(this.exit)}); log:\n${this.logTail()}`);
-            if (Date.now() > deadline) throw new Error(`esp32sim not ready after 10 s; log:\n${this.logTail()}`);
+            if (performance.now() > deadline) throw new Error(`esp32sim not ready after 10 s; log:\n${this.logTail()}`);
             await sleep(20);
         }
         const url = fs.readFileSync(tcpPath, "utf8").trim();
@@ -100,8 +100,8 @@ export class SimProcess {
         const child = this.child;
         this.child = null;
         if (!this.exit) child.kill("SIGTERM");
-        const deadline = Date.now() + graceMs;
-        while (!this.exit && Date.now() < deadline) await sleep(20);
+        const deadline = performance.now() + graceMs;
+        while (!this.exit && performance.now() < deadline) await sleep(20);
         if (!this.exit) {
             child.kill("SIGKILL");
             while (!this.exit) await sleep(20);

@@ -86,6 +86,8 @@ static void fill(st_db *db)
     st_db_attempt a;
     /* attempt 1: failed, everything known, awkward detail text */
     tdb_full_attempt(&a, "24:0a:c4:01:02:03", 2, T0);
+    a.run_started_ms = T0 - 60000; /* the run began a minute earlier */
+    a.run_offset_ms = 59990;
     CHECK_EQ_INT(st_db_attempt_begin(db, &a, &err), 0);
     a.outcome = ST_DB_FAIL;
     a.fclass = ST_FC_MD5_MISMATCH;
@@ -96,6 +98,7 @@ static void fill(st_db *db)
     snprintf(a.detail, sizeof a.detail, "%s", AWKWARD);
     snprintf(a.hint, sizeof a.hint, "retry, then set aside");
     a.ended_ms = T0 + 10500;
+    a.duration_ms = 10490; /* monotonic: the labels' difference is not the duration */
     CHECK_EQ_INT(st_db_attempt_finish(db, &a, true, &err), 0);
     /* attempt 2: nothing read from the unit, still in progress, an hour later */
     memset(&a, 0, sizeof a);
@@ -119,11 +122,14 @@ static void test_csv(st_db *db)
     int n1 = csv_record(&p, r1, 64);
     int n2 = csv_record(&p, r2, 64);
     int n3 = csv_record(&p, r3, 64);
-    CHECK_EQ_INT(nh, 40);
+    CHECK_EQ_INT(nh, 43);
     /* new columns go last: positional readers keep working */
     CHECK_STR(hdr[34], "slot_name");
     CHECK_STR(hdr[35], "serial");
-    CHECK_STR(hdr[nh - 1], "boot_console");
+    CHECK_STR(hdr[39], "boot_console");
+    CHECK_STR(hdr[40], "duration_ms");
+    CHECK_STR(hdr[41], "run_started");
+    CHECK_STR(hdr[42], "run_offset_ms");
     CHECK_EQ_INT(n1, nh);
     CHECK_EQ_INT(n2, nh);
     CHECK_EQ_INT(n3, 0); /* the next day's attempt is outside [from, to) */
@@ -149,6 +155,9 @@ static void test_csv(st_db *db)
         CHECK_STR(field(hdr, r1, nh, "started"), "2024-05-01T09:30:00.250Z");
         CHECK_STR(field(hdr, r1, nh, "ended"), "2024-05-01T09:30:10.750Z");
         CHECK_STR(field(hdr, r1, nh, "total_ms"), "10500");
+        CHECK_STR(field(hdr, r1, nh, "duration_ms"), "10490");
+        CHECK_STR(field(hdr, r1, nh, "run_started"), "2024-05-01T09:29:00.250Z");
+        CHECK_STR(field(hdr, r1, nh, "run_offset_ms"), "59990");
     }
     if (n2 == nh) {
         CHECK_STR(field(hdr, r2, nh, "mac"), "");
@@ -157,6 +166,9 @@ static void test_csv(st_db *db)
         CHECK_STR(field(hdr, r2, nh, "ended"), "");
         CHECK_STR(field(hdr, r2, nh, "port"), "socket://127.0.0.1:4000");
         CHECK_STR(field(hdr, r2, nh, "slot_name"), "slot3");
+        CHECK_STR(field(hdr, r2, nh, "duration_ms"), ""); /* unknown while in progress */
+        CHECK_STR(field(hdr, r2, nh, "run_started"), "");
+        CHECK_STR(field(hdr, r2, nh, "run_offset_ms"), "");
     }
     for (int i = 0; i < nh; i++)
         free(hdr[i]);
@@ -198,6 +210,8 @@ static void test_jsonl(st_db *db)
             CHECK_STR(json_string_value(json_object_get(o, "started")), "2024-05-01T09:30:00.250Z");
             CHECK_EQ_INT(json_integer_value(json_object_get(o, "bytes_raw")), 1234567);
             CHECK_EQ_INT(json_integer_value(json_object_get(o, "baud")), 1500000);
+            CHECK_EQ_INT(json_integer_value(json_object_get(o, "duration_ms")), 10490);
+            CHECK_EQ_INT(json_integer_value(json_object_get(o, "run_offset_ms")), 59990);
             json_t *imgs = json_object_get(o, "images");
             CHECK_EQ_INT(json_array_size(imgs), 3);
             CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(imgs, 1), "offset")), 0x8000);
@@ -281,7 +295,7 @@ static void test_write_one(st_db *db)
     char *hdr[64], *row[64], *bh[64], *more[64];
     int nh = csv_record(&p, hdr, 64), nr = csv_record(&p, row, 64), nb = csv_record(&p, bh, 64);
     CHECK_EQ_INT(csv_record(&p, more, 64), 0);
-    CHECK_EQ_INT(nh, 40);
+    CHECK_EQ_INT(nh, 43);
     CHECK_EQ_INT(nr, nh);
     if (nr == nh) {
         CHECK_STR(field(hdr, row, nh, "mac"), "24:0a:c4:01:02:03");

@@ -220,6 +220,13 @@ static void test_migrate_v2(const char *dir)
     CHECK_STR(a.slot_name, "pci-0000:00:14.0-usb-0:1.3:1.0-port0");
     CHECK_EQ_INT(a.slot, 3);
     CHECK_STR(a.port, "/dev/serial/by-path/pci-0000:00:14.0-usb-0:1.3:1.0-port0");
+    /* v4: old rows have wall-clock labels only, so their monotonic duration and run stay
+     * unknown (NULL), never a difference of labels */
+    CHECK_EQ_INT(a.duration_ms, 0);
+    CHECK_EQ_INT(a.run_started_ms, 0);
+    CHECK_STR(tdb_query(path, "SELECT count(*) FROM attempts WHERE duration_ms IS NOT NULL"
+                              " OR run_started_ms IS NOT NULL OR run_offset_ms IS NOT NULL", buf, sizeof buf),
+              "0");
     /* the session that left the MAC-less entry on simulator slot3 goes on after the
      * upgrade: its retry, now named by the station, finds and resolves that entry */
     int64_t id = tdb_attempt_in(db, "slot3", "24:0a:c4:00:00:03", 3, 2, 10000, ST_DB_PASS, ST_FC_NONE,

@@ -148,10 +148,46 @@ int main(void)
         }
     }
 
+    /* Throughput on the station's monotonic clock. Hour 20, one run: G passes, H fails,
+     * I passes; the wall clock was stepped back 30 min between H and I, so by the labels
+     * I started before G. On the run's clock: G at 100 s for 40 s, H at 150 s for 30 s,
+     * I at 200 s for 50 s: active 100 s to 250 s = 150 s. A second run an hour later
+     * (another line start), J at 10 s for 20 s: 20 s more. The wall labels' span (the
+     * old rule) would be meaningless here. */
+    const int64_t R1 = H + 11 * 3600 * S, R2 = H + 12 * 3600 * S;
+    static const struct {
+        const char *mac;
+        int64_t wall, run, off, dur;
+        st_db_outcome o;
+    } runs[] = {
+        {"24:0a:c4:00:00:20", 11 * 3600 + 100, 1, 100, 40, ST_DB_PASS},
+        {"24:0a:c4:00:00:21", 11 * 3600 + 150, 1, 150, 30, ST_DB_FAIL},
+        {"24:0a:c4:00:00:22", 11 * 3600 + 200 - 1800, 1, 200, 50, ST_DB_PASS},
+        {"24:0a:c4:00:00:23", 12 * 3600 + 10, 2, 10, 20, ST_DB_PASS},
+    };
+    for (int i = 0; i < 4; i++) {
+        st_db_attempt g;
+        tdb_full_attempt(&g, runs[i].mac, 1, H + runs[i].wall * S);
+        g.try_no = 1;
+        g.run_started_ms = runs[i].run == 1 ? R1 : R2;
+        g.run_offset_ms = runs[i].off * S;
+        CHECK_EQ_INT(st_db_attempt_begin(db, &g, &err), 0);
+        g.outcome = runs[i].o;
+        g.fclass = runs[i].o == ST_DB_PASS ? ST_FC_NONE : ST_FC_NO_SYNC;
+        g.ended_ms = g.started_ms + runs[i].dur * S; /* labels; the stats must not use them */
+        g.duration_ms = runs[i].dur * S;
+        CHECK_EQ_INT(st_db_attempt_finish(db, &g, false, &err), 0);
+    }
+    CHECK_EQ_INT(st_db_stats_summary(db, H + 10 * 3600 * S, H + 13 * 3600 * S, &st, &err), 0);
+    CHECK_EQ_INT(st.attempts, 4);
+    CHECK_EQ_INT(st.units_passed, 3);
+    CHECK(fabs(st.active_hours - 170.0 / 3600.0) < 1e-9);
+    CHECK(fabs(st.units_per_hour - 3.0 / (170.0 / 3600.0)) < 1e-6);
+
     /* the whole table (no upper bound) adds the later pass */
     CHECK_EQ_INT(st_db_stats_summary(db, 0, 0, &st, &err), 0);
-    CHECK_EQ_INT(st.units_passed, 4);
-    CHECK_EQ_INT(st.units_tried, 6);
+    CHECK_EQ_INT(st.units_passed, 7);
+    CHECK_EQ_INT(st.units_tried, 10);
     /* an empty range: zeros, no division by zero */
     CHECK_EQ_INT(st_db_stats_summary(db, 1, 2, &st, &err), 0);
     CHECK_EQ_INT(st.attempts, 0);
