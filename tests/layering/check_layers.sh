@@ -18,84 +18,55 @@ set -u
 root=${1:-.}
 cd "$root" || exit 2
 
-allowed() { # room -> rooms it may include
-    case $1 in
-    common) echo "common" ;;
-    port) echo "common port" ;;
-    loader) echo "common port loader" ;;
-    firmware) echo "common firmware" ;;
-    unit) echo "common port loader firmware unit" ;;
-    db) echo "common port loader firmware unit db" ;;
-    line) echo "common port loader firmware unit db line" ;;
-    tui) echo "tui" ;;
-    cli) echo "common port loader firmware unit db line tui cli" ;;
-    esac
-}
-room_of_dir() {
-    case $1 in
-    station/*) echo "${1#station/}" ;;
-    db | tui) echo "$1" ;;
-    esac
-}
 dirs="station/common station/port station/loader station/firmware station/unit db station/line tui station/cli"
 for d in $dirs; do
     [ -d "$d" ] || { echo "check_layers: $root/$d is missing (the rooms are: $dirs)"; exit 2; }
 done
 
-# header name -> room (a header's name is unique across the product)
-map=$(for d in $dirs; do for h in "$d"/*.h; do [ -f "$h" ] && echo "$(basename "$h") $(room_of_dir "$d")"; done; done)
-dup=$(echo "$map" | awk '{print $1}' | sort | uniq -d)
+# One awk pass over every file: header name -> room, then each quoted include judged.
+hdrs=$(for d in $dirs; do for h in "$d"/*.h; do [ -f "$h" ] && echo "$h"; done; done)
+srcs=$(for d in $dirs; do for f in "$d"/*.c "$d"/*.h; do [ -f "$f" ] && echo "$f"; done; done)
+report=$(awk -v hdrs="$hdrs" '
+function room(path) { sub(/\/[^\/]*$/, "", path); sub(/^station\//, "", path); return path }
+function base(path) { sub(/^.*\//, "", path); return path }
+BEGIN {
+    ok["common"] = "common"; ok["port"] = "common port"; ok["loader"] = "common port loader"
+    ok["firmware"] = "common firmware"; ok["unit"] = "common port loader firmware unit"
+    ok["db"] = "common port loader firmware unit db"
+    ok["line"] = "common port loader firmware unit db line"; ok["tui"] = "tui"
+    ok["cli"] = "common port loader firmware unit db line tui cli"
+    n = split(hdrs, hl, "\n")
+    for (i = 1; i <= n; i++) {
+        b = base(hl[i]); r = room(hl[i])
+        if (b in where && where[b] != r)
+            printf "check_layers: header name %s is used by more than one room (%s, %s); names must say where they live\n", b, where[b], r
+        where[b] = r
+    }
+}
+/^[ \t]*#[ \t]*include[ \t]*"/ {
+    inc = $0; sub(/^[^"]*"/, "", inc); sub(/".*$/, "", inc)
+    me = room(FILENAME); b = base(inc)
+    if (!(b in where)) { printf "%s:%d: includes \"%s\", which is no header of any room\n", FILENAME, FNR, inc; next }
+    hr = where[b]
+    if (me == "tui" && hr != "tui") {
+        if (b != "line_view.h")
+            printf "%s:%d: includes \"%s\" (station/%s): the dashboard may include only line_view.h and its own files\n", FILENAME, FNR, inc, hr
+        next
+    }
+    if (index(" " ok[me] " ", " " hr " ") == 0)
+        printf "%s:%d: includes \"%s\" from %s, a room above %s (allowed: %s)\n", FILENAME, FNR, inc, hr, me, ok[me]
+}' $srcs)
 bad=0
-for h in $dup; do
-    echo "check_layers: header name $h is used by more than one room; names must say where they live"
-    bad=1
-done
-
-for d in $dirs; do
-    room=$(room_of_dir "$d")
-    ok=$(allowed "$room")
-    for f in "$d"/*.c "$d"/*.h; do
-        [ -f "$f" ] || continue
-        grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" | while IFS= read -r line; do
-            n=${line%%:*}
-            inc=$(echo "$line" | sed 's/.*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/')
-            base=$(basename "$inc")
-            hroom=$(echo "$map" | awk -v h="$base" '$1 == h {print $2; exit}')
-            if [ -z "$hroom" ]; then
-                echo "$f:$n: includes \"$inc\", which is no header of any room"
-                continue
-            fi
-            if [ "$room" = tui ] && [ "$hroom" != tui ]; then
-                [ "$base" = line_view.h ] && continue
-                echo "$f:$n: includes \"$inc\" (station/$hroom): the dashboard may include only line_view.h and its own files"
-                continue
-            fi
-            case " $ok " in
-            *" $hroom "*) ;;
-            *) echo "$f:$n: includes \"$inc\" from $hroom, a room above $room (allowed: $ok)" ;;
-            esac
-        done
-    done
-done > /tmp/check_layers.$$
-[ -s /tmp/check_layers.$$ ] && { cat /tmp/check_layers.$$; bad=1; }
-rm -f /tmp/check_layers.$$
+[ -n "$report" ] && { echo "$report"; bad=1; }
 
 # Only db/ speaks SQL: no SQL statements, SQLite or libpq outside it.
 sql='(SELECT[[:space:]].*FROM|INSERT[[:space:]]+(OR[[:space:]]+[A-Z]+[[:space:]]+)?INTO|CREATE[[:space:]]+(TABLE|INDEX|VIEW|TRIGGER)|UPDATE[[:space:]]+[A-Za-z_]+[[:space:]]+SET|DELETE[[:space:]]+FROM|PRAGMA[[:space:]]|sqlite3_|sqlite3\.h|PQexec|PQconnect|libpq-fe\.h)'
-for d in $dirs; do
-    [ "$d" = db ] && continue
-    for f in "$d"/*.c "$d"/*.h; do
-        [ -f "$f" ] || continue
-        grep -nE "$sql" "$f" | while IFS= read -r line; do
-            echo "$f:${line%%:*}: SQL outside db/: $(echo "${line#*:}" | sed 's/^[[:space:]]*//' | cut -c1-80)"
-        done
-    done
-done > /tmp/check_sql.$$
-[ -s /tmp/check_sql.$$ ] && { cat /tmp/check_sql.$$; bad=1; }
-rm -f /tmp/check_sql.$$
+sqlsrcs=$(echo "$srcs" | grep -v '^db/')
+sqlrep=$(grep -nHE "$sql" $sqlsrcs | awk -F: '{ f = $1; l = $2; sub(/^[^:]*:[^:]*:[ \t]*/, ""); printf "%s:%s: SQL outside db/: %s\n", f, l, substr($0, 1, 80) }')
+[ -n "$sqlrep" ] && { echo "$sqlrep"; bad=1; }
 
 if [ "$bad" -ne 0 ]; then
     echo "check_layers: FAILED: move the code to the room it belongs in, or call down through that room's header"
     exit 1
 fi
-echo "check_layers: ok ($(echo "$map" | wc -l) headers in $(echo $dirs | wc -w) rooms)"
+echo "check_layers: ok ($(echo "$hdrs" | wc -l) headers in $(echo $dirs | wc -w) rooms)"
