@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 5 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 6 /* what this build creates / migrates to */
 #define ST_DB_MAX_IMAGES 16
 
 typedef struct st_db st_db;

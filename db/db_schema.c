@@ -13,6 +13,17 @@
     "  NULLIF(substr(port, length(rtrim(port, replace(port, '/', ''))) + 1), '') END,"          \
     " 'slot' || COALESCE(slot, 0))"
 
+
+/* After an insert, and after any update that did not set ship_rev itself, the row takes
+ * the table's next change number (MAX over the ship_rev index: O(log n)). The inner
+ * UPDATE changes ship_rev, so the WHEN clause keeps it from firing again. */
+#define DB_SHIP_TRIGGERS(t, key)                                                               \
+    "CREATE TRIGGER " t "_ship_ins AFTER INSERT ON " t " BEGIN UPDATE " t " SET ship_rev ="     \
+    " (SELECT COALESCE(MAX(ship_rev), 0) + 1 FROM " t ") WHERE " key " = NEW." key "; END;"      \
+    "CREATE TRIGGER " t "_ship_upd AFTER UPDATE ON " t " WHEN NEW.ship_rev IS OLD.ship_rev"     \
+    " BEGIN UPDATE " t " SET ship_rev = (SELECT COALESCE(MAX(ship_rev), 0) + 1 FROM " t ")"      \
+    " WHERE " key " = NEW." key "; END;"
+
 typedef struct {
     int version;
     const char *what;
@@ -106,6 +117,30 @@ static const db_migration migrations[] = {
      "ALTER TABLE attempts ADD COLUMN duration_ms INTEGER;"
      "ALTER TABLE attempts ADD COLUMN run_started_ms INTEGER;"
      "ALTER TABLE attempts ADD COLUMN run_offset_ms INTEGER;"},
+
+    /* Shipping to the central store (db/central_*.c): every row of attempts, bin and
+     * units carries ship_rev, a per-table change counter that a trigger bumps on every
+     * insert and every update, whatever columns later steps add; the shipper sends rows
+     * with ship_rev above the high-water mark the central store holds for this station.
+     * The station's stable identity (station_uuid) keys its rows there. */
+    {6, "change counters for shipping, station identity",
+     "ALTER TABLE attempts ADD COLUMN ship_rev INTEGER;"
+     "ALTER TABLE bin ADD COLUMN ship_rev INTEGER;"
+     "ALTER TABLE units ADD COLUMN ship_rev INTEGER;"
+     "UPDATE attempts SET ship_rev = id;"
+     "UPDATE bin SET ship_rev = id;"
+     "UPDATE units SET ship_rev = rowid;"
+     "CREATE INDEX attempts_ship_rev ON attempts(ship_rev);"
+     "CREATE INDEX bin_ship_rev ON bin(ship_rev);"
+     "CREATE INDEX units_ship_rev ON units(ship_rev);"
+     DB_SHIP_TRIGGERS("attempts", "id")
+     DB_SHIP_TRIGGERS("bin", "id")
+     DB_SHIP_TRIGGERS("units", "rowid")
+     "INSERT OR IGNORE INTO meta(key, value) SELECT 'station_uuid',"
+     " lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||"
+     " substr(lower(hex(randomblob(2))), 2) || '-' ||"
+     " substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' ||"
+     " lower(hex(randomblob(6)));"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

@@ -1,5 +1,6 @@
 /* tui_header.c - title bar (profile, image digests, baud, line flags, clock) and the
- * counters row (passed, failed, retry bin, yield, units per hour). */
+ * counters row (passed, failed, retry bin, yield, units per hour). The central store's
+ * state ("central: offline since 10:42, 37 records waiting") rides in the title bar. */
 #include "tui_priv.h"
 
 #include <stdio.h>
@@ -42,6 +43,12 @@ void tui_draw_header(tui *t)
         x = seg(0, x, W, ta, " ");
         snprintf(buf, sizeof buf, " %s ", flags[i]);
         x = seg(0, x, W, th->attr[TR_WARN], buf);
+    }
+    /* Shipping to the central store: quiet while online, a warning while offline. */
+    if (v->central.configured && v->central.text[0]) {
+        x = seg(0, x, W, ta, " ");
+        snprintf(buf, sizeof buf, " %s ", v->central.text);
+        x = seg(0, x, W, v->central.online ? ta : th->attr[TR_WARN], buf);
     }
     /* Clock and uptime on the right, digests in whatever room is left between. */
     char clock[64], up[16];

@@ -1,7 +1,9 @@
 /* cli_audit.c - `station audit MAC`: a unit's whole history, newest first: every attempt
  * and every retry-bin entry. Exit status 0 with history, 1 when the MAC was never seen,
  * 2 usage, 3 database unusable. */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_records.h"
@@ -10,11 +12,13 @@
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: station audit MAC [--db PATH] [--json]\n"
+    fprintf(out, "usage: station audit MAC [--db PATH] [--json] [--central URL | --local]\n"
                  "  MAC      aa:bb:cc:dd:ee:ff (also upper case, '-' separated or 12 hex digits)\n"
                  "  --db     record store (default $STATION_DB or the per-user default)\n"
                  "  --json   one JSON object per line: kind \"attempt\" or \"bin\", the other\n"
-                 "           keys as in station export --json / station retry-bin --json\n");
+                 "           keys as in station export --json / station retry-bin --json\n"
+                 "           (and \"station\" with --central)\n"
+                 ST_CLI_CENTRAL_HELP "\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -24,6 +28,39 @@ typedef struct {
     st_err err;
     bool failed;
 } audit_ctx;
+
+/* A central row: the local forms with the station's name (a "station" key in JSON, a
+ * leading [station] in text). */
+static int on_central_row(void *user, const char *station, const st_db_attempt *a, const st_db_bin_entry *b)
+{
+    audit_ctx *c = user;
+    c->rows++;
+    char *buf = NULL;
+    size_t len = 0;
+    if (c->json) {
+        FILE *m = open_memstream(&buf, &len);
+        if (!m)
+            return c->failed = true;
+        int rc = a ? st_db_write_attempt(m, ST_DB_JSONL, a, "attempt", false, &c->err)
+                   : st_db_write_bin(m, ST_DB_JSONL, b, "bin", false, &c->err);
+        fclose(m);
+        json_t *o = rc == 0 ? json_loads(buf, 0, NULL) : NULL;
+        free(buf);
+        if (!o)
+            return c->failed = true;
+        json_object_set_new(o, "station", json_string(station));
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (s)
+            puts(s);
+        free(s);
+        return 0;
+    }
+    char line[1400];
+    st_cli_history_line(a, b, line, sizeof line);
+    printf("[%s] %s\n", station, line);
+    return 0;
+}
 
 static int on_row(void *user, const st_db_attempt *a, const st_db_bin_entry *b)
 {
@@ -45,7 +82,7 @@ static int on_row(void *user, const st_db_attempt *a, const st_db_bin_entry *b)
 int st_cli_audit(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        ST_CLI_OPT_DB, ST_CLI_OPT_JSON, ST_CLI_OPT_HELP, {0, 0, 0, 0},
+        ST_CLI_OPT_DB, ST_CLI_OPT_JSON, ST_CLI_OPT_CENTRAL, ST_CLI_OPT_HELP, {0, 0, 0, 0},
     };
     st_cli_opts o;
     int rc = st_cli_parse(PROG, argc, argv, longopts, 1, &o, usage);
@@ -57,10 +94,26 @@ int st_cli_audit(int argc, char **argv)
         st_cli_print_err(PROG, &err);
         return 2;
     }
+    audit_ctx c = {.json = o.json};
+    st_central *central;
+    if ((rc = st_cli_open_central(PROG, &o, &central)))
+        return rc;
+    if (central) {
+        rc = st_central_audit(central, mac, on_central_row, &c, &err);
+        st_central_close(central);
+        if (rc < 0 || c.failed) {
+            st_cli_print_err(PROG, c.failed ? &c.err : &err);
+            return 3;
+        }
+        if (c.rows == 0) {
+            fprintf(stderr, PROG ": no records for %s on any station\n", mac);
+            return 1;
+        }
+        return 0;
+    }
     st_db *db;
     if ((rc = st_cli_open_reader(PROG, o.db_path, &db)))
         return rc;
-    audit_ctx c = {.json = o.json};
     if (st_db_audit(db, mac, on_row, &c, &err) < 0 || c.failed) {
         st_cli_print_err(PROG, c.failed ? &c.err : &err);
         st_db_close(db);

@@ -2,6 +2,7 @@
  * with --all the resolved ones too), newest failure first, as a table, CSV or JSON lines.
  * Exit status 0, 2 usage, 3 database unusable. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_records.h"
@@ -10,35 +11,95 @@
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: station retry-bin [--all] [--csv | --json] [--db PATH]\n"
+    fprintf(out, "usage: station retry-bin [--all] [--csv | --json] [--db PATH] [--central URL | --local]\n"
                  "  --all    include resolved entries\n"
                  "  --csv    CSV with a header row\n"
                  "  --json   one JSON object per line\n"
-                 "  --db     record store (default $STATION_DB or the per-user default)\n");
+                 "  --db     record store (default $STATION_DB or the per-user default)\n"
+                 ST_CLI_CENTRAL_HELP "\n"
+                 "           (the central bin: units whose latest attempt anywhere failed)\n"
+                 "The local table asks the configured central store (STATION_CENTRAL or\n"
+                 "central.conf) whether a binned unit has since passed on another station.\n");
     return out == stdout ? 0 : 2;
 }
 
-static int print_row(void *user, const st_db_bin_entry *b)
+/* One table row; state "open", "resolved", or "passed elsewhere" (the central store
+ * knows a later pass on another station). */
+static void print_row(int *rows, const char *station, const st_db_bin_entry *b, const char *state)
 {
-    int *rows = user;
     char t[32], st[16], vp[16];
     st_db_format_time(b->last_fail_ms, t, sizeof t);
     st_cli_status_hex(b->status, b->nstatus, st, sizeof st);
     snprintf(vp, sizeof vp, "%04x:%04x", b->vid, b->pid);
     if ((*rows)++ == 0)
-        printf("%-5s %-17s %-24s %-18s %-12s %-11s %-9s %-3s %-8s %s\n", "id", "mac", "last failure",
-               "class", "phase", "status", "bridge", "try", "state", "slot / hint");
+        printf("%s%-5s %-17s %-24s %-18s %-12s %-11s %-9s %-3s %-8s %s\n", station ? "station          " : "",
+               "id", "mac", "last failure", "class", "phase", "status", "bridge", "try", "state", "slot / hint");
+    if (station)
+        printf("%-16s ", station);
     printf("%-5lld %-17s %-24s %-18s %-12s %-11s %-9s %-3d %-8s %s %s; %s\n", (long long)b->id,
            *b->mac ? b->mac : "(no MAC)", t, st_fclass_name(b->fclass), st_phase_name(b->phase),
-           *st ? st : "-", vp, b->attempts, b->resolved_ms ? "resolved" : "open", b->slot_name, b->port,
-           b->hint);
+           *st ? st : "-", vp, b->attempts, state, b->slot_name, b->port, b->hint);
+}
+
+typedef struct {
+    st_db_bin_entry *v;
+    int n, cap;
+} bin_list;
+
+static int collect(void *user, const st_db_bin_entry *b)
+{
+    bin_list *l = user;
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 32;
+        st_db_bin_entry *nv = realloc(l->v, (size_t)nc * sizeof *nv);
+        if (!nv)
+            return 1;
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = *b;
     return 0;
+}
+
+static int print_central(void *user, const char *station, const st_db_bin_entry *b)
+{
+    print_row(user, station, b, "open");
+    return 0;
+}
+
+/* Which open local entries passed on another station since (best effort: without a
+ * reachable central store every entry stays as the local store has it). */
+static void ask_central(st_db *db, const bin_list *l, bool *elsewhere)
+{
+    char conn[ST_CENTRAL_MAX];
+    st_central_src src;
+    st_err err;
+    if (st_central_conninfo(NULL, conn, sizeof conn, &src, &err) < 0 || src == ST_CENTRAL_NONE)
+        return;
+    st_central_station st;
+    st_central *c = NULL;
+    const char **macs = calloc((size_t)l->n + 1, sizeof *macs);
+    int64_t *since = calloc((size_t)l->n + 1, sizeof *since);
+    if (macs && since && st_central_station_of(db, &st, &err) == 0 && st_central_open(conn, &c, &err) == 0) {
+        for (int i = 0; i < l->n; i++) {
+            macs[i] = l->v[i].resolved_ms || !*l->v[i].mac ? "none" : l->v[i].mac;
+            since[i] = l->v[i].last_fail_ms;
+        }
+        if (st_central_resolved(c, st.uuid, macs, since, elsewhere, l->n, &err) < 0)
+            fprintf(stderr, PROG ": note: %s (showing this station's view)\n", err.msg);
+    } else if (macs && since) {
+        fprintf(stderr, PROG ": note: central store not reachable (%s); showing this station's view\n", err.msg);
+    }
+    st_central_close(c);
+    free(macs);
+    free(since);
 }
 
 int st_cli_binlist(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        ST_CLI_OPT_ALL, ST_CLI_OPT_CSV, ST_CLI_OPT_JSON, ST_CLI_OPT_DB, ST_CLI_OPT_HELP, {0, 0, 0, 0},
+        ST_CLI_OPT_ALL, ST_CLI_OPT_CSV, ST_CLI_OPT_JSON, ST_CLI_OPT_DB, ST_CLI_OPT_CENTRAL, ST_CLI_OPT_HELP,
+        {0, 0, 0, 0},
     };
     st_cli_opts o;
     int rc = st_cli_parse(PROG, argc, argv, longopts, 0, &o, usage);
@@ -46,15 +107,43 @@ int st_cli_binlist(int argc, char **argv)
         return rc;
     if (o.csv && o.json)
         return usage(stderr);
+    st_err err;
+    int rows = 0;
+    st_central *central;
+    if ((rc = st_cli_open_central(PROG, &o, &central)))
+        return rc;
+    if (central) {
+        if (o.csv || o.json)
+            rc = st_central_bin_export(central, stdout, o.csv ? ST_DB_CSV : ST_DB_JSONL, &err);
+        else
+            rc = st_central_bin_list(central, print_central, &rows, &err);
+        st_central_close(central);
+        if (rc < 0) {
+            st_cli_print_err(PROG, &err);
+            return 3;
+        }
+        if (!o.csv && !o.json && rows == 0)
+            printf("the central retry bin is empty\n");
+        return 0;
+    }
     st_db *db;
     if ((rc = st_cli_open_reader(PROG, o.db_path, &db)))
         return rc;
-    st_err err;
-    int rows = 0;
+    bin_list l = {0};
     if (o.csv || o.json)
         rc = st_db_bin_export(db, stdout, o.csv ? ST_DB_CSV : ST_DB_JSONL, o.all, &err);
     else
-        rc = st_db_bin_list(db, o.all, print_row, &rows, &err);
+        rc = st_db_bin_list(db, o.all, collect, &l, &err);
+    if (rc == 0 && !o.csv && !o.json && l.n) {
+        bool *elsewhere = calloc((size_t)l.n, sizeof *elsewhere);
+        if (elsewhere)
+            ask_central(db, &l, elsewhere);
+        for (int i = 0; i < l.n; i++)
+            print_row(&rows, NULL, &l.v[i],
+                      l.v[i].resolved_ms ? "resolved" : elsewhere && elsewhere[i] ? "passed elsewhere" : "open");
+        free(elsewhere);
+    }
+    free(l.v);
     st_db_close(db);
     if (rc < 0) {
         st_cli_print_err(PROG, &err);

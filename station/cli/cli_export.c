@@ -16,14 +16,16 @@ static int usage(FILE *out)
                  "                    default: everything\n"
                  "  --csv, --json     CSV with a header row, or one JSON object per line\n"
                  "  -o FILE           write to FILE instead of stdout\n"
-                 "  --db              record store (default $STATION_DB or the per-user default)\n");
+                 "  --db              record store (default $STATION_DB or the per-user default)\n"
+                 ST_CLI_CENTRAL_HELP "\n"
+                 "                    (a leading \"station\" column / key; times: server clock)\n");
     return out == stdout ? 0 : 2;
 }
 
 int st_cli_export(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        ST_CLI_OPT_RANGE, ST_CLI_OPT_CSV, ST_CLI_OPT_JSON, ST_CLI_OPT_OUTPUT, ST_CLI_OPT_DB, ST_CLI_OPT_HELP,
+        ST_CLI_OPT_RANGE, ST_CLI_OPT_CSV, ST_CLI_OPT_JSON, ST_CLI_OPT_OUTPUT, ST_CLI_OPT_DB, ST_CLI_OPT_CENTRAL, ST_CLI_OPT_HELP,
         {0, 0, 0, 0},
     };
     st_cli_opts o;
@@ -32,8 +34,11 @@ int st_cli_export(int argc, char **argv)
         return rc;
     if (o.csv == o.json)
         return usage(stderr);
-    st_db *db;
-    if ((rc = st_cli_open_reader(PROG, o.db_path, &db)))
+    st_db *db = NULL;
+    st_central *central;
+    if ((rc = st_cli_open_central(PROG, &o, &central)))
+        return rc;
+    if (!central && (rc = st_cli_open_reader(PROG, o.db_path, &db)))
         return rc;
     const char *outpath = o.output; /* written as outpath.tmp, renamed when complete */
     st_err err;
@@ -43,11 +48,15 @@ int st_cli_export(int argc, char **argv)
         if (snprintf(tmp, sizeof tmp, "%s.tmp", outpath) >= (int)sizeof tmp || !(f = fopen(tmp, "w"))) {
             fprintf(stderr, PROG ": cannot write %s.tmp\n", outpath);
             st_db_close(db);
+            st_central_close(central);
             return 1;
         }
     }
-    rc = st_db_export_attempts(db, f, o.csv ? ST_DB_CSV : ST_DB_JSONL, o.since_ms, o.until_ms, &err);
+    st_db_format fmt = o.csv ? ST_DB_CSV : ST_DB_JSONL;
+    rc = central ? st_central_export(central, f, fmt, o.since_ms, o.until_ms, &err)
+                 : st_db_export_attempts(db, f, fmt, o.since_ms, o.until_ms, &err);
     st_db_close(db);
+    st_central_close(central);
     if (outpath) {
         if (fclose(f) != 0 && rc == 0)
             rc = st_err_set(&err, ST_E_IO, ST_PH_NONE, "cannot finish writing %s", tmp);

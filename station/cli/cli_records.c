@@ -74,6 +74,9 @@ int st_cli_parse(const char *prog, int argc, char **argv, const struct option *l
         case 'c': o->csv = true; break;
         case 'a': o->all = true; break;
         case 'o': o->output = optarg; break;
+        case 'C': o->central = optarg; break;
+        case 'l': o->local = true; break;
+        case 'B': o->by = optarg; break;
         case 's':
         case 'u':
             if (st_cli_parse_time(optarg, ch == 's' ? &o->since_ms : &o->until_ms, &err) < 0) {
@@ -108,6 +111,25 @@ int st_cli_open_reader(const char *prog, const char *path, st_db **out)
     st_db_opts o = {.read_only = true};
     st_err err;
     if (st_db_open(path, &o, out, &err) < 0) {
+        st_cli_print_err(prog, &err);
+        return 3;
+    }
+    return 0;
+}
+
+int st_cli_open_central(const char *prog, const st_cli_opts *o, st_central **out)
+{
+    *out = NULL;
+    if (o->local && !o->central)
+        return 0;
+    const char *env = getenv("STATION_CENTRAL");
+    if (!o->central && !(env && *env))
+        return 0;
+    char conn[ST_CENTRAL_MAX];
+    st_central_src src;
+    st_err err;
+    if (st_central_conninfo(o->central, conn, sizeof conn, &src, &err) < 0 ||
+        st_central_open(conn, out, &err) < 0) {
         st_cli_print_err(prog, &err);
         return 3;
     }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "central.h"
 #include "db.h"
 #include "err.h"
 
@@ -25,11 +26,22 @@ int st_cli_parse_time(const char *s, int64_t *out_ms, st_err *err);
 #define ST_CLI_OPT_ALL {"all", no_argument, 0, 'a'}
 #define ST_CLI_OPT_OUTPUT {"output", required_argument, 0, 'o'} /* also -o */
 #define ST_CLI_OPT_HELP {"help", no_argument, 0, 'h'}           /* also -h */
+/* --central URL|CONF-FILE: answer from the central store (also when $STATION_CENTRAL is
+ * set); --local: the local store even then. */
+#define ST_CLI_OPT_CENTRAL {"central", required_argument, 0, 'C'}, {"local", no_argument, 0, 'l'}
+#define ST_CLI_CENTRAL_HELP                                                                    \
+    "  --central URL     answer across all stations from the central store (PostgreSQL);\n"    \
+    "                    also when $STATION_CENTRAL is set. No password on the command line:\n" \
+    "                    use ~/.pgpass, or a conf file path (mode 0600) instead of the URL\n"    \
+    "  --local           this station's records only, even with $STATION_CENTRAL set\n"
 typedef struct st_cli_opts {
     const char *db_path;          /* --db; NULL: the default database */
     int64_t since_ms, until_ms;   /* --since / --until; 0: unbounded */
     bool json, csv, all;
     const char *output;           /* -o / --output; NULL: stdout */
+    const char *central;          /* --central; NULL: $STATION_CENTRAL unless --local */
+    bool local;                   /* --local */
+    const char *by;               /* --by (stats --central): station, line or hour */
     char **args;                  /* the positional arguments */
 } st_cli_opts;
 /* Parse a record command's arguments with the options of longopts and exactly nargs
@@ -43,6 +55,10 @@ void st_cli_print_err(const char *prog, const st_err *e);
 /* Open a read-only handle on path (NULL: the default database); prints the error.
  * Returns 0 or the exit status to use (3). */
 int st_cli_open_reader(const char *prog, const char *path, st_db **out);
+/* The central store for a reading command, when asked for (o->central, else
+ * $STATION_CENTRAL unless o->local): *out NULL (and 0) when not asked for; else 0 with
+ * the connection, or the exit status to use (3, error printed). */
+int st_cli_open_central(const char *prog, const st_cli_opts *o, st_central **out);
 /* One line of a unit's history (exactly one of a, b non-NULL), for audit and the
  * dashboard's detail view. */
 void st_cli_history_line(const st_db_attempt *a, const st_db_bin_entry *b, char *buf, size_t cap);

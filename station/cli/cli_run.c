@@ -23,6 +23,7 @@
 #include "db.h"
 #include "engine.h"
 #include "recorder.h"
+#include "shipper.h"
 #include "tui.h"
 
 
@@ -70,7 +71,13 @@ static int usage(FILE *out)
             "  --until-idle S       scripted batch: stop once no unit was plugged in or in flight\n"
             "                       for S seconds; exit status 4 when any unit failed for good\n"
             "  --cache-dir DIR      keep compressed images between runs\n"
-            "  --locked             operators cannot change the profile from the dashboard\n");
+            "  --locked             operators cannot change the profile from the dashboard\n"
+            "  --central URL        ship the records to the factory's central store (PostgreSQL) in\n"
+            "                       the background; default $STATION_CENTRAL, else %s\n"
+            "                       when it exists. No password on the command line (~/.pgpass, the\n"
+            "                       conf file or $STATION_CENTRAL). The line never waits for it\n"
+            "  --no-central         do not ship, even when a central store is configured\n",
+            ST_CENTRAL_CONF_DEFAULT);
     return out == stdout ? 0 : 2;
 }
 
@@ -283,7 +290,7 @@ static int ui_history(void *user, const char *mac, char *buf, size_t cap, st_err
 
 /* ---- the command ---- */
 
-static void summary(run_ctx *r, int fails, int status)
+static void summary(run_ctx *r, int fails, int status, int64_t central_left)
 {
     st_line_view *v = malloc(sizeof *v);
     if (!v)
@@ -291,6 +298,8 @@ static void summary(run_ctx *r, int fails, int status)
     st_engine_snapshot(r->e, v);
     if (r->json) {
         json_t *o = st_cli_summary_json(v, fails, status);
+        if (o && central_left >= 0) /* a central store is configured: what it still lacks */
+            json_object_set_new(o, "central_waiting", json_integer((json_int_t)central_left));
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s)
             puts(s);
@@ -335,12 +344,14 @@ int st_cli_run(int argc, char **argv)
         {"exit-when-idle", required_argument, 0, 'i'}, {"cache-dir", required_argument, 0, 'c'},
         {"locked", no_argument, 0, 'L'},            {"help", no_argument, 0, 'h'},
         {"until-idle", required_argument, 0, 'I'},
+        {"central", required_argument, 0, 'C'},     {"no-central", no_argument, 0, 'N'},
         {0, 0, 0, 0},
     };
     st_engine_cfg cfg;
     st_engine_cfg_default(&cfg);
     run_ctx r = {0};
-    const char *profile = NULL, *dirs = NULL, *op = NULL;
+    const char *profile = NULL, *dirs = NULL, *op = NULL, *central = NULL;
+    bool no_central = false;
     bool headless_mode = false, usb = false;
     double v;
     st_err err;
@@ -373,6 +384,8 @@ int st_cli_run(int argc, char **argv)
         case 'I': if (!parse_num("--until-idle", optarg, 0.1, 1e7, &v)) return 2; r.until_idle_s = v; break;
         case 'c': snprintf(cfg.cache_dir, sizeof cfg.cache_dir, "%s", optarg); break;
         case 'L': cfg.locked = true; break;
+        case 'C': central = optarg; break;
+        case 'N': no_central = true; break;
         case 'h': return usage(stdout);
         default: return usage(stderr);
         }
@@ -381,6 +394,13 @@ int st_cli_run(int argc, char **argv)
         return usage(stderr);
     if ((r.exit_after > 0) + (r.exit_idle_s > 0) + (r.until_idle_s > 0) > 1) {
         fprintf(stderr, PROG ": --exit-after, --exit-when-idle and --until-idle exclude each other\n");
+        return 2;
+    }
+    static st_shipper_cfg ship_cfg; /* large: not on the stack */
+    st_central_src central_src = ST_CENTRAL_NONE;
+    if (!no_central &&
+        st_central_conninfo(central, ship_cfg.conninfo, sizeof ship_cfg.conninfo, &central_src, &err) < 0) {
+        st_cli_print_err(PROG, &err);
         return 2;
     }
     char dirs_buf[2048];
@@ -407,6 +427,7 @@ int st_cli_run(int argc, char **argv)
     int status = 0;
     st_db *db = NULL;
     st_recorder *rec = NULL;
+    st_shipper *ship = NULL;
     pthread_t mon;
     bool mon_started = false;
     uint64_t seq = 0;
@@ -423,10 +444,21 @@ int st_cli_run(int argc, char **argv)
     }
     if (!r.json)
         printf("records: %s\n", st_db_path(db));
+    snprintf(ship_cfg.db_path, sizeof ship_cfg.db_path, "%s", st_db_path(db));
     if (st_recorder_start(st_engine_events(r.e), db, &rec, &err) < 0) {
         st_cli_print_err(PROG, &err);
         status = 3;
         goto out;
+    }
+    if (central_src != ST_CENTRAL_NONE) {
+        char where[200];
+        st_central_describe(ship_cfg.conninfo, where, sizeof where);
+        if (!r.json)
+            printf("central store: %s (shipping in the background)\n", where);
+        if (st_shipper_start(st_engine_events(r.e), &ship_cfg, &ship, &err) < 0) {
+            st_cli_print_err(PROG, &err); /* the line runs without it: records stay local */
+            ship = NULL;
+        }
     }
     if (pthread_create(&mon, NULL, monitor, &r) != 0) {
         fprintf(stderr, PROG ": cannot start the signal monitor\n");
@@ -481,6 +513,13 @@ out:
         record_failures = st_recorder_stop(rec); /* writes what is queued (may post bin events) */
     else
         st_db_close(db);
+    /* The last records go up with a short drain; what is left ships next time. */
+    bool shipped = ship != NULL;
+    int64_t central_left = st_shipper_stop(ship, 5.0);
+    ship = NULL;
+    if (shipped && central_left > 0 && !r.json)
+        printf("central: %lld records not shipped yet: they go with the next run or `station central sync`\n",
+               (long long)central_left);
     st_db_close(r.reader);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (status == 0) {
@@ -489,7 +528,7 @@ out:
             status = 1;
         else if (r.until_idle_s > 0 && any_failed(&r))
             status = 4;
-        summary(&r, record_failures, status);
+        summary(&r, record_failures, status, shipped ? central_left : -1);
     }
     st_engine_free(r.e);
     return status;

@@ -16,7 +16,9 @@ static int usage(FILE *out)
     fprintf(out, "usage: station stats [--since TIME] [--until TIME] [--json] [--db PATH]\n"
                  "  --since, --until  UTC ISO-8601, \"now\", or an age (24h, 7d); default: everything\n"
                  "  --json            one JSON object\n"
-                 "  --db              record store (default $STATION_DB or the per-user default)\n");
+                 "  --db              record store (default $STATION_DB or the per-user default)\n"
+                 ST_CLI_CENTRAL_HELP "\n"
+                 "  --by KEY          with --central: yield per station, line or hour (default station)\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -125,15 +127,81 @@ static void summary_text(const st_db_stats *s)
            s->active_hours);
 }
 
+/* ---- --central: yield per station, line or hour across the factory ---- */
+
+static int on_group(void *user, const st_central_group *g)
+{
+    stats_ctx *c = user;
+    section_row(c, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "key", g->key, "attempts", (json_int_t)g->attempts,
+                             "passes", (json_int_t)g->passes, "fails", (json_int_t)g->fails, "units_tried",
+                             (json_int_t)g->units_tried, "units_passed", (json_int_t)g->units_passed, "yield",
+                             g->yield),
+                "  %-24s %7lld attempts %7lld pass %7lld fail %7lld units %7lld passed  yield %5.1f %%\n",
+                *g->key ? g->key : "(none)", (long long)g->attempts, (long long)g->passes, (long long)g->fails,
+                (long long)g->units_tried, (long long)g->units_passed, g->yield * 100);
+    return 0;
+}
+
+static int central_stats(st_central *central, const st_cli_opts *o)
+{
+    const char *by = o->by ? o->by : "station";
+    st_central_by b = !strcmp(by, "station") ? ST_CENTRAL_BY_STATION
+                      : !strcmp(by, "line")  ? ST_CENTRAL_BY_LINE
+                      : !strcmp(by, "hour")  ? ST_CENTRAL_BY_HOUR
+                                             : (st_central_by)-1;
+    if ((int)b < 0) {
+        fprintf(stderr, PROG ": --by takes station, line or hour, not '%s'\n", by);
+        st_central_close(central);
+        return 2;
+    }
+    stats_ctx c = {.json = o->json};
+    json_t *root = NULL;
+    if (c.json) {
+        root = json_object();
+        json_object_set_new(root, "by", json_string(by));
+        json_object_set_new(root, "groups", c.arr = json_array());
+    } else {
+        printf("yield per %s, all stations (central store; hours in server time, UTC):\n", by);
+    }
+    st_err err;
+    int rc = st_central_stats(central, b, o->since_ms, o->until_ms, on_group, &c, &err);
+    st_central_close(central);
+    if (rc < 0) {
+        json_decref(root);
+        st_cli_print_err(PROG, &err);
+        return 3;
+    }
+    if (c.json) {
+        char *out = json_dumps(root, JSON_COMPACT);
+        if (out)
+            puts(out);
+        free(out);
+        json_decref(root);
+    } else if (!c.rows) {
+        printf("  (no attempts)\n");
+    }
+    return 0;
+}
+
 int st_cli_stats(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        ST_CLI_OPT_RANGE, ST_CLI_OPT_JSON, ST_CLI_OPT_DB, ST_CLI_OPT_HELP, {0, 0, 0, 0},
+        ST_CLI_OPT_RANGE, ST_CLI_OPT_JSON, ST_CLI_OPT_DB, ST_CLI_OPT_CENTRAL, {"by", required_argument, 0, 'B'},
+        ST_CLI_OPT_HELP, {0, 0, 0, 0},
     };
     st_cli_opts o;
     int rc = st_cli_parse(PROG, argc, argv, longopts, 0, &o, usage);
     if (rc >= 0)
         return rc;
+    st_central *central;
+    if ((rc = st_cli_open_central(PROG, &o, &central)))
+        return rc;
+    if (central)
+        return central_stats(central, &o);
+    if (o.by) {
+        fprintf(stderr, PROG ": --by needs --central (or STATION_CENTRAL)\n");
+        return 2;
+    }
     st_db *db;
     if ((rc = st_cli_open_reader(PROG, o.db_path, &db)))
         return rc;

@@ -48,7 +48,7 @@ const char *st_ev_kind_name(st_ev_kind k)
         [ST_EV_FAIL] = "fail",         [ST_EV_BINNED] = "binned",   [ST_EV_RESOLVED] = "resolved",
         [ST_EV_INTERRUPTED] = "interrupted", [ST_EV_REFUSED] = "refused",
         [ST_EV_RECOVERED] = "recovered", [ST_EV_LINE] = "line",
-        [ST_EV_UNRECORDED] = "unrecorded",
+        [ST_EV_UNRECORDED] = "unrecorded", [ST_EV_CENTRAL] = "central",
     };
     return (k >= 0 && k < ST_EV_KIND_COUNT && n[k]) ? n[k] : "unknown";
 }
@@ -442,6 +442,13 @@ void st_events_slot_detach(st_events *ev, int i)
 }
 
 /* ---- retry-bin mirror ---- */
+
+void st_events_set_central(st_events *ev, const st_central_view *c)
+{
+    pthread_mutex_lock(&ev->mu);
+    ev->v.central = *c;
+    pthread_mutex_unlock(&ev->mu);
+}
 
 void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t total)
 {

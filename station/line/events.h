@@ -32,6 +32,7 @@ typedef enum {
     ST_EV_RECOVERED,   /* attempts left unfinished by a crash, marked interrupted */
     ST_EV_LINE,        /* line-level change: pause, resume, profile, stop */
     ST_EV_UNRECORDED,  /* the unit verified but its end record failed: not a PASS */
+    ST_EV_CENTRAL,     /* shipping to the central store: offline, back online, refused */
     ST_EV_KIND_COUNT
 } st_ev_kind;
 
@@ -202,6 +203,8 @@ void st_events_unit_done(st_events *ev, int i, bool passed);
 /* Unit left slot i. */
 void st_events_slot_detach(st_events *ev, int i);
 
+/* The shipper's state for the snapshot's header (copied). */
+void st_events_set_central(st_events *ev, const st_central_view *c);
 /* Retry-bin mirror (the recorder refreshes it from the store after every bin change):
  * the newest open entries, newest first, and the total number open. */
 void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t total);

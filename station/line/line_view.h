@@ -62,6 +62,15 @@ typedef struct st_bin_view {
     char hint[256];
 } st_bin_view;
 
+/* Shipping to the factory's central store (station/line/shipper.h). */
+typedef struct st_central_view {
+    bool configured;         /* a central store is set up for this station */
+    bool online;             /* the last contact worked */
+    int64_t offline_since_ms;/* UTC ms of the first failed contact in a row (0 online) */
+    uint64_t waiting;        /* local records not yet in the central store */
+    char text[160];          /* the header's line: "central: offline since 10:42, 37 records waiting" */
+} st_central_view;
+
 typedef struct st_line_view {
     char profile[64];
     char digests[128];       /* short digests of the images: "bl 1a2b3c4d pt ... app ..." */
@@ -79,6 +88,7 @@ typedef struct st_line_view {
     st_event_view events[ST_VIEW_EVENTS];
     int nbin;
     st_bin_view bin[ST_VIEW_BIN];
+    st_central_view central;
 } st_line_view;
 
 #endif

@@ -1,0 +1,334 @@
+/* central_read.c - answers across all stations: audit, the central retry bin, exports
+ * and statistics. Rows stream from the server one at a time (single-row mode), so a
+ * million-row export does not sit in memory. Ordering: server-corrected time, then the
+ * station's own sequence (local id). */
+#include "central_internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*central_row_fn)(void *ctx, PGresult *r);
+
+/* Run sql and call row(ctx, r) for each row (r holds that one row) until it returns
+ * non-zero; 0 or -1 with err. */
+static int central_each(st_central *c, const char *what, const char *sql, int n, const char *const *p,
+                        central_row_fn row, void *ctx, st_err *err)
+{
+    if (!PQsendQueryParams(c->pg, sql, n, NULL, p, NULL, NULL, 0))
+        return central_fail(c, NULL, err, what);
+    PQsetSingleRowMode(c->pg);
+    int rc = 0;
+    bool stop = false;
+    PGresult *r;
+    while ((r = PQgetResult(c->pg))) {
+        ExecStatusType s = PQresultStatus(r);
+        if (s == PGRES_SINGLE_TUPLE) {
+            if (!stop && row(ctx, r))
+                stop = true;
+            PQclear(r);
+        } else if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
+            PQclear(r);
+        } else {
+            if (rc == 0)
+                central_fail(c, r, err, what); /* clears r */
+            else
+                PQclear(r);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static void range_params(int64_t from_ms, int64_t to_ms, char from[32], char to[32])
+{
+    snprintf(from, 32, "%lld", (long long)from_ms);
+    snprintf(to, 32, "%lld", (long long)(to_ms > 0 ? to_ms : INT64_MAX));
+}
+
+/* ---- audit -------------------------------------------------------------------------------- */
+
+typedef struct {
+    st_central *c;
+    st_central_history_fn fn;
+    st_central_bin_fn bfn;
+    void *user;
+    st_err *err;
+    bool failed;
+} read_ctx;
+
+static int audit_row(void *ctx, PGresult *r)
+{
+    read_ctx *x = ctx;
+    const char *station = PQgetvalue(r, 0, 0), *kind = PQgetvalue(r, 0, 1), *doc = PQgetvalue(r, 0, 2);
+    if (kind[0] == 'a') {
+        st_db_attempt a;
+        if (central_doc_attempt(x->c, doc, &a, x->err) < 0)
+            return x->failed = true;
+        return x->fn(x->user, station, &a, NULL);
+    }
+    st_db_bin_entry e;
+    if (central_doc_bin(x->c, doc, &e, x->err) < 0)
+        return x->failed = true;
+    if (!e.resolved_ms && !PQgetisnull(r, 0, 3)) {
+        /* settled by a pass elsewhere: in this station's clock, the pass's server time */
+        e.resolved_ms = central_i64(r, 0, 3);
+        e.resolved_by = 0;
+    }
+    return x->fn ? x->fn(x->user, station, NULL, &e) : x->bfn(x->user, station, &e);
+}
+
+/* The time a pass anywhere settled bin entry b (server time, station b's clock), or NULL. */
+#define SETTLED_BY_PASS                                                                        \
+    "(SELECT min(p.t_server) - (b.t_last_fail - b.last_fail_ms) FROM attempts p"               \
+    "  WHERE b.resolved_ms IS NULL AND b.mac IS NOT NULL AND p.mac = b.mac"                    \
+    "  AND p.outcome = 'pass' AND p.t_server > b.t_last_fail)"
+
+int st_central_audit(st_central *c, const char *mac, st_central_history_fn fn, void *user, st_err *err)
+{
+    char m[18];
+    if (st_db_mac_normalize(mac, m, err) < 0)
+        return -1;
+    const char *p[] = {m};
+    read_ctx x = {.c = c, .fn = fn, .user = user, .err = err};
+    int rc = central_each(c, "cannot read the unit's history",
+                          "SELECT s.name, 'a', a.doc::text, NULL::bigint, a.t_server AS t, a.local_id"
+                          " FROM attempts a JOIN stations s ON s.uuid = a.station WHERE a.mac = $1"
+                          " UNION ALL"
+                          " SELECT s.name, 'b', b.doc::text, " SETTLED_BY_PASS ","
+                          " COALESCE(b.resolved_ms + (b.t_last_fail - b.last_fail_ms), b.t_last_fail),"
+                          " b.local_id"
+                          " FROM bin_events b JOIN stations s ON s.uuid = b.station WHERE b.mac = $1"
+                          " ORDER BY 5 DESC, 6 DESC",
+                          1, p, audit_row, &x, err);
+    return rc < 0 || x.failed ? -1 : 0;
+}
+
+/* ---- retry bin ---------------------------------------------------------------------------- */
+
+#define CENTRAL_BIN_SQL                                                                        \
+    "SELECT station_name, 'b', doc::text, NULL::bigint FROM central_retry_bin"                 \
+    " ORDER BY t_last_fail DESC, local_id DESC"
+
+int st_central_bin_list(st_central *c, st_central_bin_fn fn, void *user, st_err *err)
+{
+    read_ctx x = {.c = c, .bfn = fn, .user = user, .err = err};
+    int rc = central_each(c, "cannot read the central retry bin", CENTRAL_BIN_SQL, 0, NULL, audit_row, &x, err);
+    return rc < 0 || x.failed ? -1 : 0;
+}
+
+typedef struct {
+    const char *const *macs;
+    bool *resolved;
+    int n;
+} resolved_ctx;
+
+static int resolved_row(void *ctx, PGresult *r)
+{
+    resolved_ctx *x = ctx;
+    int i = atoi(PQgetvalue(r, 0, 0)) - 1;
+    if (i >= 0 && i < x->n)
+        x->resolved[i] = true;
+    return 0;
+}
+
+int st_central_resolved(st_central *c, const char *station_uuid, const char *const *macs,
+                        const int64_t *since_ms, bool *resolved, int n, st_err *err)
+{
+    for (int i = 0; i < n; i++)
+        resolved[i] = false;
+    if (n <= 0)
+        return 0;
+    /* arrays as PostgreSQL literals: MACs are normalized hex and ':' only */
+    size_t cap = (size_t)n * 24 + 4;
+    char *ma = malloc(cap), *sa = malloc(cap);
+    if (!ma || !sa) {
+        free(ma);
+        free(sa);
+        return st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory");
+    }
+    size_t mu = 0, su = 0;
+    ma[mu++] = '{';
+    sa[su++] = '{';
+    for (int i = 0; i < n; i++) {
+        char m[18];
+        st_err e2;
+        if (st_db_mac_normalize(macs[i], m, &e2) < 0)
+            snprintf(m, sizeof m, "none");
+        mu += (size_t)snprintf(ma + mu, cap - mu, "%s\"%s\"", i ? "," : "", m);
+        su += (size_t)snprintf(sa + su, cap - su, "%s%lld", i ? "," : "", (long long)since_ms[i]);
+    }
+    snprintf(ma + mu, cap - mu, "}");
+    snprintf(sa + su, cap - su, "}");
+    const char *p[] = {ma, sa, station_uuid};
+    resolved_ctx x = {macs, resolved, n};
+    int rc = central_each(c, "cannot ask the central store about the retry bin",
+                          "SELECT m.i FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS m(mac, since, i)"
+                          " WHERE EXISTS (SELECT 1 FROM attempts a WHERE a.mac = m.mac AND a.outcome = 'pass'"
+                          "  AND a.t_server > m.since + COALESCE((SELECT clock_offset_ms FROM stations"
+                          "   WHERE uuid = $3::uuid), 0))",
+                          3, p, resolved_row, &x, err);
+    free(ma);
+    free(sa);
+    return rc;
+}
+
+/* ---- exports ------------------------------------------------------------------------------ */
+
+typedef struct {
+    st_central *c;
+    FILE *f;
+    st_db_format fmt;
+    bool header, bin;
+    st_err *err;
+    bool failed;
+} export_ctx;
+
+/* One record with its station: CSV "station," + the local row form; JSON the local
+ * object plus "station". */
+static int export_one(export_ctx *x, const char *station, const st_db_attempt *a, const st_db_bin_entry *b)
+{
+    if (x->fmt == ST_DB_CSV) {
+        if (x->header) {
+            fputs("station,", x->f);
+            if ((a ? st_db_write_attempt(x->f, ST_DB_CSV, NULL, NULL, true, x->err)
+                   : st_db_write_bin(x->f, ST_DB_CSV, NULL, NULL, true, x->err)) < 0)
+                return x->failed = true;
+            x->header = false;
+        }
+        bool q = strpbrk(station, ",\"\r\n") != NULL;
+        if (q) {
+            fputc('"', x->f);
+            for (const char *s = station; *s; s++) {
+                if (*s == '"')
+                    fputc('"', x->f);
+                fputc(*s, x->f);
+            }
+            fputs("\",", x->f);
+        } else {
+            fprintf(x->f, "%s,", station);
+        }
+        int rc = a ? st_db_write_attempt(x->f, ST_DB_CSV, a, NULL, false, x->err)
+                   : st_db_write_bin(x->f, ST_DB_CSV, b, NULL, false, x->err);
+        return rc < 0 ? (x->failed = true) : 0;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return x->failed = true;
+    int rc = a ? st_db_write_attempt(m, ST_DB_JSONL, a, NULL, false, x->err)
+               : st_db_write_bin(m, ST_DB_JSONL, b, NULL, false, x->err);
+    fclose(m);
+    json_t *o = rc == 0 ? json_loads(buf, 0, NULL) : NULL;
+    free(buf);
+    if (!o)
+        return x->failed = true;
+    json_object_set_new(o, "station", json_string(station));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (s) {
+        fputs(s, x->f);
+        fputc('\n', x->f);
+    }
+    free(s);
+    return 0;
+}
+
+static int export_row(void *ctx, PGresult *r)
+{
+    export_ctx *x = ctx;
+    const char *station = PQgetvalue(r, 0, 0), *doc = PQgetvalue(r, 0, 2);
+    if (!x->bin) {
+        st_db_attempt a;
+        if (central_doc_attempt(x->c, doc, &a, x->err) < 0)
+            return x->failed = true;
+        return export_one(x, station, &a, NULL);
+    }
+    st_db_bin_entry e;
+    if (central_doc_bin(x->c, doc, &e, x->err) < 0)
+        return x->failed = true;
+    return export_one(x, station, NULL, &e);
+}
+
+static int export_done(export_ctx *x, int rc, st_err *err)
+{
+    if (rc < 0 || x->failed)
+        return -1;
+    return db_export_check(x->f, err);
+}
+
+int st_central_export(st_central *c, FILE *f, st_db_format fmt, int64_t from_ms, int64_t to_ms, st_err *err)
+{
+    char from[32], to[32];
+    range_params(from_ms, to_ms, from, to);
+    const char *p[] = {from, to};
+    export_ctx x = {.c = c, .f = f, .fmt = fmt, .header = fmt == ST_DB_CSV, .err = err};
+    if (fmt == ST_DB_CSV) { /* the header even when no row comes */
+        fputs("station,", f);
+        if (st_db_write_attempt(f, ST_DB_CSV, NULL, NULL, true, err) < 0)
+            return -1;
+        x.header = false;
+    }
+    int rc = central_each(c, "cannot export attempts",
+                          "SELECT s.name, 'a', a.doc::text FROM attempts a JOIN stations s ON s.uuid = a.station"
+                          " WHERE a.t_server >= $1::bigint AND a.t_server < $2::bigint"
+                          " ORDER BY a.t_server, a.station, a.local_id",
+                          2, p, export_row, &x, err);
+    return export_done(&x, rc, err);
+}
+
+int st_central_bin_export(st_central *c, FILE *f, st_db_format fmt, st_err *err)
+{
+    export_ctx x = {.c = c, .f = f, .fmt = fmt, .bin = true, .err = err};
+    if (fmt == ST_DB_CSV) {
+        fputs("station,", f);
+        if (st_db_write_bin(f, ST_DB_CSV, NULL, NULL, true, err) < 0)
+            return -1;
+    }
+    int rc = central_each(c, "cannot export the central retry bin", CENTRAL_BIN_SQL, 0, NULL, export_row, &x, err);
+    return export_done(&x, rc, err);
+}
+
+/* ---- statistics --------------------------------------------------------------------------- */
+
+typedef struct {
+    st_central_group_fn fn;
+    void *user;
+} group_ctx;
+
+static int group_row(void *ctx, PGresult *r)
+{
+    group_ctx *x = ctx;
+    st_central_group g = {0};
+    snprintf(g.key, sizeof g.key, "%s", PQgetvalue(r, 0, 0));
+    g.attempts = central_i64(r, 0, 1);
+    g.passes = central_i64(r, 0, 2);
+    g.fails = central_i64(r, 0, 3);
+    g.units_tried = central_i64(r, 0, 4);
+    g.units_passed = central_i64(r, 0, 5);
+    g.yield = g.units_tried ? (double)g.units_passed / (double)g.units_tried : 0;
+    return x->fn(x->user, &g);
+}
+
+int st_central_stats(st_central *c, st_central_by by, int64_t from_ms, int64_t to_ms, st_central_group_fn fn,
+                     void *user, st_err *err)
+{
+    char from[32], to[32];
+    range_params(from_ms, to_ms, from, to);
+    const char *byname = by == ST_CENTRAL_BY_STATION ? "station" : by == ST_CENTRAL_BY_LINE ? "line" : "hour";
+    const char *p[] = {from, to, byname};
+    group_ctx x = {fn, user};
+    return central_each(
+        c, "cannot compute statistics",
+        "SELECT k, count(*), count(*) FILTER (WHERE outcome = 'pass'),"
+        " count(*) FILTER (WHERE outcome IN ('fail', 'interrupted')),"
+        " count(DISTINCT mac), count(DISTINCT mac) FILTER (WHERE outcome = 'pass')"
+        " FROM (SELECT CASE $3 WHEN 'station' THEN s.name WHEN 'line' THEN s.line"
+        "  ELSE to_char(to_timestamp(a.t_server / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24\":00Z\"')"
+        "  END AS k, a.outcome, a.mac"
+        "  FROM attempts a JOIN stations s ON s.uuid = a.station"
+        "  WHERE a.outcome <> 'in_progress' AND a.t_server >= $1::bigint AND a.t_server < $2::bigint) x"
+        " GROUP BY k ORDER BY k",
+        3, p, group_row, &x, err);
+}

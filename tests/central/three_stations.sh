@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# three_stations.sh - three stations (three processes, three SQLite files) flash 16
+# simulated units each, with faults, and ship to one central PostgreSQL store in the
+# background. Then: the central store holds exactly the union of the local records (no
+# duplicate, same digests); a unit that failed on station 1 and passed on station 2
+# shows both in `audit --central` and is in no retry bin; stats/export/retry-bin answer
+# across stations with the station's name.
+#
+#   three_stations.sh STATION ESP32SIM PROFILE_DIR PGSTATE
+set -u
+STATION=${1:?} SIM=${2:?} PROFDIR=${3:?} PGSTATE=${4:?}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/central_lib.sh"
+central_setup three
+
+# Unit K of station S: its MAC, and the faults of some slots. Slot 16 is the shared unit
+# X: a bad flash on station 1 (retry bin), then repaired and passed on station 2.
+X=24:0a:c4:99:00:01
+sim_args() {
+    local s=$1 args=()
+    for k in $(seq 1 16); do
+        args+=(--unit-opt "$k:mac=24:0a:c4:0$s:00:$(printf %02x "$k")")
+    done
+    args+=(--unit-opt 3:fault=ram_checksum:1 --unit-opt 5:fault=bitflip:1
+           --unit-opt 7:fault=flash_write_error --unit-opt 9:flash=1M --unit-opt 11:fault=wrong_chip
+           --unit-opt 13:bridge=ch9102)
+    if [ "$s" -eq 1 ]; then args+=(--unit-opt 16:mac=$X --unit-opt 16:fault=flash_write_error); fi
+    if [ "$s" -eq 2 ]; then args+=(--unit-opt 16:mac=$X); fi
+    echo "${args[@]}"
+}
+
+run_station() { # S LINE: start simulator and station S in the background
+    local s=$1
+    # shellcheck disable=SC2046
+    sim_start "$s" --units 16 $(sim_args "$s")
+    STATION_CENTRAL=$URL STATION_NAME=st-$s STATION_LINE=$2 \
+        timeout 120 "$STATION" run --profile demo --profiles-dir "$PROFDIR" --sim-dir "$WORK/sim$s" \
+        --json --db "$WORK/st$s.db" --exit-after 16 --max-tries 2 --sync-attempts 2 \
+        >"$WORK/run$s.out" 2>"$WORK/run$s.err" &
+    echo $! >"$WORK/run$s.pid"
+}
+
+wait_station() {
+    local s=$1 pid
+    pid=$(cat "$WORK/run$s.pid")
+    wait "$pid"
+    local rc=$?
+    [ $rc -eq 0 ] || { tail -n 30 "$WORK/run$s.out" >&2; cat "$WORK/run$s.err" >&2; fail "station $s exited $rc"; }
+    grep -q '"event":"summary".*"central_waiting":0' "$WORK/run$s.out" ||
+        { grep summary "$WORK/run$s.out" >&2; grep '"central"' "$WORK/run$s.out" >&2; fail "station $s left records unshipped"; }
+    sim_stop "$s"
+}
+
+"$STATION" central init "$URL" >/dev/null || fail "central init"
+# Station 1 first (the unit X fails there), then stations 2 and 3 at the same time.
+run_station 1 line-A
+wait_station 1
+run_station 2 line-A
+run_station 3 line-B
+wait_station 2
+wait_station 3
+ok "three stations flashed 16 units each and shipped everything in the background"
+grep -q '"event":"central".*online as station st-2' "$WORK/run2.out" || fail "no 'online' event on station 2"
+
+# ---- the union, exactly ----
+for s in 1 2 3; do local_rows "$WORK/st$s.db"; done | sort >"$WORK/local.txt"
+central_rows | sort >"$WORK/central.txt"
+n_local=$(wc -l <"$WORK/local.txt")
+[ "$n_local" -ge 48 ] || fail "only $n_local local rows"
+diff "$WORK/local.txt" "$WORK/central.txt" >"$WORK/diff.txt" || { head -20 "$WORK/diff.txt" >&2; fail "central != union of the local stores"; }
+ok "central store = union of the three local stores ($n_local rows: attempts with digests, bin entries, units)"
+dups=$(psql_q "SELECT count(*) - count(DISTINCT (station, local_id)) FROM attempts")
+[ "$dups" = 0 ] || fail "$dups duplicate attempts"
+[ "$(psql_q "SELECT count(*) FROM stations")" = 3 ] || fail "not 3 stations"
+
+# ---- audit across stations ----
+"$STATION" audit --central "$URL" "$X" --json >"$WORK/audit.json" || fail "audit --central"
+grep -q '"station":"st-1"' "$WORK/audit.json" && grep '"station":"st-1"' "$WORK/audit.json" | grep -q '"outcome":"fail"' ||
+    fail "audit --central does not show X's failure on station 1"
+grep '"station":"st-2"' "$WORK/audit.json" | grep -q '"outcome":"pass"' || fail "audit --central does not show X's pass on station 2"
+head -1 "$WORK/audit.json" | grep -q '"station":"st-2"' || fail "newest entry of X is not station 2's pass"
+"$STATION" audit --central "$URL" "$X" | grep -q '^\[st-1\]' || fail "audit text has no station names"
+ok "audit --central: X failed on st-1 and passed on st-2, newest first"
+
+# ---- the central retry bin ----
+"$STATION" retry-bin --central "$URL" --json >"$WORK/bin.json" || fail "retry-bin --central"
+grep -q "\"mac\":\"$X\"" "$WORK/bin.json" && fail "X is still in the central retry bin"
+for s in 1 2 3; do
+    grep -q "\"mac\":\"24:0a:c4:0$s:00:07\".*\"station\":\"st-$s\"" "$WORK/bin.json" ||
+        fail "station $s's bad-flash unit is not in the central bin"
+done
+STATION_CENTRAL=$URL "$STATION" retry-bin --local --db "$WORK/st1.db" >"$WORK/bin1.txt" || fail "local retry-bin"
+grep "$X" "$WORK/bin1.txt" | grep -q "passed elsewhere" || { cat "$WORK/bin1.txt" >&2; fail "station 1's local bin does not know X passed on st-2"; }
+ok "retry bin: X (passed on st-2) is in no central bin, and station 1's local view says 'passed elsewhere'"
+
+# ---- stats, export ----
+[ "$("$STATION" stats --central "$URL" --by station --json | grep -o '"key"' | wc -l)" = 3 ] || fail "stats --by station"
+[ "$("$STATION" stats --central "$URL" --by line --json | grep -o '"key"' | wc -l)" = 2 ] || fail "stats --by line"
+"$STATION" stats --central "$URL" --by hour >/dev/null || fail "stats --by hour"
+n_att=$(for s in 1 2 3; do sqlite3 "$WORK/st$s.db" "SELECT count(*) FROM attempts"; done | awk '{n += $1} END {print n}')
+n_exp=$("$STATION" export --central "$URL" --json | grep -c '"station":"st-')
+[ "$n_exp" = "$n_att" ] || fail "export --central has $n_exp rows, the stations $n_att"
+"$STATION" export --central "$URL" --csv | head -1 | grep -q '^station,id,mac' || fail "export --central CSV header"
+ok "stats --by station/line/hour and export --central across stations ($n_att attempts)"
+
+# ---- views for dashboards ----
+[ "$(psql_q "SELECT count(DISTINCT station_name) FROM yield_station_hour")" = 3 ] || fail "yield_station_hour"
+psql_q "SELECT bridge FROM failures_bridge_day" | grep -q CP2104 || fail "failures_bridge_day"
+ok "dashboard views answer"
+central_pass

@@ -1,0 +1,21 @@
+# The factory's central store (db/central_*.c, station/line/shipper.c, the --central
+# readers) against a real PostgreSQL server that the test suite starts itself: a private
+# server in a temp folder on a Unix socket (tests/central/pg_server.sh; as user nobody
+# when run as root), shared by the tests below through the central_pg fixture and
+# stopped by central_pg_stop whatever they did. Tests that reset the shared store hold
+# the central_pg lock; the outage test runs a server of its own.
+set(ST_CENTRAL_DIR ${CMAKE_SOURCE_DIR}/tests/central)
+set(ST_PG_STATE ${CMAKE_BINARY_DIR}/central_pg.state)
+add_test(NAME central_pg_start COMMAND sh ${ST_CENTRAL_DIR}/pg_server.sh start ${ST_PG_STATE})
+set_tests_properties(central_pg_start PROPERTIES FIXTURES_SETUP central_pg TIMEOUT 120 LABELS integration)
+add_test(NAME central_pg_stop COMMAND sh ${ST_CENTRAL_DIR}/pg_server.sh stop ${ST_PG_STATE})
+set_tests_properties(central_pg_stop PROPERTIES FIXTURES_CLEANUP central_pg TIMEOUT 60 LABELS integration)
+
+# name -> script; each gets STATION ESP32SIM PROFILE_DIR PGSTATE
+foreach(t three_stations)
+  add_test(NAME central_${t}
+    COMMAND bash ${ST_CENTRAL_DIR}/${t}.sh $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
+            ${ST_DEMO_PROFILE_DIR} ${ST_PG_STATE})
+  set_tests_properties(central_${t} PROPERTIES FIXTURES_REQUIRED central_pg RESOURCE_LOCK central_pg
+    TIMEOUT 300 LABELS integration)
+endforeach()
