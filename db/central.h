@@ -130,6 +130,12 @@ int st_central_export(st_central *c, FILE *f, st_db_format fmt, int64_t from_ms,
 /* Bin entries, for retry-bin --central: same row forms as st_db_bin_export plus station. */
 int st_central_bin_export(st_central *c, FILE *f, st_db_format fmt, st_err *err);
 
+/* One record with its station, in the forms of st_db_write_attempt / st_db_write_bin
+ * (kind as there): CSV a leading station cell then the row, JSON the object plus
+ * "station". Exactly one of a, b non-NULL. */
+int st_central_write_row(FILE *f, st_db_format fmt, const char *station, const st_db_attempt *a,
+                         const st_db_bin_entry *b, const char *kind, st_err *err);
+
 /* Yield per group over finished attempts started in [from_ms, to_ms). */
 typedef enum { ST_CENTRAL_BY_STATION, ST_CENTRAL_BY_LINE, ST_CENTRAL_BY_HOUR } st_central_by;
 typedef struct st_central_group {

@@ -184,55 +184,52 @@ typedef struct {
     bool failed;
 } export_ctx;
 
-/* One record with its station: CSV "station," + the local row form; JSON the local
- * object plus "station". */
-static int export_one(export_ctx *x, const char *station, const st_db_attempt *a, const st_db_bin_entry *b)
+int st_central_write_row(FILE *f, st_db_format fmt, const char *station, const st_db_attempt *a,
+                         const st_db_bin_entry *b, const char *kind, st_err *err)
 {
-    if (x->fmt == ST_DB_CSV) {
-        if (x->header) {
-            fputs("station,", x->f);
-            if ((a ? st_db_write_attempt(x->f, ST_DB_CSV, NULL, NULL, true, x->err)
-                   : st_db_write_bin(x->f, ST_DB_CSV, NULL, NULL, true, x->err)) < 0)
-                return x->failed = true;
-            x->header = false;
-        }
-        bool q = strpbrk(station, ",\"\r\n") != NULL;
-        if (q) {
-            fputc('"', x->f);
+    if (fmt == ST_DB_CSV) {
+        if (strpbrk(station, ",\"\r\n")) {
+            fputc('"', f);
             for (const char *s = station; *s; s++) {
                 if (*s == '"')
-                    fputc('"', x->f);
-                fputc(*s, x->f);
+                    fputc('"', f);
+                fputc(*s, f);
             }
-            fputs("\",", x->f);
+            fputs("\",", f);
         } else {
-            fprintf(x->f, "%s,", station);
+            fprintf(f, "%s,", station);
         }
-        int rc = a ? st_db_write_attempt(x->f, ST_DB_CSV, a, NULL, false, x->err)
-                   : st_db_write_bin(x->f, ST_DB_CSV, b, NULL, false, x->err);
-        return rc < 0 ? (x->failed = true) : 0;
+        return a ? st_db_write_attempt(f, ST_DB_CSV, a, kind, false, err)
+                 : st_db_write_bin(f, ST_DB_CSV, b, kind, false, err);
     }
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     if (!m)
-        return x->failed = true;
-    int rc = a ? st_db_write_attempt(m, ST_DB_JSONL, a, NULL, false, x->err)
-               : st_db_write_bin(m, ST_DB_JSONL, b, NULL, false, x->err);
+        return st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory writing a record");
+    int rc = a ? st_db_write_attempt(m, ST_DB_JSONL, a, kind, false, err)
+               : st_db_write_bin(m, ST_DB_JSONL, b, kind, false, err);
     fclose(m);
     json_t *o = rc == 0 ? json_loads(buf, 0, NULL) : NULL;
     free(buf);
     if (!o)
-        return x->failed = true;
+        return rc < 0 ? -1 : st_err_set(err, ST_E_IO, ST_PH_DB, "cannot re-read a record written as JSON");
     json_object_set_new(o, "station", json_string(station));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (s) {
-        fputs(s, x->f);
-        fputc('\n', x->f);
+        fputs(s, f);
+        fputc('\n', f);
     }
     free(s);
-    return 0;
+    return db_export_check(f, err);
+}
+
+static int export_one(export_ctx *x, const char *station, const st_db_attempt *a, const st_db_bin_entry *b)
+{
+    if (st_central_write_row(x->f, x->fmt, station, a, b, NULL, x->err) < 0)
+        x->failed = true;
+    return x->failed;
 }
 
 static int export_row(void *ctx, PGresult *r)

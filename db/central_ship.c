@@ -144,11 +144,14 @@ static const char *const upsert_sql[CT_COUNT] = {
         " WHERE bin_events.rev < excluded.rev",
 };
 
+/* The station's clock. Test hook: $STATION_TEST_CLOCK_SKEW_MS shifts it, standing in
+ * for a station whose clock is wrong (its records carry the same shift). */
 static int64_t wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    const char *skew = getenv("STATION_TEST_CLOCK_SKEW_MS");
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (skew ? strtoll(skew, NULL, 10) : 0);
 }
 
 /* Server clock minus ours, from one round trip (its midpoint). */

@@ -182,6 +182,16 @@ static void snapshot(void *user, st_line_view *out)
     uint64_t fin = v->passed + v->failed;
     v->yield = fin ? (double)v->passed / fin : 0;
     v->units_per_hour = v->uptime_s > 0 ? fin * 3600.0 / v->uptime_s : 0;
+    /* the central store has been away since the fake line started: every record waits */
+    v->central.configured = true;
+    v->central.online = false;
+    v->central.waiting = fin;
+    time_t t0 = time(NULL) - (time_t)(now - f->t0);
+    struct tm tm;
+    localtime_r(&t0, &tm);
+    v->central.offline_since_ms = (int64_t)t0 * 1000;
+    snprintf(v->central.text, sizeof v->central.text, "central: offline since %02d:%02d, %llu record%s waiting",
+             tm.tm_hour, tm.tm_min, (unsigned long long)fin, fin == 1 ? "" : "s");
     *out = *v;
 }
 

@@ -1,9 +1,7 @@
 /* cli_audit.c - `station audit MAC`: a unit's whole history, newest first: every attempt
  * and every retry-bin entry. Exit status 0 with history, 1 when the MAC was never seen,
  * 2 usage, 3 database unusable. */
-#include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli_records.h"
@@ -35,26 +33,9 @@ static int on_central_row(void *user, const char *station, const st_db_attempt *
 {
     audit_ctx *c = user;
     c->rows++;
-    char *buf = NULL;
-    size_t len = 0;
     if (c->json) {
-        FILE *m = open_memstream(&buf, &len);
-        if (!m)
-            return c->failed = true;
-        int rc = a ? st_db_write_attempt(m, ST_DB_JSONL, a, "attempt", false, &c->err)
-                   : st_db_write_bin(m, ST_DB_JSONL, b, "bin", false, &c->err);
-        fclose(m);
-        json_t *o = rc == 0 ? json_loads(buf, 0, NULL) : NULL;
-        free(buf);
-        if (!o)
-            return c->failed = true;
-        json_object_set_new(o, "station", json_string(station));
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        if (s)
-            puts(s);
-        free(s);
-        return 0;
+        c->failed = st_central_write_row(stdout, ST_DB_JSONL, station, a, b, a ? "attempt" : "bin", &c->err) < 0;
+        return c->failed;
     }
     char line[1400];
     st_cli_history_line(a, b, line, sizeof line);

@@ -137,6 +137,7 @@ static int cmd_sync(const st_cli_opts *o, int batch)
         fprintf(stderr, "shipping %lld records of station %s (%s) to %s\n", (long long)total, st.name, st.uuid,
                 "the central store");
         st_central_progress p = {0};
+        int64_t offset = 0;
         for (;;) {
             if (st_central_ship(c, db, batch, &p, &err) < 0) {
                 if (tty)
@@ -148,6 +149,8 @@ static int cmd_sync(const st_cli_opts *o, int batch)
                 break;
             }
             done += p.shipped;
+            if (p.shipped)
+                offset = p.clock_offset_ms;
             if (done + p.waiting > total)
                 total = done + p.waiting; /* the line kept recording meanwhile */
             if (p.shipped == 0)
@@ -157,10 +160,10 @@ static int cmd_sync(const st_cli_opts *o, int batch)
         }
         if (rc == 0) {
             progress(done, total, t0, tty, true);
-            if (p.clock_offset_ms > ST_CENTRAL_SKEW_WARN_MS || p.clock_offset_ms < -ST_CENTRAL_SKEW_WARN_MS)
+            if (offset > ST_CENTRAL_SKEW_WARN_MS || offset < -ST_CENTRAL_SKEW_WARN_MS)
                 fprintf(stderr, PROG ": warning: this station's clock is %.0f s %s the central server's; "
                                 "central ordering uses the server's time\n",
-                        llabs(p.clock_offset_ms) / 1000.0, p.clock_offset_ms < 0 ? "ahead of" : "behind");
+                        llabs(offset) / 1000.0, offset < 0 ? "ahead of" : "behind");
             printf("synced: %lld records shipped, 0 waiting\n", (long long)done);
         }
     }

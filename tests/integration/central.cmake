@@ -11,11 +11,19 @@ set_tests_properties(central_pg_start PROPERTIES FIXTURES_SETUP central_pg TIMEO
 add_test(NAME central_pg_stop COMMAND sh ${ST_CENTRAL_DIR}/pg_server.sh stop ${ST_PG_STATE})
 set_tests_properties(central_pg_stop PROPERTIES FIXTURES_CLEANUP central_pg TIMEOUT 60 LABELS integration)
 
-# name -> script; each gets STATION ESP32SIM PROFILE_DIR PGSTATE
-foreach(t three_stations)
-  add_test(NAME central_${t}
-    COMMAND bash ${ST_CENTRAL_DIR}/${t}.sh $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
+# name -> script and arguments; each then gets STATION ESP32SIM PROFILE_DIR PGSTATE
+set(ST_CENTRAL_TESTS "three_stations:three_stations.sh" "security:security.sh"
+  "kill:faults.sh kill" "outage:faults.sh outage")
+foreach(entry ${ST_CENTRAL_TESTS})
+  string(REPLACE ":" ";" parts "${entry}")
+  list(GET parts 0 name)
+  list(GET parts 1 cmdline)
+  separate_arguments(cmd UNIX_COMMAND "${cmdline}")
+  list(GET cmd 0 script)
+  list(REMOVE_AT cmd 0)
+  add_test(NAME central_${name}
+    COMMAND bash ${ST_CENTRAL_DIR}/${script} ${cmd} $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
             ${ST_DEMO_PROFILE_DIR} ${ST_PG_STATE})
-  set_tests_properties(central_${t} PROPERTIES FIXTURES_REQUIRED central_pg RESOURCE_LOCK central_pg
+  set_tests_properties(central_${name} PROPERTIES FIXTURES_REQUIRED central_pg RESOURCE_LOCK central_pg
     TIMEOUT 300 LABELS integration)
 endforeach()

@@ -214,6 +214,8 @@ run_fake() {
     wait_for 5 "$BIN_ROW"
     ok "slots reach PASS with MACs; a FAIL is in the retry bin"
     check_counters
+    wait_for 5 'central: offline since [0-9]{2}:[0-9]{2}, [0-9]+ records? waiting'
+    ok "the header shows the central store's state from the line view"
     check_colour
     check_glyphs
 
