@@ -15,6 +15,7 @@
 #include "cli_paths.h"
 #include "cli_who.h"
 #include "db.h"
+#include "detect.h"
 #include "flash_unit.h"
 #include "image.h"
 #include "profile.h"
@@ -65,7 +66,8 @@ static int usage(FILE *out)
 {
     fprintf(out,
             "usage: station flash --port PATH --profile NAME_OR_PATH [--baud N] [--no-stub]\n"
-            "                     [--no-reset] [--reflash changed|all] [--profiles-dir DIR]\n"
+            "                     [--no-reset] [--reflash changed|all] [--unprotect[=nv]]\n"
+            "                     [--profiles-dir DIR]\n"
             "                     [--cache-dir DIR] [--db PATH | --no-record] [--operator NAME]\n"
             "  --port          serial device, pseudo-terminal, socket://HOST:PORT or\n"
             "                  rfc2217://HOST:PORT (a serial server: DTR/RTS resets work)\n"
@@ -73,6 +75,10 @@ static int usage(FILE *out)
             "  --baud          data baud rate (default: the profile's first rate)\n"
             "  --no-stub       flash through the ROM loader only\n"
             "  --no-reset      do not toggle DTR/RTS (unit already in download mode)\n"
+            "  --unprotect     clear the flash's write protection (status register BP/CMP/SRP/WPS\n"
+            "                  bits) found at detect: a volatile write; =nv: then a non-volatile\n"
+            "                  one if the volatile write did not hold. Without it such a unit\n"
+            "                  fails write_protected before anything is written\n"
             "  --reflash       changed: ask the unit (MD5 per region, then per 64 KiB block)\n"
             "                  and write only what differs; all: write every block.\n"
             "                  Default: the profile's reflash key, else changed\n"
@@ -114,6 +120,13 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
         printf("chip:    %s\n", r->chip.description[0] ? r->chip.description : r->chip.chip);
         if (r->chip.flash_id)
             printf("flash:   ID 0x%06x, %u MB\n", r->chip.flash_id, r->chip.flash_size >> 20);
+        if (r->chip.flash_sr_known)
+            printf("status:  SR1 0x%02x SR2 0x%02x SR3 0x%02x%s\n", r->chip.flash_sr[0],
+                   r->chip.flash_sr[1], r->chip.flash_sr[2],
+                   st_flash_sr_protected(r->chip.flash_sr) ? " (write-protected)" : "");
+        if (r->unprotected)
+            printf("unprotect: status now SR1 0x%02x SR2 0x%02x SR3 0x%02x\n", r->flash_sr_after[0],
+                   r->flash_sr_after[1], r->flash_sr_after[2]);
     }
     if (!r->wire_out)
         return; /* the port never opened: nothing more to tell */
@@ -140,7 +153,7 @@ int st_cli_flash(int argc, char **argv)
         {"port", required_argument, 0, 'p'},      {"profile", required_argument, 0, 'P'},
         {"baud", required_argument, 0, 'b'},      {"no-stub", no_argument, 0, 'S'},
         {"no-reset", no_argument, 0, 'R'},        {"profiles-dir", required_argument, 0, 'd'},
-        {"reflash", required_argument, 0, 'F'},
+        {"reflash", required_argument, 0, 'F'},   {"unprotect", optional_argument, 0, 'U'},
         {"cache-dir", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
         {"db", required_argument, 0, 'D'},        {"no-record", no_argument, 0, 'N'},
         {"operator", required_argument, 0, 'o'},  {0, 0, 0, 0},
@@ -168,6 +181,17 @@ int st_cli_flash(int argc, char **argv)
         }
         case 'S': opts.no_stub = true; break;
         case 'R': opts.no_reset = true; break;
+        case 'U':
+            if (!optarg) {
+                opts.unprotect = 1;
+            } else if (!strcmp(optarg, "nv")) {
+                opts.unprotect = 2;
+            } else {
+                fprintf(stderr, "station flash: bad --unprotect '%s' (--unprotect or --unprotect=nv)\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'F':
             if (!strcmp(optarg, "changed")) {
                 reflash = ST_REFLASH_CHANGED;

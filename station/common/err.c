@@ -103,6 +103,10 @@ static const struct {
     [ST_FC_IO] = {"io", "the serial port failed: check the USB connection and permissions"},
     [ST_FC_INTERRUPTED] = {"interrupted", "the station stopped while this unit was in flight: flash it again"},
     [ST_FC_CONFIG] = {"config", "fix the profile, image files or database named in the message"},
+    [ST_FC_WRITE_PROTECTED] = {"write_protected",
+                               "the flash chip's status register write-protects blocks (BP/CMP) or "
+                               "itself (SRP/WPS), so writes would be ignored: clear it on the repair "
+                               "bench with `station flash --unprotect` (then flash again)"},
 };
 
 const char *st_fclass_name(st_fclass c)

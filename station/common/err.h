@@ -64,6 +64,7 @@ typedef enum {
     ST_FC_IO,
     ST_FC_INTERRUPTED,
     ST_FC_CONFIG,            /* profile/image/database problem: not the unit's fault */
+    ST_FC_WRITE_PROTECTED,   /* the flash's status register protects blocks or itself */
     ST_FC_COUNT
 } st_fclass;
 

@@ -24,7 +24,7 @@ typedef struct {
  * - link-quality classes (inflate, protocol, baud_change) step down the baud ladder.
  * - flash-side classes (flash_write, blank_readback, md5_mismatch) get one clean retry;
  *   md5 may also be a link problem, so it then lowers the baud.
- * - wrong_chip, flash_too_small, vanished, config, interrupted: retrying cannot change
+ * - wrong_chip, flash_too_small, vanished, config, interrupted, write_protected: retrying cannot change
  *   the outcome (or the unit is no longer there). */
 static const policy_row policy[] = {
     {ST_FC_NO_SYNC, false, {RESYNC}},
@@ -44,6 +44,7 @@ static const policy_row policy[] = {
     {ST_FC_VANISHED, true, {0}},
     {ST_FC_CONFIG, true, {0}},
     {ST_FC_INTERRUPTED, true, {0}},
+    {ST_FC_WRITE_PROTECTED, true, {0}}, /* a repair-bench job (--unprotect) */
 };
 
 static const policy_row *row_for(st_fclass c)

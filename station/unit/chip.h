@@ -2,6 +2,7 @@
 #ifndef ST_CHIP_H
 #define ST_CHIP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct st_chip_info {
@@ -16,6 +17,8 @@ typedef struct st_chip_info {
     int xtal_mhz;            /* 40 or 26 */
     uint32_t flash_id;       /* JEDEC RDID: mfr | type<<8 | capacity<<16 */
     uint32_t flash_size;     /* bytes, from the RDID capacity byte; 0 if unknown */
+    uint8_t flash_sr[3];     /* status registers 1-3 as read at detect (RDSR 05h/35h/15h) */
+    bool flash_sr_known;
 } st_chip_info;
 
 /* "94:b9:7e:5a:6e:58" into buf (>= 18 bytes). */

@@ -5,6 +5,7 @@
 #ifndef ST_DETECT_H
 #define ST_DETECT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "chip.h"
@@ -42,5 +43,14 @@ int st_spiflash_command(st_loader *l, uint8_t cmd, const uint8_t *data, int data
                         int read_bits, uint32_t *out, st_err *err);
 /* JEDEC ID (0x9F, 24 bits): mfr | type << 8 | capacity << 16. */
 int st_spiflash_rdid(st_loader *l, uint32_t *flash_id, st_err *err);
+/* RDSR 05h/35h/15h: status registers 1-3 into sr. */
+int st_spiflash_rdsr(st_loader *l, uint8_t sr[3], st_err *err);
+/* Do these status registers protect anything: block protection (BP0-2, CMP), status
+ * register protection (SRP0, SRP1) or individual block locks (WPS)? */
+bool st_flash_sr_protected(const uint8_t sr[3]);
+/* Clear the protection bits (keeping QE and the drive strength): volatile (50h then
+ * WRSR; lost at power-off) or non-volatile (06h then WRSR), then read the registers back
+ * into sr. 0, or -1 with err; whether it worked is for the caller to judge from sr. */
+int st_spiflash_unprotect(st_loader *l, bool nonvolatile, uint8_t sr[3], st_err *err);
 
 #endif

@@ -95,7 +95,8 @@ static int add_step(const st_image *img, size_t from, size_t to, bool erase_only
     return 0;
 }
 
-int st_plan_region(st_loader *l, const st_image *img, bool compare, st_plan *p, st_err *err)
+int st_plan_region(st_loader *l, const st_image *img, bool compare, bool erase_runs, st_plan *p,
+                   st_err *err)
 {
     memset(p, 0, sizeof *p);
     if (img->len == 0)
@@ -137,10 +138,10 @@ int st_plan_region(st_loader *l, const st_image *img, bool compare, st_plan *p, 
     /* Runs of sectors that are to be written (same kind, inside changed blocks). */
     for (size_t s = 0; rc == 0 && s < nsec;) {
         bool c = chg[(img->offset + s * SECTOR) / ST_PLAN_BLOCK - b0];
-        bool e = sector_erase_only(img, s);
+        bool e = erase_runs && sector_erase_only(img, s);
         size_t t = s + 1;
         while (t < nsec && chg[(img->offset + t * SECTOR) / ST_PLAN_BLOCK - b0] == c &&
-               sector_erase_only(img, t) == e)
+               (erase_runs && sector_erase_only(img, t)) == e)
             t++;
         size_t to = t * SECTOR < img->len ? t * SECTOR : img->len;
         if (c)

@@ -33,10 +33,13 @@ typedef struct st_plan {
 } st_plan;
 
 /* Plan img on the unit behind l: with compare, one SPI_FLASH_MD5 of the region, then one
- * per 64 KiB block when it differs; without, every block is written. 0, or -1 (err from
+ * per 64 KiB block when it differs; without, every block is written. erase_runs false:
+ * 0xFF sectors are programmed like the rest (the behaviour before erase-only runs, kept
+ * for comparisons). 0, or -1 (err from
  * the MD5 commands, phase l->phase; ST_E_NOMEM). p is valid (possibly empty) either way
  * and released with st_plan_free. */
-int st_plan_region(st_loader *l, const st_image *img, bool compare, st_plan *p, st_err *err);
+int st_plan_region(st_loader *l, const st_image *img, bool compare, bool erase_runs, st_plan *p,
+                   st_err *err);
 void st_plan_free(st_plan *p);
 
 #endif

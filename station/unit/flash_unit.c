@@ -228,6 +228,49 @@ static uint32_t needed_flash(const st_fwset *fw)
     return (uint32_t)end;
 }
 
+static int protected_error(fu *f, const uint8_t sr[3], const char *why, st_err *err)
+{
+    st_err_set(err, ST_E_CHIP, ST_PH_DETECT,
+               "flash write-protected: status registers SR1 0x%02x SR2 0x%02x SR3 0x%02x%s%s",
+               sr[0], sr[1], sr[2], why ? ": " : "", why ? why : "");
+    err->fclass = ST_FC_WRITE_PROTECTED;
+    (void)f;
+    return st_err_hint(err, "%s", st_fclass_hint(ST_FC_WRITE_PROTECTED));
+}
+
+/* The status registers, read while the ROM talks (as esptool's read_flash_status): a unit
+ * whose flash protects blocks or its status register is refused before anything is
+ * written, unless the repair bench asked to clear it (volatile first). */
+static int check_protection(fu *f, st_err *err)
+{
+    st_chip_info *ci = &f->rep->chip;
+    if (st_spiflash_rdsr(&f->l, ci->flash_sr, err) < 0)
+        return -1;
+    ci->flash_sr_known = true;
+    const uint8_t *sr = ci->flash_sr;
+    logf_(f, "flash status SR1 0x%02x SR2 0x%02x SR3 0x%02x%s", sr[0], sr[1], sr[2],
+          st_flash_sr_protected(sr) ? " (write protection set)" : "");
+    if (!st_flash_sr_protected(sr))
+        return 0;
+    if (!f->o->unprotect)
+        return protected_error(f, sr, NULL, err);
+    uint8_t *after = f->rep->flash_sr_after;
+    for (int nv = 0; nv <= (f->o->unprotect > 1); nv++) {
+        if (st_spiflash_unprotect(&f->l, nv, after, err) < 0)
+            return -1;
+        f->rep->unprotected = true;
+        logf_(f, "unprotect (%s write): status now SR1 0x%02x SR2 0x%02x SR3 0x%02x",
+              nv ? "non-volatile" : "volatile", after[0], after[1], after[2]);
+        if (!st_flash_sr_protected(after))
+            return 0;
+    }
+    return protected_error(f, after,
+                           f->o->unprotect > 1 ? "still set after a non-volatile write: the "
+                           "register is locked (SRP1 until a power cycle, or SRP0 with /WP low)"
+                           : "still set after a volatile write: try the non-volatile write "
+                           "(--unprotect=nv), or power-cycle the unit", err);
+}
+
 static int detect(fu *f, st_err *err)
 {
     enter(f, ST_PH_DETECT);
@@ -254,6 +297,8 @@ static int detect(fu *f, st_err *err)
     if (st_cmd_spi_attach(&f->l, err) < 0 || st_spiflash_rdid(&f->l, &ci->flash_id, err) < 0)
         return -1;
     ci->flash_size = st_flash_size_from_id(ci->flash_id);
+    if (check_protection(f, err) < 0)
+        return -1;
     uint32_t need = needed_flash(f->fw);
     if (!ci->flash_size) {
         logf_(f, "flash ID 0x%06x: unknown size code 0x%02x, assuming the profile's %u bytes",
@@ -504,7 +549,7 @@ static int write_all(fu *f, st_err *err)
     int rc = 0;
     for (int i = 0; rc == 0 && i < f->fw->n; i++) {
         const st_image *img = &f->fw->img[i];
-        rc = st_plan_region(&f->l, img, compare, &plans[i], err);
+        rc = st_plan_region(&f->l, img, compare, !f->o->program_erased, &plans[i], err);
         if (rc == 0) {
             log_plan(f, img, &plans[i]);
             f->ztotal += plans[i].write_zbytes;

@@ -35,6 +35,12 @@ typedef struct st_flash_opts {
     st_reflash reflash;     /* changed: ask the unit per region / 64 KiB block and write only
                              * what differs; all (and DEFAULT): write every block. Either
                              * way 0xFF sectors are only erased and every region is verified */
+    int unprotect;          /* flash status register protection found at detect: 0 = fail
+                             * write_protected before writing; 1 = clear it (volatile write,
+                             * lost at power-off); 2 = volatile, then non-volatile if that did
+                             * not hold */
+    bool program_erased;    /* true: program 0xFF sectors like the rest instead of erase-only
+                             * runs (the station before issue 12; for benchmarks) */
 } st_flash_opts;
 
 typedef struct st_flash_report {
@@ -54,6 +60,8 @@ typedef struct st_flash_report {
     int regions_unchanged;  /* regions the unit already held (MD5): nothing written */
     int blocks_compared, blocks_changed; /* 64 KiB blocks asked for / found different */
     int streams, erases;    /* write streams sent / erase-only runs */
+    bool unprotected;       /* the status registers were written (chip.flash_sr: before) */
+    uint8_t flash_sr_after[3]; /* read back after the write */
     uint64_t wire_out, wire_in; /* bytes on the wire, both directions */
     int regions_verified;   /* regions whose MD5 matched */
     double t_connect, t_stub, t_write, t_verify, t_total; /* seconds */

@@ -1,5 +1,7 @@
 /* spiflash.c - SPI flash commands through the ESP32's SPI1 user-command registers,
- * driven with READ_REG/WRITE_REG (protocol reference §6). Used for the JEDEC ID. */
+ * driven with READ_REG/WRITE_REG (protocol reference §6): the JEDEC ID, the status
+ * registers (as esptool's read_flash_status / write_flash_status do) and clearing their
+ * write protection. */
 #include "detect.h"
 #include "esp_proto.h"
 
@@ -63,4 +65,47 @@ int st_spiflash_command(st_loader *l, uint8_t cmd, const uint8_t *data, int data
 int st_spiflash_rdid(st_loader *l, uint32_t *flash_id, st_err *err)
 {
     return st_spiflash_command(l, 0x9F, NULL, 0, 24, flash_id, err);
+}
+
+int st_spiflash_rdsr(st_loader *l, uint8_t sr[3], st_err *err)
+{
+    static const uint8_t op[3] = {0x05, 0x35, 0x15};
+    for (int i = 0; i < 3; i++) {
+        uint32_t v = 0;
+        if (st_spiflash_command(l, op[i], NULL, 0, 8, &v, err) < 0)
+            return -1;
+        sr[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+bool st_flash_sr_protected(const uint8_t sr[3])
+{
+    return (sr[0] & 0x9C) || (sr[1] & 0x41) || (sr[2] & 0x04);
+}
+
+int st_spiflash_unprotect(st_loader *l, bool nonvolatile, uint8_t sr[3], st_err *err)
+{
+    uint8_t cur[3];
+    if (st_spiflash_rdsr(l, cur, err) < 0)
+        return -1;
+    /* SR1: everything off (BP, TB, SEC, SRP0); SR2: keep QE only (SRP1, CMP off, the
+     * OTP lock bits cannot be cleared anyway); SR3: WPS off, the rest (drive) kept. */
+    const uint8_t sr12[2] = {0x00, (uint8_t)(cur[1] & 0x02)};
+    const uint8_t sr3 = (uint8_t)(cur[2] & ~0x04);
+    const uint8_t enable = nonvolatile ? 0x06 : 0x50; /* WREN / volatile SR write enable */
+    if (st_spiflash_command(l, enable, NULL, 0, 0, NULL, err) < 0 ||
+        st_spiflash_command(l, 0x01, sr12, 16, 0, NULL, err) < 0)
+        return -1;
+    if ((cur[2] & 0x04) && (st_spiflash_command(l, enable, NULL, 0, 0, NULL, err) < 0 ||
+                            st_spiflash_command(l, 0x11, &sr3, 8, 0, NULL, err) < 0))
+        return -1;
+    /* a non-volatile write takes up to tW (15 ms) on the chip; the read-back polls it */
+    for (int i = 0; i < 20; i++) {
+        if (st_spiflash_rdsr(l, sr, err) < 0)
+            return -1;
+        if (!(sr[0] & 0x01))
+            break;
+    }
+    return 0;
 }

@@ -75,6 +75,12 @@ int faults_parse(sim_faults *f, const char *spec, char *err, size_t errlen)
         if (!arg || *end || v < 300)
             goto bad;
         f->baud_max = (uint32_t)v;
+    } else if (!strcmp(name, "write_protect")) {
+        unsigned long v = arg ? strtoul(arg, &end, 0) : 0x1C; /* BP0-2: the whole chip */
+        if ((arg && *end) || v == 0 || v > 0xFFFFFF)
+            goto bad;
+        f->write_protect = true;
+        f->wp_bits = (uint32_t)v;
     } else {
         snprintf(err, errlen, "unknown fault '%s'", name);
         return -1;
@@ -124,6 +130,10 @@ void faults_describe(const sim_faults *f, char *out, size_t cap)
     add(out, cap, "slow", f->slow_ms);
     add(out, cap, "wrong_chip", f->wrong_chip ? -1 : 0);
     add(out, cap, "baud_max", (int)f->baud_max);
+    if (f->write_protect) {
+        size_t l = strlen(out);
+        snprintf(out + l, cap - l, "%swrite_protect:0x%06x", l ? " " : "", f->wp_bits);
+    }
 }
 
 uint64_t sim_rand(uint64_t *s)

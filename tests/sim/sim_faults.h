@@ -20,6 +20,8 @@ typedef struct sim_faults {
     int slow_ms;            /* every reply delayed */
     bool wrong_chip;        /* magic 0x00000009 (ESP32-S3) */
     uint32_t baud_max;      /* 0 off; above it the bridge garbles the unit's replies */
+    bool write_protect;     /* the flash arrives with status bits wp_bits set (non-volatile) */
+    uint32_t wp_bits;       /* SR1 | SR2 << 8 | SR3 << 16 */
 } sim_faults;
 
 /* Parse one "NAME[:ARG]" and add it to f. Returns 0, or -1 with a message in err. */

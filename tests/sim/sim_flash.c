@@ -234,9 +234,58 @@ static void sr_store(sim_flash *f, int n, uint8_t v, bool nonvolatile)
         f->st.nv[n] = (uint8_t)((f->st.nv[n] & ~m) | (v & m));
 }
 
+bool flash_sr_locked(const sim_flash *f)
+{
+    return (f->st.sr[1] & 0x01) != 0;
+}
+
+/* The protected range [lo, hi) of the chip. */
+static void protected_range(const sim_flash *f, uint64_t *lo, uint64_t *hi)
+{
+    uint8_t sr1 = f->st.sr[0], sr2 = f->st.sr[1];
+    int bp = (sr1 >> 2) & 7;
+    bool tb = sr1 & 0x20, sec = sr1 & 0x40, cmp = sr2 & 0x40;
+    uint64_t size = 0;
+    if (bp == 7)
+        size = f->size;
+    else if (bp && sec)
+        size = (uint64_t)SIM_FLASH_SECTOR << (bp > 4 ? 3 : bp - 1);
+    else if (bp)
+        size = (uint64_t)(f->size / 64) << (bp - 1);
+    *lo = tb ? 0 : f->size - size;
+    *hi = tb ? size : f->size;
+    if (cmp) { /* the complement: everything but that range */
+        if (size == 0) {
+            *lo = 0;
+            *hi = f->size;
+        } else if (size == f->size) {
+            *lo = *hi = 0;
+        } else if (tb) {
+            *lo = size;
+            *hi = f->size;
+        } else {
+            *lo = 0;
+            *hi = f->size - size;
+        }
+    }
+}
+
+bool flash_protected(const sim_flash *f, uint32_t off, uint32_t len)
+{
+    if (f->st.sr[2] & 0x04)
+        return true; /* WPS: individual block locks, all set at power-up */
+    uint64_t lo, hi;
+    protected_range(f, &lo, &hi);
+    uint64_t a = off & (f->size - 1), b = a + len;
+    return lo < hi && a < hi && b > lo;
+}
+
 void flash_sr_wrsr(sim_flash *f, uint8_t opcode, const uint8_t *d, int n)
 {
     bool nonvolatile = (f->st.sr[0] & SIM_SR1_WEL) != 0;
+    if (flash_sr_locked(f) && opcode != 0x11) {
+        n = 0; /* SRP1: SR1/SR2 locked down until a power cycle */
+    }
     if ((nonvolatile || f->st.vwe) && n > 0) {
         if (opcode == 0x01) {
             sr_store(f, 0, d[0], nonvolatile);

@@ -68,6 +68,13 @@ void flash_sr_wrsr(sim_flash *f, uint8_t opcode, const uint8_t *d, int n);
 void flash_sr_set(sim_flash *f, int n, uint8_t v, bool nonvolatile);
 /* A CPU reset of the ESP32 (the flash stays powered): WEL and the volatile enable clear. */
 void flash_sr_cpu_reset(sim_flash *f);
+/* SR1/SR2 cannot be written: SRP1 set (power-supply lock-down until a power cycle). /WP
+ * is modelled high, so SRP0 alone locks nothing. */
+bool flash_sr_locked(const sim_flash *f);
+/* Is [off, off+len) (sector-aligned) inside the range the status bits protect (W25Q128JV
+ * table: BP0-2 with TB, SEC and CMP; WPS 1 = individual block locks, all locked at
+ * power-up)? Program and erase there are ignored by the chip. */
+bool flash_protected(const sim_flash *f, uint32_t off, uint32_t len);
 
 /* MD5 of [off, off+len) into digest[16]. */
 void flash_md5(const sim_flash *f, uint32_t off, uint32_t len, uint8_t digest[16]);

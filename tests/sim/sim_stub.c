@@ -144,9 +144,12 @@ static uint8_t flash_begin(sim_unit *u, uint8_t op, uint32_t total, uint32_t off
     w->last_error = 0;
     if (total > 0)
         unit_session_faults(u, w, op == ESP_FLASH_DEFL_BEGIN);
-    /* SPIUnlock: clear protection bits, keep QE */
-    flash_sr_set(&u->flash, 0, 0, true);
-    flash_sr_set(&u->flash, 1, flash_sr_read(&u->flash, 1) & 0x02, true);
+    /* SPIUnlock: WREN + WRSR clearing every bit but QE (the chip ignores it when its
+     * status register is locked down) */
+    if (!flash_sr_locked(&u->flash)) {
+        flash_sr_set(&u->flash, 0, 0, true);
+        flash_sr_set(&u->flash, 1, flash_sr_read(&u->flash, 1) & 0x02, true);
+    }
     if (op == ESP_FLASH_DEFL_BEGIN) {
         sim_inflate_begin(&u->inf); /* tinfl_init; the output buffer fill level stays */
         w->remaining_compressed = compressed;

@@ -72,6 +72,9 @@ int unit_init(sim_unit *u, int slot, unsigned seq, const sim_unit_opts *o,
         return -1;
     if (o->fill_pattern)
         flash_fill_pattern(&u->flash);
+    if (o->faults.write_protect)
+        for (int i = 0; i < 3; i++)
+            flash_sr_set(&u->flash, i, (uint8_t)(o->faults.wp_bits >> (8 * i)), true);
     regs_init(&u->regs, &u->o, &u->flash);
     unit_reset(u, true);
     return 0;
@@ -346,7 +349,10 @@ void unit_erase(sim_unit *u, uint32_t off, uint32_t len, uint32_t sectors, uint3
                 bool wait)
 {
     unit_flash_wait(u);
-    flash_erase(&u->flash, off, len);
+    if (flash_protected(&u->flash, off, len))
+        unit_log(u, "erase 0x%x+0x%x ignored: write-protected by the status register", off, len);
+    else
+        flash_erase(&u->flash, off, len);
     flash_count_erase(&u->flash, off, len);
     uint64_t ns = wire_erase_ns(u->o.timing, sectors, blocks);
     u->flash_ready = dev_clock(u) + ns;
@@ -366,7 +372,22 @@ bool unit_program(sim_unit *u, uint32_t off, const uint8_t *d, uint32_t len)
     u->flash_ready = dev_clock(u);
     if (u->w.f_blank)
         return true;
-    flash_program(&u->flash, off, d, len);
+    /* page-program commands into a protected sector are ignored (no error: WEL just
+     * clears), the others land */
+    bool ignored = false;
+    for (uint32_t done = 0; done < len;) {
+        uint32_t a = off + done, n = SIM_FLASH_SECTOR - a % SIM_FLASH_SECTOR;
+        if (n > len - done)
+            n = len - done;
+        if (flash_protected(&u->flash, a & ~(SIM_FLASH_SECTOR - 1), SIM_FLASH_SECTOR))
+            ignored = true;
+        else
+            flash_program(&u->flash, a, d + done, n);
+        done += n;
+    }
+    if (ignored)
+        unit_log(u, "program in 0x%x+0x%x partly or wholly ignored: write-protected by the "
+                 "status register", off, len);
     if (u->w.f_bitflip && !u->w.flipped) {
         flash_poke_xor(&u->flash, off + len / 2, 0x01);
         u->w.flipped = true;
