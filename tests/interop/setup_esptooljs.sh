@@ -39,15 +39,23 @@ else
     echo "$sum" > "$stamp"
 fi
 
-got=$(node -p "require('$pkgdir/package.json').version")
-if [ "$got" != "$want" ]; then
-    echo "error: installed esptool-js $got, pinned $want" >&2
-    exit 1
-fi
-for f in "$pkgdir/bundle.js" "$pkgdir/lib/targets/stub_flasher/stub_flasher_32.json"; do
-    if [ ! -s "$f" ]; then
-        echo "error: $f missing from the installed package" >&2
+check() { # DIR VERSION FILE...
+    d=$1 v=$2
+    shift 2
+    got=$(node -p "require('$d/package.json').version")
+    if [ "$got" != "$v" ]; then
+        echo "error: installed esptool-js $got in $d, pinned $v" >&2
         exit 1
     fi
-done
-echo "esptool-js $got ready in $pkgdir"
+    for f in "$@"; do
+        if [ ! -s "$d/$f" ]; then
+            echo "error: $d/$f missing from the installed package" >&2
+            exit 1
+        fi
+    done
+    echo "esptool-js $got ready in $d"
+}
+check "$pkgdir" "$want" bundle.js lib/targets/stub_flasher/stub_flasher_32.json
+# The second pin (npm alias): esptool-js 0.7.0, which ships the esp-flasher-stub.
+check "$prefix/node_modules/esptool-js-0.7.0" 0.7.0 bundle.js lib/targets/stub_flasher/esp32.json \
+    lib/targets/stub_flasher/esp32s3.json

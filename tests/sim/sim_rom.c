@@ -145,7 +145,7 @@ static void mem_data(sim_unit *u)
     if (n < 0)
         return;
     u->rom.mem.written += (uint32_t)n;
-    unit_ram_wrote(u, (uint32_t)n);
+    unit_ram_wrote(u, u->rrx.buf + 24, (uint32_t)n);
     ok(u, ESP_MEM_DATA, true);
 }
 
@@ -350,12 +350,7 @@ static void mem_end(sim_unit *u)
     u->rom.mem.active = false;
     if (flag != 0)
         return;
-    if (!unit_ram_runnable(u, entry)) {
-        unit_log(u, "rom  MEM_END: entry 0x%08x not in a complete upload: the CPU crashes", entry);
-        u->mode = SIM_MODE_DEAD;
-        return;
-    }
-    stub_enter(u);
+    unit_jump(u, entry);
 }
 
 void rom_frame(sim_unit *u, size_t len)

@@ -1,8 +1,18 @@
-/* sim_stub.c - the legacy esptool flasher stub (esptool-legacy-flasher-stub, ESP32):
- * header sent before executing (size 2, MD5 18), 2 status bytes [error, status],
- * SYNC value 0, data blocks ACKed before being written with the write/inflate error
- * deferred to the next data command or FLASH_END, lazy sector/64 KiB-block erase,
- * 32 KiB inflate output buffer, READ_FLASH streaming with acks, unknown opcode FF 00. */
+/* sim_stub.c - the two ESP32 flasher stubs a host can upload (sim_stubid.c tells them
+ * apart). The legacy esptool stub (esptool-legacy-flasher-stub): header sent before
+ * executing (size 2, MD5 18), 2 status bytes [error, status], SYNC value 0, data blocks
+ * ACKed before being written with the write/inflate error deferred to the next data
+ * command or FLASH_END, lazy sector/64 KiB-block erase, 32 KiB inflate output buffer,
+ * READ_FLASH streaming with acks, unknown opcode FF 00.
+ * Espressif's esp-flasher-stub (src/command_handler.c, handle_command) differs where
+ * `NEW(u)` is tested: an error of the work done after a reply (write, inflate) is
+ * answered to whatever command comes next, which is then not executed; unknown opcode
+ * C3 00; END with data outstanding C0 (not C8), and END reboots nothing; RUN_USER_CODE does
+ * nothing; FLASH_DATA length mismatch C9; DEFL_DATA after the image complete C9 at once;
+ * no C2 block-size check, no C0 EE frame limit; ERASE_REGION misaligned C0; CHANGE_BAUDRATE
+ * sets the asked rate (the second word is ignored); READ_FLASH keeps one packet in flight
+ * and refuses packets above 4096 with C0; the inflate buffer restarts at seq 0; MEM_DATA
+ * needs no 4-byte multiple; a failing command's reply carries no data. */
 #include <openssl/evp.h>
 #include <string.h>
 
@@ -12,13 +22,16 @@
 #define STUB_MAX_BLOCK ESP_STUB_FLASH_BLOCK
 #define STUB_DEFAULT_FLASH (16u << 20) /* SPIParamCfg at stub start */
 #define SECTORS_PER_BLOCK 16
+#define NEW(u) ((u)->stub.flavor == SIM_STUB_NEW)
 
 void stub_enter(sim_unit *u)
 {
     static const uint8_t ohai[4] = {'O', 'H', 'A', 'I'};
     unit_send_frame(u, ohai, 4); /* after the MEM_END reply */
     u->mode = SIM_MODE_STUB;
+    int flavor = u->stub.flavor;
     memset(&u->stub, 0, sizeof u->stub);
+    u->stub.flavor = flavor;
     u->stub.param_size = STUB_DEFAULT_FLASH;
     u->regs.spi_attached = true; /* spi_flash_attach() at start-up */
     memset(&u->srx, 0, sizeof u->srx);
@@ -124,8 +137,8 @@ static void defl_data(sim_unit *u, const uint8_t *d, uint32_t length)
     }
     if (status < SIM_INF_DONE)
         w->last_error = ESP_STUB_INFLATE_ERROR;
-    if (status == SIM_INF_DONE && w->remaining > 0)
-        w->last_error = ESP_STUB_NOT_ENOUGH_DATA;
+    if (status == SIM_INF_DONE && w->remaining > 0 && !NEW(u))
+        w->last_error = ESP_STUB_NOT_ENOUGH_DATA; /* new stub: END finds it (C0) */
 }
 
 static uint8_t flash_begin(sim_unit *u, uint8_t op, uint32_t total, uint32_t offset,
@@ -191,6 +204,14 @@ static uint8_t erase_region(sim_unit *u, uint32_t addr, uint32_t len)
 
 static void change_baud(sim_unit *u, uint32_t new_baud, uint32_t cur_baud)
 {
+    if (NEW(u)) { /* stub_lib_uart_rominit_set_baudrate(new): from the clock, exact */
+        u->baud = new_baud ? new_baud : u->baud;
+        u->regs.baud = u->baud;
+        unit_log(u, "stub baud -> %u", u->baud);
+        if (u->o.faults.baud_max && new_baud > u->o.faults.baud_max)
+            u->garbled = true;
+        return;
+    }
     /* get_new_uart_divider(): 16x divider from UART_CLKDIV scaled by current/new */
     uint32_t reg = regs_read(&u->regs, ESP32_UART_CLKDIV);
     uint32_t div16 = ((reg & 0xFFFFF) << 4) | ((reg >> 20) & 0xF);
@@ -257,6 +278,8 @@ static bool rf_continue(const sim_unit *u)
 static void read_flash_start(sim_unit *u, uint32_t addr, uint32_t len, uint32_t block,
                              uint32_t inflight)
 {
+    if (NEW(u))
+        inflight = block; /* max_unacked_packets = 1: one packet, then wait for its ack */
     if (block > SIM_FLASH_SECTOR) {
         /* returns with the UART interrupt still masked: the stub never hears again */
         unit_log(u, "stub READ_FLASH packet size %u > 4096: stub deaf", block);
@@ -328,7 +351,20 @@ void stub_frame(sim_unit *u, uint8_t *b)
     if (op == ESP_SPI_FLASH_MD5)
         len_ret = 18;
 
-    if (data_len > STUB_MAX_BLOCK + 16) {
+    if (NEW(u) && u->stub.pending_err) {
+        /* handle_command: the previous post-process failed; this command is not run */
+        uint8_t e = u->stub.pending_err;
+        u->stub.pending_err = 0;
+        stub_send(u, op, 2, 0, NULL, 0, e, 0);
+        unit_log(u, "stub %-16s size=%-5u -> FAIL %02x 00 (error of the previous block)",
+                 esp_cmd_name(op), data_len, e);
+        return;
+    }
+    if (NEW(u)) {
+        error = ESP_STUB_INVALID_COMMAND;
+        if (op == ESP_GET_SECURITY_INFO)
+            error = data_len == 0 ? ESP_STUB_CMD_NOT_IMPLEMENTED : ESP_STUB_BAD_DATA_LEN;
+    } else if (data_len > STUB_MAX_BLOCK + 16) {
         stub_send(u, op, len_ret, value, NULL, 0, ESP_STUB_BAD_DATA_LEN, 0xEE);
         unit_log(u, "stub %-16s size=%-5u -> FAIL c0 ee (frame too long)", esp_cmd_name(op),
                  data_len);
@@ -348,10 +384,14 @@ void stub_frame(sim_unit *u, uint8_t *b)
         break;
     case ESP_ERASE_REGION:
         error = data_len == 8 ? erase_region(u, W(0), W(1)) : ESP_STUB_BAD_DATA_LEN;
+        if (NEW(u) && (error == 0x32 || error == 0x33))
+            error = ESP_STUB_BAD_DATA_LEN;
         break;
     case ESP_CHANGE_BAUDRATE:
     case ESP_READ_FLASH:
         error = data_len == (op == ESP_READ_FLASH ? 16 : 8) ? 0 : ESP_STUB_BAD_DATA_LEN;
+        if (!error && NEW(u) && op == ESP_READ_FLASH && W(2) > SIM_FLASH_SECTOR)
+            error = ESP_STUB_BAD_DATA_LEN;
         break;
     case ESP_SPI_FLASH_MD5:
         error = data_len == 16 ? 0 : ESP_STUB_BAD_DATA_LEN;
@@ -370,14 +410,24 @@ void stub_frame(sim_unit *u, uint8_t *b)
     case ESP_FLASH_DEFL_BEGIN:
         if (data_len != 16 && data_len != 20)
             error = ESP_STUB_BAD_DATA_LEN;
-        else if (W(2) > STUB_MAX_BLOCK)
+        else if (W(2) > STUB_MAX_BLOCK && !NEW(u))
             error = ESP_STUB_BAD_BLOCKSIZE;
         else
             error = flash_begin(u, op, W(0), W(3), W(1) * W(2));
         break;
     case ESP_FLASH_DATA:
     case ESP_FLASH_DEFL_DATA:
-        if (u->stub.in_flash) {
+        if (u->stub.in_flash && NEW(u)) {
+            uint32_t n = op == ESP_FLASH_DATA ? (uint32_t)data_len - 16u : W(0);
+            error = 0;
+            if (op == ESP_FLASH_DATA && (data_len < 16 || W(0) != n))
+                error = ESP_STUB_TOO_MUCH_DATA;
+            else if (op == ESP_FLASH_DEFL_DATA && u->w.remaining == 0 && data_len > 4)
+                error = ESP_STUB_TOO_MUCH_DATA;
+            else if (n > (uint32_t)data_len - 16u ||
+                     esp_checksum(p + 16, n) != checksum)
+                error = ESP_STUB_BAD_DATA_CHECKSUM;
+        } else if (u->stub.in_flash) {
             error = u->w.last_error;
             int payload_len = (int)data_len - 16;
             if ((int)W(0) != payload_len)
@@ -391,10 +441,16 @@ void stub_frame(sim_unit *u, uint8_t *b)
         break;
     case ESP_FLASH_END:
     case ESP_FLASH_DEFL_END:
-        if (!u->stub.in_flash)
+        if (NEW(u) && data_len != 4)
+            error = ESP_STUB_BAD_DATA_LEN;
+        else if (!u->stub.in_flash)
             error = ESP_STUB_NOT_IN_FLASH_MODE;
         else if (u->w.remaining > 0)
-            error = ESP_STUB_NOT_ENOUGH_DATA;
+            error = NEW(u) ? ESP_STUB_BAD_DATA_LEN : ESP_STUB_NOT_ENOUGH_DATA;
+        else if (NEW(u)) {
+            u->stub.in_flash = false;
+            error = 0; /* write errors were answered to the block after them */
+        }
         else {
             u->stub.in_flash = false;
             error = u->w.last_error;
@@ -439,29 +495,38 @@ void stub_frame(sim_unit *u, uint8_t *b)
             error = ESP_STUB_NOT_IN_FLASH_MODE;
         else if (length > u->stub.mem_remaining)
             error = ESP_STUB_TOO_MUCH_DATA;
-        else if (length % 4)
+        else if (length % 4 && !NEW(u))
             error = ESP_STUB_BAD_DATA_LEN;
         else {
             u->stub.mem_remaining -= length;
-            unit_ram_wrote(u, length);
+            unit_ram_wrote(u, p + 16, length);
             error = 0;
         }
         break;
     }
     case ESP_MEM_END:
         error = data_len == 8 ? 0 : ESP_STUB_BAD_DATA_LEN;
-        if (!error) {
+        if (!error && NEW(u)) {
+            error = u->stub.mem_active ? 0 : ESP_STUB_NOT_IN_FLASH_MODE;
+            u->stub.mem_active = false;
+        } else if (!error) {
             error = u->stub.mem_remaining > 0 ? ESP_STUB_NOT_ENOUGH_DATA : 0;
             u->stub.mem_remaining = 0;
             u->stub.mem_active = false;
         }
         break;
     case ESP_RUN_USER_CODE:
-        unit_log(u, "stub RUN_USER_CODE     size=%-5u -> (no reply)", data_len);
-        unit_boot_app(u, NULL, true);
+        unit_log(u, "stub RUN_USER_CODE     size=%-5u -> (no reply)%s", data_len,
+                 NEW(u) ? ", nothing happens (esp-flasher-stub: not implemented)" : "");
+        if (!NEW(u))
+            unit_boot_app(u, NULL, true);
         return;
     default:
         break;
+    }
+    if (NEW(u) && error) {
+        len_ret = 2; /* s_send_response(command, error, NULL) */
+        dlen = 0;
     }
     stub_send(u, op, len_ret, value, md5d, dlen, error, status);
     unit_log(u, "stub %-16s size=%-5u -> %s %02x %02x", esp_cmd_name(op), data_len,
@@ -479,21 +544,27 @@ void stub_frame(sim_unit *u, uint8_t *b)
         write_data(u, p + 16, (uint32_t)data_len - 16u);
         break;
     case ESP_FLASH_DEFL_DATA:
-        defl_data(u, p + 16, (uint32_t)data_len - 16u);
+        if (NEW(u) && W(1) == 0)
+            u->obuf_len = 0; /* the output buffer restarts with each stream */
+        defl_data(u, p + 16, NEW(u) ? W(0) : (uint32_t)data_len - 16u);
         break;
     case ESP_FLASH_END:
     case ESP_FLASH_DEFL_END:
-        if (W(0) == 0)
+        if (W(0) == 0 && !NEW(u))
             unit_boot_app(u, "0x3 (SW_RESET)", true);
+        else if (W(0) == 0)
+            unit_log(u, "stub END(0): esp-flasher-stub does not reboot (not implemented)");
         break;
     case ESP_MEM_END:
-        if (W(1) != 0 && unit_ram_runnable(u, W(1)))
-            stub_enter(u); /* a new stub image: it greets again */
-        else if (W(1) != 0)
-            u->mode = SIM_MODE_DEAD;
+        if (NEW(u) ? W(0) == 0 : W(1) != 0)
+            unit_jump(u, W(1)); /* a new image: it greets again, or crashes */
         break;
     default:
         break;
+    }
+    if (NEW(u) && u->w.last_error) {
+        u->stub.pending_err = u->w.last_error; /* accumulated_result */
+        u->w.last_error = 0;
     }
 #undef W
 }

@@ -16,6 +16,8 @@ static const char *rom_date(const sim_unit *u)
     return u->o.rev_major >= 3 ? "ets Jul 29 2019 12:21:46" : "ets Jun  8 2016 00:22:57";
 }
 
+static void ram_forget(sim_unit *u);
+
 /* Everything a reset re-initialises: RAM, peripherals, the loaders' state. Flash and
  * the fault counters (the unit's "hardware") survive. */
 static void unit_reset(sim_unit *u, bool download)
@@ -42,7 +44,7 @@ static void unit_reset(sim_unit *u, bool download)
     if (u->rf.md5)
         EVP_MD_CTX_free(u->rf.md5);
     memset(&u->rf, 0, sizeof u->rf);
-    u->nseg = 0;
+    ram_forget(u);
     rom_enter(u);
     u->mode = download ? SIM_MODE_ROM : SIM_MODE_APP;
 }
@@ -87,6 +89,7 @@ void unit_free(sim_unit *u)
     if (u->rf.md5)
         EVP_MD_CTX_free(u->rf.md5);
     u->rf.md5 = NULL;
+    ram_forget(u);
     flash_free(&u->flash);
 }
 
@@ -290,22 +293,66 @@ bool unit_ram_runnable(const sim_unit *u, uint32_t addr)
     return inside;
 }
 
+static void ram_forget(sim_unit *u)
+{
+    for (int i = 0; i < u->nseg; i++)
+        free(u->seg[i].bytes);
+    u->nseg = 0;
+}
+
 void unit_ram_add(sim_unit *u, uint32_t addr, uint32_t len)
 {
     if (u->nseg == SIM_MAX_SEGS) {
+        free(u->seg[0].bytes);
         memmove(u->seg, u->seg + 1, sizeof u->seg[0] * (SIM_MAX_SEGS - 1));
         u->nseg--;
     }
     u->seg[u->nseg].addr = addr;
     u->seg[u->nseg].len = len;
     u->seg[u->nseg].done = 0;
+    u->seg[u->nseg].bytes = len <= SIM_SEG_KEEP ? calloc(1, len ? len : 1) : NULL;
     u->nseg++;
 }
 
-void unit_ram_wrote(sim_unit *u, uint32_t n)
+void unit_ram_wrote(sim_unit *u, const uint8_t *d, uint32_t n)
 {
-    if (u->nseg)
-        u->seg[u->nseg - 1].done += n;
+    if (!u->nseg)
+        return;
+    typeof(u->seg[0]) *g = &u->seg[u->nseg - 1];
+    if (g->bytes && g->done < g->len)
+        memcpy(g->bytes + g->done, d, n < g->len - g->done ? n : g->len - g->done);
+    g->done += n;
+}
+
+void unit_jump(sim_unit *u, uint32_t entry)
+{
+    if (!unit_ram_runnable(u, entry)) {
+        unit_log(u, "jump to 0x%08x: not in a complete upload: the CPU crashes", entry);
+        u->mode = SIM_MODE_DEAD;
+        return;
+    }
+    const uint8_t *text = NULL;
+    size_t len = 0;
+    for (int i = 0; i < u->nseg; i++)
+        if (entry >= u->seg[i].addr && entry - u->seg[i].addr < u->seg[i].len) {
+            text = u->seg[i].bytes;
+            len = u->seg[i].len;
+        }
+    sim_stub_id id = stub_identify(text, len);
+    if (strcmp(id.chip, "esp32") != 0 || !esp32_iram(entry)) {
+        if (id.known_as && strcmp(id.chip, "esp32") != 0)
+            unit_log(u, "jump to 0x%08x: %s stub for %s: an ESP32 cannot run it, the CPU crashes",
+                     entry, id.known_as, id.chip);
+        else
+            unit_log(u, "jump to 0x%08x: not instruction RAM: the CPU crashes", entry);
+        u->mode = SIM_MODE_DEAD;
+        return;
+    }
+    u->stub.flavor = id.flavor;
+    unit_log(u, "jump to 0x%08x: %s (%s)", entry,
+             id.flavor == SIM_STUB_NEW ? "esp-flasher-stub" : "legacy flasher stub",
+             id.known_as ? id.known_as : "image not known: run as the legacy stub");
+    stub_enter(u);
 }
 
 void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced)

@@ -13,6 +13,7 @@
 #include "sim_inflate.h"
 #include "sim_opts.h"
 #include "sim_regs.h"
+#include "sim_stubid.h"
 #include "sim_wire.h"
 
 #define SIM_ROM_RXBUF (8 + 16 + 0x1800) /* ROM receive buffer: header + one 0x1800 block */
@@ -20,6 +21,7 @@
 #define SIM_STUB_OUTBUF 32768           /* legacy stub inflate output buffer */
 #define SIM_RAW_MAX (2 * SIM_STUB_RXBUF) /* input held while the device is busy */
 #define SIM_MAX_SEGS 8
+#define SIM_SEG_KEEP (256u << 10)
 #define SIM_ROM_WINDOW 32768u           /* ROM inflate: its 32 KiB output window */
 
 typedef enum {
@@ -103,8 +105,13 @@ typedef struct sim_unit {
         bool in_flash;
         bool mem_active;      /* mem_offset != NULL */
         uint32_t mem_remaining;
+        int flavor;           /* enum sim_stub_flavor: which stub is running */
+        uint8_t pending_err;  /* esp-flasher-stub: a post-process error for the next command */
     } stub;
-    struct { uint32_t addr, len, done; } seg[SIM_MAX_SEGS]; /* RAM uploads since reset */
+    struct {                  /* RAM uploads since reset */
+        uint32_t addr, len, done;
+        uint8_t *bytes;       /* what landed (up to SIM_SEG_KEEP bytes), for stub_identify */
+    } seg[SIM_MAX_SEGS];
     int nseg;
 
     sim_wsess w;
@@ -179,9 +186,14 @@ void unit_boot_app(sim_unit *u, const char *rst, bool by_host);
 /* Can code at addr run: inside RAM uploaded since reset, and every upload since reset
  * complete (a block lost to a checksum error leaves the image short and shifted)? */
 bool unit_ram_runnable(const sim_unit *u, uint32_t addr);
-/* A MEM_BEGIN: a new upload region; unit_ram_wrote() counts bytes that landed in it. */
+/* A MEM_BEGIN: a new upload region; unit_ram_wrote() records bytes that landed in it. */
 void unit_ram_add(sim_unit *u, uint32_t addr, uint32_t len);
-void unit_ram_wrote(sim_unit *u, uint32_t n);
+void unit_ram_wrote(sim_unit *u, const uint8_t *d, uint32_t n);
+/* A jump to entry (MEM_END): start the stub the uploaded code is (the legacy stub or the
+ * esp-flasher-stub, told apart by stub_identify), or crash as the chip would: an entry
+ * outside instruction RAM or not in a complete upload, or a stub built for another chip
+ * (the ESP32 cannot run it: silent until reset). */
+void unit_jump(sim_unit *u, uint32_t entry);
 /* Check the disconnect fault against the write session's progress. */
 void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced);
 /* Pick the session's faults (consumes counters) for a non-empty write. */
