@@ -130,7 +130,8 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
     }
     if (!r->wire_out)
         return; /* the port never opened: nothing more to tell */
-    printf("loader:  %s, %d stub upload(s), baud %d\n", r->used_stub ? "stub" : "ROM",
+    printf("loader:  %s%s%s, %d stub upload(s), baud %d\n", r->used_stub ? "stub" : "ROM",
+           r->used_stub ? " " : "", r->used_stub ? st_stub_kind_name(r->stub_kind) : "",
            r->stub_uploads, r->baud);
     double kbit = r->t_write > 0 ? r->bytes_compressed * 8.0 / r->t_write / 1000.0 : 0;
     printf("written: %llu bytes (%llu compressed) in %.2f s, %.0f kbit/s on the wire\n",

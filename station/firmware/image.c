@@ -405,6 +405,7 @@ int st_fwset_prepare(const st_profile *prof, const char *cache_dir, st_fwset *ou
             st_fwset_free(out);
             return -1;
         }
+        out->stub.kind = prof->stub_kind;
         out->has_stub = 1;
     }
     return 0;

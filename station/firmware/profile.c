@@ -13,14 +13,16 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-enum pkey { PK_NAME, PK_DESC, PK_CHIP, PK_MODE, PK_FREQ, PK_SIZE, PK_BAUD, PK_STUB, PK_REFLASH,
-            PK_COUNT };
+enum pkey {
+    PK_NAME, PK_DESC, PK_CHIP, PK_MODE, PK_FREQ, PK_SIZE, PK_BAUD, PK_STUB, PK_REFLASH,
+    PK_STUB_KIND, PK_COUNT
+};
 enum ikey { IK_OFFSET, IK_FILE, IK_SHA, IK_COUNT };
 
 static const char *const pkey_names[PK_COUNT] = {"name", "description", "chip", "flash_mode",
                                                  "flash_freq", "flash_size", "baud", "stub",
-                                                 "reflash"};
-static const int pkey_required[PK_COUNT] = {1, 0, 1, 1, 1, 1, 1, 0, 0};
+                                                 "reflash", "stub_kind"};
+static const int pkey_required[PK_COUNT] = {1, 0, 1, 1, 1, 1, 1, 0, 0, 0};
 static const char *const ikey_names[IK_COUNT] = {"offset", "file", "sha256"};
 
 static const char *const modes[] = {"qio", "qout", "dio", "dout", "keep"};
@@ -247,6 +249,16 @@ static int set_profile_key(struct pctx *c, int k, const char *v)
             return refuse(c, line, "use reflash = changed (write only the 64 KiB blocks that differ) "
                           "or reflash = all", "unknown reflash '%s'", v);
         return 0;
+    case PK_STUB_KIND:
+        if (!strcasecmp(v, "legacy"))
+            p->stub_kind = ST_STUB_LEGACY;
+        else if (!strcasecmp(v, "esp-flasher-stub"))
+            p->stub_kind = ST_STUB_FLASHER;
+        else
+            return refuse(c, line, "use legacy (esptool's legacy stub, esptool-js 0.5) or "
+                          "esp-flasher-stub (esptool 5.3, esptool-js 0.7)",
+                          "unknown stub_kind '%s'", v);
+        return 0;
     }
     return 0;
 }
@@ -403,7 +415,8 @@ static void take_key(struct pctx *c, const char *name, const char *value)
     if (c->blk == B_PROFILE) {
         int k = find_name(name, pkey_names, PK_COUNT, 0);
         if (k < 0)
-            refuse(c, line, "[profile] keys: name description chip flash_mode flash_freq flash_size baud stub reflash",
+            refuse(c, line, "[profile] keys: name description chip flash_mode flash_freq flash_size baud "
+                   "stub reflash stub_kind",
                    "unknown key '%s' in [profile]", name);
         else if (c->pkey_line[k])
             refuse(c, line, "give each key once", "key '%s' repeated (first at line %d)", name,
@@ -606,7 +619,21 @@ static int check_whole(struct pctx *c)
         if (st_stub_load(p->stub_path, &s, &se) != 0)
             return refuse(c, c->pkey_line[PK_STUB], se.hint[0] ? se.hint : "fix the stub JSON",
                           "%s", se.msg);
+        uint32_t ts = s.text_start, te = s.text_start + (uint32_t)s.text_len, en = s.entry;
         st_stub_free(&s);
+        /* An ESP32 jumping into a stub built for another chip crashes: refuse it here. */
+        if (ts < ST_ESP32_IRAM_START || te > ST_ESP32_IRAM_END || en < ST_ESP32_IRAM_START ||
+            en >= ST_ESP32_IRAM_END)
+            return refuse(c, c->pkey_line[PK_STUB],
+                          "use the ESP32 stub (esptool-js: stub_flasher_32.json in 0.5, esp32.json "
+                          "in 0.7; esptool: targets/stub_flasher/{1,2}/esp32.json)",
+                          "stub %s is not an ESP32 stub: its text loads at 0x%08x-0x%08x (entry "
+                          "0x%08x), outside the ESP32's instruction RAM 0x%08x-0x%08x",
+                          shown(c, p->stub_path), ts, te, en, ST_ESP32_IRAM_START,
+                          ST_ESP32_IRAM_END);
+    } else if (c->pkey_line[PK_STUB_KIND]) {
+        return refuse(c, c->pkey_line[PK_STUB_KIND], "add the stub key, or remove stub_kind",
+                      "stub_kind without a stub");
     }
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "stub.h"
 #include "provision.h"
 
 #define ST_MAX_IMAGES 16
@@ -41,6 +42,7 @@ typedef struct st_profile {
     int n_bauds;
     char stub_path[ST_PATH_MAX]; /* "" = flash through the ROM loader */
     st_reflash reflash;      /* key reflash; ST_REFLASH_DEFAULT when absent */
+    st_stub_kind stub_kind;  /* stub_kind = legacy | esp-flasher-stub (default legacy) */
     st_profile_image images[ST_MAX_IMAGES];
     int n_images;
     st_provision prov;       /* [provision]: per-unit NVS partition (prov.enabled) */

@@ -125,6 +125,11 @@ done:
     return rc;
 }
 
+const char *st_stub_kind_name(st_stub_kind k)
+{
+    return k == ST_STUB_FLASHER ? "esp-flasher-stub" : "legacy";
+}
+
 void st_stub_free(st_stub_image *s)
 {
     if (!s)

@@ -8,7 +8,23 @@
 
 #include "err.h"
 
+/* Which flasher stub an image is (the profile's stub_kind): they answer some commands
+ * differently (protocol reference §7.3, esp-flasher-stub src/command_handler.c). */
+typedef enum {
+    ST_STUB_LEGACY,       /* esptool's legacy stub (esptool <= 5.2, esptool-js <= 0.5) */
+    ST_STUB_FLASHER,      /* Espressif's esp-flasher-stub (esptool 5.3, esptool-js 0.7) */
+} st_stub_kind;
+
+/* "legacy" / "esp-flasher-stub". */
+const char *st_stub_kind_name(st_stub_kind k);
+
+/* ESP32 instruction RAM (SRAM0, SRAM1's IRAM alias, RTC FAST): a stub for the ESP32 loads
+ * its text and has its entry there; one built for another chip does not. */
+#define ST_ESP32_IRAM_START 0x40070000u
+#define ST_ESP32_IRAM_END 0x400C2000u
+
 typedef struct st_stub_image {
+    st_stub_kind kind;   /* from the profile (st_stub_load leaves ST_STUB_LEGACY) */
     uint32_t entry;
     uint32_t text_start;
     uint8_t *text;

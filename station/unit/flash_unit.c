@@ -347,7 +347,9 @@ static int stub(fu *f, st_err *err)
     f->rep->t_stub += st_now() - t;
     if (rc == 0) {
         f->rep->used_stub = true;
-        logf_(f, "stub running (upload %d)", f->rep->stub_uploads);
+        f->rep->stub_kind = f->fw->stub.kind;
+        logf_(f, "stub running: %s (upload %d)", st_stub_kind_name(f->fw->stub.kind),
+              f->rep->stub_uploads);
         return 0;
     }
     if (!upload_related(err->fclass) || f->o->stub_required)
@@ -607,6 +609,13 @@ static void reset_unit(fu *f)
             logf_(f, "hard reset failed: %s", e.msg);
         else
             logf_(f, "hard reset (RTS)");
+        return;
+    }
+    if (f->l.stub && f->fw->stub.kind == ST_STUB_FLASHER) {
+        /* esp-flasher-stub answers FLASH_END(0) and RUN_USER_CODE but reboots on neither
+         * (not implemented in its command handler): only the lines or a power cycle do. */
+        logf_(f, "no reset: the esp-flasher-stub cannot reboot the unit and the port has no "
+                 "DTR/RTS; the new firmware starts at the next power-up or reset");
         return;
     }
     uint32_t blk = f->l.stub ? ESP_STUB_FLASH_BLOCK : ESP_ROM_FLASH_BLOCK;

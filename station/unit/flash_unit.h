@@ -48,6 +48,7 @@ typedef struct st_flash_report {
     st_chip_info chip;      /* valid when chip_known */
     bool chip_known;
     bool used_stub;
+    st_stub_kind stub_kind; /* which stub ran (valid with used_stub) */
     int stub_uploads;       /* stub upload tries made (2 = the first failed and was retried) */
     int blocks_repaired;    /* blocks answered 01 07 / C1 (corrupted on the link) and resent:
                              * MEM_DATA under the next seq, FLASH_DATA likewise, stub

@@ -1,0 +1,146 @@
+/* test_newstub - the station loads and runs Espressif's esp-flasher-stub (esptool-js
+ * 0.7.0's ESP32 stub, as esptool 5.3 uploads by default) as well as the legacy one, the
+ * profile naming which (stub_kind), and refuses a stub built for another chip.
+ *
+ * usage: test_newstub CASE ESP32SIM PROFILE_DIR NEW_ESP32_JSON OTHER_CHIP_JSON
+ *   pty      flash over a pseudo-terminal; the simulator recognises the esp-flasher-stub;
+ *            no software reset exists with it, and the station says so
+ *   rfc2217  the same behind an RFC 2217 server: the RTS pulse boots the new firmware
+ *   foreign  a profile naming the ESP32-S3 stub is refused before any unit is touched */
+#include "sim_harness.h" /* first: it sets _GNU_SOURCE */
+#include "check.h"
+
+static const char *g_sim, *g_dir, *g_new, *g_other;
+
+/* DIR/NAME.ini: demo.ini with absolute image paths, `stub = json` and stub_kind. */
+static bool write_profile(const sim_proc *s, const char *name, const char *json, const char *kind,
+                          char *out, size_t cap)
+{
+    char src[600], line[1024];
+    snprintf(src, sizeof src, "%s/demo.ini", g_dir);
+    snprintf(out, cap, "%s/%s.ini", s->dir, name);
+    FILE *in = fopen(src, "r"), *o = fopen(out, "w");
+    if (!in || !o) {
+        if (in)
+            fclose(in);
+        if (o)
+            fclose(o);
+        return false;
+    }
+    while (fgets(line, sizeof line, in)) {
+        if (!strncmp(line, "stub = ", 7))
+            fprintf(o, "stub = %s\nstub_kind = %s\n", json, kind);
+        else if (!strncmp(line, "file = ", 7))
+            fprintf(o, "file = %s/%s", g_dir, line + 7);
+        else if (!strncmp(line, "name = ", 7))
+            fprintf(o, "name = %s\n", name);
+        else
+            fputs(line, o);
+    }
+    fclose(in);
+    return fclose(o) == 0;
+}
+
+static bool log_wait(const sim_proc *s, const char *text, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        if (strstr(sim_log_text(s), text))
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        harness_sleep_ms(20);
+    }
+}
+
+static void run(bool rfc)
+{
+    sim_proc s;
+    char base[16];
+    snprintf(base, sizeof base, "%d", 22000 + (int)(getpid() % 20000));
+    const char *args[] = {rfc ? "--rfc2217" : NULL, base, NULL};
+    if (!CHECK(sim_start(&s, g_sim, rfc ? args : NULL)))
+        return;
+    char prof[600], port[300];
+    st_fwset *fw = calloc(1, sizeof *fw);
+    if (!CHECK(fw && write_profile(&s, "demo-newstub", g_new, "esp-flasher-stub", prof,
+                                   sizeof prof)) ||
+        !CHECK(load_fwset(prof, g_dir, fw))) {
+        sim_stop(&s);
+        free(fw);
+        return;
+    }
+    CHECK_EQ_INT(fw->stub.kind, ST_STUB_FLASHER);
+    CHECK_EQ_INT(fw->stub.text_start, 0x400A8000);
+    if (rfc)
+        sim_port_url(&s, 1, "rfc2217", port, sizeof port);
+    else
+        sim_port(&s, 1, false, port, sizeof port);
+    st_flash_opts o = {.log = harness_log};
+    st_flash_report rep;
+    st_err err;
+    int rc = st_flash_unit(port, fw, &o, &rep, &err);
+    if (rc != 0)
+        harness_print_err(&err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(rep.used_stub);
+    CHECK_EQ_INT(rep.stub_kind, ST_STUB_FLASHER);
+    CHECK_EQ_INT(rep.stub_uploads, 1);
+    CHECK_EQ_INT(rep.regions_verified, fw->n);
+    CHECK_EQ_INT(rep.baud, 1500000);
+    CHECK(flash_has_images(&s, 1, fw));
+    CHECK(log_wait(&s, "esp-flasher-stub (esptool-js 0.7.0)", 3000));
+    if (rfc)
+        CHECK(log_wait(&s, "booted into the app after a reset (EN)", 5000));
+    else
+        CHECK(!strstr(sim_log_text(&s), "booted into the app after a reset"));
+    if (check_state_()->failures)
+        sim_dump_log(&s);
+    sim_stop(&s);
+    st_fwset_free(fw);
+    free(fw);
+}
+
+static void run_foreign(void)
+{
+    sim_proc s;
+    if (!CHECK(sim_start(&s, g_sim, NULL)))
+        return;
+    char prof[600];
+    CHECK(write_profile(&s, "demo-s3stub", g_other, "esp-flasher-stub", prof, sizeof prof));
+    static st_profile p;
+    st_err err;
+    CHECK_EQ_INT(st_profile_load(prof, &p, &err), -1);
+    CHECK_EQ_INT(err.cat, ST_E_PROFILE);
+    CHECK_CONTAINS(err.msg, "is not an ESP32 stub");
+    CHECK_CONTAINS(err.msg, "0x40378000");
+    CHECK(err.hint[0] != 0);
+    /* stub_kind must name a known stub */
+    CHECK(write_profile(&s, "demo-badkind", g_new, "fancy", prof, sizeof prof));
+    CHECK_EQ_INT(st_profile_load(prof, &p, &err), -1);
+    CHECK_CONTAINS(err.msg, "unknown stub_kind 'fancy'");
+    sim_stop(&s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR NEW_JSON OTHER_JSON\n", argv[0]);
+        return 2;
+    }
+    g_sim = argv[2];
+    g_dir = argv[3];
+    g_new = argv[4];
+    g_other = argv[5];
+    const char *c = argv[1];
+    if (!strcmp(c, "pty"))
+        run(false);
+    else if (!strcmp(c, "rfc2217"))
+        run(true);
+    else if (!strcmp(c, "foreign"))
+        run_foreign();
+    else {
+        fprintf(stderr, "unknown case %s\n", c);
+        return 2;
+    }
+    return check_summary(c);
+}
