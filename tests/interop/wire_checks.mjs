@@ -49,7 +49,10 @@ export function exchanges(frames) {
             if (f.len < 8 || b[0] !== 0x00) continue; // e.g. READ_FLASH acks
             rf = null;
             const x = { seq: f.seq, personality, op: b[1], size: u16(b, 2), req: f, want: b[1] === 0x08 ? 8 : 1,
-                replies: [], stray: [], stream: [], ohai: false, ohaiEarly: false };
+                replies: [], stray: [], stream: [], ohai: false, ohaiEarly: false, unsupported: [] };
+            // An opcode the ESP32 ROM does not know (§14): it answers with the previous reply's
+            // header (op, value, repeat count) and status 01 05, not with this opcode.
+            if (personality === "rom" && ROM_UNSUPPORTED.has(b[1])) x.want = 0;
             out.push(x);
             queue.push(x);
             last = x;
@@ -68,6 +71,11 @@ export function exchanges(frames) {
             continue;
         }
         const op = f.bytes[0] === 0x01 && f.len >= 8 ? f.bytes[1] : -1;
+        if (last && last.want === 0 && op >= 0 && f.len >= 10 && f.bytes[f.len - 4] === 0x01 &&
+            f.bytes[f.len - 3] === 0x05) {
+            last.unsupported.push(f);
+            continue;
+        }
         while (queue.length && (queue[0].op !== op || queue[0].replies.length >= queue[0].want)) queue.shift();
         if (queue.length) {
             const x = queue[0];
@@ -77,6 +85,8 @@ export function exchanges(frames) {
     }
     return out;
 }
+
+const ROM_UNSUPPORTED = new Set([0x14, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4]);
 
 function expectedDataLen(op, personality) {
     if (op === 0x13) return personality === "rom" ? 32 : 16;
@@ -96,6 +106,8 @@ export function checkConversation(frames, { allowFailures = () => false } = {}) 
             add("reply count", `${where}: got ${x.replies.length} replies with opcode 0x${x.op.toString(16)}, expected ${x.want}`);
         }
         for (const r of x.stray) add("unexpected frame", `${where}: unexpected frame after it [${hex(r.bytes)}]`);
+        if (x.want === 0 && x.unsupported.length === 0)
+            add("unsupported opcode answer", `${where}: the ROM answers an unknown opcode with the previous header and 01 05 (§14); nothing came`);
         const statusLen = x.personality === "rom" ? 4 : 2;
         const dataLen = expectedDataLen(x.op, x.personality);
         for (const r of x.replies) {
