@@ -29,6 +29,9 @@ as_pg() {
     fi
 }
 
+case $state in /*) ;; *) state=$(pwd)/$state ;; esac
+cd / # the server's user may not be allowed into the caller's folder
+
 dir() { cat "$state" 2>/dev/null || true; }
 
 case $cmd in

@@ -27,3 +27,23 @@ foreach(entry ${ST_CENTRAL_TESTS})
   set_tests_properties(central_${name} PROPERTIES FIXTURES_REQUIRED central_pg RESOURCE_LOCK central_pg
     TIMEOUT 300 LABELS integration)
 endforeach()
+
+# The shipping thread under ThreadSanitizer and AddressSanitizer: the station of the
+# sanitizer trees (engine_sanitize.cmake builds them) through three stations and the
+# SIGKILL/restart case; a report makes the station exit 66, which fails the script.
+foreach(san thread address)
+  foreach(entry "three_stations:three_stations.sh" "kill:faults.sh kill")
+    string(REPLACE ":" ";" parts "${entry}")
+    list(GET parts 0 name)
+    list(GET parts 1 cmdline)
+    separate_arguments(cmd UNIX_COMMAND "${cmdline}")
+    list(GET cmd 0 script)
+    list(REMOVE_AT cmd 0)
+    add_test(NAME central_san_${san}_${name}
+      COMMAND bash ${ST_CENTRAL_DIR}/${script} ${cmd} ${CMAKE_BINARY_DIR}/san-${san}/station/station
+              $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR} ${ST_PG_STATE})
+    set_tests_properties(central_san_${san}_${name} PROPERTIES
+      FIXTURES_REQUIRED "central_pg;san_${san}" RESOURCE_LOCK central_pg TIMEOUT 300 LABELS sanitizer
+      ENVIRONMENT "TSAN_OPTIONS=halt_on_error=0 exitcode=66 second_deadlock_stack=1;ASAN_OPTIONS=detect_leaks=1 exitcode=66")
+  endforeach()
+endforeach()
