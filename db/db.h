@@ -327,6 +327,33 @@ typedef int (*st_db_slot_fn)(void *user, const char *slot_name, int64_t attempts
 int st_db_stats_slots(st_db *db, int64_t from_ms, int64_t to_ms, st_db_slot_fn fn, void *user,
                       st_err *err);
 
+/* ---- disk space ------------------------------------------------------------------- */
+
+/* The WAL is checkpointed every ST_DB_WAL_CHECKPOINT_PAGES pages and truncated back to at
+ * most ST_DB_WAL_BOUND_BYTES, so it can never take a small disk. A write that finds the
+ * disk full checkpoints (giving up the space reserve "<path>.reserve" when it must) and
+ * tries once more; opening a store on a full disk checkpoints it the same way, so its
+ * records stay readable and exportable even when the open must then refuse. */
+#define ST_DB_WAL_CHECKPOINT_PAGES 128
+#define ST_DB_WAL_BOUND_BYTES (1024 * 1024)
+/* What one attempt costs on disk (its row, the unit, indexes; measured ~3 KiB, with
+ * margin): for the room estimate. */
+#define ST_DB_BYTES_PER_ATTEMPT 8192
+/* Below this many attempts of room the station warns (dashboard header, events); below
+ * the minimum it does not start flashing. */
+#define ST_DB_ROOM_WARN_ATTEMPTS 2000
+#define ST_DB_ROOM_MIN_ATTEMPTS 16
+
+typedef struct st_db_space_info {
+    int64_t free_bytes;        /* statvfs: bytes available to the station's user */
+    int64_t db_bytes, wal_bytes;
+    bool reserve;              /* the space reserve is in place */
+    int64_t attempts_room;     /* attempts that still fit, WAL bound kept aside */
+} st_db_space_info;
+
+/* Free space of the disk holding the store and what it still holds room for. */
+int st_db_space(st_db *db, st_db_space_info *s, st_err *err);
+
 /* ---- small helpers ---------------------------------------------------------------- */
 
 int64_t st_db_now_ms(void);

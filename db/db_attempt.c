@@ -309,15 +309,22 @@ static int attempt_save(st_db *db, const attempt_op *op, const st_db_attempt *a,
         free(images);
         return -1;
     }
-    int rc = attempt_write(db, op->stmt, op->sql, a, mac, images, t, err);
-    if (rc == 0 && rowid)
-        *rowid = sqlite3_last_insert_rowid(db->h);
-    if (rc == 0 && op->settle)
-        rc = attempt_settle(db, a, mac, op->bin_on_fail, err);
-    if (rc == 0)
-        rc = db_wcommit(db, err);
-    if (rc < 0)
+    int rc;
+    for (int round = 0;; round++) {
+        rc = attempt_write(db, op->stmt, op->sql, a, mac, images, t, err);
+        if (rc == 0 && rowid)
+            *rowid = sqlite3_last_insert_rowid(db->h);
+        if (rc == 0 && op->settle)
+            rc = attempt_settle(db, a, mac, op->bin_on_fail, err);
+        if (rc == 0)
+            rc = db_wcommit(db, err);
+        if (rc == 0)
+            break;
         db_wrollback(db);
+        /* a full disk: the WAL may hold what a checkpoint gives back */
+        if (round > 0 || !db_retry_after_full(db) || db_wbegin(db, err) < 0)
+            break;
+    }
     free(images);
     return rc;
 }
@@ -442,22 +449,31 @@ int st_db_attempt_retry(st_db *db, st_db_attempt *done, st_db_attempt *next, st_
     if (done->outcome != ST_DB_FAIL)
         return db_fail_arg(db, err, "attempt %lld is retried with outcome '%s' (only a failed try is)",
                            (long long)done->id, st_db_outcome_name(done->outcome));
-    if (db_wbegin(db, err) < 0)
-        return -1;
     st_db_attempt stored;
-    int rc = st_db_attempt_finish(db, done, false, err);
-    if (rc == 0)
-        rc = st_db_attempt_get(db, done->id, &stored, err);
-    if (rc == 0) {
-        inherit_identity(next, &stored);
-        if (!next->slot_name[0])
-            memcpy(next->slot_name, stored.slot_name, sizeof next->slot_name);
-        rc = st_db_attempt_begin(db, next, err);
-    }
-    if (rc == 0)
-        rc = db_wcommit(db, err);
-    if (rc < 0) {
+    int rc;
+    for (int round = 0;; round++) {
+        if (db_wbegin(db, err) < 0)
+            return -1;
+        db->nested++;
+        rc = st_db_attempt_finish(db, done, false, err);
+        if (rc == 0)
+            rc = st_db_attempt_get(db, done->id, &stored, err);
+        if (rc == 0) {
+            inherit_identity(next, &stored);
+            if (!next->slot_name[0])
+                memcpy(next->slot_name, stored.slot_name, sizeof next->slot_name);
+            rc = st_db_attempt_begin(db, next, err);
+        }
+        db->nested--;
+        if (rc == 0)
+            rc = db_wcommit(db, err);
+        if (rc == 0)
+            break;
         db_wrollback(db);
+        if (round > 0 || !db_retry_after_full(db))
+            break;
+    }
+    if (rc < 0) {
         next->id = 0;
         st_err_wrap(err, "recording try %d after the failed attempt %lld", next->try_no,
                     (long long)done->id);

@@ -43,6 +43,9 @@ struct st_db {
     bool in_batch;            /* st_db_tx_begin is open */
     bool batch_lost;          /* SQLite rolled the batch back after an error inside it */
     int recovered;
+    int last_rc;              /* primary result code of the last db_fail (SQLITE_FULL ...) */
+    int nested;               /* >0 while a write function runs others inside its transaction:
+                               * only the outermost one may retry after a full disk */
     char host[64];
     sqlite3_stmt *st[S_COUNT];
 };
@@ -65,6 +68,16 @@ void db_wrollback(st_db *db);
 /* Fill err from the connection's last error for result code rc: "<what> <path>: <reason>
  * (<sqlite message>)" with a hint chosen by the kind of failure. Returns -1. */
 int db_fail(st_db *db, st_err *err, int rc, const char *what);
+/* After a write failed and was rolled back: when it failed for a full disk and no
+ * transaction is open around it, make room (db_make_room) and say whether one more try
+ * is worth it. */
+bool db_retry_after_full(st_db *db);
+/* Checkpoint the WAL into the file and truncate it; when that fails for lack of space,
+ * give up the space reserve ("<path>.reserve") first. 0 when the WAL is now empty. */
+int db_make_room(st_db *db);
+/* Keep "<path>.reserve" (DB_RESERVE_BYTES) when the disk has room to spare for it. */
+void db_reserve_keep(st_db *db);
+
 /* Same for errors not from SQLite. */
 int db_fail_arg(st_db *db, st_err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

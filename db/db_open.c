@@ -154,9 +154,15 @@ static int set_pragmas(st_db *db, const st_db_opts *o, st_err *err)
         err->fclass = ST_FC_CONFIG;
         return st_err_hint(err, "put the database on a local disk (not a network share) with STATION_DB");
     }
-    /* journal_size_limit: a big batch must not leave a WAL of its size behind for good */
+    /* A bounded WAL (db.h): checkpoint often, and truncate it back after each reset, so
+     * it never takes a small disk (the default, 1000 pages and no limit, filled a 2 MB
+     * file system after 38 attempts) */
+    char wal[96];
+    snprintf(wal, sizeof wal, "PRAGMA wal_autocheckpoint = %d", ST_DB_WAL_CHECKPOINT_PAGES);
+    char lim[96];
+    snprintf(lim, sizeof lim, "PRAGMA journal_size_limit = %d", ST_DB_WAL_BOUND_BYTES);
     if (db_exec(db, "PRAGMA synchronous = FULL", "cannot open", err) < 0 ||
-        db_exec(db, "PRAGMA journal_size_limit = 67108864", "cannot open", err) < 0 ||
+        db_exec(db, wal, "cannot open", err) < 0 || db_exec(db, lim, "cannot open", err) < 0 ||
         db_exec(db, "PRAGMA cache_size = -16384", "cannot open", err) < 0)
         return -1;
     if (o->max_page_count > 0) {
@@ -284,8 +290,18 @@ int st_db_open(const char *path, const st_db_opts *opts, st_db **out, st_err *er
     if (db->read_only) {
         if (check_reader_schema(db, err) < 0)
             goto fail;
-    } else if (db_migrate(db, err) < 0 || prove_writable(db, err) < 0 || db_recover(db, err) < 0) {
-        goto fail;
+    } else {
+        /* a full disk: checkpoint first (the WAL's records go into the file, the WAL
+         * shrinks), then prove the room again; still full, the open fails, saying so */
+        sqlite3_wal_checkpoint_v2(db->h, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        int prc = db_migrate(db, err);
+        if (prc == 0)
+            prc = prove_writable(db, err);
+        if (prc < 0 && db_retry_after_full(db))
+            prc = prove_writable(db, err);
+        if (prc < 0 || db_recover(db, err) < 0)
+            goto fail;
+        db_reserve_keep(db);
     }
     *out = db;
     return 0;

@@ -25,6 +25,8 @@ static void parent_dir(const char *path, char *buf, size_t cap)
 
 int db_fail(st_db *db, st_err *err, int rc, const char *what)
 {
+    if (db)
+        db->last_rc = rc & 0xff;
     if (!err)
         return -1;
     const char *path = db ? db->path : "(no database)";

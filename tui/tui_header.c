@@ -32,12 +32,13 @@ void tui_draw_header(tui *t)
     else
         snprintf(buf, sizeof buf, "baud -");
     x = seg(0, x, W, ta, buf);
-    const char *flags[4] = {v->records_broken ? "RECORDS FAILING: NO NEW UNITS" : NULL,
+    const char *flags[5] = {v->records_broken ? "RECORDS FAILING: NO NEW UNITS" : NULL,
+                            v->disk_warning[0] ? v->disk_warning : NULL,
                             v->stopping ? "STOPPING" : NULL,
                             v->paused ? (t->quit_when_idle ? "PAUSED, QUIT WHEN IDLE" : "PAUSED")
                                       : NULL,
                             (v->locked || t->cfg->locked) ? "LOCKED" : NULL};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (!flags[i])
             continue;
         x = seg(0, x, W, ta, " ");

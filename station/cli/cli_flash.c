@@ -19,6 +19,7 @@
 #include "flash_unit.h"
 #include "image.h"
 #include "profile.h"
+#include "recorder.h"
 #include "worker.h"
 
 
@@ -242,7 +243,8 @@ int st_cli_flash(int argc, char **argv)
         fflush(stdout);
         fprintf(stderr, "station flash: WARNING: --no-record: this flash leaves NO record, the "
                         "unit's retry-bin entry is not touched; use it for bench experiments only\n");
-    } else if (st_db_open(db_path, NULL, &db, &err) < 0) {
+    } else if (st_db_open(db_path, NULL, &db, &err) < 0 || st_recorder_room_ok(db, &err) < 0) {
+        st_db_close(db);
         print_err("records", &err);
         fprintf(stderr, "station flash: refusing to flash: the attempt could not be recorded "
                         "(--db PATH or STATION_DB name the store; --no-record for an experiment)\n");

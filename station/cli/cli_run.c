@@ -442,6 +442,12 @@ int st_cli_run(int argc, char **argv)
         status = 3;
         goto out;
     }
+    if (st_recorder_room_ok(db, &err) < 0) {
+        st_cli_print_err(PROG, &err);
+        fprintf(stderr, PROG ": refusing to flash: attempts could not be recorded\n");
+        status = 3;
+        goto out;
+    }
     if (!r.json)
         printf("records: %s\n", st_db_path(db));
     snprintf(ship_cfg.db_path, sizeof ship_cfg.db_path, "%s", st_db_path(db));

@@ -276,6 +276,13 @@ void st_events_set_records_broken(st_events *ev, const char *why)
     pthread_mutex_unlock(&ev->mu);
 }
 
+void st_events_set_disk_warning(st_events *ev, const char *text)
+{
+    pthread_mutex_lock(&ev->mu);
+    copy_str(ev->v.disk_warning, sizeof ev->v.disk_warning, text);
+    pthread_mutex_unlock(&ev->mu);
+}
+
 int st_events_slot(st_events *ev, const char *name)
 {
     pthread_mutex_lock(&ev->mu);

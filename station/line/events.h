@@ -181,6 +181,8 @@ void st_events_set_flags(st_events *ev, bool paused, bool stopping, bool locked)
 /* A record could not be written (why: the store's error): shown in the header, the line
  * takes no new units. Sticky for the life of the channel. */
 void st_events_set_records_broken(st_events *ev, const char *why);
+/* The store's disk is filling up (text for the header), or "" / NULL when it is not. */
+void st_events_set_disk_warning(st_events *ev, const char *text);
 
 /* Slots: index stays valid for the life of the channel (slots are never removed, an
  * unplugged slot shows EMPTY). -1 when all ST_MAX_SLOTS are taken. */

@@ -78,6 +78,7 @@ typedef struct st_line_view {
     bool paused, stopping, locked;
     bool records_broken;     /* a record could not be written: the line takes no new units */
     char records_error[256]; /* why (the store's error), "" while records are fine */
+    char disk_warning[160];  /* "disk low: ..." when the store's disk is filling up, else "" */
     int nslots;
     st_slot_view slots[ST_MAX_SLOTS];
     uint64_t passed, failed, in_bin, in_flight;

@@ -15,6 +15,7 @@ struct st_recorder {
     pthread_t thread;
     atomic_int failures;
     uint64_t open_bin;       /* open bin entries at the last refresh */
+    bool disk_warned;        /* the low-disk warning is up */
 };
 
 /* ---- st_rec_attempt -> st_db_attempt ---- */
@@ -110,6 +111,56 @@ static uint64_t refresh_bin(st_recorder *r)
     return r->open_bin;
 }
 
+/* ---- disk space ---- */
+
+void st_recorder_space_text(const st_db_space_info *s, const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path) : 1;
+    snprintf(out, cap, "disk low: %.1f MB free on %.*s, room for ~%lld attempts%s",
+             s->free_bytes / 1e6, dl, slash ? path : ".", (long long)s->attempts_room,
+             s->reserve ? "" : " (space reserve used)");
+}
+
+int st_recorder_room_ok(st_db *db, st_err *err)
+{
+    st_db_space_info s;
+    if (st_db_space(db, &s, err) < 0)
+        return -1;
+    if (s.attempts_room >= ST_DB_ROOM_MIN_ATTEMPTS)
+        return 0;
+    char text[160];
+    st_recorder_space_text(&s, st_db_path(db), text, sizeof text);
+    st_err_set(err, ST_E_DB, ST_PH_DB, "cannot record attempts in %s: %s", st_db_path(db), text);
+    err->fclass = ST_FC_CONFIG;
+    return st_err_hint(err, "free space on that disk (the records written so far are intact and can "
+                            "be exported), or set STATION_DB to a disk with room");
+}
+
+/* After every final write: warn in the header (and once as an event) while the
+ * store's disk is running out of room for the next attempts. */
+static void check_space(st_recorder *r)
+{
+    st_db_space_info s;
+    st_err err;
+    if (st_db_space(r->db, &s, &err) < 0)
+        return;
+    bool low = s.attempts_room < ST_DB_ROOM_WARN_ATTEMPTS || !s.reserve;
+    if (!low) {
+        if (r->disk_warned)
+            st_events_set_disk_warning(r->ev, NULL);
+        r->disk_warned = false;
+        return;
+    }
+    char text[160];
+    st_recorder_space_text(&s, st_db_path(r->db), text, sizeof text);
+    st_events_set_disk_warning(r->ev, text);
+    if (!r->disk_warned)
+        st_events_post(r->ev, ST_EV_INFO, NULL, NULL, 0, ST_PH_DB, ST_FC_CONFIG,
+                       "%s: free space on that disk before the records fill it", text);
+    r->disk_warned = true;
+}
+
 /* ---- operations ---- */
 
 static void record_failed(st_recorder *r, const st_rec_attempt *a, const char *what, const st_err *e)
@@ -172,6 +223,8 @@ static void do_op(st_recorder *r, st_rec_op *op)
     }
     /* committed (or not): the worker may now show the outcome */
     st_events_rec_complete(r->ev, op->reply, rc, rc == 0 ? d.id : 0, &err);
+    if (op->kind == ST_REC_END || op->kind == ST_REC_RETRY)
+        check_space(r);
     if (rc < 0 || op->kind != ST_REC_END)
         return; /* only a final end changes the bin */
     bool binned = a->bin_on_fail && a->outcome != ST_OUT_PASS;
@@ -220,6 +273,7 @@ int st_recorder_start(st_events *ev, st_db *db, st_recorder **out, st_err *err)
                        "%d attempt%s left unfinished by a crash %s marked interrupted; the units "
                        "are in the retry bin", n, n == 1 ? "" : "s", n == 1 ? "was" : "were");
     refresh_bin(r);
+    check_space(r);
     int rc = pthread_create(&r->thread, NULL, writer, r);
     if (rc != 0) {
         st_db_close(db);

@@ -32,4 +32,11 @@ int st_recorder_stop(st_recorder *r);
  * its id. 0, or -1 with *err. */
 int st_record_write(st_db *db, const st_rec_op *op, st_db_attempt *out, st_err *err);
 
+/* The store's disk has room for at least ST_DB_ROOM_MIN_ATTEMPTS attempts: 0, else -1
+ * with err saying how much is left and what to do. Checked before a line or the bench
+ * starts flashing. */
+int st_recorder_room_ok(st_db *db, st_err *err);
+/* "disk low: 1.2 MB free on /var/lib/x, room for ~87 attempts" for a store at path. */
+void st_recorder_space_text(const st_db_space_info *s, const char *path, char *out, size_t cap);
+
 #endif

@@ -13,7 +13,12 @@
  *                            write, sync and truncate of such a file fails (sticky:
  *                            the disk is full)
  *   SHIM_FAIL_AFTER_SYNC=K   the same, from the first write after the K-th WAL sync
- *   SHIM_ERRNO=ENOSPC|EROFS|EIO  the error those calls fail with (default ENOSPC) */
+ *   SHIM_ERRNO=ENOSPC|EROFS|EIO  the error those calls fail with (default ENOSPC)
+ *   SHIM_DISK_DB=PATH, SHIM_DISK_BYTES=N  a disk of N bytes holding only the database
+ *                            PATH and its side files (-wal, -shm, -journal, .reserve,
+ *                            .lock): a write that would grow them past N fails with
+ *                            ENOSPC, statvfs of PATH's folder reports what is left. Read
+ *                            at every call: a test may shrink the disk as it goes. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -24,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +69,92 @@ static int fail_errno(void)
     if (e && !strcmp(e, "EIO"))
         return EIO;
     return ENOSPC;
+}
+
+/* ---- the small disk ---- */
+
+static long long disk_limit(void)
+{
+    const char *v = env("SHIM_DISK_BYTES");
+    return v && env("SHIM_DISK_DB") ? atoll(v) : -1;
+}
+
+static long long size_of(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+static long long disk_used(void)
+{
+    static const char *const side[] = {"", "-wal", "-shm", "-journal", ".reserve", ".lock", NULL};
+    const char *db = env("SHIM_DISK_DB");
+    long long used = 0;
+    for (int i = 0; db && side[i]; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s%s", db, side[i]);
+        used += size_of(p);
+    }
+    return used;
+}
+
+/* A write of n bytes at off (-1: the file position) to fd would overflow the disk. */
+static bool overflows(int fd, size_t n, off_t off)
+{
+    long long lim = disk_limit();
+    if (lim < 0)
+        return false;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return false;
+    if (off < 0)
+        off = lseek(fd, 0, SEEK_CUR);
+    long long grow = (long long)off + (long long)n - (long long)sb.st_size;
+    return grow > 0 && disk_used() + grow > lim;
+}
+
+static bool is_disk_dir(const char *path)
+{
+    const char *db = env("SHIM_DISK_DB");
+    if (!db || disk_limit() < 0)
+        return false;
+    const char *slash = strrchr(db, '/');
+    size_t n = slash ? (size_t)(slash - db) : 0;
+    size_t pl = strlen(path);
+    while (pl > 1 && path[pl - 1] == '/')
+        pl--;
+    return pl == n && strncmp(path, db, n) == 0;
+}
+
+/* statvfs and statvfs64 differ only in their struct's type */
+#define FAKE_STATVFS(v, blk)                                                   \
+    do {                                                                       \
+        long long left_ = disk_limit() - disk_used();                          \
+        (v)->f_bsize = (v)->f_frsize = 4096;                                   \
+        (v)->f_blocks = (blk)(disk_limit() / 4096);                            \
+        (v)->f_bfree = (v)->f_bavail = (blk)((left_ > 0 ? left_ : 0) / 4096);  \
+    } while (0)
+
+int statvfs(const char *path, struct statvfs *v)
+{
+    static int (*real)(const char *, struct statvfs *);
+    if (!real)
+        real = (int (*)(const char *, struct statvfs *))dlsym(RTLD_NEXT, "statvfs");
+    int rc = real(path, v);
+    if (rc == 0 && is_disk_dir(path))
+        FAKE_STATVFS(v, fsblkcnt_t);
+    return rc;
+}
+
+int statvfs64(const char *path, struct statvfs64 *v)
+{
+    static int (*real)(const char *, struct statvfs64 *);
+    if (!real)
+        real = (int (*)(const char *, struct statvfs64 *))dlsym(RTLD_NEXT, "statvfs64");
+    int rc = real(path, v);
+    if (rc == 0 && is_disk_dir(path))
+        FAKE_STATVFS(v, fsblkcnt64_t);
+    return rc;
 }
 
 /* Decide before a write/sync of a target file whether it fails; sets errno. */
@@ -150,6 +243,10 @@ ssize_t write(int fd, const void *buf, size_t n)
         real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
     if (target(fd) && failing(buf, n))
         return -1;
+    if (target(fd) && overflows(fd, n, -1)) {
+        errno = ENOSPC;
+        return -1;
+    }
     return real(fd, buf, n);
 }
 
@@ -160,6 +257,10 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
         real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
     if (target(fd) && failing(buf, n))
         return -1;
+    if (target(fd) && overflows(fd, n, off)) {
+        errno = ENOSPC;
+        return -1;
+    }
     return real(fd, buf, n, off);
 }
 
@@ -170,6 +271,10 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
         real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
     if (target(fd) && failing(buf, n))
         return -1;
+    if (target(fd) && overflows(fd, n, off)) {
+        errno = ENOSPC;
+        return -1;
+    }
     return real(fd, buf, n, off);
 }
 
@@ -180,6 +285,10 @@ int ftruncate(int fd, off_t len)
         real = (int (*)(int, off_t))dlsym(RTLD_NEXT, "ftruncate");
     if (target(fd) && failing(NULL, 0))
         return -1;
+    if (target(fd) && len > 0 && overflows(fd, 0, len)) {
+        errno = ENOSPC;
+        return -1;
+    }
     return real(fd, len);
 }
 

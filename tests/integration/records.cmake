@@ -11,10 +11,20 @@ target_include_directories(test_records PRIVATE ${CMAKE_CURRENT_LIST_DIR}
   ${CMAKE_SOURCE_DIR}/tests/unit)
 add_dependencies(test_records esp32sim demo_images station st_io_shim)
 
-set(ST_RECORDS_CASES retry_kill pass_unrecorded bench)
+set(ST_RECORDS_CASES retry_kill pass_unrecorded bench disk_low)
 foreach(case ${ST_RECORDS_CASES})
   add_test(NAME records_${case}
     COMMAND test_records ${case} $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
             ${ST_DEMO_PROFILE_DIR} $<TARGET_FILE:st_io_shim>)
   set_tests_properties(records_${case} PROPERTIES TIMEOUT 300 LABELS integration)
 endforeach()
+
+# The record store on a 2 MB disk (the shim's disk model): bounded WAL, free-space
+# estimate, a full disk that loses nothing and can be checkpointed.
+add_executable(test_small_disk ${CMAKE_CURRENT_LIST_DIR}/test_small_disk.c)
+target_link_libraries(test_small_disk PRIVATE stationdb)
+target_include_directories(test_small_disk PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
+add_dependencies(test_small_disk st_io_shim)
+add_test(NAME records_small_disk COMMAND test_small_disk)
+set_tests_properties(records_small_disk PROPERTIES TIMEOUT 120 LABELS integration
+  ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:st_io_shim>;SHIM_PATH=/small.db")

@@ -16,6 +16,9 @@
  *                hint; no writable store = refused, unit untouched; STATION_DB honoured;
  *                --no-record says so loudly and records nothing; a bench pass whose end
  *                record fails says PASS — NOT RECORDED (defect 1)
+ *   disk_low     the store on a small disk (the shim's disk model): the line warns while
+ *                room runs low, refuses to start when there is no room for the next
+ *                attempts, and the records stay exportable on the full disk (defect 5)
  *   soak         200 runs: a 16-unit batch with faults, SIGKILL at a random moment,
  *                restart; after every restart the records hold (label soak only) */
 #include "engine_harness.h"
@@ -343,17 +346,16 @@ static void case_pass_unrecorded(void)
 
 /* ---- bench ---- */
 
-/* Run `station flash --port SIM/slot1 --profile demo ARGS...` with the shim settings kv
- * (NULL: none) and env STATION_DB=station_db (NULL: unset); its combined output into
- * *out (malloc'd). Returns the exit code, -signal when killed. */
-static int bench_flash(const sim_proc *sim, const char *const *args, const char *const *kv,
-                       const char *station_db, char **out)
+/* Run `station ARGS...` with the shim settings kv (NULL: none) and STATION_DB=station_db
+ * (NULL: unset); its combined output into *out (malloc'd). Returns the exit code,
+ * -signal when killed (after 30 s it is). */
+static int station_cmd(const char *const *args, const char *const *kv, const char *station_db,
+                       char **out)
 {
-    char port[320], outp[200];
-    snprintf(port, sizeof port, "%s/slot1", sim->dir);
-    snprintf(outp, sizeof outp, "%s/bench.out", g_run);
-    const char *argv[40] = {g_station, "flash", "--port", port, "--profile", g_profile};
-    int n = 6;
+    char outp[200];
+    snprintf(outp, sizeof outp, "%s/cmd.out", g_run);
+    const char *argv[40] = {g_station};
+    int n = 1;
     for (int i = 0; args && args[i] && n < 39; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -374,7 +376,7 @@ static int bench_flash(const sim_proc *sim, const char *const *args, const char 
     }
     int st = 0;
     bool done = false;
-    for (int i = 0; i < 3000 && !done; i++) { /* 30 s */
+    for (int i = 0; i < 3000 && !done; i++) {
         if (waitpid(pid, &st, WNOHANG) == pid)
             done = true;
         else
@@ -386,6 +388,20 @@ static int bench_flash(const sim_proc *sim, const char *const *args, const char 
     }
     *out = harness_read_file(outp);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
+/* `station flash --port SIM/slot1 --profile demo ARGS...` through station_cmd. */
+static int bench_flash(const sim_proc *sim, const char *const *args, const char *const *kv,
+                       const char *station_db, char **out)
+{
+    char port[320];
+    snprintf(port, sizeof port, "%s/slot1", sim->dir);
+    const char *argv[40] = {"flash", "--port", port, "--profile", g_profile};
+    int n = 5;
+    for (int i = 0; args && args[i] && n < 39; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return station_cmd(argv, kv, station_db, out);
 }
 
 static const st_db_attempt *last_attempt(const rec_set *r)
@@ -527,6 +543,74 @@ static void case_bench(void)
     }
 }
 
+/* ---- disk_low ---- */
+
+static long long store_bytes(void)
+{
+    static const char *const side[] = {"", "-wal", "-shm", "-journal", ".reserve", ".lock", NULL};
+    long long n = 0;
+    for (int i = 0; side[i]; i++) {
+        char p[200];
+        snprintf(p, sizeof p, "%s%s", g_db, side[i]);
+        struct stat sb;
+        if (stat(p, &sb) == 0)
+            n += sb.st_size;
+    }
+    return n;
+}
+
+static void case_disk_low(void)
+{
+    /* a 4 MB disk: room for a few hundred attempts, fewer than the warning level */
+    char disk[32];
+    snprintf(disk, sizeof disk, "%d", 4 * 1024 * 1024);
+    const char *small[] = {"SHIM_DISK_DB", g_db, "SHIM_DISK_BYTES", disk, NULL};
+    const char *sargs[] = {"--units", "2", NULL};
+    const char *run_args[] = {"--exit-after", "2", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    station_proc st;
+    if (line_start(&st, "low", sim.dir, run_args, small))
+        CHECK_EQ_INT(line_wait(&st, 30000), 0);
+    sim_stop(&sim);
+    ev_list l = events_read(&st);
+    bool warned = false;
+    for (int i = 0; i < l.n; i++)
+        if (!strcmp(l.v[i].event, "info") && strstr(l.v[i].text, "disk low:") &&
+            strstr(l.v[i].text, "attempts"))
+            warned = true;
+    CHECK(warned);
+    CHECK_EQ_INT(events_count(&l, "pass", NULL, NULL), 2);
+    events_free(&l);
+    if (check_state_()->failures)
+        station_dump(&st);
+
+    /* the disk fills up: the line does not start, and says why */
+    snprintf(disk, sizeof disk, "%lld", store_bytes() + 300 * 1024);
+    const char *full[] = {"SHIM_DISK_DB", g_db, "SHIM_DISK_BYTES", disk, NULL};
+    if (CHECK(sim_start(&sim, g_sim, sargs))) {
+        if (line_start(&st, "full", sim.dir, run_args, full))
+            CHECK_EQ_INT(line_wait(&st, 30000), 3);
+        char *err = harness_read_file(st.err);
+        CHECK_CONTAINS(err, "disk low:");
+        CHECK_CONTAINS(err, "refusing to flash");
+        free(err);
+        CHECK(!strstr(sim_log_text(&sim), "SYNC"));
+        sim_stop(&sim);
+    }
+    /* the records stay exportable on the full disk */
+    char *out = NULL;
+    const char *exp[] = {"export", "--csv", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(exp, full, NULL, &out), 0);
+    CHECK_EQ_INT((int)(strstr(out, "pass") ? 1 : 0), 1);
+    int lines = 0;
+    for (const char *p = out; *p; p++)
+        lines += *p == '\n';
+    CHECK_EQ_INT(lines, 3); /* the header and both attempts */
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -546,6 +630,8 @@ int main(int argc, char **argv)
         case_pass_unrecorded();
     else if (!strcmp(c, "bench"))
         case_bench();
+    else if (!strcmp(c, "disk_low"))
+        case_disk_low();
     else {
         fprintf(stderr, "unknown case %s\n", c);
         rmrun();
