@@ -443,13 +443,15 @@ static double event_time(const ev_list *l, const char *event, const char *slot)
 static void case_watchdog(void)
 {
     /* Slot 1 answers every command 3 s late: without the watchdog its try would go on
-     * syncing for about 20 s. */
+     * syncing for about a minute. The 10 s limit (cut within one late reply, 3 s) leaves
+     * the others, which pass in about 3 s here, a wide margin on a loaded machine: the
+     * check is that they were not held up, not how fast they are. */
     const char *sargs[] = {"--units", "3", "--unit-opt", "1:fault=slow:3000", NULL};
     sim_proc sim;
     if (!CHECK(sim_start(&sim, g_sim, sargs)))
         return;
-    const char *args[] = {"--exit-after", "3", "--max-tries", "1", "--attempt-timeout", "2",
-                          "--sync-attempts", "20", NULL};
+    const char *args[] = {"--exit-after", "3", "--max-tries", "1", "--attempt-timeout", "10",
+                          "--sync-attempts", "60", NULL};
     station_proc st;
     line_start(&st, "watchdog", sim.dir, args);
     bool exited = line_finish(&st, 40000, 0);
@@ -458,6 +460,8 @@ static void case_watchdog(void)
     double pass2 = event_time(&l, "pass", "slot2"), pass3 = event_time(&l, "pass", "slot3");
     CHECK(fail1 > 0 && pass2 > 0 && pass3 > 0);
     CHECK(pass2 < fail1 && pass3 < fail1); /* the hung unit held nobody up */
+    fprintf(stderr, "watchdog: slots 2 and 3 passed at %.3f and %.3f s, slot 1 failed at %.3f s\n",
+            pass2, pass3, fail1);
     events_free(&l);
     rec_set r;
     const st_db_attempt *at[4];
@@ -466,10 +470,10 @@ static void case_watchdog(void)
             CHECK_EQ_INT(at[0]->outcome, ST_DB_FAIL);
             CHECK_STR(st_fclass_name(at[0]->fclass), "timeout");
             CHECK_CONTAINS(at[0]->detail, "watchdog");
-            /* on the monotonic clock: not before the 2 s limit, and cut well short of the
-             * ~20 s the try would take without the watchdog */
-            CHECK(at[0]->duration_ms >= 2000);
-            CHECK(at[0]->duration_ms < 10000);
+            /* on the monotonic clock: not before the 10 s limit, and cut well short of the
+             * minute the try would take without the watchdog */
+            CHECK(at[0]->duration_ms >= 10000);
+            CHECK(at[0]->duration_ms < 30000);
         }
         CHECK_EQ_INT(rec_count_outcome(&r, ST_DB_PASS), 2);
         rec_free(&r);
