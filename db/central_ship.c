@@ -5,6 +5,7 @@
  * (in doc) with no change here; the typed central columns are read out of the document
  * by name on the server, in one parameterized statement per table and batch. */
 #include "central_internal.h"
+#include "clock.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -158,12 +159,15 @@ static int64_t wall_ms(void)
 static int measure_offset(st_central *c, int64_t *offset, st_err *err)
 {
     int64_t t0 = wall_ms();
+    double m0 = st_now();
     PGresult *r = central_exec(c, "cannot read the server's clock",
                                "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", 0, NULL, err);
     if (!r)
         return -1;
-    int64_t t1 = wall_ms();
-    *offset = central_i64(r, 0, 0) - (t0 + t1) / 2;
+    /* the midpoint: our label at the start plus half the round trip, timed on the
+     * monotonic clock (a step of ours mid-trip would skew a wall-clock difference) */
+    int64_t half_ms = (int64_t)((st_now() - m0) * 500.0);
+    *offset = central_i64(r, 0, 0) - (t0 + half_ms);
     PQclear(r);
     return 0;
 }

@@ -33,10 +33,7 @@ struct st_shipper {
 static bool nap(st_shipper *s, double secs)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long ns = ts.tv_nsec + (long long)(secs * 1e9);
-    ts.tv_sec += ns / 1000000000LL;
-    ts.tv_nsec = ns % 1000000000LL;
+    st_deadline_in(&ts, (int)(secs * 1000)); /* monotonic: a clock step changes no nap */
     pthread_mutex_lock(&s->mu);
     while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0) {
     }
@@ -202,7 +199,7 @@ int st_shipper_start(st_events *ev, const st_shipper_cfg *cfg, st_shipper **out,
         s->cfg.backoff_max_s = 10.0;
     s->view.configured = true;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    st_cond_init_monotonic(&s->cv);
     s->view.offline_since_ms = 0;
     snprintf(s->view.text, sizeof s->view.text, "central: connecting");
     st_events_set_central(ev, &s->view);
