@@ -45,6 +45,7 @@ typedef struct st_loader {
     bool stub;               /* the stub answers (2 status bytes, raw MD5) */
     st_phase phase;          /* stamped on every error */
     uint8_t prev_reply_op;   /* opcode of the last reply: the ROM's "unsupported" answer echoes it */
+    uint32_t sync_value;     /* value of the last SYNC reply: non-zero from the ROM, 0 from a stub */
     /* Raw bytes seen while `capture` is set (boot banner before the first SYNC reply). */
     bool capture;
     char banner[ST_LOADER_BANNER_MAX];
@@ -146,7 +147,8 @@ int st_loader_await(st_loader *l, uint8_t op, int timeout_ms, size_t data_rom, s
 /* --- typed commands (loader_cmds.c) ----------------------------------------------- */
 
 /* One SYNC: send, wait timeout_ms for the first reply; 0 when it came (the remaining
- * replies are left for st_cmd_sync_drain / the opcode filter), -1 with ST_E_TIMEOUT. */
+ * replies are left for st_cmd_sync_drain / the opcode filter; its value in
+ * l->sync_value), -1 with ST_E_TIMEOUT. */
 int st_cmd_sync(st_loader *l, int timeout_ms, st_err *err);
 /* Swallow the remaining replies of a successful SYNC (the ROM sends 8). */
 void st_cmd_sync_drain(st_loader *l);

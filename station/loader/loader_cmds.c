@@ -25,7 +25,10 @@ int st_cmd_sync(st_loader *l, int timeout_ms, st_err *err)
     uint8_t p[36] = {0x07, 0x07, 0x12, 0x20};
     memset(p + 4, 0x55, 32);
     st_resp r;
-    return st_loader_command(l, ESP_SYNC, p, sizeof p, 0, timeout_ms, 0, 0, &r, err);
+    if (st_loader_command(l, ESP_SYNC, p, sizeof p, 0, timeout_ms, 0, 0, &r, err) < 0)
+        return -1;
+    l->sync_value = r.value;
+    return 0;
 }
 
 void st_cmd_sync_drain(st_loader *l)

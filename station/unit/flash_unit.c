@@ -183,6 +183,12 @@ static int connect_unit(fu *f, st_err *err)
             if (st_cmd_sync(&f->l, ST_TO_SYNC_MS, &e) == 0) {
                 f->l.capture = false;
                 st_cmd_sync_drain(&f->l);
+                /* The ROM answers SYNC with a non-zero value, a stub with 0 (§3.2): a unit
+                 * left running a stub (no reset since, e.g. --no-reset on an RFC 2217 or
+                 * USB port) is talked to as the stub, not sent the ROM's commands. */
+                f->l.stub = f->l.sync_value == 0;
+                if (f->l.stub)
+                    logf_(f, "SYNC answered with value 0: a flasher stub is already running");
                 /* Count line noise from here on: the boot banner is not noise. */
                 f->l.dec.noise_bytes = f->l.dec.dropped_frames = 0;
                 f->l.skipped_frames = 0;
@@ -336,6 +342,12 @@ static bool upload_related(st_fclass c)
  * go on through the ROM loader (after a reset when the ROM jumped into a dead stub). */
 static int stub(fu *f, st_err *err)
 {
+    if (f->l.stub) { /* found running at connect: uploading it again would hit the stub */
+        f->rep->used_stub = true;
+        f->rep->stub_kind = f->fw->stub.kind;
+        logf_(f, "stub already running (the unit was not reset): not uploaded again");
+        return 0;
+    }
     if (!f->fw->has_stub || f->o->no_stub) {
         logf_(f, "flashing through the ROM loader (%s)", f->o->no_stub ? "--no-stub" : "no stub in the profile");
         return 0;

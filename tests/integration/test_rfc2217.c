@@ -9,7 +9,8 @@
  *   flash      st_flash_unit end to end on a unit left running its app
  *   wrong_boot a unit whose GPIO0 never goes low: "wrong boot mode (0x13)"
  *   no_reset   --no-reset: a unit running its app does not answer (opening did not reset
- *              it); one left in download mode by the previous session is flashed */
+ *              it); one left in download mode by the previous session is flashed
+ *   stub_left  --no-reset on a unit left running the stub: flashed through it, no upload */
 #include "sim_harness.h" /* first: it sets _GNU_SOURCE */
 #include "check.h"
 
@@ -19,6 +20,7 @@
 
 #include "loader.h"
 #include "reset.h"
+#include "stub_upload.h"
 
 static const char *g_sim, *g_dir;
 
@@ -284,6 +286,47 @@ static void run_no_reset(void)
     free(fw);
 }
 
+/* A unit left running the stub (a session that uploaded it and closed without a reset):
+ * with --no-reset the station finds it by its SYNC (value 0) and flashes through it
+ * without uploading it again. */
+static void run_stub_left(void)
+{
+    sim_proc s;
+    st_fwset *fw = calloc(1, sizeof *fw);
+    if (!CHECK(fw && load_fwset("demo", g_dir, fw)) || !CHECK(start(&s, NULL))) {
+        free(fw);
+        return;
+    }
+    char name[300];
+    rfc_port(&s, name, sizeof name);
+    st_port *p = NULL;
+    st_err err;
+    st_loader l;
+    if (CHECK_EQ_INT(st_port_open(name, 115200, &p, &err), 0) &&
+        CHECK_EQ_INT(st_loader_init(&l, p, &err), 0)) {
+        CHECK_EQ_INT(st_reset_download(p, ST_RESET_CLASSIC, 50, &err), 0);
+        banner_after(&l);
+        CHECK(syncs(&l));
+        int uploads = 0, repaired = 0;
+        CHECK_EQ_INT(st_stub_upload(&l, &fw->stub, 1, &uploads, &repaired, NULL, NULL, &err), 0);
+        st_loader_free(&l);
+    }
+    st_port_close(p);
+    CHECK(log_count_wait(&s, "stub running (OHAI sent)", 1, 3000));
+    st_flash_report rep;
+    st_flash_opts o = {.no_reset = true, .sync_attempts = 1};
+    CHECK(flash(&s, &o, &rep, &err, fw));
+    CHECK(rep.used_stub);
+    CHECK_EQ_INT(rep.stub_uploads, 0);
+    CHECK(flash_has_images(&s, 1, fw));
+    CHECK(!log_count_wait(&s, "stub running (OHAI sent)", 2, 0));
+    if (check_state_()->failures)
+        sim_dump_log(&s);
+    sim_stop(&s);
+    st_fwset_free(fw);
+    free(fw);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -301,6 +344,8 @@ int main(int argc, char **argv)
         run_wrong_boot();
     else if (!strcmp(c, "no_reset"))
         run_no_reset();
+    else if (!strcmp(c, "stub_left"))
+        run_stub_left();
     else {
         fprintf(stderr, "unknown case %s\n", c);
         return 2;
