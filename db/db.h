@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 6 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 7 /* what this build creates / migrates to */
 #define ST_DB_MAX_IMAGES 16
 
 typedef struct st_db st_db;
@@ -111,6 +111,9 @@ typedef struct st_db_attempt {
      * with host, names it; run_offset_ms is the monotonic time from the run's start to the
      * attempt's start, the time line `stats` measures throughput on. 0: unknown. */
     int64_t run_started_ms, run_offset_ms;
+    int blocks_repaired;        /* blocks corrupted on the link (01 07 / C1) and resent; -1
+                                 * unknown (rows recorded before schema 7) */
+    bool mac_crc_bad;           /* the eFuse MAC failed its CRC: the MAC may be misread */
 } st_db_attempt;
 
 typedef struct st_db_unit {
@@ -326,6 +329,14 @@ typedef int (*st_db_slot_fn)(void *user, const char *slot_name, int64_t attempts
                              int64_t failures);
 int st_db_stats_slots(st_db *db, int64_t from_ms, int64_t to_ms, st_db_slot_fn fn, void *user,
                       st_err *err);
+/* Link repairs (blocks corrupted on the way and resent) per bridge (by_slot false; named
+ * as st_db_stats_classes does) or per slot name (by_slot true), over finished attempts
+ * that recorded them: attempts counted, how many needed a repair, blocks repaired in all.
+ * A bridge or slot that needs them often points at its cable or hub. */
+typedef int (*st_db_repair_fn)(void *user, const char *key, int64_t attempts,
+                               int64_t attempts_repaired, int64_t blocks_repaired);
+int st_db_stats_repairs(st_db *db, int64_t from_ms, int64_t to_ms, bool by_slot, st_db_repair_fn fn,
+                        void *user, st_err *err);
 
 /* ---- disk space ------------------------------------------------------------------- */
 

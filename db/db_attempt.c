@@ -119,6 +119,8 @@ static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *ma
     db_bind_i64_nz(s, ":run_started_ms", a->run_started_ms);
     if (a->run_started_ms) /* an offset means nothing without its run */
         db_bind_i64(s, ":run_offset_ms", a->run_offset_ms);
+    db_bind_i64(s, ":blocks_repaired", a->blocks_repaired);
+    db_bind_i64(s, ":mac_crc_bad", a->mac_crc_bad);
 }
 
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
@@ -161,6 +163,9 @@ void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
     a->duration_ms = sqlite3_column_int64(s, c++);
     a->run_started_ms = sqlite3_column_int64(s, c++);
     a->run_offset_ms = sqlite3_column_int64(s, c++);
+    a->blocks_repaired = sqlite3_column_type(s, c) == SQLITE_NULL ? -1 : sqlite3_column_int(s, c);
+    c++;
+    a->mac_crc_bad = sqlite3_column_int(s, c++) != 0;
 }
 
 /* ---- units ---------------------------------------------------------------------------- */
@@ -410,7 +415,8 @@ int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *
                " boot_captured = :boot_captured, boot_console = :boot_console,"
                " duration_ms = :duration_ms,"
                " run_started_ms = COALESCE(:run_started_ms, run_started_ms),"
-               " run_offset_ms = COALESCE(:run_offset_ms, run_offset_ms)"
+               " run_offset_ms = COALESCE(:run_offset_ms, run_offset_ms),"
+               " blocks_repaired = :blocks_repaired, mac_crc_bad = :mac_crc_bad"
                " WHERE id = :id AND outcome = 'in_progress'",
         .images = true,
         .settle = true,

@@ -206,6 +206,8 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
         F("run_offset_ms", K_INT, .i = a->run_offset_ms);
     else
         F("run_offset_ms", K_INT_NZ, .i = 0);
+    F("blocks_repaired", K_INT, .i = a->blocks_repaired);
+    F("mac_crc_bad", K_INT, .i = a->mac_crc_bad);
     return n;
 }
 

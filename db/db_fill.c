@@ -25,6 +25,7 @@ void st_db_attempt_set_chip(st_db_attempt *a, const st_chip_info *c)
     a->rev_minor = c->minor;
     a->flash_id = c->flash_id;
     a->flash_size = c->flash_size;
+    a->mac_crc_bad = c->mac_crc_bad;
 }
 
 void st_db_attempt_set_fw(st_db_attempt *a, const st_fwset *fw)
@@ -48,6 +49,7 @@ void st_db_attempt_set_counts(st_db_attempt *a, const st_flash_report *r)
 {
     a->bytes_raw = r->bytes_raw;
     a->bytes_compressed = r->bytes_compressed;
+    a->blocks_repaired = r->blocks_repaired;
     a->connect_ms = st_db_ms(r->t_connect);
     a->stub_ms = st_db_ms(r->t_stub);
     a->write_ms = st_db_ms(r->t_write);

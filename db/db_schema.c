@@ -141,6 +141,12 @@ static const db_migration migrations[] = {
      " substr(lower(hex(randomblob(2))), 2) || '-' ||"
      " substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' ||"
      " lower(hex(randomblob(6)));"},
+
+    /* How healthy the link was (blocks corrupted on the way and resent, §14.1) and
+     * whether the MAC read from eFuse passed its CRC. Old rows: unknown (NULL). */
+    {7, "link repairs, MAC CRC",
+     "ALTER TABLE attempts ADD COLUMN blocks_repaired INTEGER;"
+     "ALTER TABLE attempts ADD COLUMN mac_crc_bad INTEGER;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

@@ -121,3 +121,29 @@ int st_db_stats_slots(st_db *db, int64_t from_ms, int64_t to_ms, st_db_slot_fn f
         " GROUP BY slot_name ORDER BY slot_name",
         from_ms, to_ms, slot_row, &c, err);
 }
+
+static int repair_row(void *ctx, sqlite3_stmt *s)
+{
+    const db_cb *c = ctx;
+    char key[256];
+    db_col_text(s, 0, key, sizeof key);
+    return c->fn.repair(c->user, key, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+                        sqlite3_column_int64(s, 3));
+}
+
+int st_db_stats_repairs(st_db *db, int64_t from_ms, int64_t to_ms, bool by_slot, st_db_repair_fn fn,
+                        void *user, st_err *err)
+{
+    db_cb c = {.fn.repair = fn, .user = user};
+    return db_range_rows(
+        db,
+        by_slot ? "SELECT slot_name AS k, count(*), total(blocks_repaired > 0), total(blocks_repaired)"
+                  " FROM attempts WHERE outcome <> 'in_progress' AND blocks_repaired IS NOT NULL"
+                  " AND started_ms >= :from AND started_ms < :to GROUP BY k ORDER BY k"
+                : "SELECT COALESCE(NULLIF(bridge, ''),"
+                  "   CASE WHEN bridge_vid IS NOT NULL THEN printf('%04x:%04x', bridge_vid, bridge_pid) END,"
+                  "   'unknown') AS k, count(*), total(blocks_repaired > 0), total(blocks_repaired)"
+                  " FROM attempts WHERE outcome <> 'in_progress' AND blocks_repaired IS NOT NULL"
+                  " AND started_ms >= :from AND started_ms < :to GROUP BY k ORDER BY k",
+        from_ms, to_ms, repair_row, &c, err);
+}

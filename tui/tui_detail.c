@@ -105,12 +105,23 @@ void tui_draw_detail(tui *t)
     else
         snprintf(buf, sizeof buf, "%s", s->bridge);
     field(&k, la, "Bridge", na, buf);
-    field(&k, la, "MAC", va, s->mac);
+    if (s->mac_crc_bad) {
+        snprintf(buf, sizeof buf, "%s  WARNING: eFuse MAC CRC wrong, the MAC may be misread", s->mac);
+        field(&k, la, "MAC", th->attr[TR_FAIL_TXT], buf);
+    } else {
+        field(&k, la, "MAC", va, s->mac);
+    }
     field(&k, la, "Chip", na, s->chip);
     snprintf(buf, sizeof buf, "0x%06x", (unsigned)s->flash_id);
     field(&k, la, "Flash ID", na, s->flash_id ? buf : "");
     snprintf(buf, sizeof buf, "%d", s->baud);
     field(&k, la, "Baud", na, s->baud > 0 ? buf : "");
+    /* a unit whose link needs repairs often points at its cable or hub */
+    snprintf(buf, sizeof buf, "%d block%s corrupted on the link and resent in the last try%s",
+             s->blocks_repaired, s->blocks_repaired == 1 ? "" : "s",
+             s->blocks_repaired ? ": check the cable and hub" : "");
+    field(&k, la, "Link repairs", s->blocks_repaired ? th->attr[TR_FAIL_TXT] : na,
+          s->attempt > 0 ? buf : "");
     tui_fmt_rate(s->rate_bps, a, sizeof a);
     tui_fmt_dur(s->eta_s, b, sizeof b);
     /* done/total count bytes while writing; other phases count their own steps. */

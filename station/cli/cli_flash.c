@@ -117,7 +117,8 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
     if (r->chip_known) {
         char mac[18];
         st_mac_format(r->chip.mac, mac);
-        printf("unit:    MAC %s\n", mac);
+        printf("unit:    MAC %s%s\n", mac,
+               r->chip.mac_crc_bad ? "  WARNING: eFuse MAC CRC wrong, the MAC may be misread" : "");
         printf("chip:    %s\n", r->chip.description[0] ? r->chip.description : r->chip.chip);
         if (r->chip.flash_id)
             printf("flash:   ID 0x%06x, %u MB\n", r->chip.flash_id, r->chip.flash_size >> 20);
@@ -131,9 +132,10 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
     }
     if (!r->wire_out)
         return; /* the port never opened: nothing more to tell */
-    printf("loader:  %s%s%s, %d stub upload(s), baud %d\n", r->used_stub ? "stub" : "ROM",
-           r->used_stub ? " " : "", r->used_stub ? st_stub_kind_name(r->stub_kind) : "",
-           r->stub_uploads, r->baud);
+    printf("loader:  %s%s%s, %d stub upload(s), baud %d, %d block(s) repaired on the link\n",
+           r->used_stub ? "stub" : "ROM", r->used_stub ? " " : "",
+           r->used_stub ? st_stub_kind_name(r->stub_kind) : "", r->stub_uploads, r->baud,
+           r->blocks_repaired);
     double kbit = r->t_write > 0 ? r->bytes_compressed * 8.0 / r->t_write / 1000.0 : 0;
     printf("written: %llu bytes (%llu compressed) in %.2f s, %.0f kbit/s on the wire\n",
            (unsigned long long)r->bytes_raw, (unsigned long long)r->bytes_compressed, r->t_write,

@@ -166,6 +166,10 @@ static void attempt_line(const st_db_attempt *a, char *buf, size_t cap)
     ADD("  profile %s  %d baud", a->profile, a->baud);
     if (a->outcome == ST_DB_PASS)
         ADD("  %llu bytes in %.2f s", (unsigned long long)a->bytes_raw, a->total_ms / 1000.0);
+    if (a->blocks_repaired > 0)
+        ADD("  %d block%s repaired on the link", a->blocks_repaired, a->blocks_repaired == 1 ? "" : "s");
+    if (a->mac_crc_bad)
+        ADD("  WARNING: eFuse MAC CRC wrong (the MAC may be misread)");
     if (a->fclass != ST_FC_NONE) {
         ADD("  [%s at %s%s%s]", st_fclass_name(a->fclass), st_phase_name(a->phase), *st ? ", status " : "", st);
         if (*a->detail)

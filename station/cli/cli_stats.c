@@ -1,5 +1,6 @@
-/* cli_stats.c - `station stats`: yield, failure classes by bridge chip, units per hour and
- * attempts per slot over attempts started in a time range. Exit status 0, 2 usage, 3
+/* cli_stats.c - `station stats`: yield, failure classes by bridge chip, units per hour,
+ * attempts per slot and link repairs by bridge and by slot over attempts started in a
+ * time range. Exit status 0, 2 usage, 3
  * database unusable. */
 #include <jansson.h>
 #include <stdarg.h>
@@ -79,6 +80,27 @@ static int on_slot(void *user, const char *slot_name, int64_t attempts, int64_t 
     return 0;
 }
 
+static int on_repair(void *user, const char *key, int64_t attempts, int64_t attempts_repaired,
+                     int64_t blocks)
+{
+    section_row(user, json_pack("{s:s,s:I,s:I,s:I}", "key", key, "attempts", (json_int_t)attempts,
+                                "attempts_repaired", (json_int_t)attempts_repaired,
+                                "blocks_repaired", (json_int_t)blocks),
+                "  %-40s %6lld attempts  %6lld with repairs  %6lld blocks repaired\n", key,
+                (long long)attempts, (long long)attempts_repaired, (long long)blocks);
+    return 0;
+}
+
+static int run_repairs_bridge(st_db *db, const st_cli_opts *co, stats_ctx *c, st_err *err)
+{
+    return st_db_stats_repairs(db, co->since_ms, co->until_ms, false, on_repair, c, err);
+}
+
+static int run_repairs_slot(st_db *db, const st_cli_opts *co, stats_ctx *c, st_err *err)
+{
+    return st_db_stats_repairs(db, co->since_ms, co->until_ms, true, on_repair, c, err);
+}
+
 static int run_classes(st_db *db, const st_cli_opts *co, stats_ctx *c, st_err *err)
 {
     return st_db_stats_classes(db, co->since_ms, co->until_ms, on_class, c, err);
@@ -102,6 +124,10 @@ static const struct {
     {"classes_by_bridge", "failure classes by bridge chip:", "  (no failures)\n", run_classes},
     {"hourly", "units per hour (UTC):", "", run_hours},
     {"slots", "attempts by slot:", "  (no attempts)\n", run_slots},
+    {"repairs_by_bridge", "link repairs (corrupted blocks resent) by bridge chip:",
+     "  (no attempts)\n", run_repairs_bridge},
+    {"repairs_by_slot", "link repairs (corrupted blocks resent) by slot:", "  (no attempts)\n",
+     run_repairs_slot},
 };
 
 static json_t *summary_json(const st_db_stats *s)

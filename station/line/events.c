@@ -401,6 +401,16 @@ void st_events_slot_chip(st_events *ev, int i, const char *mac, const char *chip
     pthread_mutex_unlock(&ev->mu);
 }
 
+void st_events_slot_link(st_events *ev, int i, int blocks_repaired, bool mac_crc_bad)
+{
+    pthread_mutex_lock(&ev->mu);
+    if (valid_slot(ev, i)) {
+        ev->v.slots[i].blocks_repaired = blocks_repaired;
+        ev->v.slots[i].mac_crc_bad = mac_crc_bad;
+    }
+    pthread_mutex_unlock(&ev->mu);
+}
+
 void st_events_slot_result(st_events *ev, int i, st_slot_state st, const st_err *e)
 {
     pthread_mutex_lock(&ev->mu);

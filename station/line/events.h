@@ -198,6 +198,9 @@ void st_events_slot_progress(st_events *ev, int i, st_phase ph, uint64_t done, u
 /* What was learned about the unit (MAC, chip description, flash id, baud in use). */
 void st_events_slot_chip(st_events *ev, int i, const char *mac, const char *chip,
                          uint32_t flash_id, int baud);
+/* Link health of the unit's last try: blocks repaired (resent after a corruption) and
+ * whether its eFuse MAC failed the CRC check. */
+void st_events_slot_link(st_events *ev, int i, int blocks_repaired, bool mac_crc_bad);
 /* The try ended: slot state (PASS, FAIL, RETRYING) and last error (NULL on pass). */
 void st_events_slot_result(st_events *ev, int i, st_slot_state s, const st_err *e);
 /* The unit finished for good in slot i: counts towards passed or failed. */

@@ -39,6 +39,8 @@ typedef struct st_slot_view {
     uint32_t flash_id;
     int attempt;             /* 1-based try number for the unit in the slot */
     int baud;
+    int blocks_repaired;     /* corrupted blocks resent in the unit's last try (link health) */
+    bool mac_crc_bad;        /* the eFuse MAC failed its CRC: the MAC may be misread */
     st_fclass fclass;        /* final or last failure class */
     char error[320];         /* last error, formatted (phase, command, status bytes) */
     char hint[256];

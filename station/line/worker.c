@@ -132,6 +132,7 @@ static void on_progress(void *user, st_phase ph, uint64_t done, uint64_t total)
         char mac[18];
         st_report_mac(t->rep, mac);
         st_events_slot_chip(ev, w->slot, mac, t->rep->chip.description, t->rep->chip.flash_id, 0);
+        st_events_slot_link(ev, w->slot, 0, t->rep->chip.mac_crc_bad);
         st_rec_op *op = calloc(1, sizeof *op);
         if (op) {
             op->kind = ST_REC_UNIT;
@@ -329,6 +330,8 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
             st_events_slot_chip(ev, w->slot, mac, rep->chip.description, rep->chip.flash_id,
                                 rep->baud);
         }
+        st_events_slot_link(ev, w->slot, rep->blocks_repaired,
+                            rep->chip_known && rep->chip.mac_crc_bad);
         /* The outcome is shown only once its record is committed. A retry's record ends
          * this try and begins the next in one transaction: a crash in between cannot
          * leave a failed unit outside the retry bin. */

@@ -9,6 +9,8 @@ typedef struct st_chip_info {
     uint32_t magic;          /* value of the chip-detect register */
     char chip[16];           /* "ESP32", or the name of another chip family */
     uint8_t mac[6];
+    bool mac_crc_bad;        /* the eFuse MAC CRC does not match: the MAC may be misread */
+    uint8_t mac_crc, mac_crc_want; /* stored in eFuse / computed from the MAC */
     int pkg;                 /* eFuse package code */
     int major, minor;        /* revision, e.g. 3, 0 */
     char description[64];    /* as esptool prints it: "ESP32-D0WD-V3 (revision v3.0)" */
@@ -20,6 +22,10 @@ typedef struct st_chip_info {
     uint8_t flash_sr[3];     /* status registers 1-3 as read at detect (RDSR 05h/35h/15h) */
     bool flash_sr_known;
 } st_chip_info;
+
+/* eFuse MAC CRC: CRC-8/Maxim (reflected 0x8C, init 0) over the six MAC bytes in printed
+ * order, as ESP-IDF and espefuse compute it. */
+uint8_t st_mac_crc8(const uint8_t mac[6]);
 
 /* "94:b9:7e:5a:6e:58" into buf (>= 18 bytes). */
 void st_mac_format(const uint8_t mac[6], char *buf);

@@ -55,6 +55,9 @@ void st_chip_describe(const uint32_t ef[7], uint32_t apb_ctl_date, st_chip_info 
     ci->mac[3] = (uint8_t)(ef[1] >> 16);
     ci->mac[4] = (uint8_t)(ef[1] >> 8);
     ci->mac[5] = (uint8_t)ef[1];
+    ci->mac_crc = (uint8_t)(ef[2] >> 16);
+    ci->mac_crc_want = st_mac_crc8(ci->mac);
+    ci->mac_crc_bad = ci->mac_crc != ci->mac_crc_want;
 
     uint32_t w3 = ef[3];
     ci->pkg = (int)(((w3 >> 9) & 7) | (((w3 >> 2) & 1) << 3));

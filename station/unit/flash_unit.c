@@ -217,6 +217,25 @@ static int reset_to_rom(fu *f, st_err *err)
     return connect_unit(f, err);
 }
 
+static int restart_for_stub(void *user, st_err *err);
+
+/* st_stub_upload with the report's counters. */
+static int upload_stub(fu *f, st_err *err)
+{
+    st_stub_stats ss = {0};
+    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &ss, restart_for_stub, f,
+                            err);
+    f->rep->stub_uploads += ss.uploads;
+    f->rep->blocks_repaired += ss.repaired;
+    if (ss.t_repair > 0) {
+        f->rep->t_stub_repair = ss.t_repair;
+        logf_(f, "stub upload: %d RAM block(s) corrupted on the link (01 07) resent under the next "
+              "sequence number; stub running %.1f ms after the first 01 07", ss.repaired,
+              ss.t_repair * 1000.0);
+    }
+    return rc;
+}
+
 static int restart_for_stub(void *user, st_err *err)
 {
     fu *f = user;
@@ -298,6 +317,9 @@ static int detect(fu *f, st_err *err)
     st_mac_format(ci->mac, mac);
     logf_(f, "chip %s, MAC %s, %d MHz crystal; %s", ci->description, mac, ci->xtal_mhz,
           ci->features);
+    if (ci->mac_crc_bad)
+        logf_(f, "WARNING: eFuse MAC CRC is 0x%02x, the MAC %s gives 0x%02x: the MAC may be "
+              "misread (recorded with the attempt)", ci->mac_crc, mac, ci->mac_crc_want);
     /* The ROM reaches the flash only after SPI_ATTACH; the JEDEC ID is read here, before
      * anything is uploaded, so an unsuitable unit is refused early. */
     if (st_cmd_spi_attach(&f->l, err) < 0 || st_spiflash_rdid(&f->l, &ci->flash_id, err) < 0)
@@ -354,8 +376,7 @@ static int stub(fu *f, st_err *err)
     }
     enter(f, ST_PH_STUB);
     double t = st_now();
-    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads,
-                            &f->rep->blocks_repaired, restart_for_stub, f, err);
+    int rc = upload_stub(f, err);
     f->rep->t_stub += st_now() - t;
     if (rc == 0) {
         f->rep->used_stub = true;
@@ -434,8 +455,7 @@ static int recover_link(fu *f, st_err *err)
     if (!had_stub)
         return 0;
     double t = st_now();
-    int rc = st_stub_upload(&f->l, &f->fw->stub, f->o->stub_attempts, &f->rep->stub_uploads,
-                            &f->rep->blocks_repaired, restart_for_stub, f, err);
+    int rc = upload_stub(f, err);
     f->rep->t_stub += st_now() - t;
     if (rc < 0 && upload_related(err->fclass) && err->fclass != ST_FC_STUB_START) {
         logf_(f, "stub upload failed again; continuing through the ROM loader");

@@ -66,6 +66,8 @@ typedef struct st_flash_report {
     uint64_t wire_out, wire_in; /* bytes on the wire, both directions */
     int regions_verified;   /* regions whose MD5 matched */
     double t_connect, t_stub, t_write, t_verify, t_total; /* seconds */
+    double t_stub_repair;   /* seconds from the first 01 07 of the stub upload to the stub
+                             * running (0: no RAM block was repaired) */
 } st_flash_report;
 
 /* Flash fw onto the unit at port_name. Returns 0 when every region verified; otherwise

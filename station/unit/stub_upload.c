@@ -7,30 +7,34 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "esp_proto.h"
 #include "loader.h"
 #include "stub_upload.h"
 
 #define BLOCK_REPAIRS 3   /* resends of one corrupted block */
 #define UPLOAD_REPAIRS 8  /* resends in one upload */
+#define MEM_BLOCK 0x200   /* small: a resend after 01 07 costs at most this much wire time */
 
-/* *budget: resends left for this upload. */
+/* *budget: resends left for this upload; *t_first: when the first 01 07 came (0 none). */
 static int upload_segment(st_loader *l, uint32_t addr, const uint8_t *data, size_t len,
-                          int *budget, int *repaired, st_err *err)
+                          int *budget, st_stub_stats *stats, double *t_first, st_err *err)
 {
-    uint32_t blocks = (uint32_t)((len + ESP_RAM_BLOCK - 1) / ESP_RAM_BLOCK);
-    if (st_cmd_mem_begin(l, (uint32_t)len, blocks, ESP_RAM_BLOCK, addr, err) < 0)
+    uint32_t blocks = (uint32_t)((len + MEM_BLOCK - 1) / MEM_BLOCK);
+    if (st_cmd_mem_begin(l, (uint32_t)len, blocks, MEM_BLOCK, addr, err) < 0)
         return -1;
     uint32_t seq = 0;
     for (uint32_t b = 0; b < blocks; b++) {
-        size_t off = (size_t)b * ESP_RAM_BLOCK;
-        size_t n = len - off < ESP_RAM_BLOCK ? len - off : ESP_RAM_BLOCK;
+        size_t off = (size_t)b * MEM_BLOCK;
+        size_t n = len - off < MEM_BLOCK ? len - off : MEM_BLOCK;
         int tries = 0;
         while (st_cmd_mem_data(l, seq++, data + off, n, err) < 0) {
             if (err->fclass != ST_FC_STUB_RAM_CHECKSUM || ++tries > BLOCK_REPAIRS ||
                 --*budget < 0)
                 return -1;
-            (*repaired)++;
+            if (*t_first == 0)
+                *t_first = st_now();
+            stats->repaired++;
         }
     }
     return 0;
@@ -82,29 +86,30 @@ static int start_stub(st_loader *l, uint32_t entry, st_err *err)
     }
 }
 
-int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, int *uploads,
-                   int *repaired, st_rom_restart_fn restart, void *user, st_err *err)
+int st_stub_upload(st_loader *l, const st_stub_image *stub, int attempts, st_stub_stats *stats,
+                   st_rom_restart_fn restart, void *user, st_err *err)
 {
-    int dummy = 0;
-    if (!repaired)
-        repaired = &dummy;
+    double t_first = 0;
     if (attempts <= 0)
         attempts = 3;
     for (int i = 0; i < attempts; i++) {
         if (i > 0 && restart && restart(user, err) < 0)
             return -1;
         l->phase = ST_PH_STUB;
-        (*uploads)++;
+        stats->uploads++;
         int budget = UPLOAD_REPAIRS;
-        int rc = upload_segment(l, stub->text_start, stub->text, stub->text_len, &budget,
-                                repaired, err);
+        int rc = upload_segment(l, stub->text_start, stub->text, stub->text_len, &budget, stats,
+                                &t_first, err);
         if (rc == 0 && stub->data && stub->data_len)
-            rc = upload_segment(l, stub->data_start, stub->data, stub->data_len, &budget,
-                                repaired, err);
+            rc = upload_segment(l, stub->data_start, stub->data, stub->data_len, &budget, stats,
+                                &t_first, err);
         if (rc == 0)
             rc = start_stub(l, stub->entry, err);
-        if (rc == 0)
+        if (rc == 0) {
+            if (t_first > 0)
+                stats->t_repair = st_now() - t_first;
             return 0;
+        }
         if (err->fclass != ST_FC_STUB_RAM_CHECKSUM)
             return -1; /* not a corrupted block: another upload would not help */
     }

@@ -241,6 +241,12 @@ int main(int argc, char **argv)
         } else {
             memset(&o, 0, sizeof o);
         }
+    } else if (!strcmp(c, "mac_crc")) {
+        /* A MAC whose eFuse CRC is wrong: flashed, but reported as possibly misread. */
+        run(&o, "demo", "1:fault=mac_crc", &fo);
+        expect_pass(&o);
+        CHECK(o.rep.chip.mac_crc_bad);
+        CHECK_CONTAINS(g_log, "WARNING: eFuse MAC CRC is 0x");
     } else if (!strcmp(c, "flash_size_profile")) {
         /* The images fit in 4 MB, but the profile (and its image headers) says 16 MB. */
         run(&o, "demo", "1:flash=4M", &fo);

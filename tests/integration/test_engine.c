@@ -707,7 +707,7 @@ static int count_lines(const char *s)
 
 static void case_commands(void)
 {
-    const char *sargs[] = {"--units", "3", "--unit-opt", "1:fault=ram_checksum:4", "--unit-opt",
+    const char *sargs[] = {"--units", "3", "--unit-opt", "1:fault=ram_checksum:4", "--unit-opt", "1:fault=mac_crc", "--unit-opt",
                            "2:fault=wrong_chip", "--unit-opt", "3:bridge=ch9102", "--unit-opt",
                            "3:flash=1M", NULL};
     sim_proc sim;
@@ -735,6 +735,11 @@ static void case_commands(void)
     CHECK_CONTAINS(o, "pass");
     CHECK_CONTAINS(o, "try 2");
     CHECK_CONTAINS(o, "slot slot1 "); /* the slot by its stable name, then the port */
+    /* the unit's eFuse MAC fails its CRC: recorded with every try, shown */
+    CHECK_CONTAINS(o, "WARNING: eFuse MAC CRC wrong");
+    CHECK(!strstr(o, "repaired on the link")); /* the passing try needed none */
+    CHECK(second && strstr(second + 1, "3 blocks repaired on the link")); /* 1 + 3 resends */
+    CHECK(second && strstr(second + 1, "WARNING: eFuse MAC CRC wrong"));
     free(o);
     const char *a2[] = {"audit", "240ac4000101", "--json", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, a2), 0);
@@ -743,6 +748,8 @@ static void case_commands(void)
     CHECK_STR(json_string_value(json_object_get(j, "kind")), "attempt");
     CHECK_STR(json_string_value(json_object_get(j, "slot_name")), "slot1");
     CHECK_EQ_INT(json_integer_value(json_object_get(j, "slot")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "blocks_repaired")), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "mac_crc_bad")), 1);
     json_decref(j);
     free(o);
     const char *a3[] = {"audit", "24:0a:c4:ff:ff:ff", "--db", db, NULL};
@@ -784,7 +791,7 @@ static void case_commands(void)
     CHECK_EQ_INT(count_lines(csv), 5);
     CHECK_CONTAINS(csv, "stub_ram_checksum");
     CHECK_CONTAINS(csv, ",ended,slot_name,serial,provision,boot,boot_captured,boot_console,"
-                        "duration_ms,run_started,run_offset_ms\r\n");
+                        "duration_ms,run_started,run_offset_ms,blocks_repaired,mac_crc_bad\r\n");
     CHECK_CONTAINS(csv, ",slot1,");
     CHECK_CONTAINS(csv, ",slot3,");
     free(csv);
@@ -832,6 +839,27 @@ static void case_commands(void)
             CHECK_EQ_INT(json_integer_value(json_object_get(sl, "passes")), sn[i][1]);
             CHECK_EQ_INT(json_integer_value(json_object_get(sl, "failures")), sn[i][2]);
         }
+    /* link repairs by slot and by bridge: slot1's failed try resent its block 3 times */
+    json_t *rs = json_object_get(j, "repairs_by_slot");
+    static const int rn[][3] = {{2, 1, 3}, {1, 0, 0}, {1, 0, 0}};
+    if (CHECK_EQ_INT(json_array_size(rs), 3))
+        for (int i = 0; i < 3; i++) {
+            json_t *r = json_array_get(rs, (size_t)i);
+            CHECK_STR(json_string_value(json_object_get(r, "key")), sname[i]);
+            CHECK_EQ_INT(json_integer_value(json_object_get(r, "attempts")), rn[i][0]);
+            CHECK_EQ_INT(json_integer_value(json_object_get(r, "attempts_repaired")), rn[i][1]);
+            CHECK_EQ_INT(json_integer_value(json_object_get(r, "blocks_repaired")), rn[i][2]);
+        }
+    json_t *rb = json_object_get(j, "repairs_by_bridge");
+    if (CHECK_EQ_INT(json_array_size(rb), 2)) {
+        json_t *ch = json_array_get(rb, 0), *cp = json_array_get(rb, 1);
+        CHECK_STR(json_string_value(json_object_get(ch, "key")), "CH9102");
+        CHECK_EQ_INT(json_integer_value(json_object_get(ch, "blocks_repaired")), 0);
+        CHECK_STR(json_string_value(json_object_get(cp, "key")), "CP2104");
+        CHECK_EQ_INT(json_integer_value(json_object_get(cp, "attempts")), 3);
+        CHECK_EQ_INT(json_integer_value(json_object_get(cp, "attempts_repaired")), 1);
+        CHECK_EQ_INT(json_integer_value(json_object_get(cp, "blocks_repaired")), 3);
+    }
     json_decref(j);
     free(o);
     const char *s2[] = {"stats", "--since", "24h", "--db", db, NULL};
@@ -840,6 +868,8 @@ static void case_commands(void)
     CHECK_CONTAINS(o, "CH9102");
     CHECK_CONTAINS(o, "attempts by slot:");
     CHECK_CONTAINS(o, "  slot3 ");
+    CHECK_CONTAINS(o, "link repairs (corrupted blocks resent) by slot:");
+    CHECK_CONTAINS(o, "link repairs (corrupted blocks resent) by bridge chip:");
     free(o);
     if (check_state_()->failures)
         station_dump(&st);

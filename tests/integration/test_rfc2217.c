@@ -307,8 +307,8 @@ static void run_stub_left(void)
         CHECK_EQ_INT(st_reset_download(p, ST_RESET_CLASSIC, 50, &err), 0);
         banner_after(&l);
         CHECK(syncs(&l));
-        int uploads = 0, repaired = 0;
-        CHECK_EQ_INT(st_stub_upload(&l, &fw->stub, 1, &uploads, &repaired, NULL, NULL, &err), 0);
+        st_stub_stats ss = {0};
+        CHECK_EQ_INT(st_stub_upload(&l, &fw->stub, 1, &ss, NULL, NULL, &err), 0);
         st_loader_free(&l);
     }
     st_port_close(p);

@@ -70,6 +70,10 @@ int faults_parse(sim_faults *f, const char *spec, char *err, size_t errlen)
         if (arg)
             goto bad;
         f->wrong_chip = true;
+    } else if (!strcmp(name, "mac_crc")) {
+        if (arg)
+            goto bad;
+        f->mac_crc = true;
     } else if (!strcmp(name, "baud_max")) {
         long v = arg ? strtol(arg, &end, 10) : -1;
         if (!arg || *end || v < 300)
@@ -129,6 +133,7 @@ void faults_describe(const sim_faults *f, char *out, size_t cap)
     }
     add(out, cap, "slow", f->slow_ms);
     add(out, cap, "wrong_chip", f->wrong_chip ? -1 : 0);
+    add(out, cap, "mac_crc", f->mac_crc ? -1 : 0);
     add(out, cap, "baud_max", (int)f->baud_max);
     if (f->write_protect) {
         size_t l = strlen(out);

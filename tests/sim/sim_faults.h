@@ -19,6 +19,7 @@ typedef struct sim_faults {
     double noise_rate;      /* probability of a garbage burst before each reply frame */
     int slow_ms;            /* every reply delayed */
     bool wrong_chip;        /* magic 0x00000009 (ESP32-S3) */
+    bool mac_crc;           /* the eFuse MAC CRC byte does not match the MAC */
     uint32_t baud_max;      /* 0 off; above it the bridge garbles the unit's replies */
     bool write_protect;     /* the flash arrives with status bits wp_bits set (non-volatile) */
     uint32_t wp_bits;       /* SR1 | SR2 << 8 | SR3 << 16 */

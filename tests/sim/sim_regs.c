@@ -16,11 +16,12 @@ void regs_init(sim_regs *r, const sim_unit_opts *o, sim_flash *flash)
     r->download = true;
 }
 
-/* eFuse MAC CRC: CRC-8/Maxim (reflected 0x8C), over MAC bytes 5..0 as the chip stores them. */
+/* eFuse MAC CRC: CRC-8/Maxim (reflected 0x8C) over the MAC bytes in their printed
+ * order, first byte first (ESP-IDF esp_efuse_mac_get_default, espefuse). */
 static uint8_t mac_crc8(const uint8_t mac[6])
 {
     uint8_t crc = 0;
-    for (int i = 5; i >= 0; i--) {
+    for (int i = 0; i < 6; i++) {
         crc ^= mac[i];
         for (int b = 0; b < 8; b++)
             crc = (crc & 1) ? (uint8_t)((crc >> 1) ^ 0x8C) : (uint8_t)(crc >> 1);
@@ -38,7 +39,8 @@ uint32_t regs_efuse_word(const sim_unit_opts *o, int n)
     case 1:
         return (uint32_t)m[2] << 24 | (uint32_t)m[3] << 16 | (uint32_t)m[4] << 8 | m[5];
     case 2:
-        return (uint32_t)mac_crc8(m) << 16 | (uint32_t)m[0] << 8 | m[1];
+        return (uint32_t)(o->faults.mac_crc ? mac_crc8(m) ^ 0x5A : mac_crc8(m)) << 16 |
+               (uint32_t)m[0] << 8 | m[1];
     case 3:
         /* pkg bits 2..0 at [11:9], pkg bit 3 at b2; b13 CPU_FREQ_RATED (240 MHz);
          * b15 CHIP_VER_REV1 */
@@ -160,9 +162,31 @@ static void spi_user_command(sim_regs *r)
     w_store(r, in, miso_bits);
 }
 
+#define UART0_BASE 0x3FF40000u
+#define UART_DATE (UART0_BASE + 0x78) /* esptool 2.x detects the chip by it (its 0x60000078) */
+#define UART_DATE_ESP32 0x15122500u
+#define AHB_ALIAS 0x60000000u         /* 0x6000_0000.. = 0x3FF4_0000.. over the AHB bus */
+
+/* The peripheral pages the ROM loader can read through their 0x6000_0000 alias: UART0,
+ * SPI1, SPI0 and eFuse. Other addresses are themselves. */
+static uint32_t unalias(uint32_t addr)
+{
+    static const uint32_t pages[] = {UART0_BASE, ESP32_SPI_BASE, ESP32_SPI_BASE + 0x1000,
+                                     ESP32_EFUSE_BASE};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        uint32_t alias = pages[i] - UART0_BASE + AHB_ALIAS;
+        if (addr >= alias && addr < alias + 0x1000)
+            return addr - alias + pages[i];
+    }
+    return addr;
+}
+
 uint32_t regs_read(sim_regs *r, uint32_t addr)
 {
     const sim_unit_opts *o = r->o;
+    addr = unalias(addr);
+    if (addr == UART_DATE)
+        return UART_DATE_ESP32;
     if (addr == ESP32_CHIP_MAGIC_REG)
         return o->faults.wrong_chip ? ESP32S3_CHIP_MAGIC : ESP32_CHIP_MAGIC;
     if (addr >= ESP32_EFUSE_BASE && addr < ESP32_EFUSE_BASE + 7 * 4 && addr % 4 == 0)
@@ -186,6 +210,7 @@ uint32_t regs_read(sim_regs *r, uint32_t addr)
 
 void regs_write(sim_regs *r, uint32_t addr, uint32_t val)
 {
+    addr = unalias(addr);
     if (addr >= ESP32_SPI_BASE && addr < ESP32_SPI_BASE + 0x100 && addr % 4 == 0) {
         r->spi[SPI_IDX(addr)] = val;
         if (addr == ESP32_SPI_CMD && (val & ESP32_SPI_CMD_USR)) {

@@ -5,8 +5,9 @@
  * A user command honours USR's MISO/MOSI phases and their bit lengths (MISO_DLEN,
  * MOSI_DLEN): it replaces only the W0.. bytes it receives, the rest keep what the host
  * wrote there (esptool writes W0 = 0, so RDID reads 0x001840ef as on the chip). The
- * status registers belong to the flash chip (sim_flash.h). Unknown addresses read 0
- * unless written before. Same map in ROM and stub personalities. */
+ * status registers belong to the flash chip (sim_flash.h). UART0's date register reads
+ * 0x15122500. The AHB aliases at 0x6000_0000.. of UART0, SPI1, SPI0 and eFuse are the same
+ * registers as their 0x3FF4_0000.. twins. Unknown addresses read 0 unless written before. Same map in ROM and stub personalities. */
 #ifndef SIM_REGS_H
 #define SIM_REGS_H
 

@@ -845,6 +845,38 @@ static void t_rom_retry(void)
     sim_stop(&s);
 }
 
+/* esptool 2.x reads the UART date register through its AHB alias 0x60000078 to detect
+ * the chip; UART, SPI and eFuse aliases at 0x6000_0000.. are their 0x3FF4_0000.. twins. */
+static void t_reg_alias(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--unit-opt", "1:mac=24:0a:c4:12:34:56");
+    CHECK(open_rom(&c, &s, 1), "open");
+    uint32_t v;
+    CHECK((v = rom_read_reg(&c, 0x60000078)) == 0x15122500, "UART date via 0x60000078: %08x", v);
+    CHECK((v = rom_read_reg(&c, 0x3FF40078)) == 0x15122500, "UART date: %08x", v);
+    CHECK((v = rom_read_reg(&c, 0x60000014)) == rom_read_reg(&c, ESP32_UART_CLKDIV) && v == 0x0030015B,
+          "UART_CLKDIV alias: %08x", v);
+    for (int w = 0; w < 7; w++)
+        CHECK((v = rom_read_reg(&c, 0x6001A000u + 4u * (uint32_t)w)) ==
+                  rom_read_reg(&c, ESP32_EFUSE_BASE + 4u * (uint32_t)w),
+              "eFuse word %d alias: %08x", w, v);
+    CHECK(rom_read_reg(&c, 0x6001A004) == 0xc4123456, "MAC word via the alias");
+    /* SPI1 through its alias: RDID after attach */
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    write_reg(&c, 0x6000202C, 23, 4);                    /* MISO_DLEN */
+    write_reg(&c, 0x6000201C, 1u << 31 | 1u << 28, 4);   /* USR */
+    write_reg(&c, 0x60002024, 7u << 28 | 0x9F, 4);       /* USR2 */
+    write_reg(&c, 0x60002080, 0, 4);                     /* W0 */
+    write_reg(&c, 0x60002000, 1u << 18, 4);              /* CMD */
+    CHECK((v = rom_read_reg(&c, 0x60002080)) == 0x001840EF, "RDID via the SPI1 alias: %08x", v);
+    CHECK((v = rom_read_reg(&c, ESP32_SPI_W0)) == 0x001840EF, "the same W0: %08x", v);
+    conn_close(&c);
+    sim_stop(&s);
+}
+
 /* ================= stub ================= */
 
 static void t_stub_flow(void)
@@ -1434,6 +1466,7 @@ static const struct {
     {"spi_status", t_spi_status},
     {"device_model", t_device_model},
     {"rom_overrun", t_rom_overrun},       {"rom_retry", t_rom_retry},
+    {"reg_alias", t_reg_alias},
 };
 
 int main(int argc, char **argv)

@@ -229,6 +229,17 @@ static void test_chip_description(void)
     char mac[18];
     st_mac_format(ci.mac, mac);
     CHECK_STR(mac, "94:b9:7e:5a:6e:58");
+    /* the real chip's CRC byte 0xe2 (word 2 [23:16]) is CRC-8/Maxim over the MAC in
+     * printed order: the check passes; one flipped CRC bit makes it fail */
+    CHECK_EQ_INT(st_mac_crc8(ci.mac), 0xe2);
+    CHECK(!ci.mac_crc_bad);
+    const uint32_t ef_bad[7] = {0x00000000, 0x7e5a6e58, 0x00e394b9, 0x0000a200,
+                                0x00000333, 0x00100000, 0x00000004};
+    st_chip_describe(ef_bad, 0x80000000u, &ci);
+    CHECK(ci.mac_crc_bad);
+    CHECK_EQ_INT(ci.mac_crc, 0xe3);
+    CHECK_EQ_INT(ci.mac_crc_want, 0xe2);
+    st_chip_describe(ef, 0x80000000u, &ci);
     CHECK_STR(ci.features, "WiFi, BT, Dual Core, 240MHz, VRef calibration in efuse, Coding Scheme None");
 
     /* Same fuses, bit 31 clear: revision 2, no -V3 suffix. */

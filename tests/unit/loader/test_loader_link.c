@@ -435,10 +435,11 @@ static void test_stub_retry(void)
     st_stub_image stub = {.entry = 0x400BE000, .text_start = 0x400BE000, .text = text,
                           .text_len = sizeof text, .data_start = 0x3FFDEBA8, .data = data,
                           .data_len = sizeof data};
-    int uploads = 0, repaired = 0;
-    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 3, &uploads, &repaired, NULL, NULL, &err), 0);
-    CHECK_EQ_INT(uploads, 1);      /* repaired in place (§14.1), no second upload */
-    CHECK_EQ_INT(repaired, 1);
+    st_stub_stats ss = {0};
+    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 3, &ss, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(ss.uploads, 1);      /* repaired in place (§14.1), no second upload */
+    CHECK_EQ_INT(ss.repaired, 1);
+    CHECK(ss.t_repair > 0);
     CHECK(r.l.stub);
     struct dev_counts c = rig_counts(&r);
     CHECK_EQ_INT(c.bad_blocks, 1);
@@ -463,10 +464,10 @@ static void test_stub_bad(void)
     uint8_t text[16] = {1, 2, 3, 4};
     st_stub_image stub = {.entry = 0x400BE000, .text_start = 0x400BE000, .text = text,
                           .text_len = sizeof text};
-    int uploads = 0, repaired = 0;
-    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 2, &uploads, &repaired, NULL, NULL, &err), -1);
-    CHECK_EQ_INT(uploads, 2);
-    CHECK_EQ_INT(repaired, 6);       /* 3 resends per block, per upload, then give up */
+    st_stub_stats ss = {0};
+    CHECK_EQ_INT(st_stub_upload(&r.l, &stub, 2, &ss, NULL, NULL, &err), -1);
+    CHECK_EQ_INT(ss.uploads, 2);
+    CHECK_EQ_INT(ss.repaired, 6);       /* 3 resends per block, per upload, then give up */
     CHECK(!r.l.stub);
     CHECK_EQ_INT(err.phase, ST_PH_STUB);
     CHECK_EQ_INT(err.cmd, ESP_MEM_DATA);
