@@ -21,6 +21,7 @@ struct st_central {
     int64_t offset_ms;         /* server time - station time, at the last batch */
     sqlite3 *mem;              /* document decoder (central_doc.c); NULL until used */
     sqlite3_stmt *dec[2];      /* attempt, bin entry */
+    bool audit_prepared;       /* the audit statement is prepared on this connection */
 };
 void central_doc_free(st_central *c);
 

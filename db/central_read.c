@@ -12,10 +12,11 @@ typedef int (*central_row_fn)(void *ctx, PGresult *r);
 
 /* Run sql and call row(ctx, r) for each row (r holds that one row) until it returns
  * non-zero; 0 or -1 with err. */
-static int central_each(st_central *c, const char *what, const char *sql, int n, const char *const *p,
-                        central_row_fn row, void *ctx, st_err *err)
+static int central_each_stmt(st_central *c, const char *what, const char *sql, const char *prepared, int n,
+                             const char *const *p, central_row_fn row, void *ctx, st_err *err)
 {
-    if (!PQsendQueryParams(c->pg, sql, n, NULL, p, NULL, NULL, 0))
+    if (!(prepared ? PQsendQueryPrepared(c->pg, prepared, n, p, NULL, NULL, 0)
+                   : PQsendQueryParams(c->pg, sql, n, NULL, p, NULL, NULL, 0)))
         return central_fail(c, NULL, err, what);
     PQsetSingleRowMode(c->pg);
     int rc = 0;
@@ -38,6 +39,12 @@ static int central_each(st_central *c, const char *what, const char *sql, int n,
         }
     }
     return rc;
+}
+
+static int central_each(st_central *c, const char *what, const char *sql, int n, const char *const *p,
+                        central_row_fn row, void *ctx, st_err *err)
+{
+    return central_each_stmt(c, what, sql, NULL, n, p, row, ctx, err);
 }
 
 static void range_params(int64_t from_ms, int64_t to_ms, char from[32], char to[32])
@@ -84,6 +91,16 @@ static int audit_row(void *ctx, PGresult *r)
     "  WHERE b.resolved_ms IS NULL AND b.mac IS NOT NULL AND p.mac = b.mac"                    \
     "  AND p.outcome = 'pass' AND p.t_server > b.t_last_fail)"
 
+#define AUDIT_SQL                                                                              \
+    "SELECT s.name, 'a', a.doc::text, NULL::bigint, a.t_server AS t, a.local_id"               \
+    " FROM attempts a JOIN stations s ON s.uuid = a.station WHERE a.mac = $1"                  \
+    " UNION ALL"                                                                               \
+    " SELECT s.name, 'b', b.doc::text, " SETTLED_BY_PASS ","                                   \
+    " COALESCE(b.resolved_ms + (b.t_last_fail - b.last_fail_ms), b.t_last_fail),"              \
+    " b.local_id"                                                                              \
+    " FROM bin_events b JOIN stations s ON s.uuid = b.station WHERE b.mac = $1"                \
+    " ORDER BY 5 DESC, 6 DESC"
+
 int st_central_audit(st_central *c, const char *mac, st_central_history_fn fn, void *user, st_err *err)
 {
     char m[18];
@@ -91,16 +108,15 @@ int st_central_audit(st_central *c, const char *mac, st_central_history_fn fn, v
         return -1;
     const char *p[] = {m};
     read_ctx x = {.c = c, .fn = fn, .user = user, .err = err};
-    int rc = central_each(c, "cannot read the unit's history",
-                          "SELECT s.name, 'a', a.doc::text, NULL::bigint, a.t_server AS t, a.local_id"
-                          " FROM attempts a JOIN stations s ON s.uuid = a.station WHERE a.mac = $1"
-                          " UNION ALL"
-                          " SELECT s.name, 'b', b.doc::text, " SETTLED_BY_PASS ","
-                          " COALESCE(b.resolved_ms + (b.t_last_fail - b.last_fail_ms), b.t_last_fail),"
-                          " b.local_id"
-                          " FROM bin_events b JOIN stations s ON s.uuid = b.station WHERE b.mac = $1"
-                          " ORDER BY 5 DESC, 6 DESC",
-                          1, p, audit_row, &x, err);
+    /* prepared once per connection: an auditor's session asks many times */
+    if (!c->audit_prepared) {
+        PGresult *r = PQprepare(c->pg, "st_audit", AUDIT_SQL, 1, NULL);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+            return central_fail(c, r, err, "cannot prepare the audit");
+        PQclear(r);
+        c->audit_prepared = true;
+    }
+    int rc = central_each_stmt(c, "cannot read the unit's history", AUDIT_SQL, "st_audit", 1, p, audit_row, &x, err);
     return rc < 0 || x.failed ? -1 : 0;
 }
 
