@@ -3,6 +3,7 @@
  * every command that prints records (export, retry-bin, audit), so their columns cannot
  * drift apart. */
 #include "db_internal.h"
+#include "text.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -24,8 +25,14 @@ typedef struct {
     json_t *j;
 } fld;
 
-static void csv_cell(FILE *f, const char *s)
+/* A text cell: control characters become spaces (a device string must not drive the
+ * terminal that cats the file), a cell a spreadsheet would run as a formula gets a
+ * leading single quote, then RFC 4180 quoting. */
+static void csv_cell(FILE *f, const char *raw)
 {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s%s", st_text_is_formula(raw) ? "'" : "", raw);
+    const char *s = st_text_clean_cell(buf);
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
         return;

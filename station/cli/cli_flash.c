@@ -20,6 +20,7 @@
 #include "image.h"
 #include "profile.h"
 #include "recorder.h"
+#include "text.h"
 #include "worker.h"
 
 
@@ -110,7 +111,10 @@ static void print_err(const char *what, const st_err *e)
 
 static void print_report(const st_fwset *fw, const st_flash_report *r)
 {
-    const st_port_info *pi = &r->port;
+    st_port_info pc = r->port; /* device strings reach a terminal: no escapes */
+    const st_port_info *pi = &pc;
+    st_text_clean(pc.bridge);
+    st_text_clean(pc.serial);
     if (pi->bridge[0] || pi->vid)
         printf("bridge:  %s (%04x:%04x)%s%s\n", pi->bridge[0] ? pi->bridge : "unknown", pi->vid,
                pi->pid, pi->serial[0] ? " serial " : "", pi->serial);

@@ -1,5 +1,6 @@
 /* cli_records.c - helpers shared by the record commands (cli_records.h). */
 #include "cli_records.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -209,4 +210,5 @@ void st_cli_history_line(const st_db_attempt *a, const st_db_bin_entry *b, char 
         attempt_line(a, buf, cap);
     else
         bin_line(b, buf, cap);
+    st_text_clean(buf); /* device strings reach a terminal */
 }

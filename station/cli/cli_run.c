@@ -18,6 +18,7 @@
 
 #include "cli_event_json.h"
 #include "cli_who.h"
+#include "text.h"
 #include "cli_paths.h"
 #include "cli_records.h"
 #include "db.h"
@@ -98,8 +99,12 @@ static bool parse_num(const char *opt, const char *s, double lo, double hi, doub
 static void print_event(const st_event *e, bool json)
 {
     if (!json) {
-        printf("%9.3f %-12s %-11s %s\n", e->t, *e->slot ? e->slot : "-", st_ev_kind_name(e->kind),
-               e->text);
+        /* device strings (a bridge's serial number) reach a terminal: no escapes */
+        char slot[sizeof e->slot], text[sizeof e->text];
+        snprintf(slot, sizeof slot, "%s", *e->slot ? e->slot : "-");
+        snprintf(text, sizeof text, "%s", e->text);
+        printf("%9.3f %-12s %-11s %s\n", e->t, st_text_clean(slot), st_ev_kind_name(e->kind),
+               st_text_clean(text));
         return;
     }
     json_t *o = st_cli_event_json(e);

@@ -19,6 +19,10 @@
  *   disk_low     the store on a small disk (the shim's disk model): the line warns while
  *                room runs low, refuses to start when there is no room for the next
  *                attempts, and the records stay exportable on the full disk (defect 5)
+ *   escapes      a bridge serial number carrying escape sequences (from the simulator)
+ *                and an operator name that is a spreadsheet formula: --headless output,
+ *                audit and export --csv carry no control character, the CSV cell is
+ *                neutralised (defect 6)
  *   soak         200 runs: a 16-unit batch with faults, SIGKILL at a random moment,
  *                restart; after every restart the records hold (label soak only) */
 #include "engine_harness.h"
@@ -611,6 +615,49 @@ static void case_disk_low(void)
     free(out);
 }
 
+/* ---- escapes ---- */
+
+static bool has_controls(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && *p != '\n' && *p != '\r') || *p == 0x7f)
+            return true;
+    return false;
+}
+
+static void case_escapes(void)
+{
+    /* ESC [2J clears the screen, ESC ]0; sets the title, BEL ends it */
+    const char *sargs[] = {"--units", "1", "--unit-opt", "1:serial=\033[2J\033]0;owned\007X", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    const char *args[] = {"run", "--profile", g_profile, "--sim-dir", sim.dir, "--headless", "--db", g_db,
+                          "--operator", "=1+2", "--exit-after", "1", NULL};
+    char *out = NULL;
+    CHECK_EQ_INT(station_cmd(args, NULL, NULL, &out), 0);
+    sim_stop(&sim);
+    CHECK_CONTAINS(out, "[2J"); /* the serial is shown, its escapes are not */
+    CHECK(!has_controls(out));
+    free(out);
+
+    const char *audit[] = {"audit", "24:0a:c4:00:01:01", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(audit, NULL, NULL, &out), 0);
+    CHECK_CONTAINS(out, "attempt #1");
+    CHECK(!has_controls(out));
+    free(out);
+
+    const char *exp[] = {"export", "--csv", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(exp, NULL, NULL, &out), 0);
+    CHECK_CONTAINS(out, "[2J");
+    CHECK(!has_controls(out));
+    CHECK_CONTAINS(out, ",'=1+2,"); /* a formula cell starts with a quote: shown, never run */
+    CHECK(!strstr(out, ",=1+2"));
+    if (check_state_()->failures)
+        fprintf(stderr, "---- export ----\n%s\n", out);
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -632,6 +679,8 @@ int main(int argc, char **argv)
         case_bench();
     else if (!strcmp(c, "disk_low"))
         case_disk_low();
+    else if (!strcmp(c, "escapes"))
+        case_escapes();
     else {
         fprintf(stderr, "unknown case %s\n", c);
         rmrun();
