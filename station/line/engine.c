@@ -118,7 +118,7 @@ static void start_worker_locked(st_engine *e, const st_found_port *p)
     }
     if (slot < 0) {
         st_events_post(ev, ST_EV_REFUSED, p->slot, NULL, 0, ST_PH_NONE, ST_FC_CONFIG,
-                       "not flashed: more than %d slots", ST_MAX_SLOTS);
+                       "not flashed: more than %d units attached at once", ST_MAX_SLOTS);
         return;
     }
     if (st_worker_start(&e->ctl, p, slot, &w, &err) < 0) {

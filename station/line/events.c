@@ -17,6 +17,8 @@ typedef struct {
     double plugged;        /* monotonic time the unit was attached */
     double write_t0;       /* monotonic time the current write phase started */
     st_phase last_phase;
+    bool held;              /* handed out by st_events_slot and not detached since */
+    double empty_since;     /* st_now() when it was last detached (or created) */
 } slot_aux;
 
 struct st_events {
@@ -292,14 +294,26 @@ int st_events_slot(st_events *ev, const char *name)
             break;
     if (i == ev->v.nslots) {
         if (i < ST_MAX_SLOTS) {
+            ev->v.nslots++;
+        } else {
+            /* The table is full of names: recycle the slot that has been empty and idle
+             * the longest (a hub moved to another port leaves its old names behind).
+             * The limit is on units attached at once, not on names ever seen. */
+            i = -1;
+            for (int k = 0; k < ev->v.nslots; k++)
+                if (!ev->aux[k].held && ev->v.slots[k].state == ST_SLOT_EMPTY &&
+                    (i < 0 || ev->aux[k].empty_since < ev->aux[i].empty_since))
+                    i = k;
+        }
+        if (i >= 0) {
             memset(&ev->v.slots[i], 0, sizeof ev->v.slots[i]);
             copy_str(ev->v.slots[i].name, sizeof ev->v.slots[i].name, name);
             ev->v.slots[i].eta_s = -1;
-            ev->v.nslots++;
-        } else {
-            i = -1;
+            memset(&ev->aux[i], 0, sizeof ev->aux[i]);
         }
     }
+    if (i >= 0)
+        ev->aux[i].held = true;
     pthread_mutex_unlock(&ev->mu);
     return i;
 }
@@ -449,6 +463,8 @@ void st_events_slot_detach(st_events *ev, int i)
     if (valid_slot(ev, i)) {
         st_slot_view *s = &ev->v.slots[i];
         s->state = ST_SLOT_EMPTY;
+        ev->aux[i].held = false;
+        ev->aux[i].empty_since = st_now();
         s->port[0] = '\0';
         s->phase = ST_PH_NONE;
         s->done = s->total = 0;

@@ -184,8 +184,10 @@ void st_events_set_records_broken(st_events *ev, const char *why);
 /* The store's disk is filling up (text for the header), or "" / NULL when it is not. */
 void st_events_set_disk_warning(st_events *ev, const char *text);
 
-/* Slots: index stays valid for the life of the channel (slots are never removed, an
- * unplugged slot shows EMPTY). -1 when all ST_MAX_SLOTS are taken. */
+/* Slots: the index for a slot name, held for its unit until st_events_slot_detach (an
+ * unplugged slot shows EMPTY). When ST_MAX_SLOTS names are in the table, a new name
+ * takes over the slot that has been empty and not held the longest; -1 only when all
+ * ST_MAX_SLOTS are held (that many units attached at once). */
 int st_events_slot(st_events *ev, const char *name);
 /* A unit was plugged into slot i. */
 void st_events_slot_attach(st_events *ev, int i, const char *port, const char *bridge,

@@ -389,6 +389,46 @@ static void test_events(void)
     st_events_free(ev);
 }
 
+/* Slot names come and go (a hub moved to another port): the table recycles slots that
+ * are empty and idle; only ST_MAX_SLOTS units attached at once are refused. */
+static void test_slot_recycling(void)
+{
+    st_events *ev;
+    st_err err;
+    if (!CHECK_EQ_INT(st_events_new(&ev, &err), 0))
+        return;
+    char name[32];
+    for (int k = 0; k < ST_MAX_SLOTS; k++) {
+        snprintf(name, sizeof name, "hubA-port%d", k);
+        int i = st_events_slot(ev, name);
+        CHECK_EQ_INT(i, k);
+        st_events_slot_attach(ev, i, name, "CP2104", 0x10c4, 0xea60);
+        st_events_slot_detach(ev, i);
+    }
+    /* 64 names seen, none attached: a new name takes the slot empty the longest */
+    int i = st_events_slot(ev, "hubB-port0");
+    CHECK_EQ_INT(i, 0);
+    int j = st_events_slot(ev, "hubB-port1"); /* slot 0 is held now: the next oldest */
+    CHECK_EQ_INT(j, 1);
+    CHECK_EQ_INT(st_events_slot(ev, "hubA-port5"), 5); /* a known name keeps its slot */
+    static st_line_view v;
+    st_events_snapshot(ev, &v);
+    CHECK_EQ_INT(v.nslots, ST_MAX_SLOTS);
+    CHECK_STR(v.slots[0].name, "hubB-port0");
+    CHECK_EQ_INT(v.slots[0].units_done, 0);
+    /* every slot held by an attached unit: then, and only then, a new name is refused */
+    for (int k = 0; k < ST_MAX_SLOTS; k++) {
+        snprintf(name, sizeof name, "hubC-port%d", k);
+        int s = st_events_slot(ev, name);
+        if (s >= 0)
+            st_events_slot_attach(ev, s, name, "CP2104", 0x10c4, 0xea60);
+    }
+    CHECK_EQ_INT(st_events_slot(ev, "one-too-many"), -1);
+    st_events_slot_detach(ev, 7);
+    CHECK_EQ_INT(st_events_slot(ev, "one-too-many"), 7);
+    st_events_free(ev);
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/st-engparts-XXXXXX";
@@ -399,6 +439,7 @@ int main(void)
     test_naming(tmp);
     test_sim_discovery(tmp);
     test_events();
+    test_slot_recycling();
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd) != 0)
