@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db.h"
+
 typedef int (*st_cli_fn)(int argc, char **argv);
 
 /* Each takes argv[0] = the command name and returns the process exit status. */
@@ -38,7 +40,7 @@ static const struct {
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: station <command> [options]   (station <command> --help)\n\ncommands:\n");
+    fprintf(out, "usage: station <command> [options]   (station <command> --help; station --version)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-17s %s\n", commands[i].name, commands[i].summary);
     return out == stdout ? 0 : 2;
@@ -52,6 +54,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
         return usage(stdout);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("station %s (flashstation; record schema v%d)\n", ST_VERSION, ST_DB_SCHEMA_VERSION);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);

@@ -28,3 +28,8 @@ add_dependencies(test_small_disk st_io_shim)
 add_test(NAME records_small_disk COMMAND test_small_disk)
 set_tests_properties(records_small_disk PROPERTIES TIMEOUT 120 LABELS integration
   ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:st_io_shim>;SHIM_PATH=/small.db")
+
+# Auditors: `station --version` names the version (the one from project()).
+add_test(NAME station_version COMMAND station --version)
+set_tests_properties(station_version PROPERTIES TIMEOUT 10 LABELS unit
+  PASS_REGULAR_EXPRESSION "^station ${PROJECT_VERSION} \\(flashstation; record schema v[0-9]+\\)")
