@@ -33,3 +33,13 @@ set_tests_properties(records_small_disk PROPERTIES TIMEOUT 120 LABELS integratio
 add_test(NAME station_version COMMAND station --version)
 set_tests_properties(station_version PROPERTIES TIMEOUT 10 LABELS unit
   PASS_REGULAR_EXPRESSION "^station ${PROJECT_VERSION} \\(flashstation; record schema v[0-9]+\\)")
+
+# The 200-run randomized kill test (about an hour on 2 cores): never in the default run.
+# Registered only when configured with -DST_SOAK=ON, then run with: ctest -L soak
+option(ST_SOAK "register the randomized kill soak test (label soak)" OFF)
+if(ST_SOAK)
+  add_test(NAME records_soak
+    COMMAND test_records soak $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
+            ${ST_DEMO_PROFILE_DIR} $<TARGET_FILE:st_io_shim>)
+  set_tests_properties(records_soak PROPERTIES TIMEOUT 7200 LABELS soak)
+endif()
