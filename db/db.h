@@ -33,7 +33,8 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 7 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 8 /* what this build creates / migrates to */
+#define ST_DB_FLASH_STATUS_KNOWN (1u << 24)
 #define ST_DB_MAX_IMAGES 16
 
 typedef struct st_db st_db;
@@ -79,6 +80,8 @@ typedef struct st_db_attempt {
     int rev_major, rev_minor;
     uint32_t flash_id;          /* JEDEC RDID */
     uint32_t flash_size;        /* bytes */
+    uint32_t flash_status;      /* flash status registers as read at detect: 0 unknown, else
+                                 * ST_DB_FLASH_STATUS_KNOWN | SR1 | SR2 << 8 | SR3 << 16 */
     char profile[64];           /* profile name */
     st_db_image images[ST_DB_MAX_IMAGES];
     int nimages;

@@ -82,6 +82,10 @@ static void bind_identity(sqlite3_stmt *s, const st_db_attempt *a, const char *m
     }
     db_bind_i64_nz(s, ":flash_id", a->flash_id);
     db_bind_i64_nz(s, ":flash_size", a->flash_size);
+    if (a->flash_status & ST_DB_FLASH_STATUS_KNOWN)
+        db_bind_i64(s, ":flash_status", a->flash_status & 0xFFFFFFu);
+    else
+        db_bind_i64_nz(s, ":flash_status", 0); /* NULL: not read */
     db_bind_text(s, ":phase", db_phase_db_name(a->phase));
 }
 
@@ -166,6 +170,9 @@ void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
     a->blocks_repaired = sqlite3_column_type(s, c) == SQLITE_NULL ? -1 : sqlite3_column_int(s, c);
     c++;
     a->mac_crc_bad = sqlite3_column_int(s, c++) != 0;
+    if (sqlite3_column_type(s, c) != SQLITE_NULL)
+        a->flash_status = ST_DB_FLASH_STATUS_KNOWN | ((uint32_t)sqlite3_column_int64(s, c) & 0xFFFFFFu);
+    c++;
 }
 
 /* ---- units ---------------------------------------------------------------------------- */
@@ -340,7 +347,7 @@ static int attempt_save(st_db *db, const attempt_op *op, const st_db_attempt *a,
     " package = COALESCE(:package, package), description = COALESCE(:description, description)," \
     " rev_major = COALESCE(:rev_major, rev_major), rev_minor = COALESCE(:rev_minor, rev_minor),"  \
     " flash_id = COALESCE(:flash_id, flash_id), flash_size = COALESCE(:flash_size, flash_size),"  \
-    " phase = COALESCE(:phase, phase)"
+    " flash_status = COALESCE(:flash_status, flash_status), phase = COALESCE(:phase, phase)"
 
 int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
 {
@@ -348,11 +355,12 @@ int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
         .stmt = S_ATT_INSERT,
         .sql = "INSERT INTO attempts(mac, slot_name, slot, port, bridge, bridge_vid, bridge_pid,"
                " bridge_serial, chip, package, description, rev_major, rev_minor, flash_id, flash_size,"
-               " profile, images, baud, bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms,"
+               " flash_status, profile, images, baud, bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms,"
                " verify_ms, total_ms, try_no, outcome, fclass, phase, status, detail, hint, host,"
                " operator, started_ms, ended_ms, run_started_ms, run_offset_ms)"
                " VALUES (:mac, :slot_name, :slot, :port, :bridge, :bridge_vid, :bridge_pid, :bridge_serial,"
-               " :chip, :package, :description, :rev_major, :rev_minor, :flash_id, :flash_size, :profile,"
+               " :chip, :package, :description, :rev_major, :rev_minor, :flash_id, :flash_size,"
+               " :flash_status, :profile,"
                " :images, :baud, :bytes_raw, :bytes_compressed, :connect_ms, :stub_ms, :write_ms,"
                " :verify_ms, :total_ms, :try_no, 'in_progress', :fclass, :phase, :status, :detail, :hint,"
                " :host, :operator, :started_ms, NULL, :run_started_ms, :run_offset_ms)",
@@ -448,6 +456,8 @@ static void inherit_identity(st_db_attempt *next, const st_db_attempt *prev)
         next->flash_id = prev->flash_id;
     if (!next->flash_size)
         next->flash_size = prev->flash_size;
+    if (!next->flash_status)
+        next->flash_status = prev->flash_status;
 }
 
 int st_db_attempt_retry(st_db *db, st_db_attempt *done, st_db_attempt *next, st_err *err)

@@ -129,7 +129,7 @@ typedef struct {
     char imgs[ST_DB_MAX_IMAGES * 80];
 } row_bufs;
 
-#define MAX_FIELDS 48 /* an attempt has 43, plus "kind" */
+#define MAX_FIELDS 48 /* an attempt has 46, plus "kind" */
 
 /* A record's field list: rec is an st_db_attempt or an st_db_bin_entry. */
 typedef int (*fields_fn)(const void *rec, const char *kind, fld *fl, row_bufs *rb);
@@ -215,6 +215,11 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
         F("run_offset_ms", K_INT_NZ, .i = 0);
     F("blocks_repaired", K_INT, .i = a->blocks_repaired);
     F("mac_crc_bad", K_INT, .i = a->mac_crc_bad);
+    /* SR1 | SR2 << 8 | SR3 << 16 as read at detect; null when not read */
+    if (a->flash_status & ST_DB_FLASH_STATUS_KNOWN)
+        F("flash_status", K_INT, .i = a->flash_status & 0xFFFFFFu);
+    else
+        F("flash_status", K_INT_NZ, .i = 0);
     return n;
 }
 

@@ -26,6 +26,9 @@ void st_db_attempt_set_chip(st_db_attempt *a, const st_chip_info *c)
     a->flash_id = c->flash_id;
     a->flash_size = c->flash_size;
     a->mac_crc_bad = c->mac_crc_bad;
+    if (c->flash_sr_known)
+        a->flash_status = ST_DB_FLASH_STATUS_KNOWN | c->flash_sr[0] | (uint32_t)c->flash_sr[1] << 8 |
+                          (uint32_t)c->flash_sr[2] << 16;
 }
 
 void st_db_attempt_set_fw(st_db_attempt *a, const st_fwset *fw)

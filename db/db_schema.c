@@ -147,6 +147,11 @@ static const db_migration migrations[] = {
     {7, "link repairs, MAC CRC",
      "ALTER TABLE attempts ADD COLUMN blocks_repaired INTEGER;"
      "ALTER TABLE attempts ADD COLUMN mac_crc_bad INTEGER;"},
+
+    /* The flash chip's status registers as read at detect (SR1 | SR2 << 8 | SR3 << 16;
+     * NULL not read): write protection is diagnosed from them (write_protected). */
+    {8, "flash status registers",
+     "ALTER TABLE attempts ADD COLUMN flash_status INTEGER;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

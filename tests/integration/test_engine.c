@@ -791,7 +791,7 @@ static void case_commands(void)
     CHECK_EQ_INT(count_lines(csv), 5);
     CHECK_CONTAINS(csv, "stub_ram_checksum");
     CHECK_CONTAINS(csv, ",ended,slot_name,serial,provision,boot,boot_captured,boot_console,"
-                        "duration_ms,run_started,run_offset_ms,blocks_repaired,mac_crc_bad\r\n");
+                        "duration_ms,run_started,run_offset_ms,blocks_repaired,mac_crc_bad,flash_status\r\n");
     CHECK_CONTAINS(csv, ",slot1,");
     CHECK_CONTAINS(csv, ",slot3,");
     free(csv);

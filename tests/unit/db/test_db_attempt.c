@@ -29,6 +29,7 @@ static void test_round_trip(st_db *db, const char *path)
     CHECK_EQ_INT(b.outcome, ST_DB_IN_PROGRESS);
     CHECK_STR(b.mac, "");
     CHECK_STR(b.chip, "");
+    CHECK_EQ_INT(b.flash_status, 0); /* not read yet: NULL */
     CHECK_EQ_INT(b.started_ms, 1714555800250LL);
     CHECK_EQ_INT(b.ended_ms, 0);
     CHECK_STR(b.host, "station-7");
@@ -40,6 +41,7 @@ static void test_round_trip(st_db *db, const char *path)
     memcpy(a.description, description, sizeof description);
     a.flash_id = 0x164020;
     a.flash_size = 16u << 20;
+    a.flash_status = ST_DB_FLASH_STATUS_KNOWN | 0x60001Cu; /* SR1 0x1c (BP0-2), SR3 0x60 */
     a.phase = ST_PH_DETECT;
     CHECK_EQ_INT(st_db_attempt_set_unit(db, &a, &err), 0);
     CHECK_EQ_INT(st_db_attempt_get(db, a.id, &b, &err), 0);
@@ -83,6 +85,7 @@ static void test_round_trip(st_db *db, const char *path)
     CHECK_EQ_INT(b.rev_minor, 0);
     CHECK_EQ_INT(b.flash_id, 0x164020);
     CHECK_EQ_INT(b.flash_size, 16u << 20);
+    CHECK_EQ_INT(b.flash_status, ST_DB_FLASH_STATUS_KNOWN | 0x60001Cu);
     CHECK_STR(b.profile, "core2-factory");
     CHECK_EQ_INT(b.nimages, 3);
     for (int i = 0; i < 3 && i < b.nimages; i++) {
@@ -234,6 +237,8 @@ static void test_fill(void)
     r.chip.minor = 1;
     r.chip.flash_id = 0x174020;
     r.chip.flash_size = 8u << 20;
+    r.chip.flash_sr[1] = 0x02; /* QE only: status 0x000200 is known, not "none" */
+    r.chip.flash_sr_known = true;
     r.baud = 921600;
     r.bytes_raw = 100;
     r.bytes_compressed = 60;
@@ -247,6 +252,7 @@ static void test_fill(void)
     CHECK_STR(a.mac, "94:b9:7e:5a:6e:58");
     CHECK_EQ_INT(a.rev_minor, 1);
     CHECK_EQ_INT(a.flash_size, 8u << 20);
+    CHECK_EQ_INT(a.flash_status, ST_DB_FLASH_STATUS_KNOWN | 0x000200u);
     CHECK_EQ_INT(a.baud, 921600);
     CHECK_EQ_INT(a.connect_ms, 812);
     CHECK_EQ_INT(a.total_ms, 12500);
