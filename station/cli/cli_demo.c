@@ -40,7 +40,7 @@ int st_cli_run(int argc, char **argv); /* cli_run.c */
 
 typedef struct demo_opts {
     bool headless, json, locked, keep, fast;
-    const char *db, *scenario, *sim, *exit_idle, *exit_after;
+    const char *db, *scenario, *sim, *exit_idle, *exit_after, *on_result;
 } demo_opts;
 
 static int usage(FILE *out)
@@ -49,6 +49,7 @@ static int usage(FILE *out)
             "usage: station demo [--headless] [--json] [--db PATH] [--locked]\n"
             "                    [--exit-when-idle SECS | --exit-after N]\n"
             "                    [--scenario FILE] [--sim PATH] [--fast] [--keep]\n"
+            "                    [--on-result CMD]\n"
             "  A production line on simulated ESP32 units: they arrive over time, are flashed,\n"
             "  unplugged, and a few fail. Everything `station run` shows, without hardware.\n"
             "  --headless           one line per event instead of the dashboard\n"
@@ -60,7 +61,8 @@ static int usage(FILE *out)
             "  --scenario FILE      another simulator scenario (tests/sim/README.md)\n"
             "  --sim PATH           the esp32sim program (default: $STATION_SIM, or found)\n"
             "  --fast               no serial-speed and flash-timing realism (quicker)\n"
-            "  --keep               keep the temporary folder (simulator log, database)\n");
+            "  --keep               keep the temporary folder (simulator log, database)\n"
+            "  --on-result CMD      run CMD for every finished unit (station run --help)\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -267,6 +269,7 @@ static int parse(int argc, char **argv, demo_opts *o)
         {"scenario", required_argument, 0, 'S'},
         {"sim", required_argument, 0, 's'},  {"fast", no_argument, 0, 'F'},
         {"keep", no_argument, 0, 'K'},       {"help", no_argument, 0, 'h'},
+        {"on-result", required_argument, 0, 'X'},
         {0, 0, 0, 0},
     };
     int c;
@@ -283,6 +286,7 @@ static int parse(int argc, char **argv, demo_opts *o)
         case 's': o->sim = optarg; break;
         case 'F': o->fast = true; break;
         case 'K': o->keep = true; break;
+        case 'X': o->on_result = optarg; break;
         case 'h': return usage(stdout) == 0 ? 1 : 2;
         default: return usage(stderr);
         }
@@ -380,6 +384,10 @@ int st_cli_demo(int argc, char **argv)
     if (o.exit_after) {
         args[n++] = "--exit-after";
         args[n++] = (char *)o.exit_after;
+    }
+    if (o.on_result) {
+        args[n++] = "--on-result";
+        args[n++] = (char *)o.on_result;
     }
     args[n] = NULL;
     fflush(stdout);

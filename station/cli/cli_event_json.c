@@ -113,16 +113,32 @@ json_t *st_cli_event_json(const st_event *e)
         json_object_set_new(o, "appeared", json_real(e->appeared));
     if (e->has_unit)
         add_unit(o, e);
+    if (e->kind == ST_EV_HOOK) {
+        static const char *const res[] = {"ok", "exit", "signal", "timeout", "spawn_failed"};
+        const st_event_hook *hk = &e->hook;
+        json_t *h = json_object();
+        set_str(h, "command", hk->command);
+        set_str(h, "result", hk->result <= ST_HOOK_SPAWN_FAILED ? res[hk->result] : "exit");
+        if (hk->result == ST_HOOK_EXIT)
+            set_int(h, "exit_code", hk->exit_code);
+        if (hk->result == ST_HOOK_SIGNAL)
+            set_int(h, "signal", hk->signal);
+        set_int(h, "duration_ms", ms(hk->duration_s));
+        set_int(h, "for_seq", (json_int_t)hk->for_seq);
+        json_object_set_new(o, "hook", h);
+    }
     json_t *txt = json_string(e->text);
     json_object_set_new(o, "text", txt ? txt : json_string("(text not UTF-8)"));
     return o;
 }
 
-json_t *st_cli_summary_json(const st_line_view *v, int record_failures, int exit_status)
+json_t *st_cli_summary_json(const st_line_view *v, int record_failures, int hook_failures,
+                            int exit_status)
 {
-    return json_pack("{s:i,s:s,s:I,s:I,s:I,s:f,s:i,s:b,s:f,s:i}", "schema", ST_EVENTS_SCHEMA,
+    return json_pack("{s:i,s:s,s:I,s:I,s:I,s:f,s:i,s:b,s:i,s:f,s:i}", "schema", ST_EVENTS_SCHEMA,
                      "event", "summary", "passed", (json_int_t)v->passed, "failed",
                      (json_int_t)v->failed, "in_bin", (json_int_t)v->in_bin, "yield", v->yield,
                      "record_failures", record_failures, "records_broken", v->records_broken,
-                     "uptime", v->uptime_s, "exit_status", exit_status);
+                     "hook_failures", hook_failures, "uptime", v->uptime_s, "exit_status",
+                     exit_status);
 }

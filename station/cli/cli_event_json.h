@@ -15,8 +15,9 @@
 /* A new JSON object for e (the caller owns it); NULL when out of memory. */
 json_t *st_cli_event_json(const st_event *e);
 
-/* The closing "summary" object of a run: counts from v, record failures, and the exit
- * status the run ends with. */
-json_t *st_cli_summary_json(const st_line_view *v, int record_failures, int exit_status);
+/* The closing "summary" object of a run: counts from v, record and on-result command
+ * failures, and the exit status the run ends with. */
+json_t *st_cli_summary_json(const st_line_view *v, int record_failures, int hook_failures,
+                            int exit_status);
 
 #endif

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cli_event_json.h"
+#include "cli_hook.h"
 #include "cli_who.h"
 #include "text.h"
 #include "cli_paths.h"
@@ -35,6 +36,9 @@ typedef struct run_ctx {
     int exit_after;           /* stop after this many units finished (0: never) */
     double exit_idle_s;       /* stop after this long with nothing in flight (0: never) */
     double until_idle_s;      /* stop after this long with no unit plugged in or in flight */
+    const char *on_result;    /* command per finished unit (cli_hook.h), NULL: none */
+    double on_result_timeout_s;
+    char records[1024];       /* where the records went, for the summary */
     bool json;
     sigset_t sigs;
     atomic_int quit;          /* tells the dashboard to leave (the line is done) */
@@ -71,6 +75,10 @@ static int usage(FILE *out)
             "  --exit-when-idle S   stop once nothing has been in flight for S seconds\n"
             "  --until-idle S       scripted batch: stop once no unit was plugged in or in flight\n"
             "                       for S seconds; exit status 4 when any unit failed for good\n"
+            "  --on-result CMD      run CMD (sh -c) for every finished unit, its result in\n"
+            "                       STATION_RESULT, STATION_MAC, ... and STATION_EVENT (JSON);\n"
+            "                       never holds up the line; failures become 'hook' events\n"
+            "  --on-result-timeout S  kill CMD after S seconds (default 30)\n"
             "  --cache-dir DIR      keep compressed images between runs\n"
             "  --locked             operators cannot change the profile from the dashboard\n"
             "  --central URL        ship the records to the factory's central store (PostgreSQL) in\n"
@@ -295,14 +303,14 @@ static int ui_history(void *user, const char *mac, char *buf, size_t cap, st_err
 
 /* ---- the command ---- */
 
-static void summary(run_ctx *r, int fails, int status, int64_t central_left)
+static void summary(run_ctx *r, int fails, int hook_fails, int status, int64_t central_left)
 {
     st_line_view *v = malloc(sizeof *v);
     if (!v)
         return;
     st_engine_snapshot(r->e, v);
     if (r->json) {
-        json_t *o = st_cli_summary_json(v, fails, status);
+        json_t *o = st_cli_summary_json(v, fails, hook_fails, status);
         if (o && central_left >= 0) /* a central store is configured: what it still lacks */
             json_object_set_new(o, "central_waiting", json_integer((json_int_t)central_left));
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -311,9 +319,14 @@ static void summary(run_ctx *r, int fails, int status, int64_t central_left)
         free(s);
         json_decref(o);
     } else {
-        printf("line stopped after %.1f s: %llu passed, %llu failed, %llu in the retry bin\n",
+        printf("line stopped after %.1f s: %llu passed, %llu failed, %llu in the retry bin",
                v->uptime_s, (unsigned long long)v->passed, (unsigned long long)v->failed,
                (unsigned long long)v->in_bin);
+        if (v->passed + v->failed)
+            printf(", yield %.1f %%", v->yield * 100);
+        printf("\nrecords: %s\n", r->records);
+        if (hook_fails)
+            printf("WARNING: %d on-result command(s) failed (see the hook events)\n", hook_fails);
         if (fails)
             printf("WARNING: %d record operations could not be written\n", fails);
         if (v->records_broken)
@@ -350,6 +363,8 @@ int st_cli_run(int argc, char **argv)
         {"locked", no_argument, 0, 'L'},            {"help", no_argument, 0, 'h'},
         {"until-idle", required_argument, 0, 'I'},
         {"central", required_argument, 0, 'C'},     {"no-central", no_argument, 0, 'N'},
+        {"on-result", required_argument, 0, 'X'},
+        {"on-result-timeout", required_argument, 0, 'T'},
         {0, 0, 0, 0},
     };
     st_engine_cfg cfg;
@@ -386,6 +401,8 @@ int st_cli_run(int argc, char **argv)
         case 'g': if (!parse_num("--grace", optarg, 0, 86400, &v)) return 2; cfg.grace_s = v; break;
         case 'n': if (!parse_num("--exit-after", optarg, 1, 1e9, &v)) return 2; r.exit_after = (int)v; break;
         case 'i': if (!parse_num("--exit-when-idle", optarg, 0.1, 1e7, &v)) return 2; r.exit_idle_s = v; break;
+        case 'X': r.on_result = optarg; break;
+        case 'T': if (!parse_num("--on-result-timeout", optarg, 0.1, 86400, &v)) return 2; r.on_result_timeout_s = v; break;
         case 'I': if (!parse_num("--until-idle", optarg, 0.1, 1e7, &v)) return 2; r.until_idle_s = v; break;
         case 'c': snprintf(cfg.cache_dir, sizeof cfg.cache_dir, "%s", optarg); break;
         case 'L': cfg.locked = true; break;
@@ -433,6 +450,7 @@ int st_cli_run(int argc, char **argv)
     st_db *db = NULL;
     st_recorder *rec = NULL;
     st_shipper *ship = NULL;
+    st_hook *hook = NULL;
     pthread_t mon;
     bool mon_started = false;
     uint64_t seq = 0;
@@ -453,6 +471,7 @@ int st_cli_run(int argc, char **argv)
         status = 3;
         goto out;
     }
+    snprintf(r.records, sizeof r.records, "%s", st_db_path(db));
     if (!r.json)
         printf("records: %s\n", st_db_path(db));
     snprintf(ship_cfg.db_path, sizeof ship_cfg.db_path, "%s", st_db_path(db));
@@ -477,6 +496,13 @@ int st_cli_run(int argc, char **argv)
         goto out;
     }
     mon_started = true;
+    if (r.on_result && *r.on_result &&
+        st_hook_start(r.e, r.on_result, r.on_result_timeout_s > 0 ? r.on_result_timeout_s : 30, 0,
+                      &hook, &err) < 0) {
+        st_cli_print_err(PROG, &err);
+        status = 2;
+        goto out;
+    }
     if (st_engine_start(r.e, &err) < 0) {
         st_cli_print_err(PROG, &err);
         status = 2;
@@ -532,6 +558,8 @@ out:
         printf("central: %lld records not shipped yet: they go with the next run or `station central sync`\n",
                (long long)central_left);
     st_db_close(r.reader);
+    /* The commands still due for the last units run now, each within its timeout. */
+    int hook_failures = st_hook_stop(hook);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (status == 0) {
         print_new(r.e, &seq, r.json);
@@ -539,7 +567,7 @@ out:
             status = 1;
         else if (r.until_idle_s > 0 && any_failed(&r))
             status = 4;
-        summary(&r, record_failures, status, shipped ? central_left : -1);
+        summary(&r, record_failures, hook_failures, status, shipped ? central_left : -1);
     }
     st_engine_free(r.e);
     return status;

@@ -50,7 +50,7 @@ const char *st_ev_kind_name(st_ev_kind k)
         [ST_EV_FAIL] = "fail",         [ST_EV_BINNED] = "binned",   [ST_EV_RESOLVED] = "resolved",
         [ST_EV_INTERRUPTED] = "interrupted", [ST_EV_REFUSED] = "refused",
         [ST_EV_RECOVERED] = "recovered", [ST_EV_LINE] = "line",
-        [ST_EV_UNRECORDED] = "unrecorded", [ST_EV_CENTRAL] = "central",
+        [ST_EV_UNRECORDED] = "unrecorded", [ST_EV_CENTRAL] = "central", [ST_EV_HOOK] = "hook",
     };
     return (k >= 0 && k < ST_EV_KIND_COUNT && n[k]) ? n[k] : "unknown";
 }

@@ -33,6 +33,7 @@ typedef enum {
     ST_EV_LINE,        /* line-level change: pause, resume, profile, stop */
     ST_EV_UNRECORDED,  /* the unit verified but its end record failed: not a PASS */
     ST_EV_CENTRAL,     /* shipping to the central store: offline, back online, refused */
+    ST_EV_HOOK,        /* a per-result command (run --on-result) failed; see st_event.hook */
     ST_EV_KIND_COUNT
 } st_ev_kind;
 
@@ -58,6 +59,19 @@ typedef struct st_event_unit {
     st_err err;                  /* failure detail (cat NONE on pass / at a try's start) */
 } st_event_unit;
 
+/* How a per-result command ended (ST_EV_HOOK). */
+typedef enum {
+    ST_HOOK_OK = 0, ST_HOOK_EXIT, ST_HOOK_SIGNAL, ST_HOOK_TIMEOUT, ST_HOOK_SPAWN_FAILED
+} st_hook_result;
+
+typedef struct st_event_hook {
+    st_hook_result result;
+    int exit_code, signal;
+    double duration_s;
+    uint64_t for_seq;            /* seq of the unit event the command ran for */
+    char command[256];
+} st_event_hook;
+
 /* One event; plain data. */
 typedef struct st_event {
     uint64_t seq;          /* 1, 2, 3 ... in order of publication */
@@ -74,6 +88,7 @@ typedef struct st_event {
     char text[256];
     bool has_unit;         /* unit is filled (unit events only) */
     st_event_unit unit;
+    st_event_hook hook;    /* ST_EV_HOOK only */
 } st_event;
 
 /* Stable lower-case name ("attach", "pass", ...). */

@@ -11,10 +11,12 @@ trap 'rm -rf "$WORK"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 validate() { AJV_PREFIX=$PREFIX/node_modules node "$HERE/validate_events.mjs" "$SCHEMA" "$@"; }
 
-TMPDIR=$WORK timeout 90 "$STATION" demo --json --fast >"$WORK/events" 2>"$WORK/err"
+# The on-result command fails for the failed unit: its `hook` event is validated too.
+TMPDIR=$WORK timeout 90 "$STATION" demo --json --fast --on-result 'test "$STATION_RESULT" = pass' \
+    >"$WORK/events" 2>"$WORK/err"
 rc=$?
 [ $rc -eq 0 ] || { tail "$WORK/err" >&2; fail "station demo --json exited $rc"; }
-validate "$WORK/events" --expect line,attach,worker,try,phase,pass,try_fail,retry,fail,binned,detach,summary ||
+validate "$WORK/events" --expect line,attach,worker,try,phase,pass,try_fail,retry,fail,binned,detach,hook,summary ||
     fail "events of the demo run do not match $SCHEMA"
 echo "ok: every event of the demo run is valid"
 
