@@ -38,6 +38,11 @@ typedef struct st_tui_config {
     atomic_int *quit;   /* non-NULL and non-zero: leave the dashboard (set it from a signal
                          * handler or another thread) */
     const char *title;  /* header title; NULL = "FLASH STATION" */
+    int finish_after;   /* >0: once this many units finished and none is in flight, show
+                         * the closing summary and invite the operator to leave (the demo) */
+    const char *finish_title; /* its title; NULL = "Done" */
+    const char *records;      /* where the records went, for the summary; NULL: not shown */
+    bool records_temporary;   /* the records are removed when the program ends */
 } st_tui_config;
 
 /* Run the dashboard on the controlling terminal until the operator quits (q; confirmed

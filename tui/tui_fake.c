@@ -52,6 +52,7 @@ static void add_event(fake *f, double t, int slot_no, const char *fmt, const cha
     st_event_view *e = &v->events[v->nevents++];
     e->seq = ++f->seq;
     e->t = t;
+    e->wall = (double)time(NULL) - (f->v.uptime_s - t);
     snprintf(e->slot, sizeof e->slot, "slot%d", slot_no);
     snprintf(e->text, sizeof e->text, fmt, arg);
 }

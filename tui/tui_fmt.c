@@ -2,6 +2,7 @@
 #include "tui_layout.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,56 @@ int tui_str_cols(const char *s)
         left -= k;
     }
     return cols;
+}
+
+void tui_fmt_paths(const char *in, int keep, const char *ellipsis, char *out, size_t cap)
+{
+    size_t used = 0;
+    const char *p = in;
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    while (*p && used + 1 < cap) {
+        size_t sp = strspn(p, " ");
+        size_t tok = strcspn(p + sp, " ");
+        const char *t = p + sp;
+        /* A path is a token with a '/' in it (a trailing ':' or ',' stays with it). */
+        bool path = memchr(t, '/', tok) != NULL && tok > (size_t)keep;
+        int n;
+        if (path) {
+            size_t end = tok;
+            while (end > 0 && strchr(":,;)", t[end - 1]))
+                end--;
+            const char *last = t;
+            for (const char *q = t; q < t + end; q++)
+                if (*q == '/' && q + 1 < t + end)
+                    last = q + 1;
+            size_t lk = (size_t)(t + end - last);
+            /* The last component, and the one before it while it fits: "…/sim/slot4". */
+            const char *from = last;
+            for (const char *q = last - 1; q > t; q--) {
+                if (q[-1] == '/') {
+                    if ((size_t)(t + end - q) <= (size_t)keep)
+                        from = q;
+                    break;
+                }
+            }
+            if (lk > (size_t)keep) { /* one long name: its tail, from a '-' boundary */
+                from = t + end - keep;
+                const char *dash = memchr(from, '-', (size_t)(t + end - from));
+                if (dash && dash + 1 < t + end)
+                    from = dash + 1;
+            }
+            n = snprintf(out + used, cap - used, "%.*s%s%.*s%.*s", (int)sp, p, ellipsis,
+                         (int)(t + end - from), from, (int)(tok - end), t + end);
+        } else {
+            n = snprintf(out + used, cap - used, "%.*s", (int)(sp + tok), p);
+        }
+        if (n < 0 || (size_t)n >= cap - used) {
+            out[cap - 1] = '\0';
+            return;
+        }
+        used += (size_t)n;
+        p = t + tok;
+    }
 }

@@ -210,6 +210,12 @@ void tui_handle_key(tui *t, int key)
     case TM_GRID: key_grid(t, key); break;
     case TM_DETAIL: key_detail(t, key); break;
     case TM_HELP: t->mode = TM_GRID; break;
+    case TM_SUMMARY:
+        t->summary_dismissed = true;
+        t->mode = TM_GRID;
+        if (key == 'q' || key == 'Q')
+            t->done = true; /* nothing is in flight: no need to ask */
+        break;
     case TM_CONFIRM_QUIT: key_confirm(t, key); break;
     case TM_PROFILE: key_profile(t, key); break;
     }

@@ -60,6 +60,9 @@ void tui_fmt_dur(double s, char *buf, size_t cap);      /* "0:07", "12:05", "1:0
 void tui_fmt_chip(const char *chip, char *buf, size_t cap); /* "D0WD-V3 rev v3.0" */
 /* Parse "status 01 07 00 00" out of a formatted error; returns the count of bytes (0..4). */
 int tui_parse_status(const char *error, unsigned char out[4]);
+/* in with every path (a token holding '/') longer than keep columns cut to its useful
+ * end - the last component or two, "…/sim/slot4" - behind `ellipsis`. */
+void tui_fmt_paths(const char *in, int keep, const char *ellipsis, char *out, size_t cap);
 /* Number of display columns of a UTF-8 string (invalid bytes count as one). */
 int tui_str_cols(const char *s);
 

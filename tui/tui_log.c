@@ -44,21 +44,26 @@ void tui_draw_log(tui *t)
     while (first > 0 && shown < rows)
         if (!phase_only(v->events[--first].text))
             shown++;
-    time_t now = time(NULL);
     int ly = y + 1;
     for (int i = first; i < ne; i++) {
         const st_event_view *e = &v->events[i];
         if (phase_only(e->text))
             continue;
-        /* Engine time -> wall clock: the event happened (uptime - t) seconds ago. */
-        time_t when = now - (time_t)(v->uptime_s - e->t + 0.5);
+        /* The wall-clock time the event happened, kept with it: the same on every redraw
+         * (deriving it from "now" would make it drift across a second boundary). */
+        time_t when = (time_t)e->wall;
         struct tm tm;
         localtime_r(&when, &tm);
         int u = tui_putf(ly, x + 2, iw, th->attr[TR_LABEL], "%02d:%02d:%02d ", tm.tm_hour,
                          tm.tm_min, tm.tm_sec);
-        if (e->slot[0])
-            u += tui_putf(ly, x + 2 + u, iw - u, th->attr[TR_VALUE], "%-6s ", e->slot);
-        tui_put(ly, x + 2 + u, iw - u, th->attr[event_role(e->text)], e->text);
+        if (e->slot[0]) { /* a long by-path slot name: its end tells the hub port */
+            int sl = (int)strlen(e->slot);
+            u += tui_putf(ly, x + 2 + u, iw - u, th->attr[TR_VALUE], "%s%-6s ",
+                          sl > 14 ? (th->utf8 ? "\u2026" : "~") : "", sl > 14 ? e->slot + sl - 13 : e->slot);
+        }
+        char text[512];
+        tui_fmt_paths(e->text, 24, th->utf8 ? "\u2026/" : ".../", text, sizeof text);
+        tui_put(ly, x + 2 + u, iw - u, th->attr[event_role(e->text)], text);
         ly++;
     }
     if (ne == 0)

@@ -43,6 +43,7 @@ static void draw(tui *t)
     case TM_HELP: tui_draw_help(t); break;
     case TM_CONFIRM_QUIT: tui_draw_confirm(t); break;
     case TM_PROFILE: tui_draw_profile(t); break;
+    case TM_SUMMARY: tui_draw_summary(t); break;
     default: break;
     }
     refresh();
@@ -67,6 +68,8 @@ static void loop(tui *t)
             next = t->now + period;
             if (t->quit_when_idle && t->view->in_flight == 0)
                 break;
+            if (t->mode == TM_GRID && tui_summary_due(t))
+                t->mode = TM_SUMMARY;
             draw(t);
         }
         int ms = (int)((next - mono()) * 1000.0);

@@ -57,6 +57,7 @@ typedef enum {
     TM_HELP,
     TM_CONFIRM_QUIT,
     TM_PROFILE,  /* profile picker */
+    TM_SUMMARY,  /* the closing summary (cfg->finish_after units finished) */
 } tui_mode;
 
 #define TUI_HIST_CAP 16384
@@ -79,6 +80,7 @@ typedef struct tui {
     double msg_until;
     bool quit_when_idle;/* 'w' at the quit prompt: paused, leave when nothing is in flight */
     bool done;
+    bool summary_dismissed; /* the operator closed the closing summary */
     /* detail view */
     int detail_slot;
     int detail_scroll;
@@ -123,6 +125,10 @@ void tui_draw_detail(tui *t);
 void tui_draw_help(tui *t);
 void tui_draw_confirm(tui *t);
 void tui_draw_profile(tui *t);
+/* tui_help.c: the closing summary, once cfg->finish_after units finished and none is in
+ * flight (until the operator closes it). */
+bool tui_summary_due(const tui *t);
+void tui_draw_summary(tui *t);
 /* The profile the picker points at (or the typed name). */
 void tui_profile_name(const tui *t, char *buf, size_t cap);
 

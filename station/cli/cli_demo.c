@@ -360,7 +360,7 @@ int st_cli_demo(int argc, char **argv)
         fprintf(stderr, PROG ": output is not a terminal: running headless\n");
     if (o.exit_after == units && !o.json)
         fprintf(stderr, PROG ": stopping when all %d units of the scenario have finished\n", nu);
-    char *args[24];
+    char *args[32];
     int n = 0;
     args[n++] = "run";
     args[n++] = "--profile";
@@ -385,6 +385,14 @@ int st_cli_demo(int argc, char **argv)
         args[n++] = "--exit-after";
         args[n++] = (char *)o.exit_after;
     }
+    char finish[16];
+    if (!o.headless && nu > 0) { /* the dashboard says when the scenario is done */
+        snprintf(finish, sizeof finish, "%d", nu);
+        args[n++] = "--summary-after";
+        args[n++] = finish;
+    }
+    if (!o.db)
+        args[n++] = "--temporary-records";
     if (o.on_result) {
         args[n++] = "--on-result";
         args[n++] = (char *)o.on_result;

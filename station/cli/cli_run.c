@@ -39,6 +39,8 @@ typedef struct run_ctx {
     const char *on_result;    /* command per finished unit (cli_hook.h), NULL: none */
     double on_result_timeout_s;
     char records[1024];       /* where the records went, for the summary */
+    int summary_after;        /* dashboard: closing summary once this many units finished */
+    bool temporary_records;   /* the records are removed after the run (the demo's) */
     bool json;
     sigset_t sigs;
     atomic_int quit;          /* tells the dashboard to leave (the line is done) */
@@ -79,6 +81,8 @@ static int usage(FILE *out)
             "                       STATION_RESULT, STATION_MAC, ... and STATION_EVENT (JSON);\n"
             "                       never holds up the line; failures become 'hook' events\n"
             "  --on-result-timeout S  kill CMD after S seconds (default 30)\n"
+            "  --summary-after N    dashboard: once N units finished, show the closing summary\n"
+            "  --temporary-records  the summary says the records are removed after the run\n"
             "  --cache-dir DIR      keep compressed images between runs\n"
             "  --locked             operators cannot change the profile from the dashboard\n"
             "  --central URL        ship the records to the factory's central store (PostgreSQL) in\n"
@@ -364,6 +368,8 @@ int st_cli_run(int argc, char **argv)
         {"until-idle", required_argument, 0, 'I'},
         {"central", required_argument, 0, 'C'},     {"no-central", no_argument, 0, 'N'},
         {"on-result", required_argument, 0, 'X'},
+        {"summary-after", required_argument, 0, 'S'},
+        {"temporary-records", no_argument, 0, 'E'},
         {"on-result-timeout", required_argument, 0, 'T'},
         {0, 0, 0, 0},
     };
@@ -402,6 +408,8 @@ int st_cli_run(int argc, char **argv)
         case 'n': if (!parse_num("--exit-after", optarg, 1, 1e9, &v)) return 2; r.exit_after = (int)v; break;
         case 'i': if (!parse_num("--exit-when-idle", optarg, 0.1, 1e7, &v)) return 2; r.exit_idle_s = v; break;
         case 'X': r.on_result = optarg; break;
+        case 'S': if (!parse_num("--summary-after", optarg, 1, 1e9, &v)) return 2; r.summary_after = (int)v; break;
+        case 'E': r.temporary_records = true; break;
         case 'T': if (!parse_num("--on-result-timeout", optarg, 0.1, 86400, &v)) return 2; r.on_result_timeout_s = v; break;
         case 'I': if (!parse_num("--until-idle", optarg, 0.1, 1e7, &v)) return 2; r.until_idle_s = v; break;
         case 'c': snprintf(cfg.cache_dir, sizeof cfg.cache_dir, "%s", optarg); break;
@@ -510,12 +518,18 @@ int st_cli_run(int argc, char **argv)
     }
 
     if (!headless_mode) {
+        char finish_title[64];
+        snprintf(finish_title, sizeof finish_title, "Finished: all %d units", r.summary_after);
         st_tui_config tc = {
             .ops = {.user = &r, .snapshot = ui_snapshot, .set_paused = ui_set_paused,
                     .set_profile = ui_set_profile, .list_profiles = ui_list_profiles,
                     .history = ui_history},
             .locked = cfg.locked,
             .quit = &r.quit,
+            .finish_after = r.summary_after,
+            .finish_title = finish_title,
+            .records = r.records,
+            .records_temporary = r.temporary_records,
         };
         if (st_tui_run(&tc, &err) < 0) {
             st_cli_print_err(PROG, &err);

@@ -4,6 +4,7 @@
 #include "events.h"
 #include "clock.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -496,6 +497,51 @@ void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t 
 
 /* ---- snapshot ---- */
 
+/* Natural order of slot names: digit runs compare as numbers, so slot2 < slot10 and
+ * by-path places sort hub port by hub port (usb-0:1.2 < usb-0:1.10). */
+static int natural_cmp(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            while (*a == '0' && isdigit((unsigned char)a[1]))
+                a++;
+            while (*b == '0' && isdigit((unsigned char)b[1]))
+                b++;
+            size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            int c = strncmp(a, b, la);
+            if (c)
+                return c;
+            a += la;
+            b += lb;
+            continue;
+        }
+        if (*a != *b)
+            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        a++;
+        b++;
+    }
+    return *a ? 1 : *b ? -1 : 0;
+}
+
+/* Slots in the order of their physical place, whatever order units first appeared in
+ * (stable insertion sort: a handful of slots, copied under the lock anyway). */
+static void sort_slots(st_line_view *v)
+{
+    st_slot_view tmp;
+    for (int i = 1; i < v->nslots; i++) {
+        int j = i;
+        while (j > 0 && natural_cmp(v->slots[j - 1].name, v->slots[i].name) > 0)
+            j--;
+        if (j == i)
+            continue;
+        tmp = v->slots[i];
+        memmove(&v->slots[j + 1], &v->slots[j], (size_t)(i - j) * sizeof v->slots[0]);
+        v->slots[j] = tmp;
+    }
+}
+
 void st_events_snapshot(st_events *ev, st_line_view *out)
 {
     pthread_mutex_lock(&ev->mu);
@@ -509,6 +555,7 @@ void st_events_snapshot(st_events *ev, st_line_view *out)
             out->in_flight++;
         s->elapsed_s = s->state == ST_SLOT_EMPTY ? 0 : now - ev->aux[i].plugged;
     }
+    sort_slots(out);
     uint64_t fin = out->passed + out->failed;
     out->yield = fin ? (double)out->passed / fin : 0;
     out->units_per_hour = out->uptime_s > 1 ? fin * 3600.0 / out->uptime_s : 0;
@@ -520,6 +567,7 @@ void st_events_snapshot(st_events *ev, st_line_view *out)
         st_event_view *o = &out->events[k];
         o->seq = e->seq;
         o->t = e->t;
+        o->wall = e->wall;
         copy_str(o->slot, sizeof o->slot, e->slot);
         copy_str(o->text, sizeof o->text, e->text);
     }

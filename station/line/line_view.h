@@ -51,6 +51,7 @@ typedef struct st_slot_view {
 typedef struct st_event_view {
     uint64_t seq;            /* increasing; lets readers print only new events */
     double t;                /* seconds since the engine started */
+    double wall;             /* when it happened, epoch seconds: fixed for the event's life */
     char slot[64];
     char text[256];
 } st_event_view;
@@ -82,7 +83,8 @@ typedef struct st_line_view {
     char records_error[256]; /* why (the store's error), "" while records are fine */
     char disk_warning[160];  /* "disk low: ..." when the store's disk is filling up, else "" */
     int nslots;
-    st_slot_view slots[ST_MAX_SLOTS];
+    st_slot_view slots[ST_MAX_SLOTS]; /* in the order of their physical place: natural order
+                                       * of the name (slot2 < slot10, hub port by hub port) */
     uint64_t passed, failed, in_bin, in_flight;
     double yield;            /* passed / (passed + failed), 0..1; 0 when nothing finished */
     double units_per_hour;

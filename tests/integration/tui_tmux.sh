@@ -205,6 +205,62 @@ quit_or_confirm() {
     fail "neither quit nor asked within $1 s of q"
 }
 
+# check_wrapped W H: at W x H the help overlay and the retry-bin hints wrap at word
+# boundaries (every long word of them appears whole on the screen), and the header keeps
+# IN FLIGHT and the image digests.
+check_wrapped() {
+    local W=$1 H=$2 word
+    "${TM[@]}" resize-window -t t -x "$W" -y "$H"
+    sleep 0.8
+    pane_dead && fail "the dashboard died on resize to ${W}x$H"
+    keys '?'
+    wait_for 5 'Slot states'
+    for word in details selected whole history resume finish profile locked verified \
+        flashing progress plugged; do
+        screen | grep -qw -- "$word" || fail "${W}x$H help: the word '$word' is cut or missing"
+    done
+    keys x
+    wait_gone 5 'Slot states'
+    # The retry bin's hint (md5_mismatch): its words whole, or the hint left to the details.
+    if ! screen | grep -q 'RETRY BIN.*' ; then fail "${W}x$H: no retry bin panel"; fi
+    for word in content differs image; do
+        screen | grep -qw -- "$word" || fail "${W}x$H retry bin: the hint word '$word' is cut or missing"
+    done
+    screen | head -n 2 | grep -q 'IN FLIGHT' || fail "${W}x$H: the header lost IN FLIGHT"
+    [ "$(screen | head -n 2 | wc -L)" -le "$W" ] || fail "${W}x$H: header wider than the terminal"
+    ok "${W}x$H: help and retry-bin hints wrap whole words; header keeps IN FLIGHT"
+}
+
+# check_digests W: the header at width W shows every image digest (8 hex digits each).
+check_digests() {
+    "${TM[@]}" resize-window -t t -x "$1" -y 24
+    sleep 0.8
+    local n
+    n=$(screen | head -n1 | grep -Eo '\b[0-9a-f]{8}\b' | wc -l)
+    [ "$n" -ge 3 ] || fail "header at $1 columns shows $n image digests, expected 3"
+    ok "header at $1 columns keeps the 3 image digests"
+}
+
+# check_stable_times: an event keeps its time across redraws. Pairs of captures 0.4 s
+# apart (4 redraws between): when the pair shows the same events (none scrolled in), the
+# times must be the same too. Pairs over 4 s, so across second boundaries.
+check_stable_times() {
+    local a b ta tb pairs=0 tries=0
+    events() { screen | grep -Eo '[0-9]{2}:[0-9]{2}:[0-9]{2} [^│|]*' | sed 's/[[:space:]]*$//'; }
+    while [ "$pairs" -lt 8 ] && [ "$tries" -lt 40 ]; do
+        tries=$((tries + 1))
+        a=$(events)
+        sleep 0.4
+        b=$(events)
+        [ "$(echo "$a" | cut -c10-)" = "$(echo "$b" | cut -c10-)" ] || continue # new events
+        [ "$a" = "$b" ] || fail "event times changed between redraws:
+$(diff <(echo "$a") <(echo "$b"))"
+        pairs=$((pairs + 1))
+    done
+    [ "$pairs" -ge 8 ] || fail "the event log never held still for a pair of captures"
+    ok "event times stable across redraws ($pairs pairs of captures)"
+}
+
 run_fake() {
     start "$PROG" --slots 8 --speed 4
     wait_for 10 'FLASH STATION'
@@ -231,6 +287,10 @@ run_fake() {
     keys x
     wait_gone 5 'Slot states'
     ok "help opens and closes"
+    check_wrapped 80 24
+    check_wrapped 200 50
+    check_wrapped 60 30
+    "${TM[@]}" resize-window -t t -x 160 -y 48
 
     # Pause: header flag, resume clears it.
     keys p
@@ -301,9 +361,18 @@ run_demo() {
         wait_for 50 "FINISHED $units "
         check_counters
         ok "all $units demo units finished"
-        # A worker may still be winding down its last unit: then q asks first.
+        # The demo says it is done: counts, yield, where the records went, how to leave.
+        wait_for 20 "Finished: all $units units"
+        wait_for 5 'passed, [0-9]+ failed, [0-9]+ in the retry bin, yield'
+        screen | grep -q 'Records: ' || fail "the closing summary does not say where the records went"
+        screen | grep -q 'temporary' || fail "the closing summary does not say the records are temporary"
+        screen | grep -q 'Press q to leave' || fail "the closing summary does not invite to q"
+        ok "closing summary: counts, yield, temporary records, press q"
+        keys x
+        wait_gone 5 'Press q to leave'
+        check_stable_times
+        check_digests 80
         keys q
-        quit_or_confirm 10
     else
         # Quit mid-run: the dashboard asks first; w pauses the line and leaves once the
         # units in flight have finished. A slot writing with 5 s or more to go keeps a

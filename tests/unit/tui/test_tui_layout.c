@@ -199,11 +199,32 @@ static void test_formats(void)
     CHECK_EQ_INT(tui_str_cols("slot1"), 5);
 }
 
+static void check_paths(const char *in, const char *want)
+{
+    char b[512];
+    tui_fmt_paths(in, 24, ".../", b, sizeof b);
+    CHECK_STR(b, want);
+}
+
+/* Event lines keep the useful end of a long path: what tells the unit's place. */
+static void test_paths(void)
+{
+    check_paths("unit in /tmp/station-demo.Ab12Cd/sim/slot4 (CP2104 10c4:ea60)",
+                "unit in .../sim/slot4 (CP2104 10c4:ea60)");
+    check_paths("unplugged from /dev/serial/by-path/pci-0000:00:14.0-usb-0:1.3:1.0-port0",
+                "unplugged from .../usb-0:1.3:1.0-port0");
+    check_paths("short /dev/ttyUSB0 stays", "short /dev/ttyUSB0 stays");
+    check_paths("no paths at all, text kept", "no paths at all, text kept");
+    check_paths("opened /tmp/a-rather-long-folder-name/x/slot12: ok",
+                "opened .../x/slot12: ok");
+}
+
 int main(void)
 {
     test_grid();
     test_scroll();
     test_regions();
     test_formats();
+    test_paths();
     return check_summary("test_tui_layout");
 }
