@@ -117,6 +117,32 @@ static void gen_rodata(buf *b, size_t n)
     b->n = end;
 }
 
+/* The app's esp_app_desc_t, as ESP-IDF puts it at the start of the first (DROM) segment:
+ * magic, secure_version, reserved, version[32], project_name[32], time, date, idf_ver,
+ * elf sha256, reserved: 256 bytes. The simulator prints what it finds there. */
+static const char *g_project = "demo", *g_version = "1.4.2";
+
+static void gen_app_desc(buf *b)
+{
+    uint8_t d[256] = {0};
+    const uint32_t magic = 0xABCD5432u;
+    for (int i = 0; i < 4; i++)
+        d[i] = (uint8_t)(magic >> (8 * i));
+    strncpy((char *)d + 16, g_version, 31);
+    strncpy((char *)d + 48, g_project, 31);
+    memcpy(d + 80, "00:00:00", 8);
+    memcpy(d + 96, "Jan  1 2026", 11);
+    memcpy(d + 112, "v4.4.6", 6);
+    put(b, d, sizeof d);
+}
+
+/* First app segment: the app description, then .rodata. */
+static void gen_drom(buf *b, size_t n)
+{
+    gen_app_desc(b);
+    gen_rodata(b, n - 256);
+}
+
 static void gen_random(buf *b, size_t n)
 {
     while (n--)
@@ -220,8 +246,14 @@ static char *b64(const buf *b)
     return s;
 }
 
+/* Every demo profile checks that the unit boots the demo app and records its version. */
+#define DEMO_BOOT_CHECK                                                                        \
+    "\n[boot_check]\nbaud = 115200\nexpect = ^demo v([0-9]+\\.[0-9]+\\.[0-9]+) ready$\n"       \
+    "timeout = 5\ncapture = version\n"
+
 static void write_profile(const char *outdir, const char *name, const char *desc, int with_stub,
-                          const char *const files[3], const uint32_t offs[3], char sums[3][65])
+                          const char *const files[3], const uint32_t offs[3], char sums[3][65],
+                          const char *extra)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.ini", outdir, name);
@@ -238,6 +270,7 @@ static void write_profile(const char *outdir, const char *name, const char *desc
         fprintf(f, "stub = demo/stub.json\n");
     for (int i = 0; i < 3; i++)
         fprintf(f, "\n[image]\noffset = 0x%x\nfile = demo/%s\nsha256 = %s\n", offs[i], files[i], sums[i]);
+    fprintf(f, "%s%s", DEMO_BOOT_CHECK, extra ? extra : "");
     if (fclose(f) != 0)
         exit(1);
 }
@@ -265,7 +298,7 @@ int main(int argc, char **argv)
 
     gen_partitions(&pt);
 
-    const seg app_segs[] = {{0x3F400020, 0x3C000, gen_rodata},
+    const seg app_segs[] = {{0x3F400020, 0x3C000, gen_drom},
                             {0x3FFBDB60, 0x4400, gen_random},
                             {0x40080000, 0x14000, gen_code},
                             {0x400D0020, 0xD2000, gen_code}};
@@ -274,12 +307,21 @@ int main(int argc, char **argv)
     while (app.n % 0x10000)
         put8(&app, 0xFF);
 
+    /* Another product's firmware (valid image, other project/version): flashed by
+     * demo-wrong.ini, it boots but never prints the demo's banner. */
+    buf other = {0};
+    g_project = "other-fw";
+    g_version = "9.9.9";
+    const seg other_segs[] = {{0x3F400020, 0x4000, gen_drom}, {0x400D0020, 0x8000, gen_code}};
+    gen_image(&other, 0x02, 0x4F, 0x400D0100, other_segs, 2);
+
     gen_random(&text, 3532);
     gen_random(&data, 156);
 
     write_file(demodir, "bootloader.bin", bl.d, bl.n);
     write_file(demodir, "partitions.bin", pt.d, pt.n);
     write_file(demodir, "app.bin", app.d, app.n);
+    write_file(demodir, "app-other.bin", other.d, other.n);
 
     char *t64 = b64(&text), *d64 = b64(&data);
     char json_path[1100];
@@ -301,9 +343,24 @@ int main(int argc, char **argv)
     sha_hex(&pt, sums[1]);
     sha_hex(&app, sums[2]);
     write_profile(outdir, "demo", "Generated demo firmware, flashed through a (fake) stub", 1, files,
-                  offs, sums);
+                  offs, sums, NULL);
     write_profile(outdir, "demo-rom", "Generated demo firmware, flashed through the ROM loader", 0,
-                  files, offs, sums);
+                  files, offs, sums, NULL);
+    /* Each unit gets its own NVS partition (the table's nvs at 0x9000): a serial number
+     * from the station's database and values made from its MAC. */
+    write_profile(outdir, "demo-prov", "Generated demo firmware with per-unit NVS provisioning", 1,
+                  files, offs, sums,
+                  "\n[provision]\npartition = nvs\nnamespace = factory\n"
+                  "serial = DEMO-{year}{seq:05}\nserial_no = string:{serial}\n"
+                  "name = string:demo-{mac_suffix}\nmac = string:{mac}\nhw_rev = u8:2\n");
+    /* The wrong firmware for the board: it verifies, boots, and fails the boot check. */
+    const char *const wrong_files[3] = {"bootloader.bin", "partitions.bin", "app-other.bin"};
+    char wrong_sums[3][65];
+    memcpy(wrong_sums, sums, sizeof wrong_sums);
+    sha_hex(&other, wrong_sums[2]);
+    write_profile(outdir, "demo-wrong", "Another product's firmware: fails the demo's boot check", 1,
+                  wrong_files, offs, wrong_sums, NULL);
+    free(other.d);
 
     free(bl.d);
     free(pt.d);

@@ -133,6 +133,17 @@ void tui_draw_detail(tui *t)
     snprintf(buf, sizeof buf, "%s in the slot, %llu units finished here", a,
              (unsigned long long)s->units_done);
     field(&k, la, "Time", na, buf);
+    if (s->serial[0])
+        field(&k, la, "Serial", va, s->serial);
+    if (s->boot[0])
+        field(&k, la, "Boot check", th->attr[strncmp(s->boot, "pass", 4) ? TR_FAIL_TXT : TR_NORMAL],
+              s->boot);
+    for (const char *l = s->console; *l;) { /* what the unit printed when it did not boot */
+        size_t n = strcspn(l, "\n");
+        snprintf(buf, sizeof buf, "%.*s", (int)n, l);
+        field(&k, la, l == s->console ? "Console" : "", na, buf);
+        l += n + (l[n] == '\n');
+    }
     put_line(&k, na, "", -1);
     field(&k, la, s->state == ST_SLOT_FAIL ? "Failure" : "Last failure", th->attr[TR_FAIL_TXT],
           s->fclass != ST_FC_NONE ? st_fclass_name(s->fclass) : "");

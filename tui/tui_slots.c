@@ -19,6 +19,7 @@ static const char *phase_word(st_phase p)
     case ST_PH_WRITE: return "WRITE";
     case ST_PH_VERIFY: return "VERIFY";
     case ST_PH_RESET: return "RESET";
+    case ST_PH_BOOT: return "BOOT";
     case ST_PH_DONE: return "DONE";
     default: return "START";
     }
@@ -247,8 +248,12 @@ static void draw_full(const cell *c, int y, int x, int w)
     /* 3: throughput and time left, or where it failed */
     if (in_flight(s))
         rate_line(c, y + 3, x, w);
+    else if (s->state == ST_SLOT_FAIL && !strncmp(s->boot, "no_boot", 7))
+        tui_put(y + 3, x, w, la, s->boot); /* "no_boot (brownout)" */
     else if (s->state == ST_SLOT_FAIL)
         tui_putf(y + 3, x, w, la, "failed in %s", st_phase_name(s->phase));
+    else if (s->state == ST_SLOT_PASS && !strncmp(s->boot, "pass ", 5))
+        tui_putf(y + 3, x, w, la, "booted %s", s->boot + 5); /* the captured version */
     else if (s->state == ST_SLOT_PASS && s->rate_bps > 0)
         tui_putf(y + 3, x, w, la, "avg %s", c->rate);
     /* 4: MAC (of an empty slot: the unit that left, dimmed, so it is not taken for one

@@ -57,6 +57,12 @@ static int on_row(void *user, const st_db_attempt *a, const st_db_bin_entry *b)
     char line[1400];
     st_cli_history_line(a, b, line, sizeof line);
     puts(line);
+    /* A unit that did not boot: what its console said, line by line. */
+    for (const char *l = a ? a->boot_console : ""; *l;) {
+        size_t n = strcspn(l, "\n");
+        printf("    console | %.*s\n", (int)n, l);
+        l += n + (l[n] == '\n');
+    }
     return 0;
 }
 

@@ -93,7 +93,12 @@ static int usage(FILE *out)
             "                  recorded as the line records one, and its retry-bin entry\n"
             "                  resolved on a pass; without a writable store nothing is flashed\n"
             "  --no-record     bench experiment: flash WITHOUT any record (said loudly)\n"
-            "  --operator      recorded with the attempt (default: the login name)\n");
+            "  --operator      recorded with the attempt (default: the login name)\n"
+            "  --serial TEXT   provisioning: the unit's serial (default: the one the store keeps\n"
+            "                  for the unit, else the profile's next number)\n"
+            "  --new-serial    provisioning: give the unit a new serial (the old one stays\n"
+            "                  recorded as retired)\n"
+            "  --no-boot-check do not wait for the app after the reset ([boot_check])\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -150,7 +155,21 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
            "differed; %d stream(s), %d erase-only run(s) (%llu bytes)\n",
            r->regions_unchanged, r->blocks_changed, r->blocks_compared, r->streams, r->erases,
            (unsigned long long)r->bytes_erased);
-    printf("verify:  %d of %d regions\n", r->regions_verified, fw->n);
+    printf("verify:  %d of %d regions%s\n", r->regions_verified, fw->n + (r->unit_region ? 1 : 0),
+           r->unit_region ? " (the unit's NVS partition included)" : "");
+    const st_boot_result *b = &r->boot;
+    if (b->checked && b->passed)
+        printf("boot:    PASS, '%s' after %.1f s%s%s\n", b->matched, b->t_boot,
+               b->captured[0] ? "; " : "", b->captured);
+    else if (b->checked && b->diag) {
+        printf("boot:    NO BOOT (%s) after %.1f s, %d resets; last console lines:\n",
+               st_boot_diag_name(b->diag), b->t_boot, b->resets);
+        for (const char *l = b->console; *l;) {
+            size_t n = strcspn(l, "\n");
+            printf("  | %.*s\n", (int)n, l);
+            l += n + (l[n] == '\n');
+        }
+    }
     printf("time:    %.2f s (connect %.2f, stub %.2f, write %.2f, verify %.2f)\n", r->t_total,
            r->t_connect, r->t_stub, r->t_write, r->t_verify);
 }
@@ -164,11 +183,14 @@ int st_cli_flash(int argc, char **argv)
         {"reflash", required_argument, 0, 'F'},   {"unprotect", optional_argument, 0, 'U'},
         {"cache-dir", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
         {"db", required_argument, 0, 'D'},        {"no-record", no_argument, 0, 'N'},
-        {"operator", required_argument, 0, 'o'},  {0, 0, 0, 0},
+        {"operator", required_argument, 0, 'o'},  {"serial", required_argument, 0, 's'},
+        {"new-serial", no_argument, 0, 'W'},      {"no-boot-check", no_argument, 0, 'B'},
+        {0, 0, 0, 0},
     };
     const char *port = NULL, *profile = NULL, *dirs = NULL, *cache = NULL, *db_path = NULL;
     const char *operator_arg = NULL;
-    bool no_record = false;
+    bool no_record = false, new_serial = false;
+    const char *serial_arg = NULL;
     st_flash_opts opts = {0};
     int c;
     optind = 1;
@@ -215,6 +237,9 @@ int st_cli_flash(int argc, char **argv)
         case 'D': db_path = optarg; break;
         case 'N': no_record = true; break;
         case 'o': operator_arg = optarg; break;
+        case 's': serial_arg = optarg; break;
+        case 'W': new_serial = true; break;
+        case 'B': opts.no_boot_check = true; break;
         case 'h': return usage(stdout);
         default: return usage(stderr);
         }
@@ -274,7 +299,8 @@ int st_cli_flash(int argc, char **argv)
                                                             : ST_REFLASH_CHANGED;
     printf("reflash: %s\n", st_reflash_name(opts.reflash));
     char who[64];
-    st_bench_cfg bc = {.port = port, .operator_name = st_cli_operator(operator_arg, who, sizeof who)};
+    st_bench_cfg bc = {.port = port, .operator_name = st_cli_operator(operator_arg, who, sizeof who),
+                       .serial = serial_arg, .new_serial = new_serial};
     cli_state st = {.phase = ST_PH_NONE, .last_pct = -1};
     opts.abort = &g_stop;
     opts.progress = on_progress;
@@ -303,7 +329,8 @@ int st_cli_flash(int argc, char **argv)
                        st_phase_name(res.err.phase));
             status = 3;
         } else if (res.verified) {
-            printf("PASS: all %d regions verified%s\n", fw->n,
+            printf("PASS: all %d regions verified%s%s\n", rep.regions_verified,
+                   rep.boot.passed ? ", the app booted" : "",
                    db ? "" : " — NOT RECORDED (--no-record)");
             status = 0;
         } else {

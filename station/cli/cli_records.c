@@ -171,6 +171,12 @@ static void attempt_line(const st_db_attempt *a, char *buf, size_t cap)
         ADD("  %d block%s repaired on the link", a->blocks_repaired, a->blocks_repaired == 1 ? "" : "s");
     if (a->mac_crc_bad)
         ADD("  WARNING: eFuse MAC CRC wrong (the MAC may be misread)");
+    if (*a->serial)
+        ADD("  serial %s", a->serial);
+    if (!strcmp(a->boot, "pass"))
+        ADD("  booted%s%s", *a->boot_captured ? " " : "", a->boot_captured);
+    if (*a->provision)
+        ADD("  provisioned: %s", a->provision);
     if (a->fclass != ST_FC_NONE) {
         ADD("  [%s at %s%s%s]", st_fclass_name(a->fclass), st_phase_name(a->phase), *st ? ", status " : "", st);
         if (*a->detail)

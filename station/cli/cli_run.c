@@ -85,6 +85,9 @@ static int usage(FILE *out)
             "  --temporary-records  the summary says the records are removed after the run\n"
             "  --cache-dir DIR      keep compressed images between runs\n"
             "  --locked             operators cannot change the profile from the dashboard\n"
+            "  --new-serial         provisioning: units flashed again get a new serial (the\n"
+            "                       old one stays recorded as retired)\n"
+
             "  --central URL        ship the records to the factory's central store (PostgreSQL) in\n"
             "                       the background; default $STATION_CENTRAL, else %s\n"
             "                       when it exists. No password on the command line (~/.pgpass, the\n"
@@ -371,6 +374,7 @@ int st_cli_run(int argc, char **argv)
         {"summary-after", required_argument, 0, 'S'},
         {"temporary-records", no_argument, 0, 'E'},
         {"on-result-timeout", required_argument, 0, 'T'},
+        {"new-serial", no_argument, 0, 'W'},
         {0, 0, 0, 0},
     };
     st_engine_cfg cfg;
@@ -416,6 +420,7 @@ int st_cli_run(int argc, char **argv)
         case 'L': cfg.locked = true; break;
         case 'C': central = optarg; break;
         case 'N': no_central = true; break;
+        case 'W': cfg.new_serial = true; break;
         case 'h': return usage(stdout);
         default: return usage(stderr);
         }

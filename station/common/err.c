@@ -62,7 +62,7 @@ static const char *const phase_names[ST_PH_COUNT] = {
     [ST_PH_SYNC] = "sync",       [ST_PH_DETECT] = "detect",   [ST_PH_STUB] = "stub_upload",
     [ST_PH_BAUD] = "baud_change", [ST_PH_ATTACH] = "attach",  [ST_PH_WRITE] = "write",
     [ST_PH_VERIFY] = "verify",   [ST_PH_RESET] = "reset",     [ST_PH_DONE] = "done",
-    [ST_PH_PROFILE] = "profile", [ST_PH_DB] = "database",
+    [ST_PH_PROFILE] = "profile", [ST_PH_DB] = "database",   [ST_PH_BOOT] = "boot_check",
 };
 
 const char *st_phase_name(st_phase p)
@@ -107,6 +107,8 @@ static const struct {
                                "the flash chip's status register write-protects blocks (BP/CMP) or "
                                "itself (SRP/WPS), so writes would be ignored: clear it on the repair "
                                "bench with `station flash --unprotect` (then flash again)"},
+    [ST_FC_NO_BOOT] = {"no_boot", "the flash verified but the app did not come up: read the console "
+                                  "lines and the diagnosis in the record"},
 };
 
 const char *st_fclass_name(st_fclass c)
@@ -148,4 +150,31 @@ void st_err_format(const st_err *e, char *buf, unsigned long cap)
     }
     snprintf(buf, cap, "%s%s%s: %s%s", st_phase_name(e->phase), e->cmd ? ", " : "",
              e->cmd ? esp_cmd_name(e->cmd) : "", e->msg, st);
+}
+
+static const struct {
+    const char *name, *hint;
+} boot_info[ST_BOOT_COUNT] = {
+    [ST_BOOT_NONE] = {"", ""},
+    [ST_BOOT_SILENT] = {"silent", "nothing on the console after the reset: check the console baud in "
+                                  "[boot_check], the reset wiring (EN/RTS) and that the unit is powered"},
+    [ST_BOOT_NO_MATCH] = {"no_match", "the unit printed, but never the expected line: wrong firmware "
+                                      "for this board, or the profile's expect pattern is out of date"},
+    [ST_BOOT_BROWNOUT] = {"brownout", "brown-out when the app started: power the hub (or a shorter/"
+                                      "thicker cable), then flash the unit again; not the station's fault"},
+    [ST_BOOT_BAD_IMAGE] = {"bad_image", "the bootloader could not load the image (invalid header / flash "
+                                        "read err): check flash_mode/flash_freq and the image files"},
+    [ST_BOOT_PANIC] = {"panic", "the firmware crashed at start (Guru Meditation): a firmware bug, not the "
+                                "station's fault; give the console lines to the firmware team"},
+    [ST_BOOT_LOOP] = {"boot_loop", "the unit keeps rebooting: check power first, then the firmware"},
+};
+
+const char *st_boot_diag_name(st_boot_diag d)
+{
+    return (d >= 0 && d < ST_BOOT_COUNT) ? boot_info[d].name : "";
+}
+
+const char *st_boot_diag_hint(st_boot_diag d)
+{
+    return (d >= 0 && d < ST_BOOT_COUNT) ? boot_info[d].hint : "";
 }

@@ -42,6 +42,7 @@ typedef enum {
     ST_PH_DONE,
     ST_PH_PROFILE,
     ST_PH_DB,
+    ST_PH_BOOT,    /* after the reset: listening for the app's "I am up" line */
     ST_PH_COUNT
 } st_phase;
 
@@ -65,8 +66,21 @@ typedef enum {
     ST_FC_INTERRUPTED,
     ST_FC_CONFIG,            /* profile/image/database problem: not the unit's fault */
     ST_FC_WRITE_PROTECTED,   /* the flash's status register protects blocks or itself */
+    ST_FC_NO_BOOT,           /* flashed and verified, but the app did not come up (err.boot) */
     ST_FC_COUNT
 } st_fclass;
+
+/* What the console showed when a unit did not boot (class no_boot). */
+typedef enum {
+    ST_BOOT_NONE = 0,
+    ST_BOOT_SILENT,          /* nothing at all on the console */
+    ST_BOOT_NO_MATCH,        /* it printed, but never the expected line (wrong firmware?) */
+    ST_BOOT_BROWNOUT,        /* "Brownout detector was triggered": power (hub, cable) */
+    ST_BOOT_BAD_IMAGE,       /* "invalid header" / "flash read err": flash params or image */
+    ST_BOOT_PANIC,           /* "Guru Meditation Error": the firmware crashed */
+    ST_BOOT_LOOP,            /* several "rst:" lines: it keeps rebooting */
+    ST_BOOT_COUNT
+} st_boot_diag;
 
 typedef struct st_err {
     st_errcat cat;
@@ -76,6 +90,7 @@ typedef struct st_err {
     uint8_t status[4];    /* status bytes as received */
     uint8_t nstatus;      /* 0 (none), 2 (stub) or 4 (ROM) */
     int sys_errno;        /* errno where an OS call failed, else 0 */
+    st_boot_diag boot;    /* class no_boot: what the console showed */
     char msg[320];        /* what happened, with specifics (file, line, values) */
     char hint[256];       /* what the operator should do */
 } st_err;
@@ -96,6 +111,9 @@ const char *st_fclass_name(st_fclass c);
 const char *st_errcat_name(st_errcat c);
 /* Inverse of st_fclass_name; ST_FC_NONE for unknown names. */
 st_fclass st_fclass_from_name(const char *name);
+/* "brownout", "bad_image", ... ("" for none) and what the operator should do about it. */
+const char *st_boot_diag_name(st_boot_diag d);
+const char *st_boot_diag_hint(st_boot_diag d);
 /* Human hint for a class when the error site gave none. */
 const char *st_fclass_hint(st_fclass c);
 

@@ -29,7 +29,7 @@ static const char *const modes[] = {"qio", "qout", "dio", "dout", "keep"};
 static const char *const freqs[] = {"80m", "40m", "26m", "20m", "keep"};
 static const char *const sizes[] = {"1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB"};
 
-enum block { B_NONE, B_PROFILE, B_IMAGE, B_PROVISION, B_OTHER };
+enum block { B_NONE, B_PROFILE, B_IMAGE, B_PROVISION, B_BOOT, B_OTHER };
 
 struct pctx {
     const char *path;
@@ -45,6 +45,7 @@ struct pctx {
     int profile_line;      /* line of [profile], 0 if none yet */
     int pkey_line[PK_COUNT];
     int ikey_line[ST_MAX_IMAGES][IK_COUNT];
+    int boot_key_line[4];   /* [boot_check] baud expect timeout capture */
     char prov_seen[8][16];  /* [provision] setting keys given so far, and their lines */
     int prov_seen_line[8], n_prov_seen;
 
@@ -349,7 +350,19 @@ static int begin_block(struct pctx *c, const char *line)
         c->blk = B_PROVISION;
         return 0;
     }
-    return refuse(c, c->lineno, "only [profile], [image] and [provision] sections are allowed",
+    if (strcmp(name, "boot_check") == 0) {
+        if (c->out->boot.enabled)
+            return refuse(c, c->lineno, "merge the two [boot_check] sections",
+                          "second [boot_check] section (first at line %d)", c->out->boot.line);
+        c->out->boot.enabled = true;
+        c->out->boot.line = c->lineno;
+        c->out->boot.baud = 115200;
+        c->out->boot.timeout_ms = 10000;
+        c->blk = B_BOOT;
+        return 0;
+    }
+    return refuse(c, c->lineno,
+                  "only [profile], [image], [provision] and [boot_check] sections are allowed",
                   "unknown section [%s]", name);
 }
 
@@ -402,6 +415,118 @@ static void take_provision_key(struct pctx *c, const char *name, const char *val
         refuse(c, c->lineno, "see [provision] in profiles/README.md", "%s", why);
 }
 
+static int parse_captures(struct pctx *c, const char *v)
+{
+    st_boot_check *b = &c->out->boot;
+    const char *s = v;
+    while (*s) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        size_t n = strcspn(s, " ,");
+        if (!n)
+            break;
+        if (b->n_capture == ST_BOOT_MAX_CAPTURE || n >= sizeof b->capture[0])
+            return refuse(c, c->lineno, "name at most 4 groups, each under 32 characters",
+                          "capture list '%s' is too long", v);
+        for (size_t i = 0; i < n; i++)
+            if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                  (s[i] >= '0' && s[i] <= '9')))
+                return refuse(c, c->lineno, "capture names are letters, digits and _",
+                              "bad capture name in '%s'", v);
+        snprintf(b->capture[b->n_capture++], sizeof b->capture[0], "%.*s", (int)n, s);
+        s += n;
+    }
+    return 0;
+}
+
+static void take_boot_key(struct pctx *c, const char *name, const char *value)
+{
+    static const char *const keys[] = {"baud", "expect", "timeout", "capture"};
+    st_boot_check *b = &c->out->boot;
+    int k = find_name(name, keys, 4, 0);
+    if (k < 0) {
+        refuse(c, c->lineno, "[boot_check] keys: baud expect timeout capture",
+               "unknown key '%s' in [boot_check]", name);
+        return;
+    }
+    if (c->boot_key_line[k]) {
+        refuse(c, c->lineno, "give each key once", "key '%s' repeated (first at line %d)", name,
+               c->boot_key_line[k]);
+        return;
+    }
+    c->boot_key_line[k] = c->lineno;
+    uint32_t n;
+    char why[200];
+    regex_t re;
+    switch (k) {
+    case 0:
+        if (parse_u32(value, &n) || n < 9600 || n > 5000000)
+            refuse(c, c->lineno, "the app's console rate, e.g. 115200", "bad console baud '%s'", value);
+        else
+            b->baud = (int)n;
+        break;
+    case 1:
+        if (strlen(value) >= sizeof b->expect)
+            refuse(c, c->lineno, "shorten the pattern", "expect pattern longer than %zu characters",
+                   sizeof b->expect - 1);
+        else if (st_boot_regcomp(value, &re, why, sizeof why))
+            refuse(c, c->lineno, "write a POSIX extended regular expression, e.g. "
+                   "M5Core2 v([0-9]+\\.[0-9]+\\.[0-9]+) ready", "expect: %s", why);
+        else {
+            snprintf(b->expect, sizeof b->expect, "%s", value);
+            regfree(&re);
+        }
+        break;
+    case 2: {
+        char *end;
+        double t = strtod(value, &end);
+        if (end == value || *end || t <= 0 || t > 600)
+            refuse(c, c->lineno, "seconds, e.g. timeout = 10 (at most 600)", "bad timeout '%s'", value);
+        else
+            b->timeout_ms = (int)(t * 1000);
+        break;
+    }
+    case 3:
+        parse_captures(c, value);
+        break;
+    }
+}
+
+int st_boot_regcomp(const char *expect, regex_t *re, char *why, size_t cap)
+{
+    char pat[600];
+    size_t o = 0;
+    int in_bracket = 0;
+    for (const char *s = expect; *s && o + 16 < sizeof pat; s++) {
+        if (!in_bracket && s[0] == '\\' && (s[1] == 'd' || s[1] == 's' || s[1] == 'w')) {
+            const char *r = s[1] == 'd' ? "[0-9]" : s[1] == 's' ? "[[:space:]]" : "[[:alnum:]_]";
+            memcpy(pat + o, r, strlen(r));
+            o += strlen(r);
+            s++;
+            continue;
+        }
+        if (!in_bracket && s[0] == '\\' && s[1]) {
+            pat[o++] = *s++;
+            pat[o++] = *s;
+            continue;
+        }
+        if (*s == '[')
+            in_bracket = 1;
+        else if (*s == ']' && in_bracket)
+            in_bracket = 0;
+        pat[o++] = *s;
+    }
+    pat[o] = 0;
+    int rc = regcomp(re, pat, REG_EXTENDED);
+    if (rc) {
+        char m[160];
+        regerror(rc, re, m, sizeof m);
+        snprintf(why, cap, "'%s' is not a valid pattern: %s", expect, m);
+        return -1;
+    }
+    return 0;
+}
+
 /* One key = value of the current block. Refusals are recorded in the context (and stop
  * the reader), so inih itself is always told the line was fine. */
 static void take_key(struct pctx *c, const char *name, const char *value)
@@ -442,6 +567,8 @@ static void take_key(struct pctx *c, const char *name, const char *value)
     }
     if (c->blk == B_PROVISION)
         take_provision_key(c, name, value);
+    if (c->blk == B_BOOT)
+        take_boot_key(c, name, value);
     /* B_OTHER: a malformed header inih reports itself. */
 }
 
@@ -606,6 +733,19 @@ static int check_whole(struct pctx *c)
         return -1;
     if (p->prov.enabled && check_provision(c))
         return -1;
+    if (p->boot.enabled && !c->boot_key_line[1])
+        return refuse(c, p->boot.line, "say what the app prints when it is up, e.g. "
+                      "expect = M5Core2 v([0-9.]+) ready", "[boot_check] has no expect key");
+    if (p->boot.enabled && p->boot.n_capture) {
+        regex_t re;
+        char why[200];
+        st_boot_regcomp(p->boot.expect, &re, why, sizeof why);
+        size_t groups = re.re_nsub;
+        regfree(&re);
+        if ((size_t)p->boot.n_capture > groups)
+            return refuse(c, c->boot_key_line[3], "name one capture per (group) of expect",
+                          "capture names %d groups, expect has %zu", p->boot.n_capture, groups);
+    }
     if (p->stub_path[0]) {
         st_stub_image s;
         st_err se;

@@ -3,6 +3,8 @@
 #ifndef ST_PROFILE_H
 #define ST_PROFILE_H
 
+#include <regex.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -31,6 +33,20 @@ typedef struct st_profile_image {
     int line;                /* line of the profile that declared it */
 } st_profile_image;
 
+#define ST_BOOT_MAX_CAPTURE 4
+
+/* [boot_check]: after the reset the station listens on the app's console and passes the
+ * unit only when `expect` matches a line within timeout_ms. */
+typedef struct st_boot_check {
+    bool enabled;
+    int baud;                        /* the app's console rate (default 115200) */
+    char expect[192];                /* POSIX ERE, with \d \s \w accepted as shorthands */
+    int timeout_ms;                  /* default 10000 */
+    char capture[ST_BOOT_MAX_CAPTURE][32]; /* names of groups 1..n, recorded */
+    int n_capture;
+    int line;                        /* line of [boot_check] */
+} st_boot_check;
+
 typedef struct st_profile {
     char name[64];
     char description[128];
@@ -46,6 +62,7 @@ typedef struct st_profile {
     st_profile_image images[ST_MAX_IMAGES];
     int n_images;
     st_provision prov;       /* [provision]: per-unit NVS partition (prov.enabled) */
+    st_boot_check boot;      /* [boot_check] (boot.enabled) */
     char path[ST_PATH_MAX];  /* the profile file itself */
 } st_profile;
 
@@ -53,6 +70,10 @@ typedef struct st_profile {
  * SHA-256, regions aligned/non-overlapping/inside flash, chip known) before any unit is
  * touched. Errors name the file and line and say what to do. */
 int st_profile_load(const char *path, st_profile *out, st_err *err);
+
+/* Compile a [boot_check] expect pattern (POSIX extended; \d \s \w outside brackets are
+ * rewritten to [0-9] [[:space:]] [[:alnum:]_]). 0, or -1 with why. regfree() it. */
+int st_boot_regcomp(const char *expect, regex_t *re, char *why, size_t cap);
 
 /* Resolve NAME to a profile path: an existing path is used as is; otherwise
  * "<dir>/NAME.ini" for each dir of the ':'-separated search path. */

@@ -7,10 +7,15 @@
 
 #include "clock.h"
 #include "events.h"
+#include "provision_unit.h"
 #include "recorder.h"
+
+static void on_log(void *user, const char *line);
 
 typedef struct bench_ctx {
     st_db *db;
+    const st_fwref *fw;
+    const st_bench_cfg *cfg;
     const st_flash_opts *user_opts;
     const st_flash_report *rep;  /* filled by st_flash_unit on this thread */
     st_rec_op *op;               /* scratch for the UNIT record */
@@ -44,6 +49,43 @@ static void on_progress(void *user, st_phase ph, uint64_t done, uint64_t total)
     }
     if (b->user_opts->progress)
         b->user_opts->progress(b->user_opts->user, ph, done, total);
+}
+
+/* The unit's serial: given by the technician, else kept or allocated in the store on
+ * this attempt. */
+static int bench_serial(void *user, char *out, size_t cap, st_err *err)
+{
+    bench_ctx *b = user;
+    if (b->cfg->serial && *b->cfg->serial) {
+        snprintf(out, cap, "%s", b->cfg->serial);
+        return 0;
+    }
+    if (!b->db)
+        return st_err_set(err, ST_E_ARG, ST_PH_DB,
+                          "profile %s numbers its units: give --serial, or flash with records",
+                          b->fw->fw.prof.name);
+    b->op->kind = ST_REC_SERIAL;
+    b->op->a.rep = *b->rep;
+    snprintf(b->op->a.serial_fmt, sizeof b->op->a.serial_fmt, "%s", b->fw->fw.prof.prov.serial_fmt);
+    b->op->a.new_serial = b->cfg->new_serial;
+    st_db_attempt d;
+    if (st_record_write(b->db, b->op, &d, err) < 0)
+        return -1;
+    snprintf(out, cap, "%s", d.serial);
+    return 0;
+}
+
+static int on_unit_region(void *user, const st_chip_info *chip, st_image *img, st_err *err)
+{
+    bench_ctx *b = user;
+    st_rec_attempt *a = &b->op->a;
+    if (st_provision_unit(&b->fw->fw, chip, bench_serial, b, img, a->serial, a->provision, err) < 0)
+        return -1;
+    char line[700];
+    snprintf(line, sizeof line, "provisioning %s at 0x%x: %.500s", b->fw->fw.prof.prov.ns,
+             b->fw->fw.prof.prov.offset, a->provision);
+    on_log(b, line);
+    return 0;
 }
 
 static void on_log(void *user, const char *line)
@@ -96,11 +138,13 @@ int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const
         op->a.id = res->attempt_id = d.id;
     }
 
-    bench_ctx b = {.db = db, .user_opts = o, .rep = rep, .op = op};
+    bench_ctx b = {.db = db, .fw = fw, .cfg = cfg, .user_opts = o, .rep = rep, .op = op};
     st_flash_opts fo = *o;
     fo.progress = on_progress;
     fo.log = on_log;
     fo.user = &b;
+    if (fw->fw.prof.prov.enabled)
+        fo.unit_region = on_unit_region;
     st_err err;
     int rc = st_flash_unit(cfg->port, &fw->fw, &fo, rep, &err);
     res->verified = rc == 0;

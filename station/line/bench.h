@@ -18,6 +18,9 @@ typedef struct st_bench_cfg {
     const char *port;          /* device, pseudo-terminal or socket://HOST:PORT */
     const char *operator_name; /* who flashes (never "": the caller picks the login name) */
     const char *host;          /* NULL or "" = gethostname() */
+    const char *serial;        /* provisioning: use this serial (NULL: the store keeps or
+                                * allocates it; without a store one must be given) */
+    bool new_serial;           /* provisioning: replace the unit's serial in the store */
 } st_bench_cfg;
 
 typedef struct st_bench_result {

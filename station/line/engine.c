@@ -62,6 +62,7 @@ int st_engine_new(const st_engine_cfg *cfg, st_engine **out, st_err *err)
     st_cond_init_monotonic(&c->cv); /* st_engine_wait's deadline must not move with the wall clock */
     c->limits = cfg->limits;
     c->sync_attempts = cfg->sync_attempts;
+    c->new_serial = cfg->new_serial;
     snprintf(c->operator_name, sizeof c->operator_name, "%s", cfg->operator_name);
     snprintf(c->host, sizeof c->host, "%s", e->cfg.host);
     if (st_events_new(&c->ev, err) < 0)

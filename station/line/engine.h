@@ -34,6 +34,7 @@ typedef struct st_engine_cfg {
     char operator_name[64];
     char host[64];                    /* "" = gethostname() */
     char cache_dir[ST_PATH_MAX];      /* compressed-image cache; "" = none */
+    bool new_serial;                  /* provisioning: re-flashed units get a new serial */
 } st_engine_cfg;
 
 typedef struct st_engine st_engine;

@@ -446,6 +446,23 @@ void st_events_slot_result(st_events *ev, int i, st_slot_state st, const st_err 
     pthread_mutex_unlock(&ev->mu);
 }
 
+void st_events_slot_after(st_events *ev, int i, const char *serial, const st_boot_result *b)
+{
+    pthread_mutex_lock(&ev->mu);
+    if (valid_slot(ev, i)) {
+        st_slot_view *s = &ev->v.slots[i];
+        copy_str(s->serial, sizeof s->serial, serial ? serial : "");
+        s->boot[0] = s->console[0] = '\0';
+        if (b && b->checked && b->passed)
+            snprintf(s->boot, sizeof s->boot, "pass%s%.150s", b->captured[0] ? " " : "", b->captured);
+        else if (b && b->checked && b->diag) {
+            snprintf(s->boot, sizeof s->boot, "no_boot (%s)", st_boot_diag_name(b->diag));
+            copy_str(s->console, sizeof s->console, b->console);
+        }
+    }
+    pthread_mutex_unlock(&ev->mu);
+}
+
 void st_events_unit_done(st_events *ev, int i, bool passed)
 {
     pthread_mutex_lock(&ev->mu);

@@ -102,6 +102,8 @@ typedef enum {
     ST_REC_END,        /* the try ended: complete the row (and bin / resolve) */
     ST_REC_RETRY,      /* a failed try will be retried: complete its row and write the next
                         * try's in-progress row in one transaction, reply with its id */
+    ST_REC_SERIAL,     /* the unit needs its serial: keep or allocate it (a.serial_fmt,
+                        * a.new_serial) on attempt a.id in one transaction, reply with it */
 } st_rec_kind;
 
 typedef enum { ST_OUT_RUNNING = 0, ST_OUT_PASS, ST_OUT_FAIL, ST_OUT_INTERRUPTED } st_outcome;
@@ -133,6 +135,10 @@ typedef struct st_rec_attempt {
     bool bin_on_fail;            /* END: the unit failed for good, put it in the retry bin */
     st_flash_report rep;         /* UNIT, END: as far as the try got */
     st_err err;                  /* END: failure detail (cat NONE on pass) */
+    char serial_fmt[64];         /* SERIAL: the profile's serial format */
+    bool new_serial;             /* SERIAL: replace the unit's serial (--new-serial) */
+    char serial[64];             /* END: the serial the unit got ("" none) */
+    char provision[512];         /* END: provisioned values (secrets as sha256:...) */
 } st_rec_attempt;
 
 /* Fill e->unit (and has_unit) from a try's record: identity, report, error. */
@@ -147,6 +153,7 @@ typedef struct st_rec_reply {
     bool done;
     int rc;                      /* 0 written, -1 failed (err) */
     int64_t id;                  /* BEGIN: the attempt id */
+    char serial[64];             /* SERIAL: the unit's serial */
     st_err err;
 } st_rec_reply;
 
@@ -220,6 +227,8 @@ void st_events_slot_chip(st_events *ev, int i, const char *mac, const char *chip
 void st_events_slot_link(st_events *ev, int i, int blocks_repaired, bool mac_crc_bad);
 /* The try ended: slot state (PASS, FAIL, RETRYING) and last error (NULL on pass). */
 void st_events_slot_result(st_events *ev, int i, st_slot_state s, const st_err *e);
+/* After a try: the unit's serial ("" none) and its boot check (NULL or not run: cleared). */
+void st_events_slot_after(st_events *ev, int i, const char *serial, const st_boot_result *b);
 /* The unit finished for good in slot i: counts towards passed or failed. */
 void st_events_unit_done(st_events *ev, int i, bool passed);
 /* Unit left slot i. */

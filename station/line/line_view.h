@@ -46,6 +46,10 @@ typedef struct st_slot_view {
     char hint[256];
     double elapsed_s;        /* since the unit was plugged in */
     uint64_t units_done;     /* units finished in this slot since start */
+    char serial[64];         /* provisioning: the unit's serial, "" none */
+    char boot[160];          /* boot check of the last try: "" not run, "pass version=1.4.2",
+                              * "no_boot (brownout)" */
+    char console[1024];      /* no_boot: the last console lines, '\n'-separated */
 } st_slot_view;
 
 typedef struct st_event_view {

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db_fill.h"
+#include "provision.h"
 
 struct st_recorder {
     st_events *ev;
@@ -65,6 +67,15 @@ static void to_db(const st_rec_attempt *a, st_db_attempt *d)
         d->phase = ST_PH_DONE;
     else if (a->err.cat != ST_E_NONE)
         st_db_attempt_set_err(d, &a->err);
+    snprintf(d->serial, sizeof d->serial, "%s", a->serial);
+    snprintf(d->provision, sizeof d->provision, "%s", a->provision);
+    const st_boot_result *b = &a->rep.boot;
+    if (b->checked && (b->passed || a->err.fclass == ST_FC_NO_BOOT)) {
+        snprintf(d->boot, sizeof d->boot, "%s", b->passed ? "pass" : "no_boot");
+        snprintf(d->boot_captured, sizeof d->boot_captured, "%s", b->captured);
+        if (!b->passed)
+            snprintf(d->boot_console, sizeof d->boot_console, "%s", b->console);
+    }
 }
 
 /* ---- retry-bin mirror ---- */
@@ -173,6 +184,33 @@ static void record_failed(st_recorder *r, const st_rec_attempt *a, const char *w
                    *e->hint ? "; " : "", e->hint);
 }
 
+/* {year} is the UTC year at allocation. */
+static int format_serial(void *user, int64_t seq, int64_t now_ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(now_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return st_prov_serial_format(user, tm.tm_year + 1900, seq, out, cap);
+}
+
+/* SERIAL: keep or allocate the unit's serial on attempt a->id (d: the attempt, its serial
+ * filled in). */
+static int record_serial(st_db *db, const st_rec_attempt *a, st_db_attempt *d, st_err *err)
+{
+    char mac[18];
+    st_report_mac(&a->rep, mac);
+    st_db_serial s;
+    bool allocated = false;
+    char fmt[sizeof a->serial_fmt];
+    memcpy(fmt, a->serial_fmt, sizeof fmt);
+    if (st_db_serial_assign(db, a->id, a->profile, mac, a->new_serial, format_serial, fmt, &s,
+                            &allocated, err) < 0)
+        return -1;
+    snprintf(d->mac, sizeof d->mac, "%s", mac);
+    snprintf(d->serial, sizeof d->serial, "%s", s.serial);
+    return 0;
+}
+
 int st_record_write(st_db *db, const st_rec_op *op, st_db_attempt *out, st_err *err)
 {
     st_db_attempt *d = calloc(2, sizeof *d);
@@ -190,6 +228,7 @@ int st_record_write(st_db *db, const st_rec_op *op, st_db_attempt *out, st_err *
         rc = st_db_attempt_retry(db, &d[0], &d[1], err);
         keep = 1;
         break;
+    case ST_REC_SERIAL: rc = record_serial(db, &op->a, &d[0], err); break;
     default: rc = st_err_set(err, ST_E_ARG, ST_PH_DB, "unknown record operation %d", (int)op->kind);
     }
     if (out)
@@ -204,6 +243,7 @@ static const char *op_what(st_rec_kind k)
     case ST_REC_BEGIN: return "the start";
     case ST_REC_UNIT: return "the unit's identity";
     case ST_REC_END: return "the end";
+    case ST_REC_SERIAL: return "the serial";
     default: return "the end and the next try";
     }
 }
@@ -220,6 +260,11 @@ static void do_op(st_recorder *r, st_rec_op *op)
             atomic_fetch_add(&r->failures, 1); /* the worker reports the refusal */
         else
             record_failed(r, a, op_what(op->kind), &err);
+    }
+    if (op->kind == ST_REC_SERIAL && rc == 0) {
+        snprintf(op->reply->serial, sizeof op->reply->serial, "%s", d.serial);
+        st_events_post(r->ev, ST_EV_INFO, a->slot, d.mac, a->try_no, ST_PH_DB, ST_FC_NONE,
+                       "serial %s for %s (attempt #%lld)", d.serial, d.mac, (long long)a->id);
     }
     /* committed (or not): the worker may now show the outcome */
     st_events_rec_complete(r->ev, op->reply, rc, rc == 0 ? d.id : 0, &err);

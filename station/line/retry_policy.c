@@ -47,6 +47,33 @@ static const policy_row policy[] = {
     {ST_FC_WRITE_PROTECTED, true, {0}}, /* a repair-bench job (--unprotect) */
 };
 
+/* no_boot, by what the console showed (err.boot). The flash verified, so writing the same
+ * bytes again fixes only what was not about the bytes:
+ * - silent: the reset may not have taken, or the unit missed it: one full retry;
+ * - no_match, bad_image, panic, boot_loop: the firmware or the profile (flash params,
+ *   wrong image for the board) - the same bytes boot the same way: permanent;
+ * - brownout: the slot's power; a retry on the same hub port browns out again, so the
+ *   unit goes to the bin with the power hint instead of burning tries. */
+static const struct {
+    st_boot_diag diag;
+    policy_row row;
+} boot_policy[] = {
+    {ST_BOOT_SILENT, {ST_FC_NO_BOOT, false, {RESYNC}}},
+    {ST_BOOT_NO_MATCH, {ST_FC_NO_BOOT, true, {0}}},
+    {ST_BOOT_BROWNOUT, {ST_FC_NO_BOOT, true, {0}}},
+    {ST_BOOT_BAD_IMAGE, {ST_FC_NO_BOOT, true, {0}}},
+    {ST_BOOT_PANIC, {ST_FC_NO_BOOT, true, {0}}},
+    {ST_BOOT_LOOP, {ST_FC_NO_BOOT, true, {0}}},
+};
+
+static const policy_row *boot_row(st_boot_diag d)
+{
+    for (size_t i = 0; i < sizeof boot_policy / sizeof boot_policy[0]; i++)
+        if (boot_policy[i].diag == d)
+            return &boot_policy[i].row;
+    return &boot_policy[0].row;
+}
+
 static const policy_row *row_for(st_fclass c)
 {
     for (size_t i = 0; i < sizeof policy / sizeof policy[0]; i++)
@@ -69,7 +96,7 @@ void st_retry_begin(st_retry_state *s)
 
 bool st_retry_is_permanent(st_fclass c)
 {
-    const policy_row *r = row_for(c);
+    const policy_row *r = c == ST_FC_NO_BOOT ? boot_row(ST_BOOT_SILENT) : row_for(c);
     return r ? r->permanent : true;
 }
 
@@ -112,10 +139,9 @@ static bool apply(st_retry_step step, const st_retry_limits *l, const int *bauds
     }
 }
 
-st_retry_step st_retry_next(const st_retry_limits *l, const int *bauds, int n_bauds,
-                            st_fclass c, st_retry_state *s)
+static st_retry_step next_step(const st_retry_limits *l, const int *bauds, int n_bauds,
+                               st_fclass c, const policy_row *r, st_retry_state *s)
 {
-    const policy_row *r = row_for(c);
     if (!r || r->permanent || s->tries >= l->max_tries)
         return ST_RETRY_GIVE_UP;
     int *taken = &s->steps_taken[c];
@@ -125,6 +151,24 @@ st_retry_step st_retry_next(const st_retry_limits *l, const int *bauds, int n_ba
             return step;
     }
     return ST_RETRY_GIVE_UP;
+}
+
+st_retry_step st_retry_next(const st_retry_limits *l, const int *bauds, int n_bauds,
+                            st_fclass c, st_retry_state *s)
+{
+    return next_step(l, bauds, n_bauds, c, c == ST_FC_NO_BOOT ? boot_row(ST_BOOT_SILENT) : row_for(c), s);
+}
+
+st_retry_step st_retry_next_err(const st_retry_limits *l, const int *bauds, int n_bauds,
+                                const st_err *e, st_retry_state *s)
+{
+    const policy_row *r = e->fclass == ST_FC_NO_BOOT ? boot_row(e->boot) : row_for(e->fclass);
+    return next_step(l, bauds, n_bauds, e->fclass, r, s);
+}
+
+bool st_retry_is_permanent_err(const st_err *e)
+{
+    return e->fclass == ST_FC_NO_BOOT ? boot_row(e->boot)->permanent : st_retry_is_permanent(e->fclass);
 }
 
 int st_retry_baud(const st_retry_state *s, const int *bauds, int n_bauds)

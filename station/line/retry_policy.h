@@ -45,6 +45,13 @@ bool st_retry_is_permanent(st_fclass c);
  * class's next step. */
 st_retry_step st_retry_next(const st_retry_limits *l, const int *bauds, int n_bauds,
                             st_fclass c, st_retry_state *s);
+/* st_retry_next for a whole error: class no_boot is decided by its diagnosis (err->boot:
+ * only a silent console is retried; brownout, bad image, panic, boot loop and a wrong
+ * banner are not fixed by writing the same bytes again). Other classes as st_retry_next
+ * (which treats a bare no_boot as silent). */
+st_retry_step st_retry_next_err(const st_retry_limits *l, const int *bauds, int n_bauds,
+                                const st_err *e, st_retry_state *s);
+bool st_retry_is_permanent_err(const st_err *e);
 /* Baud for the next try given s (the profile's ladder entry). */
 int st_retry_baud(const st_retry_state *s, const int *bauds, int n_bauds);
 /* Stable name for logs: "resync", "lower_baud", "rom_only", "give_up". */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flash_unit.h"
+#include "provision_unit.h"
 #include "clock.h"
 
 /* ---- profiles shared by workers ---- */
@@ -102,7 +103,8 @@ void st_line_drop_fw(st_line_ctl *ctl, st_fwref *fw)
 typedef struct try_ctx {
     st_worker *w;
     const st_flash_report *rep; /* filled by st_flash_unit on this same thread */
-    const st_rec_attempt *a;
+    st_rec_attempt *a;
+    const st_fwref *fw;
     st_phase last_phase;
     bool unit_sent;
 } try_ctx;
@@ -113,6 +115,8 @@ static void on_log(void *user, const char *line)
     st_events_post(t->w->ctl->ev, ST_EV_INFO, t->w->port.slot, NULL, t->a->try_no, t->last_phase,
                    ST_FC_NONE, "%s", line);
 }
+
+static void send_unit(try_ctx *t);
 
 static void on_progress(void *user, st_phase ph, uint64_t done, uint64_t total)
 {
@@ -127,20 +131,69 @@ static void on_progress(void *user, st_phase ph, uint64_t done, uint64_t total)
     }
     /* detect is done once the loader moves on: record who the unit is right away, so a
      * crash later in the try still leaves its MAC in the records. */
-    if (!t->unit_sent && t->rep->chip_known && ph > ST_PH_DETECT && ph != ST_PH_DONE) {
-        t->unit_sent = true;
-        char mac[18];
-        st_report_mac(t->rep, mac);
-        st_events_slot_chip(ev, w->slot, mac, t->rep->chip.description, t->rep->chip.flash_id, 0);
-        st_events_slot_link(ev, w->slot, 0, t->rep->chip.mac_crc_bad);
-        st_rec_op *op = calloc(1, sizeof *op);
-        if (op) {
-            op->kind = ST_REC_UNIT;
-            op->a = *t->a;
-            op->a.rep = *t->rep;
-            st_events_rec_push(ev, op);
-        }
+    if (!t->unit_sent && t->rep->chip_known && ph > ST_PH_DETECT && ph != ST_PH_DONE)
+        send_unit(t);
+}
+
+/* Record who the unit is (the recorder queue keeps it ahead of anything sent later). */
+static void send_unit(try_ctx *t)
+{
+    st_worker *w = t->w;
+    st_events *ev = w->ctl->ev;
+    t->unit_sent = true;
+    char mac[18];
+    st_report_mac(t->rep, mac);
+    st_events_slot_chip(ev, w->slot, mac, t->rep->chip.description, t->rep->chip.flash_id, 0);
+    st_events_slot_link(ev, w->slot, 0, t->rep->chip.mac_crc_bad);
+    st_rec_op *op = calloc(1, sizeof *op);
+    if (op) {
+        op->kind = ST_REC_UNIT;
+        op->a = *t->a;
+        op->a.rep = *t->rep;
+        st_events_rec_push(ev, op);
     }
+}
+
+/* The unit's serial from the recorder: kept, or allocated in the transaction that stores
+ * it on this attempt. */
+static int worker_serial(void *user, char *out, size_t cap, st_err *err)
+{
+    try_ctx *t = user;
+    st_worker *w = t->w;
+    st_rec_reply reply;
+    memset(&reply, 0, sizeof reply);
+    st_rec_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory for a record");
+    op->kind = ST_REC_SERIAL;
+    op->a = *t->a;
+    op->a.rep = *t->rep;
+    snprintf(op->a.serial_fmt, sizeof op->a.serial_fmt, "%s", t->fw->fw.prof.prov.serial_fmt);
+    op->a.new_serial = w->ctl->new_serial;
+    op->reply = &reply;
+    if (st_events_rec_call(w->ctl->ev, op) != 0) {
+        *err = reply.err;
+        return -1;
+    }
+    snprintf(out, cap, "%s", reply.serial);
+    return 0;
+}
+
+/* The unit's NVS partition, built once its MAC is known. */
+static int on_unit_region(void *user, const st_chip_info *chip, st_image *img, st_err *err)
+{
+    try_ctx *t = user;
+    st_worker *w = t->w;
+    const st_provision *pv = &t->fw->fw.prof.prov;
+    if (!t->unit_sent)
+        send_unit(t); /* the identity record goes ahead of the serial */
+    if (st_provision_unit(&t->fw->fw, chip, worker_serial, t, img, t->a->serial, t->a->provision,
+                          err) < 0)
+        return -1;
+    st_events_post(w->ctl->ev, ST_EV_INFO, w->port.slot, NULL, t->a->try_no, ST_PH_DETECT,
+                   ST_FC_NONE, "provisioning %s at 0x%x: %.200s", pv->ns, pv->offset,
+                   t->a->provision);
+    return 0;
 }
 
 static void fill_identity(const st_worker *w, const st_fwref *fw, st_rec_attempt *a)
@@ -281,7 +334,8 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
                        "try %d (attempt #%lld): %s, baud %d%s", a->try_no, (long long)a->id,
                        prof->name, a->baud, rs.no_stub ? ", ROM loader only" : "");
 
-        try_ctx tc = {.w = w, .rep = rep, .a = a, .last_phase = ST_PH_NONE};
+        try_ctx tc = {.w = w, .rep = rep, .a = a, .fw = fw, .last_phase = ST_PH_NONE};
+        a->serial[0] = a->provision[0] = 0;
         st_flash_opts o = {
             .baud = rs.ladder_idx == 0 ? 0 : a->baud,
             .no_stub = rs.no_stub,
@@ -297,6 +351,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
             .progress = on_progress,
             .log = on_log,
             .user = &tc,
+            .unit_region = prof->prov.enabled ? on_unit_region : NULL,
         };
         st_err err;
         set_try_clock(w, st_now(), fw->watchdog_s);
@@ -313,7 +368,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
         }
         st_retry_step step = ST_RETRY_GIVE_UP;
         if (out == ST_OUT_FAIL && !line_stopping_or_gone(w))
-            step = st_retry_next(&c->limits, prof->bauds, prof->n_bauds, err.fclass, &rs);
+            step = st_retry_next_err(&c->limits, prof->bauds, prof->n_bauds, &err, &rs);
 
         a->ended = st_wall_now();
         a->duration = st_events_clock(ev) - a->run_offset;
@@ -326,6 +381,7 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
 
         char mac[18];
         st_report_mac(rep, mac);
+        st_events_slot_after(ev, w->slot, a->serial, &rep->boot);
         if (rep->chip_known) {
             st_events_slot_chip(ev, w->slot, mac, rep->chip.description, rep->chip.flash_id,
                                 rep->baud);
@@ -363,9 +419,11 @@ static void flash_with_retries(st_worker *w, st_fwref *fw)
             st_events_slot_result(ev, w->slot, ST_SLOT_PASS, NULL);
             st_events_unit_done(ev, w->slot, true);
             st_events_post_unit(ev, ST_EV_PASS, a, mac, ST_PH_DONE, ST_FC_NONE,
-                           "PASS %s %s: %llu bytes at %d baud in %.1f s, %d regions verified",
+                           "PASS %s %s: %llu bytes at %d baud in %.1f s, %d regions verified%s%s%s%s",
                            mac, rep->chip.description, (unsigned long long)rep->bytes_raw, rep->baud,
-                           rep->t_total, rep->regions_verified);
+                           rep->t_total, rep->regions_verified,
+                           rep->boot.passed ? ", booted " : "", rep->boot.captured,
+                           a->serial[0] ? ", serial " : "", a->serial);
             break;
         }
         char msg[400];

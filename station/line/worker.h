@@ -34,6 +34,7 @@ typedef struct st_line_ctl {
     st_retry_limits limits;
     int sync_attempts;        /* per try; 0 = the loader's default */
     char operator_name[64], host[64];
+    bool new_serial;          /* --new-serial: units re-flashed now get a new serial */
 } st_line_ctl;
 
 typedef enum { ST_ABORT_NONE = 0, ST_ABORT_STOP = 1, ST_ABORT_WATCHDOG = 2 } st_abort_reason;

@@ -34,6 +34,8 @@ typedef struct fu {
     uint64_t wire_out, wire_in; /* of ports already closed */
     uint64_t zdone;             /* compressed bytes of the streams already written */
     uint64_t ztotal;            /* compressed bytes the plans will send */
+    st_image unit_img;          /* the unit's own region (opts->unit_region), if any */
+    bool has_unit_img;
 } fu;
 
 static void logf_(fu *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -508,6 +510,40 @@ static int attach(fu *f, st_err *err)
     return st_cmd_spi_set_params(&f->l, size, err);
 }
 
+/* Region i: the profile's images, then the unit's own. */
+static int n_regions(const fu *f)
+{
+    return f->fw->n + (f->has_unit_img ? 1 : 0);
+}
+
+static const st_image *region(const fu *f, int i)
+{
+    return i < f->fw->n ? &f->fw->img[i] : &f->unit_img;
+}
+
+/* The unit's own region (NVS provisioning), built now that its MAC is known. */
+static int unit_region(fu *f, st_err *err)
+{
+    if (!f->o->unit_region)
+        return 0;
+    if (f->o->unit_region(f->o->user, &f->rep->chip, &f->unit_img, err) < 0) {
+        if (err->phase == ST_PH_NONE || err->phase == ST_PH_PROFILE)
+            err->phase = ST_PH_DETECT;
+        return -1;
+    }
+    f->has_unit_img = true;
+    f->rep->unit_region = true;
+    for (int i = 0; i < f->fw->n; i++) {
+        const st_image *im = &f->fw->img[i];
+        if (im->offset < f->unit_img.offset + f->unit_img.len &&
+            f->unit_img.offset < im->offset + im->len)
+            return st_err_set(err, ST_E_PROFILE, ST_PH_DETECT,
+                              "the unit's region 0x%x+0x%zx overlaps the image at 0x%x",
+                              f->unit_img.offset, f->unit_img.len, im->offset);
+    }
+    return 0;
+}
+
 static void on_block(void *user, size_t zdone, size_t ztotal)
 {
     fu *f = user;
@@ -575,14 +611,15 @@ static int write_all(fu *f, st_err *err)
     enter(f, ST_PH_WRITE);
     double t = st_now();
     bool compare = f->o->reflash == ST_REFLASH_CHANGED;
-    st_plan *plans = calloc((size_t)f->fw->n, sizeof *plans);
+    int nr = n_regions(f);
+    st_plan *plans = calloc((size_t)nr, sizeof *plans);
     if (!plans) {
         st_err_set(err, ST_E_NOMEM, ST_PH_WRITE, "out of memory");
         return -1;
     }
     int rc = 0;
-    for (int i = 0; rc == 0 && i < f->fw->n; i++) {
-        const st_image *img = &f->fw->img[i];
+    for (int i = 0; rc == 0 && i < nr; i++) {
+        const st_image *img = region(f, i);
         rc = st_plan_region(&f->l, img, compare, !f->o->program_erased, &plans[i], err);
         if (rc == 0) {
             log_plan(f, img, &plans[i]);
@@ -593,9 +630,9 @@ static int write_all(fu *f, st_err *err)
             f->rep->blocks_changed += plans[i].blocks_changed;
         }
     }
-    for (int i = 0; rc == 0 && i < f->fw->n; i++)
+    for (int i = 0; rc == 0 && i < nr; i++)
         rc = run_plan(f, &plans[i], err);
-    for (int i = 0; i < f->fw->n; i++)
+    for (int i = 0; i < nr; i++)
         st_plan_free(&plans[i]);
     free(plans);
     f->rep->t_write = st_now() - t;
@@ -607,8 +644,8 @@ static int verify_all(fu *f, st_err *err)
     enter(f, ST_PH_VERIFY);
     double t = st_now();
     int rc = 0;
-    for (int i = 0; i < f->fw->n; i++) {
-        const st_image *img = &f->fw->img[i];
+    for (int i = 0; i < n_regions(f); i++) {
+        const st_image *img = region(f, i);
         st_err e;
         if (st_flash_verify_image(&f->l, img, &e) == 0) {
             f->rep->regions_verified++;
@@ -623,7 +660,7 @@ static int verify_all(fu *f, st_err *err)
             if (e.cat != ST_E_VERIFY)
                 break; /* the link is in trouble: later regions would not tell more */
         }
-        progress(f, ST_PH_VERIFY, (uint64_t)i + 1, (uint64_t)f->fw->n);
+        progress(f, ST_PH_VERIFY, (uint64_t)i + 1, (uint64_t)n_regions(f));
     }
     f->rep->t_verify = st_now() - t;
     return rc;
@@ -657,6 +694,34 @@ static void reset_unit(fu *f)
         logf_(f, "software reset (FLASH_END 0) failed: %s", e.msg);
     else
         logf_(f, "software reset (FLASH_END 0)");
+}
+
+/* [boot_check]: the port stays open; listen at the app's console rate. Bytes the loader
+ * read past the reset command's reply are the console's first bytes. */
+static int boot_check(fu *f, st_err *err)
+{
+    const st_boot_check *bc = &f->fw->prof.boot;
+    if (!bc->enabled || f->o->no_boot_check)
+        return 0;
+    enter(f, ST_PH_BOOT);
+    if (bc->baud != f->cur_baud) {
+        if (st_port_set_baud(f->port, bc->baud, err) < 0) {
+            err->phase = ST_PH_BOOT;
+            return -1;
+        }
+        f->cur_baud = bc->baud;
+    }
+    const uint8_t *pre = f->l.rx + f->l.rx_pos;
+    size_t npre = f->l.rx_len - f->l.rx_pos;
+    f->l.rx_pos = f->l.rx_len;
+    int rc = st_boot_listen(f->port, bc, pre, npre, f->o->abort, &f->rep->boot, err);
+    if (rc == 0)
+        logf_(f, "boot check: '%s' after %.1f s%s%s", f->rep->boot.matched, f->rep->boot.t_boot,
+              f->rep->boot.captured[0] ? "; " : "", f->rep->boot.captured);
+    else if (err->fclass == ST_FC_NO_BOOT)
+        logf_(f, "boot check failed (%s) after %d resets; console kept in the record",
+              st_boot_diag_name(err->boot), f->rep->boot.resets);
+    return rc;
 }
 
 static void finish_err(st_err *err)
@@ -697,12 +762,13 @@ int st_flash_unit(const char *port_name, const st_fwset *fw, const st_flash_opts
         goto done;
     rep->t_connect = st_now() - t0;
     rep->baud = f.cur_baud;
-    if (detect(&f, err) < 0 || check_abort(&f, err) < 0 || stub(&f, err) < 0 ||
+    if (detect(&f, err) < 0 || unit_region(&f, err) < 0 || check_abort(&f, err) < 0 ||
+        stub(&f, err) < 0 ||
         check_abort(&f, err) < 0 || change_baud(&f, err) < 0 || attach(&f, err) < 0 ||
         write_all(&f, err) < 0 || check_abort(&f, err) < 0 || verify_all(&f, err) < 0)
         goto done;
     reset_unit(&f);
-    rc = 0;
+    rc = boot_check(&f, err);
 done:
     if (st_loader_noise(&f.l))
         logf_(&f, "line noise: %zu bytes outside frames, %zu bad frames, %llu stray packets",
@@ -710,6 +776,8 @@ done:
     wire_totals(&f);
     st_loader_free(&f.l);
     st_port_close(f.port);
+    if (f.has_unit_img)
+        st_image_free(&f.unit_img);
 out:
     rep->t_total = st_now() - t0;
     if (rc == 0)

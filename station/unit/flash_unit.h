@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot_check.h"
 #include "chip.h"
 #include "err.h"
 #include "image.h"
@@ -18,6 +19,10 @@
 typedef void (*st_progress_fn)(void *user, st_phase phase, uint64_t done, uint64_t total);
 /* One human-readable line per notable event ("detected ESP32-D0WD-V3 ..."). */
 typedef void (*st_log_fn)(void *user, const char *line);
+/* The unit's own region (its NVS partition), asked for once the MAC is known and before
+ * anything is written: fill *img (st_image_from_bytes) and return 0, or return -1 with
+ * err; the attempt then fails with that error, the unit untouched. */
+typedef int (*st_unit_region_fn)(void *user, const st_chip_info *chip, st_image *img, st_err *err);
 
 typedef struct st_flash_opts {
     int baud;               /* target baud; 0 = the profile's ladder (bauds[0] first) */
@@ -29,6 +34,8 @@ typedef struct st_flash_opts {
     st_progress_fn progress;
     st_log_fn log;
     void *user;             /* passed to progress and log */
+    st_unit_region_fn unit_region; /* NULL: no per-unit region */
+    bool no_boot_check;     /* true: skip the profile's [boot_check] */
     bool stub_required;     /* true: a stub that cannot be uploaded/started fails the attempt
                              * (stub_ram_checksum / stub_start) instead of falling back to the
                              * ROM loader inside it, so the engine's retry policy escalates */
@@ -64,13 +71,16 @@ typedef struct st_flash_report {
     bool unprotected;       /* the status registers were written (chip.flash_sr: before) */
     uint8_t flash_sr_after[3]; /* read back after the write */
     uint64_t wire_out, wire_in; /* bytes on the wire, both directions */
-    int regions_verified;   /* regions whose MD5 matched */
+    int regions_verified;   /* regions whose MD5 matched (the unit's own region included) */
+    bool unit_region;       /* a per-unit region was written */
+    st_boot_result boot;    /* the boot check, when the profile has one (boot.checked) */
     double t_connect, t_stub, t_write, t_verify, t_total; /* seconds */
     double t_stub_repair;   /* seconds from the first 01 07 of the stub upload to the stub
                              * running (0: no RAM block was repaired) */
 } st_flash_report;
 
-/* Flash fw onto the unit at port_name. Returns 0 when every region verified; otherwise
+/* Flash fw onto the unit at port_name. Returns 0 when every region verified (and, with a
+ * [boot_check], the app came up after the reset); otherwise
  * -1 with err naming phase, command, status bytes and the failure class. rep is filled
  * as far as the attempt got (MAC and chip as soon as they were read). */
 int st_flash_unit(const char *port_name, const st_fwset *fw, const st_flash_opts *opts,

@@ -85,6 +85,18 @@ int faults_parse(sim_faults *f, const char *spec, char *err, size_t errlen)
             goto bad;
         f->write_protect = true;
         f->wp_bits = (uint32_t)v;
+    } else if (!strcmp(name, "brownout")) {
+        if (parse_count(arg, &f->brownout))
+            goto bad;
+    } else if (!strcmp(name, "boot_panic")) {
+        if (parse_count(arg, &f->boot_panic))
+            goto bad;
+    } else if (!strcmp(name, "boot_loop")) {
+        if (parse_count(arg, &f->boot_loop))
+            goto bad;
+    } else if (!strcmp(name, "silent")) {
+        if (parse_count(arg, &f->silent))
+            goto bad;
     } else {
         snprintf(err, errlen, "unknown fault '%s'", name);
         return -1;
@@ -139,6 +151,10 @@ void faults_describe(const sim_faults *f, char *out, size_t cap)
         size_t l = strlen(out);
         snprintf(out + l, cap - l, "%swrite_protect:0x%06x", l ? " " : "", f->wp_bits);
     }
+    add(out, cap, "brownout", f->brownout);
+    add(out, cap, "boot_panic", f->boot_panic);
+    add(out, cap, "boot_loop", f->boot_loop);
+    add(out, cap, "silent", f->silent);
 }
 
 uint64_t sim_rand(uint64_t *s)

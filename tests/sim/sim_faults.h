@@ -23,6 +23,10 @@ typedef struct sim_faults {
     uint32_t baud_max;      /* 0 off; above it the bridge garbles the unit's replies */
     bool write_protect;     /* the flash arrives with status bits wp_bits set (non-volatile) */
     uint32_t wp_bits;       /* SR1 | SR2 << 8 | SR3 << 16 */
+    int brownout;           /* app boots that brown out when the app starts (then reboot) */
+    int boot_panic;         /* app boots that panic (Guru Meditation, then reboot) */
+    int boot_loop;          /* app boots reset by the watchdog before the app is up */
+    int silent;             /* boots that print nothing at all */
 } sim_faults;
 
 /* Parse one "NAME[:ARG]" and add it to f. Returns 0, or -1 with a message in err. */

@@ -11,7 +11,7 @@
 #include "esp_proto.h"
 #include "slip.h"
 
-static const char *rom_date(const sim_unit *u)
+const char *unit_rom_date(const sim_unit *u)
 {
     return u->o.rev_major >= 3 ? "ets Jul 29 2019 12:21:46" : "ets Jun  8 2016 00:22:57";
 }
@@ -149,39 +149,13 @@ void unit_work(sim_unit *u, uint64_t ns)
     u->work += ns;
 }
 
-static void app_text(sim_unit *u)
-{
-    uint8_t h[8];
-    char t[512];
-    flash_read(&u->flash, ESP32_BOOTLOADER_OFFSET, h, sizeof h);
-    if (h[0] != 0xE9) {
-        snprintf(t, sizeof t, "invalid header: 0x%08x\r\n", esp_le32(h));
-    } else {
-        static const char *modes[] = {"QIO", "QOUT", "DIO", "DOUT"};
-        int freq = h[3] & 0xF;
-        int div = freq == 0xF ? 1 : freq == 0 ? 2 : freq == 1 ? 3 : 4;
-        snprintf(t, sizeof t,
-                 "configsip: 0, SPIWP:0xee\r\n"
-                 "clk_drv:0x00,q_drv:0x00,d_drv:0x00,cs0_drv:0x00,hd_drv:0x00,wp_drv:0x00\r\n"
-                 "mode:%s, clock div:%d\r\nentry 0x%08x\r\n"
-                 "I (31) esp32sim: app running, MAC %02x:%02x:%02x:%02x:%02x:%02x\r\n",
-                 h[2] < 4 ? modes[h[2]] : "DIO", div, esp_le32(h + 4), u->o.mac[0],
-                 u->o.mac[1], u->o.mac[2], u->o.mac[3], u->o.mac[4], u->o.mac[5]);
-    }
-    unit_send_raw(u, t, strlen(t));
-}
-
 void unit_boot_app(sim_unit *u, const char *rst, bool by_host)
 {
     if (rst) {
-        char b[160];
-        snprintf(b, sizeof b, "%s\r\n\r\nrst:%s,boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n", rom_date(u),
-                 rst);
         u->baud = 115200; /* a reset restores the ROM's rate */
         u->garbled = false;
-        unit_send_raw(u, b, strlen(b));
     }
-    app_text(u);
+    unit_boot_console(u, rst);
     u->mode = SIM_MODE_APP;
     u->regs.download = false;
     if (by_host)
@@ -198,14 +172,11 @@ static void boot_after_reset(sim_unit *u, bool download, const char *why)
         snprintf(b, sizeof b,
                  "%s\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "
                  "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n",
-                 rom_date(u));
+                 unit_rom_date(u));
         unit_send_raw(u, b, strlen(b));
         unit_log(u, "%s: reset into download mode", why);
     } else {
-        snprintf(b, sizeof b, "%s\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n",
-                 rom_date(u));
-        unit_send_raw(u, b, strlen(b));
-        app_text(u);
+        unit_boot_console(u, "0x1 (POWERON_RESET)");
         unit_log(u, "%s: normal boot (not in download mode)", why);
     }
 }

@@ -183,6 +183,12 @@ void unit_log(sim_unit *u, const char *fmt, ...) __attribute__((format(printf, 2
 /* Boot text and mode change for a reset into the app (rst = "0x3 (SW_RESET)" etc.,
  * NULL for a jump without reset). by_host: counts as "reset by the station". */
 void unit_boot_app(sim_unit *u, const char *rst, bool by_host);
+/* What the unit prints booting from its flash (sim_boot.c): the ROM's line for reset
+ * reason rst (NULL: no reset line), the bootloader, the app and its banner, as the flash
+ * contents and the boot faults make it; a reboot loop is shown up to 4 boots. */
+void unit_boot_console(sim_unit *u, const char *rst);
+/* The ROM's first line ("ets Jul 29 2019 12:21:46" on rev 3, else the 2016 ROM's). */
+const char *unit_rom_date(const sim_unit *u);
 /* Can code at addr run: inside RAM uploaded since reset, and every upload since reset
  * complete (a block lost to a checksum error leaves the image short and shifted)? */
 bool unit_ram_runnable(const sim_unit *u, uint32_t addr);
