@@ -19,6 +19,17 @@
 
 typedef enum { BF_NONE, BF_BROWNOUT, BF_PANIC, BF_LOOP } boot_fault;
 
+/* When each stage speaks, in ms after the reset (as the "I (ms)" stamps of a real boot
+ * log): a host that changes its baud right after the reset misses the ROM's first line,
+ * not the app's banner. */
+#define T_BOOTLOADER_MS 30
+#define T_APP_MS 112
+#define T_BANNER_MS 300
+#define T_FAIL_MS 250   /* brownout / panic once the app runs */
+#define T_REBOOT_MS 20  /* from the failure to the next ROM line */
+
+static uint64_t g_at_ms; /* offset of the text being printed, for the boot in progress */
+
 static void say(sim_unit *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(sim_unit *u, const char *fmt, ...)
 {
@@ -28,7 +39,14 @@ static void say(sim_unit *u, const char *fmt, ...)
     int n = vsnprintf(t, sizeof t, fmt, ap);
     va_end(ap);
     if (n > 0)
-        unit_send_raw(u, t, (size_t)n < sizeof t ? (size_t)n : sizeof t - 1);
+        unit_send_raw_at(u, t, (size_t)n < sizeof t ? (size_t)n : sizeof t - 1,
+                         g_at_ms * SIM_NS_PER_MS);
+}
+
+/* The text that follows is printed at ms (after the reset of the boot in progress). */
+static void at(uint64_t boot_start_ms, uint64_t ms)
+{
+    g_at_ms = boot_start_ms + ms;
 }
 
 /* The app partition the bootloader picks: factory, else ota_0. 1 found, 0 none, -1 the
@@ -59,7 +77,7 @@ static int find_app(sim_unit *u, uint32_t *off, unsigned *magic)
 
 /* One boot from flash. Returns the reset reason of the reboot that follows, or NULL when
  * the unit stays up (or hangs). */
-static const char *boot_once(sim_unit *u, boot_fault f)
+static const char *boot_once(sim_unit *u, boot_fault f, uint64_t t0)
 {
     uint8_t h[8];
     flash_read(&u->flash, ESP32_BOOTLOADER_OFFSET, h, sizeof h);
@@ -68,6 +86,7 @@ static const char *boot_once(sim_unit *u, boot_fault f)
         return NULL;
     }
     static const char *modes[] = {"QIO", "QOUT", "DIO", "DOUT"};
+    at(t0, T_BOOTLOADER_MS);
     int freq = h[3] & 0xF;
     int div = freq == 0xF ? 1 : freq == 0 ? 2 : freq == 1 ? 3 : 4;
     say(u, "configsip: 0, SPIWP:0xee\r\n"
@@ -94,6 +113,7 @@ static const char *boot_once(sim_unit *u, boot_fault f)
         say(u, "E (78) boot: No bootable app partitions in the partition table\r\n");
         return "0x3 (SW_RESET)";
     }
+    at(t0, T_APP_MS);
     say(u, "I (75) boot: Loaded app from partition at offset 0x%x\r\n"
            "I (112) cpu_start: Pro cpu start user code\r\n", off);
     if (f == BF_LOOP)
@@ -111,6 +131,7 @@ static const char *boot_once(sim_unit *u, boot_fault f)
     }
     say(u, "I (31) esp32sim: app running, MAC %02x:%02x:%02x:%02x:%02x:%02x\r\n", u->o.mac[0],
         u->o.mac[1], u->o.mac[2], u->o.mac[3], u->o.mac[4], u->o.mac[5]);
+    at(t0, T_FAIL_MS);
     if (f == BF_BROWNOUT) {
         say(u, "\r\nBrownout detector was triggered\r\n\r\n");
         return "0xf (RTCWDT_BROWN_OUT_RESET)";
@@ -122,6 +143,7 @@ static const char *boot_once(sim_unit *u, boot_fault f)
                "\r\nBacktrace: 0x400d2f19:0x3ffb1f60 0x400d3a5e:0x3ffb1f80\r\n\r\nRebooting...\r\n");
         return "0xc (SW_CPU_RESET)";
     }
+    at(t0, T_BANNER_MS);
     if (desc)
         say(u, "%s v%s ready\r\n", project, version);
     return NULL;
@@ -139,13 +161,18 @@ void unit_boot_console(sim_unit *u, const char *rst)
                    : fault_take(&fl->boot_panic) ? BF_PANIC
                    : fault_take(&fl->boot_loop) ? BF_LOOP
                                                  : BF_NONE;
+    uint64_t t0 = 0;
+    g_at_ms = 0;
     for (int i = 0; i < MAX_BOOTS; i++) {
         if (rst)
             say(u, "%s\r\n\r\nrst:%s,boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n", unit_rom_date(u), rst);
         else if (i)
             break;
-        rst = boot_once(u, f);
+        rst = boot_once(u, f, t0);
         if (!rst)
             break;
+        t0 = g_at_ms + T_REBOOT_MS; /* the reboot's ROM line */
+        g_at_ms = t0;
     }
+    g_at_ms = 0;
 }

@@ -112,13 +112,18 @@ static uint64_t send_time(const sim_unit *u)
 
 void unit_send_raw(sim_unit *u, const void *d, size_t n)
 {
+    unit_send_raw_at(u, d, n, 0);
+}
+
+void unit_send_raw_at(sim_unit *u, const void *d, size_t n, uint64_t delay_ns)
+{
     uint8_t tmp[1024];
     if (u->garbled && n <= sizeof tmp) {
         memcpy(tmp, d, n);
         faults_garble(&u->rng, tmp, n);
         d = tmp;
     }
-    outq_push(&u->out, d, n, send_time(u), u->baud);
+    outq_push(&u->out, d, n, send_time(u) + delay_ns, u->baud);
 }
 
 void unit_send_frame(sim_unit *u, const uint8_t *payload, size_t n)

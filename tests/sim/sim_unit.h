@@ -177,6 +177,8 @@ uint64_t unit_next_event(const sim_unit *u);
 void unit_send_frame(sim_unit *u, const uint8_t *payload, size_t n);
 /* Queue raw bytes (banner text, stray delimiters). */
 void unit_send_raw(sim_unit *u, const void *d, size_t n);
+/* The same, leaving no earlier than delay_ns after now (boot text comes over time). */
+void unit_send_raw_at(sim_unit *u, const void *d, size_t n, uint64_t delay_ns);
 /* Add device work time (only counted with --realism). */
 void unit_work(sim_unit *u, uint64_t ns);
 void unit_log(sim_unit *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
