@@ -668,41 +668,50 @@ static int verify_all(fu *f, st_err *err)
 
 /* Reboot into the new firmware: an RTS pulse where there are lines, else the loader's
  * own reset (FLASH_BEGIN(0,0) puts a stub in flash mode so FLASH_END(0) reboots it). A
- * failure here is logged: the regions are verified, so the unit is good. */
-static void reset_unit(fu *f)
+ * failure here is logged: the regions are verified. True when the unit was rebooted. */
+static bool reset_unit(fu *f)
 {
     enter(f, ST_PH_RESET);
     st_err e;
     if (resets_by_lines(f)) {
-        if (st_reset_hard(f->port, &e) < 0)
+        if (st_reset_hard(f->port, &e) < 0) {
             logf_(f, "hard reset failed: %s", e.msg);
-        else
-            logf_(f, "hard reset (RTS)");
-        return;
+            return false;
+        }
+        logf_(f, "hard reset (RTS)");
+        return true;
     }
     if (f->l.stub && f->fw->stub.kind == ST_STUB_FLASHER) {
         /* esp-flasher-stub answers FLASH_END(0) and RUN_USER_CODE but reboots on neither
          * (not implemented in its command handler): only the lines or a power cycle do. */
         logf_(f, "no reset: the esp-flasher-stub cannot reboot the unit and the port has no "
                  "DTR/RTS; the new firmware starts at the next power-up or reset");
-        return;
+        return false;
     }
     uint32_t blk = f->l.stub ? ESP_STUB_FLASH_BLOCK : ESP_ROM_FLASH_BLOCK;
     if (st_cmd_flash_begin(&f->l, 0, 0, blk, 0, ST_TO_DEFAULT_MS, &e) < 0)
         logf_(f, "FLASH_BEGIN(0,0) before the reset failed: %s", e.msg);
-    if (st_cmd_flash_end(&f->l, 0, &e) < 0)
+    if (st_cmd_flash_end(&f->l, 0, &e) < 0) {
         logf_(f, "software reset (FLASH_END 0) failed: %s", e.msg);
-    else
-        logf_(f, "software reset (FLASH_END 0)");
+        return false;
+    }
+    logf_(f, "software reset (FLASH_END 0)");
+    return true;
 }
 
 /* [boot_check]: the port stays open; listen at the app's console rate. Bytes the loader
  * read past the reset command's reply are the console's first bytes. */
-static int boot_check(fu *f, st_err *err)
+static int boot_check(fu *f, bool was_reset, st_err *err)
 {
     const st_boot_check *bc = &f->fw->prof.boot;
     if (!bc->enabled || f->o->no_boot_check)
         return 0;
+    if (!was_reset) {
+        /* Nothing rebooted the unit: there is no boot to watch, and saying it booted (or
+         * did not) would be a guess. The record shows the check as not run. */
+        logf_(f, "boot check not run: the unit was not reset");
+        return 0;
+    }
     enter(f, ST_PH_BOOT);
     if (bc->baud != f->cur_baud) {
         if (st_port_set_baud(f->port, bc->baud, err) < 0) {
@@ -767,8 +776,7 @@ int st_flash_unit(const char *port_name, const st_fwset *fw, const st_flash_opts
         check_abort(&f, err) < 0 || change_baud(&f, err) < 0 || attach(&f, err) < 0 ||
         write_all(&f, err) < 0 || check_abort(&f, err) < 0 || verify_all(&f, err) < 0)
         goto done;
-    reset_unit(&f);
-    rc = boot_check(&f, err);
+    rc = boot_check(&f, reset_unit(&f), err);
 done:
     if (st_loader_noise(&f.l))
         logf_(&f, "line noise: %zu bytes outside frames, %zu bad frames, %llu stray packets",

@@ -149,13 +149,13 @@ static const char *boot_once(sim_unit *u, boot_fault f, uint64_t t0)
     return NULL;
 }
 
-void unit_boot_console(sim_unit *u, const char *rst)
+uint64_t unit_boot_console(sim_unit *u, const char *rst)
 {
     sim_faults *fl = &u->o.faults;
     /* One occurrence of a boot fault per boot the host caused (a loop counts once). */
     if (fault_take(&fl->silent)) {
         unit_log(u, "boot: silent (fault)");
-        return;
+        return 0;
     }
     boot_fault f = fault_take(&fl->brownout) ? BF_BROWNOUT
                    : fault_take(&fl->boot_panic) ? BF_PANIC
@@ -174,5 +174,7 @@ void unit_boot_console(sim_unit *u, const char *rst)
         t0 = g_at_ms + T_REBOOT_MS; /* the reboot's ROM line */
         g_at_ms = t0;
     }
+    uint64_t last = g_at_ms;
     g_at_ms = 0;
+    return last * SIM_NS_PER_MS;
 }

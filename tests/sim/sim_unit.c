@@ -160,17 +160,18 @@ void unit_boot_app(sim_unit *u, const char *rst, bool by_host)
         u->baud = 115200; /* a reset restores the ROM's rate */
         u->garbled = false;
     }
-    unit_boot_console(u, rst);
+    uint64_t up = unit_boot_console(u, rst);
     u->mode = SIM_MODE_APP;
     u->regs.download = false;
     if (by_host)
-        u->app_boot_at = send_time(u);
+        u->app_boot_at = send_time(u) + up;
     unit_log(u, "booted into the app%s", rst ? " after a reset" : "");
 }
 
 /* The ROM's banner after a reset (rst = "0x1 (POWERON_RESET)" ...): download mode
  * when GPIO0 was latched low, else the app boots from flash. */
-static void boot_after_reset(sim_unit *u, bool download, const char *why)
+/* Returns when the app is up (ns after now; 0 in download mode). */
+static uint64_t boot_after_reset(sim_unit *u, bool download, const char *why)
 {
     char b[200];
     if (download) {
@@ -180,10 +181,11 @@ static void boot_after_reset(sim_unit *u, bool download, const char *why)
                  unit_rom_date(u));
         unit_send_raw(u, b, strlen(b));
         unit_log(u, "%s: reset into download mode", why);
-    } else {
-        unit_boot_console(u, "0x1 (POWERON_RESET)");
-        unit_log(u, "%s: normal boot (not in download mode)", why);
+        return 0;
     }
+    uint64_t up = unit_boot_console(u, "0x1 (POWERON_RESET)");
+    unit_log(u, "%s: normal boot (not in download mode)", why);
+    return up;
 }
 
 void unit_host_open(sim_unit *u, uint64_t now)
@@ -241,11 +243,11 @@ static void autoreset_boot(sim_unit *u)
     unit_reset(u, download);
     u->now = t;
     u->work = 0;
-    boot_after_reset(u, download, !by_host ? "power-on"
-                                  : download ? "EN released with GPIO0 low"
-                                             : "EN released with GPIO0 high");
+    uint64_t up = boot_after_reset(u, download, !by_host ? "power-on"
+                                                : download ? "EN released with GPIO0 low"
+                                                           : "EN released with GPIO0 high");
     if (by_host && !download) {
-        u->app_boot_at = t;
+        u->app_boot_at = t + up;
         unit_log(u, "booted into the app after a reset (EN)");
     }
 }

@@ -140,7 +140,8 @@ typedef struct sim_unit {
 
     /* For the host loop. */
     bool vanish;              /* disconnect fault fired: unplug now */
-    uint64_t app_boot_at;     /* last reboot into the app caused by the host (0 never) */
+    uint64_t app_boot_at;     /* the app of the last reboot caused by the host is up (its
+                               * last boot line sent; 0 never) */
     unsigned long ncmds;
     uint8_t req_op;           /* command being executed (for the -v log line) */
     uint16_t req_size;
@@ -187,8 +188,9 @@ void unit_log(sim_unit *u, const char *fmt, ...) __attribute__((format(printf, 2
 void unit_boot_app(sim_unit *u, const char *rst, bool by_host);
 /* What the unit prints booting from its flash (sim_boot.c): the ROM's line for reset
  * reason rst (NULL: no reset line), the bootloader, the app and its banner, as the flash
- * contents and the boot faults make it; a reboot loop is shown up to 4 boots. */
-void unit_boot_console(sim_unit *u, const char *rst);
+ * contents and the boot faults make it; a reboot loop is shown up to 4 boots. Returns
+ * when (ns after now) its last line leaves: the app is up then, or the unit gave up. */
+uint64_t unit_boot_console(sim_unit *u, const char *rst);
 /* The ROM's first line ("ets Jul 29 2019 12:21:46" on rev 3, else the 2016 ROM's). */
 const char *unit_rom_date(const sim_unit *u);
 /* Can code at addr run: inside RAM uploaded since reset, and every upload since reset
