@@ -241,6 +241,16 @@ int main(int argc, char **argv)
         } else {
             memset(&o, 0, sizeof o);
         }
+    } else if (!strcmp(c, "bridge_ftdi")) {
+        /* No fault: the unit's FT231X bridge carries only 250k/500k/750k/1.5M above
+         * 115200, so 921600 and 460800 come back garbled and the ladder steps down. */
+        fo.baud = 921600;
+        run(&o, "demo", "1:bridge=ftdi", &fo);
+        expect_pass(&o);
+        CHECK_EQ_INT(o.rep.baud, 115200);
+        CHECK_STR(o.rep.port.bridge, "FT231X");
+        CHECK_CONTAINS(g_log, "no clean answer at 921600 baud");
+        CHECK_CONTAINS(g_log, "no clean answer at 460800 baud");
     } else if (!strcmp(c, "mac_crc")) {
         /* A MAC whose eFuse CRC is wrong: flashed, but reported as possibly misread. */
         run(&o, "demo", "1:fault=mac_crc", &fo);

@@ -177,7 +177,7 @@ static int arrive(sim *s, slot *sl, uint64_t now)
     note(s, "slot%d: unit %u arrived: MAC %02x:%02x:%02x:%02x:%02x:%02x %s rev%d.%d %s %s%s%s",
          sl->k, sl->seq, o.mac[0], o.mac[1], o.mac[2], o.mac[3], o.mac[4], o.mac[5],
          o.pkg == 0 ? "D0WDQ6" : "D0WD", o.rev_major, o.rev_minor,
-         o.bridge == SIM_BRIDGE_CH9102 ? "CH9102" : "CP2104",
+         o.bridge == SIM_BRIDGE_CH9102 ? "CH9102" : o.bridge == SIM_BRIDGE_FTDI ? "FT231X" : "CP2104",
          s->tcp_base ? "" : sl->port.slave, fdesc[0] ? " faults: " : "", fdesc);
     return 0;
 }

@@ -97,6 +97,8 @@ int opts_apply(sim_unit_opts *o, const char *kv, char *err, size_t errlen)
             o->bridge = SIM_BRIDGE_CP2104;
         else if (!strcasecmp(v, "ch9102"))
             o->bridge = SIM_BRIDGE_CH9102;
+        else if (!strcasecmp(v, "ftdi"))
+            o->bridge = SIM_BRIDGE_FTDI;
         else
             goto bad;
     } else if (!strcmp(key, "xtal")) {
@@ -145,10 +147,25 @@ void opts_finish(sim_unit_opts *o)
     }
 }
 
+int opts_bridge_holds(const sim_unit_opts *o, uint32_t baud)
+{
+    switch (o->bridge) {
+    case SIM_BRIDGE_CH9102:
+        return baud <= 4000000;
+    case SIM_BRIDGE_FTDI:
+        return baud <= 115200 || baud == 250000 || baud == 500000 || baud == 750000 ||
+               baud == 1500000;
+    default:
+        return baud <= 2000000;
+    }
+}
+
 void opts_bridge_ids(const sim_unit_opts *o, uint16_t *vid, uint16_t *pid, const char **name)
 {
     if (o->bridge == SIM_BRIDGE_CH9102) {
         *vid = 0x1a86; *pid = 0x55d4; *name = "CH9102";
+    } else if (o->bridge == SIM_BRIDGE_FTDI) {
+        *vid = 0x0403; *pid = 0x6015; *name = "FT231X";
     } else {
         *vid = 0x10c4; *pid = 0xea60; *name = "CP2104";
     }

@@ -9,7 +9,7 @@
 #include "sim_faults.h"
 #include "sim_wire.h"
 
-enum sim_bridge { SIM_BRIDGE_CP2104, SIM_BRIDGE_CH9102 };
+enum sim_bridge { SIM_BRIDGE_CP2104, SIM_BRIDGE_CH9102, SIM_BRIDGE_FTDI };
 
 typedef struct sim_unit_opts {
     uint8_t mac[6];
@@ -33,6 +33,9 @@ void opts_default(sim_unit_opts *o, int slot, int seq);
 int opts_apply(sim_unit_opts *o, const char *kv, char *err, size_t errlen);
 /* Final derivations (flash_id from size, rev from pkg); call after all opts_apply. */
 void opts_finish(sim_unit_opts *o);
+/* Can the unit's USB bridge carry this rate? CP2104 up to 2 Mbaud, CH9102 up to 4 Mbaud,
+ * the FTDI chip of some M5 units only 250000/500000/750000/1500000 above 115200. */
+int opts_bridge_holds(const sim_unit_opts *o, uint32_t baud);
 /* Bridge identity for the .usb sidecar. */
 void opts_bridge_ids(const sim_unit_opts *o, uint16_t *vid, uint16_t *pid, const char **name);
 

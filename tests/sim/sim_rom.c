@@ -329,6 +329,8 @@ static void change_baud(sim_unit *u)
 {
     uint32_t nb = word(u, 0), second = word(u, 1);
     ok(u, ESP_CHANGE_BAUDRATE, false); /* at the old rate */
+    static const uint8_t two_c0[2] = {0xC0, 0xC0};
+    unit_send_raw(u, two_c0, 2); /* observed 2026-12 (§14.1): two stray C0 follow the reply */
     if (nb == 0 || second != 0) {
         /* second word != 0 programs a wrong divisor: nothing readable comes out */
         u->garbled = true;
@@ -337,10 +339,7 @@ static void change_baud(sim_unit *u)
         u->baud = nb;
     }
     u->regs.baud = u->baud;
-    if (u->o.faults.baud_max && nb > u->o.faults.baud_max) {
-        u->garbled = true;
-        unit_log(u, "fault baud_max: %u > %u, replies garbled", nb, u->o.faults.baud_max);
-    }
+    unit_bridge_check(u, nb);
 }
 
 static void mem_end(sim_unit *u)

@@ -208,8 +208,7 @@ static void change_baud(sim_unit *u, uint32_t new_baud, uint32_t cur_baud)
         u->baud = new_baud ? new_baud : u->baud;
         u->regs.baud = u->baud;
         unit_log(u, "stub baud -> %u", u->baud);
-        if (u->o.faults.baud_max && new_baud > u->o.faults.baud_max)
-            u->garbled = true;
+        unit_bridge_check(u, new_baud);
         return;
     }
     /* get_new_uart_divider(): 16x divider from UART_CLKDIV scaled by current/new */
@@ -230,10 +229,7 @@ static void change_baud(sim_unit *u, uint32_t new_baud, uint32_t cur_baud)
         unit_log(u, "stub baud -> %u (asked %u)", u->baud, new_baud);
     }
     u->regs.baud = u->baud;
-    if (u->o.faults.baud_max && new_baud > u->o.faults.baud_max) {
-        u->garbled = true;
-        unit_log(u, "fault baud_max: %u > %u, replies garbled", new_baud, u->o.faults.baud_max);
-    }
+    unit_bridge_check(u, new_baud);
 }
 
 /* ---- READ_FLASH (0xD2): synchronous in the stub; here a small state machine ---- */

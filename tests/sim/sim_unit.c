@@ -333,6 +333,18 @@ void unit_jump(sim_unit *u, uint32_t entry)
     stub_enter(u);
 }
 
+void unit_bridge_check(sim_unit *u, uint32_t baud)
+{
+    if (!opts_bridge_holds(&u->o, baud)) {
+        u->garbled = true;
+        unit_log(u, "bridge cannot carry %u baud: replies garbled", baud);
+    }
+    if (u->o.faults.baud_max && baud > u->o.faults.baud_max) {
+        u->garbled = true;
+        unit_log(u, "fault baud_max: %u > %u, replies garbled", baud, u->o.faults.baud_max);
+    }
+}
+
 void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced)
 {
     int pct = u->o.faults.disconnect_pct;

@@ -204,6 +204,9 @@ void unit_ram_wrote(sim_unit *u, const uint8_t *d, uint32_t n);
  * outside instruction RAM or not in a complete upload, or a stub built for another chip
  * (the ESP32 cannot run it: silent until reset). */
 void unit_jump(sim_unit *u, uint32_t entry);
+/* After a baud change to `baud`: the output is garbled when the unit's bridge cannot
+ * carry that rate (opts_bridge_holds) or the baud_max fault says so. */
+void unit_bridge_check(sim_unit *u, uint32_t baud);
 /* Check the disconnect fault against the write session's progress. */
 void unit_check_disconnect(sim_unit *u, uint32_t done, uint32_t announced);
 /* Pick the session's faults (consumes counters) for a non-empty write. */

@@ -544,7 +544,8 @@ static void t_rom_framing(void)
     CHECK(rom_sync(&c), "healthy after a 70 KB frame");
     /* CHANGE_BAUDRATE(new, 0): reply at the old rate, divider follows */
     send_words(&c, ESP_CHANGE_BAUDRATE, 2, (uint32_t[]){921600, 0});
-    CHECK(expect_raw_hex(&c, "C0 01 0F 04 00 07 07 12 20 00 00 00 00 C0", T), "baud reply");
+    /* observed 2026-12 (§14.1): two stray C0 follow the reply */
+    CHECK(expect_raw_hex(&c, "C0 01 0F 04 00 07 07 12 20 00 00 00 00 C0 C0 C0", T), "baud reply");
     CHECK(rom_read_reg(&c, ESP32_UART_CLKDIV) == ((6u << 20) | 43u), "divider for 921600");
     conn_close(&c);
     sim_stop(&s);
@@ -874,6 +875,39 @@ static void t_reg_alias(void)
     CHECK((v = rom_read_reg(&c, 0x60002080)) == 0x001840EF, "RDID via the SPI1 alias: %08x", v);
     CHECK((v = rom_read_reg(&c, ESP32_SPI_W0)) == 0x001840EF, "the same W0: %08x", v);
     conn_close(&c);
+    sim_stop(&s);
+}
+
+/* Each simulated USB bridge carries only its own rates: CP2104 up to 2 Mbaud, CH9102 up
+ * to 4 Mbaud, the FT231X of some M5 units only 250k/500k/750k/1.5M above 115200. Above
+ * that the unit's replies arrive garbled (the reply to CHANGE_BAUDRATE itself, at the old
+ * rate, is clean). */
+static void t_bridge_baud(void)
+{
+    static const struct { const char *bridge; uint32_t baud; bool clean; } cases[] = {
+        {"cp2104", 1500000, true},  {"cp2104", 3000000, false}, {"ch9102", 3000000, true},
+        {"ftdi", 1500000, true},    {"ftdi", 921600, false},    {"ftdi", 750000, true},
+        {"ftdi", 460800, false},
+    };
+    simproc s;
+    conn c;
+    char opt[6][40];
+    for (int i = 0; i < 3; i++)
+        snprintf(opt[i], sizeof opt[i], "%d:bridge=%s", i + 1, i == 0 ? "cp2104" : i == 1 ? "ch9102" : "ftdi");
+    START(s, "--units", "3", "--unit-opt", opt[0], "--unit-opt", opt[1], "--unit-opt", opt[2]);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int slot = !strcmp(cases[k].bridge, "cp2104") ? 1 : !strcmp(cases[k].bridge, "ch9102") ? 2 : 3;
+        CHECK(open_rom(&c, &s, slot), "open %s", cases[k].bridge);
+        send_words(&c, ESP_CHANGE_BAUDRATE, 2, (uint32_t[]){cases[k].baud, 0});
+        CHECK(expect_raw_hex(&c, "C0 01 0F 04 00 07 07 12 20 00 00 00 00 C0 C0 C0", T), "reply");
+        send_words(&c, ESP_READ_REG, 1, (uint32_t[]){ESP32_CHIP_MAGIC_REG});
+        bool clean = false;
+        if (conn_frame(&c, 300) == 1)
+            clean = c.flen == 12 && esp_le32(c.frame + 4) == ESP32_CHIP_MAGIC;
+        CHECK(clean == cases[k].clean, "%s at %u: %s", cases[k].bridge, cases[k].baud,
+              clean ? "clean" : "garbled");
+        conn_close(&c);
+    }
     sim_stop(&s);
 }
 
@@ -1466,7 +1500,7 @@ static const struct {
     {"spi_status", t_spi_status},
     {"device_model", t_device_model},
     {"rom_overrun", t_rom_overrun},       {"rom_retry", t_rom_retry},
-    {"reg_alias", t_reg_alias},
+    {"reg_alias", t_reg_alias},           {"bridge_baud", t_bridge_baud},
 };
 
 int main(int argc, char **argv)
