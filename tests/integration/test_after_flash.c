@@ -644,35 +644,19 @@ static void case_bench(void)
     sim_stop(&sim);
 }
 
+static const check_case cases[] = {
+    {"boot_faults", case_boot_faults}, {"wrong_image", case_wrong_image},
+    {"provision16", case_provision16}, {"csv_missing", case_csv_missing},
+    {"bench", case_bench},             {"rfc2217", case_rfc2217},
+    {"provision_kill", case_provision_kill},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: test_after_flash CASE STATION ESP32SIM PROFILE_DIR\n");
+    if (!CHECK_ARGS(argc, argv, "STATION ESP32SIM PROFILE_DIR", &g_station, &g_sim, &g_profdir))
         return 2;
-    }
-    g_station = argv[2];
-    g_sim = argv[3];
-    g_profdir = argv[4];
     mkrun();
-    const char *c = argv[1];
-    if (!strcmp(c, "boot_faults"))
-        case_boot_faults();
-    else if (!strcmp(c, "wrong_image"))
-        case_wrong_image();
-    else if (!strcmp(c, "provision16"))
-        case_provision16();
-    else if (!strcmp(c, "csv_missing"))
-        case_csv_missing();
-    else if (!strcmp(c, "bench"))
-        case_bench();
-    else if (!strcmp(c, "rfc2217"))
-        case_rfc2217();
-    else if (!strcmp(c, "provision_kill"))
-        case_provision_kill();
-    else {
-        fprintf(stderr, "unknown case %s\n", c);
-        return 2;
-    }
+    int rc = CHECK_RUN_CASE(argv[1], cases);
     nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return check_summary(c);
+    return rc;
 }

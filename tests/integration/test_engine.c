@@ -1060,42 +1060,23 @@ static void case_clockstep(void)
     sim_stop(&sim);
 }
 
+static void case_sigterm1(void) { case_sigterm(1); }
+static void case_sigterm2(void) { case_sigterm(2); }
+
+static const check_case cases[] = {
+    {"batch16", case_batch16},     {"hotplug", case_hotplug},   {"watchdog", case_watchdog},
+    {"kill", case_kill},           {"sigterm", case_sigterm1},  {"sigterm2", case_sigterm2},
+    {"refuse", case_refuse},       {"commands", case_commands}, {"clockstep", case_clockstep},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: test_engine CASE STATION ESP32SIM PROFILE_DIR\n");
+    if (!CHECK_ARGS(argc, argv, "STATION ESP32SIM PROFILE_DIR", &g_station, &g_sim, &g_profdir))
         return 2;
-    }
-    const char *c = argv[1];
-    g_station = argv[2];
-    g_sim = argv[3];
-    g_profdir = argv[4];
     snprintf(g_profile, sizeof g_profile, "%s/demo.ini", g_profdir);
     signal(SIGPIPE, SIG_IGN);
     mkrun();
-    if (!strcmp(c, "batch16"))
-        case_batch16();
-    else if (!strcmp(c, "hotplug"))
-        case_hotplug();
-    else if (!strcmp(c, "watchdog"))
-        case_watchdog();
-    else if (!strcmp(c, "kill"))
-        case_kill();
-    else if (!strcmp(c, "sigterm"))
-        case_sigterm(1);
-    else if (!strcmp(c, "sigterm2"))
-        case_sigterm(2);
-    else if (!strcmp(c, "refuse"))
-        case_refuse();
-    else if (!strcmp(c, "commands"))
-        case_commands();
-    else if (!strcmp(c, "clockstep"))
-        case_clockstep();
-    else {
-        fprintf(stderr, "unknown case %s\n", c);
-        rmrun();
-        return 2;
-    }
+    int rc = CHECK_RUN_CASE(argv[1], cases);
     rmrun();
-    return check_summary(c);
+    return rc;
 }

@@ -315,26 +315,20 @@ static void case_wait_clockstep(void)
     alarm(0);
 }
 
+static const check_case cases[] = {
+    {"begin_fail", case_begin_fail},
+    {"controls", case_controls},
+    {"wait_clockstep", case_wait_clockstep},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: test_engine_lib CASE ESP32SIM PROFILE_DIR\n");
+    if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR", &g_sim, &g_profdir))
         return 2;
-    }
-    g_sim = argv[2];
-    g_profdir = argv[3];
     snprintf(g_run, sizeof g_run, "/tmp/st-englib-XXXXXX");
     if (!mkdtemp(g_run))
         return 2;
-    int rc = 0;
-    if (!strcmp(argv[1], "begin_fail"))
-        case_begin_fail();
-    else if (!strcmp(argv[1], "controls"))
-        case_controls();
-    else if (!strcmp(argv[1], "wait_clockstep"))
-        case_wait_clockstep();
-    else
-        rc = 2;
+    int rc = CHECK_RUN_CASE(argv[1], cases);
     nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return rc ? rc : check_summary(argv[1]);
+    return rc;
 }

@@ -255,31 +255,18 @@ static void run_realstub(void)
     sim_stop(&s);
 }
 
+static void run_stub(void) { run_pty("demo", false, true, 1500000); }
+static void run_rom(void) { run_pty("demo-rom", false, false, 1500000); }
+static void run_nostub(void) { run_pty("demo", true, false, 1500000); }
+
+static const check_case cases[] = {
+    {"stub", run_stub}, {"rom", run_rom}, {"nostub", run_nostub},
+    {"tcp", run_tcp},   {"cli", run_cli}, {"realstub", run_realstub},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR STATION_EXE\n", argv[0]);
+    if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR STATION_EXE", &g_sim, &g_dir, &g_station))
         return 2;
-    }
-    g_sim = argv[2];
-    g_dir = argv[3];
-    g_station = argv[4];
-    const char *c = argv[1];
-    if (!strcmp(c, "stub"))
-        run_pty("demo", false, true, 1500000);
-    else if (!strcmp(c, "rom"))
-        run_pty("demo-rom", false, false, 1500000);
-    else if (!strcmp(c, "nostub"))
-        run_pty("demo", true, false, 1500000);
-    else if (!strcmp(c, "tcp"))
-        run_tcp();
-    else if (!strcmp(c, "cli"))
-        run_cli();
-    else if (!strcmp(c, "realstub"))
-        run_realstub();
-    else {
-        fprintf(stderr, "unknown case %s\n", c);
-        return 2;
-    }
-    return check_summary(c);
+    return CHECK_RUN_CASE(argv[1], cases);
 }

@@ -121,26 +121,17 @@ static void run_foreign(void)
     sim_stop(&s);
 }
 
+static void run_pty(void) { run(false); }
+static void run_rfc2217(void) { run(true); }
+
+static const check_case cases[] = {
+    {"pty", run_pty}, {"rfc2217", run_rfc2217}, {"foreign", run_foreign},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR NEW_JSON OTHER_JSON\n", argv[0]);
+    if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR NEW_JSON OTHER_JSON", &g_sim, &g_dir, &g_new,
+                    &g_other))
         return 2;
-    }
-    g_sim = argv[2];
-    g_dir = argv[3];
-    g_new = argv[4];
-    g_other = argv[5];
-    const char *c = argv[1];
-    if (!strcmp(c, "pty"))
-        run(false);
-    else if (!strcmp(c, "rfc2217"))
-        run(true);
-    else if (!strcmp(c, "foreign"))
-        run_foreign();
-    else {
-        fprintf(stderr, "unknown case %s\n", c);
-        return 2;
-    }
-    return check_summary(c);
+    return CHECK_RUN_CASE(argv[1], cases);
 }

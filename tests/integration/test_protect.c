@@ -75,12 +75,8 @@ static void run(const char *c)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR\n", argv[0]);
+    if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR", &g_sim, &g_dir))
         return 2;
-    }
-    g_sim = argv[2];
-    g_dir = argv[3];
     run(argv[1]);
     return check_summary(argv[1]);
 }

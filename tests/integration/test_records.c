@@ -748,36 +748,20 @@ static void case_soak(void)
     free(seen);
 }
 
+static const check_case cases[] = {
+    {"retry_kill", case_retry_kill}, {"pass_unrecorded", case_pass_unrecorded},
+    {"bench", case_bench},           {"disk_low", case_disk_low},
+    {"escapes", case_escapes},       {"soak", case_soak},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: test_records CASE STATION ESP32SIM PROFILE_DIR SHIM\n");
+    if (!CHECK_ARGS(argc, argv, "STATION ESP32SIM PROFILE_DIR SHIM", &g_station, &g_sim,
+                    &g_profdir, &g_shim))
         return 2;
-    }
-    g_station = argv[2];
-    g_sim = argv[3];
-    g_profdir = argv[4];
-    g_shim = argv[5];
     snprintf(g_profile, sizeof g_profile, "%s/demo.ini", g_profdir);
     mkrun();
-    const char *c = argv[1];
-    if (!strcmp(c, "retry_kill"))
-        case_retry_kill();
-    else if (!strcmp(c, "pass_unrecorded"))
-        case_pass_unrecorded();
-    else if (!strcmp(c, "bench"))
-        case_bench();
-    else if (!strcmp(c, "disk_low"))
-        case_disk_low();
-    else if (!strcmp(c, "escapes"))
-        case_escapes();
-    else if (!strcmp(c, "soak"))
-        case_soak();
-    else {
-        fprintf(stderr, "unknown case %s\n", c);
-        rmrun();
-        return 2;
-    }
+    int rc = CHECK_RUN_CASE(argv[1], cases);
     rmrun();
-    return check_summary(c);
+    return rc;
 }

@@ -216,28 +216,14 @@ static void case_erased(void)
     env_down(&e);
 }
 
+static const check_case cases[] = {
+    {"unchanged", case_unchanged}, {"block", case_block}, {"all", case_all},
+    {"retry", case_retry},         {"erased", case_erased},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR\n", argv[0]);
+    if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR", &g_sim, &g_dir))
         return 2;
-    }
-    g_sim = argv[2];
-    g_dir = argv[3];
-    const char *c = argv[1];
-    if (!strcmp(c, "unchanged"))
-        case_unchanged();
-    else if (!strcmp(c, "block"))
-        case_block();
-    else if (!strcmp(c, "all"))
-        case_all();
-    else if (!strcmp(c, "retry"))
-        case_retry();
-    else if (!strcmp(c, "erased"))
-        case_erased();
-    else {
-        fprintf(stderr, "unknown case %s\n", c);
-        return 2;
-    }
-    return check_summary(c);
+    return CHECK_RUN_CASE(argv[1], cases);
 }

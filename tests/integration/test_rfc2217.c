@@ -327,28 +327,14 @@ static void run_stub_left(void)
     free(fw);
 }
 
+static const check_case cases[] = {
+    {"resets", run_resets},     {"flash", run_flash},         {"wrong_boot", run_wrong_boot},
+    {"no_reset", run_no_reset}, {"stub_left", run_stub_left},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR\n", argv[0]);
+    if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR", &g_sim, &g_dir))
         return 2;
-    }
-    g_sim = argv[2];
-    g_dir = argv[3];
-    const char *c = argv[1];
-    if (!strcmp(c, "resets"))
-        run_resets();
-    else if (!strcmp(c, "flash"))
-        run_flash();
-    else if (!strcmp(c, "wrong_boot"))
-        run_wrong_boot();
-    else if (!strcmp(c, "no_reset"))
-        run_no_reset();
-    else if (!strcmp(c, "stub_left"))
-        run_stub_left();
-    else {
-        fprintf(stderr, "unknown case %s\n", c);
-        return 2;
-    }
-    return check_summary(c);
+    return CHECK_RUN_CASE(argv[1], cases);
 }

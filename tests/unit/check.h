@@ -108,4 +108,52 @@ static inline int check_summary(const char *name)
     return s->failures ? 1 : 0;
 }
 
+/* A test program made of named cases, run one at a time by CTest: `PROG CASE ARG...`.
+ *
+ *   static const check_case cases[] = {{"unchanged", case_unchanged}, {"all", case_all}};
+ *   int main(int argc, char **argv)
+ *   {
+ *       if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR", &g_sim, &g_dir))
+ *           return 2;
+ *       return CHECK_RUN_CASE(argv[1], cases);
+ *   }
+ */
+typedef struct check_case {
+    const char *name;
+    void (*run)(void);
+} check_case;
+
+/* argv is PROG CASE and then exactly one argument per out[] entry (NULL-terminated), each
+ * stored there in order; otherwise the usage ("CASE " + usage) is printed and false returned. */
+static inline bool check_args(int argc, char **argv, const char *usage, const char **const *out)
+{
+    int n = 0;
+    while (out[n])
+        n++;
+    if (argc != n + 2) {
+        fprintf(stderr, "usage: %s CASE %s\n", argv[0], usage);
+        return false;
+    }
+    for (int i = 0; i < n; i++)
+        *out[i] = argv[i + 2];
+    return true;
+}
+#define CHECK_ARGS(argc, argv, usage, ...) \
+    check_args((argc), (argv), (usage), (const char **const[]){__VA_ARGS__, NULL})
+
+/* Run the case called name and return check_summary(name); 2 (a usage error, said on
+ * stderr) when cases[] has no case of that name. */
+static inline int check_run_case(const char *name, const check_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(cases[i].name, name)) {
+            cases[i].run();
+            return check_summary(name);
+        }
+    }
+    fprintf(stderr, "unknown case %s\n", name);
+    return 2;
+}
+#define CHECK_RUN_CASE(name, cases) check_run_case((name), (cases), sizeof(cases) / sizeof((cases)[0]))
+
 #endif
