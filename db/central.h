@@ -111,6 +111,13 @@ int st_central_waiting_cached(st_db *db, int64_t *waiting, st_err *err);
 typedef int (*st_central_history_fn)(void *user, const char *station, const st_db_attempt *a,
                                      const st_db_bin_entry *b);
 int st_central_audit(st_central *c, const char *mac, st_central_history_fn fn, void *user, st_err *err);
+/* st_db_audit_query across all stations: every unit q names (MAC order), unit(user, mac)
+ * before its rows, rows as st_central_audit gives them limited to [from_ms, to_ms) by
+ * the recording station's clock (attempts by start, bin entries by latest event); units
+ * without rows in the range left out; with a serial, the attempts that never read a MAC
+ * last, under unit(user, ""). The serial lookup reads the shipped documents (no index). */
+int st_central_audit_query(st_central *c, const st_db_unit_query *q, int64_t from_ms, int64_t to_ms,
+                           st_db_mac_fn unit, st_central_history_fn fn, void *user, st_err *err);
 
 /* The central retry bin: open entries of every station whose unit did not pass anywhere
  * after the entry's last failure, newest failure first. */

@@ -120,6 +120,78 @@ int st_central_audit(st_central *c, const char *mac, st_central_history_fn fn, v
     return rc < 0 || x.failed ? -1 : 0;
 }
 
+/* ---- audit by the end of a MAC, by serial, in a time range ----------------------------------- */
+
+static int mac_row(void *ctx, PGresult *r)
+{
+    return db_mac_list_add(ctx, PQgetvalue(r, 0, 0));
+}
+
+/* Passes on the rows in the range, announcing the unit before its first one. */
+typedef struct {
+    const char *mac;
+    int64_t from_ms, to_ms;
+    bool announced, stopped;
+    st_db_mac_fn unit;
+    st_central_history_fn fn;
+    void *user;
+} range_ctx;
+
+static int range_row(void *ctx, const char *station, const st_db_attempt *a, const st_db_bin_entry *b)
+{
+    range_ctx *x = ctx;
+    int64_t t = a ? a->started_ms : b->resolved_ms ? b->resolved_ms : b->last_fail_ms;
+    if (t < x->from_ms || (x->to_ms > 0 && t >= x->to_ms))
+        return 0;
+    if (!x->announced) {
+        x->announced = true;
+        if (x->unit && x->unit(x->user, x->mac))
+            return x->stopped = true;
+    }
+    return x->stopped = x->fn(x->user, station, a, b) != 0;
+}
+
+int st_central_audit_query(st_central *c, const st_db_unit_query *q, int64_t from_ms, int64_t to_ms,
+                           st_db_mac_fn unit, st_central_history_fn fn, void *user, st_err *err)
+{
+    db_mac_list l = {0};
+    int rc = 0;
+    const char *p[] = {*q->serial ? q->serial : q->mac};
+    if (*q->serial)
+        rc = central_each(c, "cannot find the units with that serial",
+                          "SELECT DISTINCT mac FROM attempts WHERE mac IS NOT NULL"
+                          " AND (doc->>'bridge_serial' = $1 OR doc->>'serial' = $1) ORDER BY 1",
+                          1, p, mac_row, &l, err);
+    else if (q->suffix)
+        rc = central_each(c, "cannot find the units whose MAC ends so",
+                          "SELECT DISTINCT mac FROM units WHERE right(mac, length($1) + 1) = ':' || $1 ORDER BY 1",
+                          1, p, mac_row, &l, err);
+    else
+        db_mac_list_add(&l, q->mac);
+    if (rc == 0 && l.oom)
+        rc = st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory");
+    range_ctx x = {.from_ms = from_ms, .to_ms = to_ms, .unit = unit, .fn = fn, .user = user};
+    for (size_t i = 0; rc == 0 && i < l.n && !x.stopped; i++) {
+        x.mac = l.v[i];
+        x.announced = false;
+        rc = st_central_audit(c, l.v[i], range_row, &x, err);
+    }
+    free(l.v);
+    if (rc < 0 || x.stopped || !*q->serial)
+        return rc < 0 ? -1 : 0;
+    /* attempts with the serial that never read a MAC */
+    x.mac = "";
+    x.announced = false;
+    read_ctx r = {.c = c, .fn = range_row, .user = &x, .err = err};
+    rc = central_each(c, "cannot read the attempts with that serial",
+                      "SELECT s.name, 'a', a.doc::text, NULL::bigint FROM attempts a"
+                      " JOIN stations s ON s.uuid = a.station WHERE a.mac IS NULL"
+                      " AND (a.doc->>'bridge_serial' = $1 OR a.doc->>'serial' = $1)"
+                      " ORDER BY a.t_server DESC, a.local_id DESC",
+                      1, p, audit_row, &r, err);
+    return rc < 0 || r.failed ? -1 : 0;
+}
+
 /* ---- retry bin ---------------------------------------------------------------------------- */
 
 #define CENTRAL_BIN_SQL                                                                        \

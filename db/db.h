@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 8 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 9 /* what this build creates / migrates to */
 #define ST_DB_FLASH_STATUS_KNOWN (1u << 24)
 #define ST_DB_MAX_IMAGES 16
 
@@ -97,7 +97,9 @@ typedef struct st_db_attempt {
     char detail[320];           /* what happened (st_err msg) */
     char hint[256];             /* what the operator should do */
     char host[64];              /* station host; "" at begin = gethostname() */
-    char operator_name[64];
+    char operator_name[64];     /* who flashed; "" at begin = the login name (never empty) */
+    char station_version[32];   /* station software version; "" at begin = this build's
+                                 * (st_who_version); "" read back: recorded before schema 9 */
     int64_t started_ms, ended_ms; /* ended_ms 0 while in progress / unknown */
     char serial[64];            /* serial given to the unit ("" none); set by
                                  * st_db_serial_assign, kept by finish when "" */
@@ -155,8 +157,10 @@ typedef struct st_db_stats {
     int64_t attempts_no_mac;    /* of those, attempts whose MAC was never read */
     int64_t units_tried;        /* distinct MACs with a finished attempt */
     int64_t units_passed;       /* distinct MACs with a pass */
-    int64_t units_first_try;    /* distinct MACs that passed on try 1 */
-    double yield;               /* units_passed / units_tried (0 when none tried) */
+    int64_t units_first_try;    /* distinct MACs whose first finished attempt in the range
+                                 * passed (a unit binned and reflashed later is not one) */
+    double yield;               /* final yield: units_passed / units_tried (0 when none) */
+    double first_pass_yield;    /* units_first_try / units_tried (0 when none tried) */
     double active_hours;        /* per station run, first start to last end of the attempts
                                  * counted on its monotonic clock, summed over the runs
                                  * (rows without one: wall-clock first start to last end) */
@@ -201,7 +205,8 @@ void st_db_tx_rollback(st_db *db);
 /* ---- attempts and units ----------------------------------------------------------- */
 
 /* Record the start of an attempt (outcome in_progress). Sets a->id, a->outcome, and
- * a->started_ms, a->host and a->slot_name when they were 0 / "". Records the unit when
+ * a->started_ms, a->host, a->operator_name, a->station_version and a->slot_name when
+ * they were 0 / "". Records the unit when
  * a->mac is known. Call it before touching the unit: without this row the station must
  * not flash. */
 int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err);
@@ -293,6 +298,31 @@ int st_db_bin_export(st_db *db, FILE *f, st_db_format fmt, bool include_resolved
  * (by their latest event: resolution, else last failure), merged. Uses the (mac,
  * started_ms) index: milliseconds on a million attempts. */
 int st_db_audit(st_db *db, const char *mac, st_db_history_fn fn, void *user, st_err *err);
+
+/* The units an auditor asks about: by MAC, whole or as a label prints its end, or by
+ * serial number. */
+typedef struct st_db_unit_query {
+    char mac[18];               /* a whole MAC "aa:bb:cc:dd:ee:ff", or with suffix the last
+                                 * 1..5 bytes "5a:40:01"; "" with a serial */
+    bool suffix;                /* mac is the end of the MACs to find */
+    char serial[64];            /* non-empty: units flashed through a USB bridge with this
+                                 * serial number, or given this serial by the station */
+} st_db_unit_query;
+/* What an auditor types for a unit: a whole MAC (as st_db_mac_normalize takes it) or its
+ * last 1..5 bytes as printed on a label ("5a:40:01", "5A-40-01", "5a4001"), into *q (its
+ * serial cleared). -1 (ST_E_ARG) when it is neither. */
+int st_db_unit_query_parse(const char *text, st_db_unit_query *q, st_err *err);
+/* Called before each unit's rows: its MAC, or "" for the attempts that matched a serial
+ * but never read a MAC. Return non-zero to stop. */
+typedef int (*st_db_mac_fn)(void *user, const char *mac);
+/* Every unit q names (in MAC order), each with its history as st_db_audit gives it,
+ * limited to [from_ms, to_ms) (attempts by start, bin entries by their latest event;
+ * to_ms <= 0: no upper bound): unit(user, mac) and then the unit's rows. A unit with no
+ * row in the range is left out. With a serial, its attempts that never read a MAC (and
+ * their bin entries) come last, under unit(user, ""). The serial and MAC lookups use
+ * indexes; a MAC suffix reads the units table once. */
+int st_db_audit_query(st_db *db, const st_db_unit_query *q, int64_t from_ms, int64_t to_ms,
+                      st_db_mac_fn unit, st_db_history_fn fn, void *user, st_err *err);
 /* Attempts started in [from_ms, to_ms) (to_ms <= 0: no upper bound), oldest first. */
 int st_db_attempts_range(st_db *db, int64_t from_ms, int64_t to_ms, st_db_attempt_fn fn,
                          void *user, st_err *err);
@@ -316,8 +346,11 @@ int st_db_write_bin(FILE *f, st_db_format fmt, const st_db_bin_entry *e, const c
 /* Yield and throughput over finished attempts started in [from_ms, to_ms). */
 int st_db_stats_summary(st_db *db, int64_t from_ms, int64_t to_ms, st_db_stats *s, st_err *err);
 /* Failed and interrupted attempts per (bridge chip, failure class), by bridge then most
- * frequent first. bridge is the bridge name, else "vvvv:pppp", else "unknown". */
-typedef int (*st_db_class_fn)(void *user, const char *bridge, st_fclass fclass, int64_t count);
+ * frequent first: how many attempts, how many units (distinct MACs) they were, and how
+ * many of the attempts never read a MAC (those count as attempts, not as units). bridge
+ * is the bridge name, else "vvvv:pppp", else "unknown". */
+typedef int (*st_db_class_fn)(void *user, const char *bridge, st_fclass fclass, int64_t count,
+                              int64_t units, int64_t no_mac);
 int st_db_stats_classes(st_db *db, int64_t from_ms, int64_t to_ms, st_db_class_fn fn, void *user,
                         st_err *err);
 /* Units passed and attempts finished per clock hour (UTC, by start time), oldest hour

@@ -1,6 +1,7 @@
 /* db_attempt.c - units and attempts: begin, identity update, finish, read back, and
  * the crash recovery that closes attempts a dead station left open. */
 #include "db_internal.h"
+#include "who.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -112,6 +113,7 @@ static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *ma
     db_bind_failure(s, a->fclass, a->phase, a->status, a->nstatus, a->detail, a->hint);
     db_bind_text(s, ":host", a->host);
     db_bind_text(s, ":operator", a->operator_name);
+    db_bind_text(s, ":station_version", a->station_version);
     db_bind_i64(s, ":started_ms", a->started_ms);
     db_bind_i64_nz(s, ":ended_ms", a->ended_ms);
     db_bind_text(s, ":serial", a->serial);
@@ -173,6 +175,7 @@ void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
     if (sqlite3_column_type(s, c) != SQLITE_NULL)
         a->flash_status = ST_DB_FLASH_STATUS_KNOWN | ((uint32_t)sqlite3_column_int64(s, c) & 0xFFFFFFu);
     c++;
+    db_col_text(s, c++, a->station_version, sizeof a->station_version);
 }
 
 /* ---- units ---------------------------------------------------------------------------- */
@@ -357,13 +360,13 @@ int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
                " bridge_serial, chip, package, description, rev_major, rev_minor, flash_id, flash_size,"
                " flash_status, profile, images, baud, bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms,"
                " verify_ms, total_ms, try_no, outcome, fclass, phase, status, detail, hint, host,"
-               " operator, started_ms, ended_ms, run_started_ms, run_offset_ms)"
+               " operator, station_version, started_ms, ended_ms, run_started_ms, run_offset_ms)"
                " VALUES (:mac, :slot_name, :slot, :port, :bridge, :bridge_vid, :bridge_pid, :bridge_serial,"
                " :chip, :package, :description, :rev_major, :rev_minor, :flash_id, :flash_size,"
                " :flash_status, :profile,"
                " :images, :baud, :bytes_raw, :bytes_compressed, :connect_ms, :stub_ms, :write_ms,"
                " :verify_ms, :total_ms, :try_no, 'in_progress', :fclass, :phase, :status, :detail, :hint,"
-               " :host, :operator, :started_ms, NULL, :run_started_ms, :run_offset_ms)",
+               " :host, :operator, :station_version, :started_ms, NULL, :run_started_ms, :run_offset_ms)",
         .images = true,
     };
     char mac[18];
@@ -374,6 +377,11 @@ int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
         a->started_ms = st_db_now_ms();
     if (!a->host[0])
         snprintf(a->host, sizeof a->host, "%s", db->host);
+    /* every attempt says who and what flashed it, whoever the caller */
+    if (!a->operator_name[0])
+        st_who_operator(NULL, a->operator_name, sizeof a->operator_name);
+    if (!a->station_version[0])
+        snprintf(a->station_version, sizeof a->station_version, "%s", st_who_version());
     if (!a->slot_name[0])
         snprintf(a->slot_name, sizeof a->slot_name, "slot%d", a->slot);
     a->outcome = ST_DB_IN_PROGRESS;
@@ -418,6 +426,7 @@ int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *
                " write_ms = :write_ms, verify_ms = :verify_ms, total_ms = :total_ms, try_no = :try_no,"
                " outcome = :outcome, fclass = :fclass, status = :status,"
                " detail = :detail, hint = :hint, operator = COALESCE(:operator, operator),"
+               " station_version = COALESCE(:station_version, station_version),"
                " ended_ms = :ended_ms, serial = COALESCE(:serial, serial),"
                " provision = COALESCE(:provision, provision), boot = :boot,"
                " boot_captured = :boot_captured, boot_console = :boot_console,"

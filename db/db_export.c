@@ -31,8 +31,11 @@ typedef struct {
 static void csv_cell(FILE *f, const char *raw)
 {
     char buf[1024];
-    snprintf(buf, sizeof buf, "%s%s", st_text_is_formula(raw) ? "'" : "", raw);
-    const char *s = st_text_clean_cell(buf);
+    /* cleaned first: a control character ahead of '=' must not hide the formula */
+    snprintf(buf, sizeof buf, "'%s", raw);
+    char *s = st_text_clean_cell(buf + 1);
+    if (st_text_is_formula(s))
+        s = buf;
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
         return;
@@ -129,7 +132,7 @@ typedef struct {
     char imgs[ST_DB_MAX_IMAGES * 80];
 } row_bufs;
 
-#define MAX_FIELDS 48 /* an attempt has 46, plus "kind" */
+#define MAX_FIELDS 52 /* an attempt has 47, plus "kind" */
 
 /* A record's field list: rec is an st_db_attempt or an st_db_bin_entry. */
 typedef int (*fields_fn)(const void *rec, const char *kind, fld *fl, row_bufs *rb);
@@ -220,6 +223,7 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
         F("flash_status", K_INT, .i = a->flash_status & 0xFFFFFFu);
     else
         F("flash_status", K_INT_NZ, .i = 0);
+    F("station_version", K_STR, .s = a->station_version);
     return n;
 }
 

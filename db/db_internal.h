@@ -162,7 +162,7 @@ void db_bind_failure(sqlite3_stmt *s, st_fclass fc, st_phase ph, const uint8_t *
                   "connect_ms, stub_ms, write_ms, verify_ms, total_ms, try_no, outcome, "        \
     DB_FAILURE_COLS ", host, operator, started_ms, ended_ms, serial, provision, boot, "         \
                     "boot_captured, boot_console, duration_ms, run_started_ms, run_offset_ms, " \
-                    "blocks_repaired, mac_crc_bad, flash_status"
+                    "blocks_repaired, mac_crc_bad, flash_status, station_version"
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a);
 #define DB_BIN_COLS                                                                            \
     DB_PLACE_COLS ", " DB_FAILURE_COLS ", attempts, first_fail_ms, last_fail_ms, "             \
@@ -177,6 +177,19 @@ int db_unit_touch(st_db *db, const char *mac, const st_db_attempt *a, int64_t t,
 int db_bin_record_attempt(st_db *db, const st_db_attempt *a, st_err *err);
 /* Resolve bin entries a passing attempt settles (inside the caller's savepoint). */
 int db_bin_resolve_for_pass(st_db *db, const st_db_attempt *a, st_err *err);
+
+/* The hex digits of in (':' '-' '.' ignored), lower case, ':' between bytes, into out
+ * (>= 18 bytes): the number of whole bytes (at most 6), or -1 when in is not hex bytes. */
+int db_mac_text(const char *in, char *out);
+
+/* A growing list of MACs (the units an audit names, local or central). */
+typedef struct {
+    char (*v)[18];
+    size_t n, cap;
+    bool oom;
+} db_mac_list;
+/* Append mac: 0, or 1 (and l->oom) when out of memory. Free l->v when done. */
+int db_mac_list_add(db_mac_list *l, const char *mac);
 
 /* Schema: bring the file to ST_DB_SCHEMA_VERSION, one transaction per step. */
 int db_migrate(st_db *db, st_err *err);

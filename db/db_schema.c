@@ -152,6 +152,15 @@ static const db_migration migrations[] = {
      * NULL not read): write protection is diagnosed from them (write_protected). */
     {8, "flash status registers",
      "ALTER TABLE attempts ADD COLUMN flash_status INTEGER;"},
+
+    /* Who and what flashed (auditors): the station software's version with every
+     * attempt (host and operator are there since v1). Old rows: NULL, unknown. Audit
+     * finds a unit by the USB serial number of its bridge or by the serial the station
+     * gave it: both indexed, so that is the unit's own rows, not a table scan. */
+    {9, "station version, serial number lookups",
+     "ALTER TABLE attempts ADD COLUMN station_version TEXT;"
+     "CREATE INDEX attempts_bridge_serial ON attempts(bridge_serial) WHERE bridge_serial IS NOT NULL;"
+     "CREATE INDEX attempts_serial ON attempts(serial) WHERE serial IS NOT NULL;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

@@ -1,5 +1,6 @@
-/* db_stats.c - production figures over a time range: yield, throughput, which failure
- * classes each bridge chip produces, units per clock hour and how each slot fares.
+/* db_stats.c - production figures over a time range: yield per unit (first pass and
+ * final), throughput, which failure classes each bridge chip produces (attempts and
+ * units), units per clock hour and how each slot fares.
  * Attempts still in progress are left out; attempts whose MAC was never read count as
  * attempts but cannot count as units. */
 #include "db_internal.h"
@@ -34,8 +35,10 @@ static int summary_row(void *ctx, sqlite3_stmt *s)
     st->units_passed = sqlite3_column_int64(s, 6);
     st->units_first_try = sqlite3_column_int64(s, 7);
     double active_ms = sqlite3_column_double(s, 8);
-    if (st->units_tried)
+    if (st->units_tried) {
         st->yield = (double)st->units_passed / (double)st->units_tried;
+        st->first_pass_yield = (double)st->units_first_try / (double)st->units_tried;
+    }
     if (st->attempts && active_ms > 0) {
         st->active_hours = active_ms / 3600000.0;
         st->units_per_hour = (double)st->units_passed / st->active_hours;
@@ -51,7 +54,10 @@ int st_db_stats_summary(st_db *db, int64_t from_ms, int64_t to_ms, st_db_stats *
         "SELECT count(*), total(outcome = 'pass'), total(outcome = 'fail'),"
         " total(outcome = 'interrupted'), total(mac IS NULL), count(DISTINCT mac),"
         " count(DISTINCT CASE WHEN outcome = 'pass' THEN mac END),"
-        " count(DISTINCT CASE WHEN outcome = 'pass' AND try_no = 1 THEN mac END),"
+        /* first pass: the unit's first finished attempt in the range passed */
+        " (SELECT count(*) FROM (SELECT outcome, row_number() OVER (PARTITION BY mac"
+        "   ORDER BY started_ms, id) AS rn FROM attempts WHERE " DB_FINISHED_IN_RANGE
+        "   AND mac IS NOT NULL) WHERE rn = 1 AND outcome = 'pass'),"
         " (" DB_ACTIVE_MS ")"
         " FROM attempts WHERE " DB_FINISHED_IN_RANGE,
         from_ms, to_ms, summary_row, st, err);
@@ -63,7 +69,8 @@ static int class_row(void *ctx, sqlite3_stmt *s)
     char bridge[64], fc[32];
     db_col_text(s, 0, bridge, sizeof bridge);
     db_col_text(s, 1, fc, sizeof fc);
-    return c->fn.cls(c->user, bridge, st_fclass_from_name(fc), sqlite3_column_int64(s, 2));
+    return c->fn.cls(c->user, bridge, st_fclass_from_name(fc), sqlite3_column_int64(s, 2),
+                     sqlite3_column_int64(s, 3), (int64_t)sqlite3_column_double(s, 4));
 }
 
 int st_db_stats_classes(st_db *db, int64_t from_ms, int64_t to_ms, st_db_class_fn fn, void *user,
@@ -74,7 +81,8 @@ int st_db_stats_classes(st_db *db, int64_t from_ms, int64_t to_ms, st_db_class_f
         db,
         "SELECT COALESCE(NULLIF(bridge, ''),"
         "   CASE WHEN bridge_vid IS NOT NULL THEN printf('%04x:%04x', bridge_vid, bridge_pid) END,"
-        "   'unknown') AS b, COALESCE(fclass, 'none') AS fc, count(*) AS n"
+        "   'unknown') AS b, COALESCE(fclass, 'none') AS fc, count(*) AS n, count(DISTINCT mac),"
+        " total(mac IS NULL)"
         " FROM attempts WHERE outcome IN ('fail', 'interrupted')"
         " AND started_ms >= :from AND started_ms < :to"
         " GROUP BY b, fc ORDER BY b, n DESC, fc",

@@ -460,25 +460,30 @@ void st_db_format_time(int64_t ms, char *buf, size_t cap)
     snprintf(buf, cap, "%s.%03dZ", base, (int)rem);
 }
 
-int st_db_mac_normalize(const char *in, char *out, st_err *err)
+int db_mac_text(const char *in, char *out)
 {
-    uint8_t b[6];
     int nd = 0;
+    size_t n = 0;
     for (const char *p = in ? in : ""; *p; p++) {
         if (*p == ':' || *p == '-' || *p == '.')
             continue;
         if (!isxdigit((unsigned char)*p) || nd >= 12)
-            goto bad;
-        int v = isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
-        if (nd % 2 == 0)
-            b[nd / 2] = (uint8_t)(v << 4);
-        else
-            b[nd / 2] |= (uint8_t)v;
+            return -1;
+        if (nd && nd % 2 == 0)
+            out[n++] = ':';
+        out[n++] = (char)tolower((unsigned char)*p);
         nd++;
     }
-    if (nd != 12)
+    out[n] = '\0';
+    return nd % 2 ? -1 : nd / 2;
+}
+
+int st_db_mac_normalize(const char *in, char *out, st_err *err)
+{
+    char m[18];
+    if (db_mac_text(in, m) != 6)
         goto bad;
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+    memcpy(out, m, sizeof m);
     return 0;
 bad:
     st_err_set(err, ST_E_ARG, ST_PH_DB, "'%s' is not a MAC address (6 hex bytes, e.g. 94:b9:7e:5a:6e:58)",

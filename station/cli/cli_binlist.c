@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli_records.h"
+#include "text.h"
 
 #define PROG "station retry-bin"
 
@@ -34,11 +35,16 @@ static void print_row(int *rows, const char *station, const st_db_bin_entry *b, 
     if ((*rows)++ == 0)
         printf("%s%-5s %-17s %-24s %-18s %-12s %-11s %-9s %-3s %-8s %s\n", station ? "station          " : "",
                "id", "mac", "last failure", "class", "phase", "status", "bridge", "try", "state", "slot / hint");
+    /* slot, port, hint and station name may carry device text: no control character
+     * reaches the terminal */
+    char line[1200];
+    size_t n = 0;
     if (station)
-        printf("%-16s ", station);
-    printf("%-5lld %-17s %-24s %-18s %-12s %-11s %-9s %-3d %-8s %s %s; %s\n", (long long)b->id,
-           *b->mac ? b->mac : "(no MAC)", t, st_fclass_name(b->fclass), st_phase_name(b->phase),
-           *st ? st : "-", vp, b->attempts, state, b->slot_name, b->port, b->hint);
+        n = (size_t)snprintf(line, sizeof line, "%-16s ", station);
+    snprintf(line + n, sizeof line - n, "%-5lld %-17s %-24s %-18s %-12s %-11s %-9s %-3d %-8s %s %s; %s",
+             (long long)b->id, *b->mac ? b->mac : "(no MAC)", t, st_fclass_name(b->fclass),
+             st_phase_name(b->phase), *st ? st : "-", vp, b->attempts, state, b->slot_name, b->port, b->hint);
+    puts(st_text_clean(line));
 }
 
 typedef struct {

@@ -12,8 +12,8 @@ static int usage(FILE *out)
 {
     fprintf(out, "usage: station export [--since TIME] [--until TIME] (--csv | --json) [-o FILE]\n"
                  "                      [--db PATH]\n"
-                 "  --since, --until  UTC ISO-8601 (2024-05-01T09:30Z), \"now\", or an age (24h, 7d);\n"
-                 "                    default: everything\n"
+                 "  --since, --until  ISO-8601 (2026-12-03T07:28Z, 2026-12-03T07:28+01:00; no offset =\n"
+                 "                    UTC), \"now\", or an age (24h, 7d); default: everything\n"
                  "  --csv, --json     CSV with a header row, or one JSON object per line\n"
                  "  -o FILE           write to FILE instead of stdout\n"
                  "  --db              record store (default $STATION_DB or the per-user default)\n"

@@ -13,7 +13,7 @@
 
 #include "bench.h"
 #include "cli_paths.h"
-#include "cli_who.h"
+#include "who.h"
 #include "db.h"
 #include "detect.h"
 #include "flash_unit.h"
@@ -299,7 +299,7 @@ int st_cli_flash(int argc, char **argv)
                                                             : ST_REFLASH_CHANGED;
     printf("reflash: %s\n", st_reflash_name(opts.reflash));
     char who[64];
-    st_bench_cfg bc = {.port = port, .operator_name = st_cli_operator(operator_arg, who, sizeof who),
+    st_bench_cfg bc = {.port = port, .operator_name = st_who_operator(operator_arg, who, sizeof who),
                        .serial = serial_arg, .new_serial = new_serial};
     cli_state st = {.phase = ST_PH_NONE, .last_pct = -1};
     opts.abort = &g_stop;

@@ -7,6 +7,15 @@
 #include <string.h>
 #include <time.h>
 
+/* Two decimal digits at s into *v. */
+static bool two_digits(const char *s, int *v)
+{
+    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+        return false;
+    *v = (s[0] - '0') * 10 + (s[1] - '0');
+    return true;
+}
+
 int st_cli_parse_time(const char *s, int64_t *out_ms, st_err *err)
 {
     int64_t now = st_db_now_ms();
@@ -24,24 +33,44 @@ int st_cli_parse_time(const char *s, int64_t *out_ms, st_err *err)
         return 0;
     }
     struct tm tm = {0};
-    int y, mo, d, h = 0, mi = 0, n = 0;
+    int y, mo, d, h = 0, mi = 0, n = 0, off_min = 0;
     double sec = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
         goto bad;
     const char *p = s + n;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2)
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        if (!two_digits(p + 1, &h) || p[3] != ':' || !two_digits(p + 4, &mi))
             goto bad;
-        p += 1 + m;
+        p += 6;
         if (*p == ':') {
-            if (sscanf(p + 1, "%lf%n", &sec, &m) != 1)
+            char *end2;
+            if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
                 goto bad;
-            p += 1 + m;
+            sec = strtod(p + 1, &end2);
+            p = end2;
         }
-    }
-    if (*p == 'Z')
+        /* the offset from UTC: Z, +hh:mm, +hhmm or +hh (-hh... west of Greenwich) */
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p == '-' ? -1 : 1, oh, om = 0;
+            if (!two_digits(p + 1, &oh))
+                goto bad;
+            p += 3;
+            if (*p == ':')
+                p++;
+            if (isdigit((unsigned char)*p)) {
+                if (!two_digits(p, &om))
+                    goto bad;
+                p += 2;
+            }
+            if (oh > 23 || om > 59)
+                goto bad;
+            off_min = sign * (oh * 60 + om);
+        }
+    } else if (*p == 'Z' || *p == 'z') {
         p++;
+    }
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec < 0 || sec >= 61)
         goto bad;
     tm.tm_year = y - 1900;
@@ -49,12 +78,13 @@ int st_cli_parse_time(const char *s, int64_t *out_ms, st_err *err)
     tm.tm_mday = d;
     tm.tm_hour = h;
     tm.tm_min = mi;
-    *out_ms = (int64_t)timegm(&tm) * 1000 + (int64_t)(sec * 1000 + 0.5);
+    *out_ms = ((int64_t)timegm(&tm) - (int64_t)off_min * 60) * 1000 + (int64_t)(sec * 1000 + 0.5);
     return 0;
 bad:
     st_err_set(err, ST_E_ARG, ST_PH_NONE, "cannot read the time \"%s\"", s);
-    return st_err_hint(err, "use UTC ISO-8601 (2024-05-01, 2024-05-01T09:30:00Z), \"now\", or an "
-                            "age such as 90m, 24h, 7d");
+    return st_err_hint(err, "use ISO-8601 (2026-12-03, 2026-12-03T07:28, 2026-12-03T07:28:15Z, "
+                            "2026-12-03T07:28+01:00; no offset = UTC), \"now\", or an age such as "
+                            "90m, 24h, 7d");
 }
 
 int st_cli_parse(const char *prog, int argc, char **argv, const struct option *longopts, int nargs,
@@ -78,6 +108,7 @@ int st_cli_parse(const char *prog, int argc, char **argv, const struct option *l
         case 'C': o->central = optarg; break;
         case 'l': o->local = true; break;
         case 'B': o->by = optarg; break;
+        case 'S': o->serial = optarg; break;
         case 's':
         case 'u':
             if (st_cli_parse_time(optarg, ch == 's' ? &o->since_ms : &o->until_ms, &err) < 0) {
@@ -89,8 +120,20 @@ int st_cli_parse(const char *prog, int argc, char **argv, const struct option *l
         default: return usage(stderr);
         }
     }
-    if (argc - optind != nargs)
+    o->nargs = argc - optind;
+    if (nargs >= 0 ? o->nargs != nargs : o->nargs > -nargs)
         return usage(stderr);
+    /* a range that ends before it starts holds nothing: say so rather than answer empty */
+    if (o->since_ms && o->until_ms && o->since_ms >= o->until_ms) {
+        char a[32], b[32];
+        st_db_format_time(o->since_ms, a, sizeof a);
+        st_db_format_time(o->until_ms, b, sizeof b);
+        st_err_set(&err, ST_E_ARG, ST_PH_NONE, "--until %s is not after --since %s: the range is empty",
+                   b, a);
+        st_err_hint(&err, "swap the two times, or widen the range (times without an offset are UTC)");
+        st_cli_print_err(prog, &err);
+        return 2;
+    }
     o->args = argv + optind;
     return -1;
 }
@@ -160,6 +203,8 @@ static void attempt_line(const st_db_attempt *a, char *buf, size_t cap)
         st_db_outcome_name(a->outcome), a->try_no, a->slot_name, a->port);
     if (a->vid || *a->bridge)
         ADD("  %s %04x:%04x", *a->bridge ? a->bridge : "bridge", a->vid, a->pid);
+    if (*a->bridge_serial)
+        ADD("  usb serial %s", a->bridge_serial);
     if (*a->description)
         ADD("  %s", a->description);
     if (a->flash_id)
@@ -186,6 +231,8 @@ static void attempt_line(const st_db_attempt *a, char *buf, size_t cap)
     }
     if (*a->operator_name || *a->host)
         ADD("  by %s@%s", *a->operator_name ? a->operator_name : "-", a->host);
+    if (*a->station_version)
+        ADD("  station %s", a->station_version);
 }
 
 static void bin_line(const st_db_bin_entry *b, char *buf, size_t cap)

@@ -14,7 +14,9 @@
 #include "err.h"
 
 /* A time argument in UTC milliseconds: ISO-8601 ("2024-05-01", "2024-05-01T09:30",
- * "2024-05-01 09:30:15Z", UTC), "now", or an age back from now ("90m", "24h", "7d"). */
+ * "2024-05-01 09:30:15.5Z", seconds optional; UTC unless an offset follows the time:
+ * "2026-12-03T07:28+01:00", "+0100", "-05"), "now", or an age back from now ("90m",
+ * "24h", "7d"). */
 int st_cli_parse_time(const char *s, int64_t *out_ms, st_err *err);
 
 /* The record commands' options, as getopt_long table entries (a command lists those it
@@ -26,6 +28,7 @@ int st_cli_parse_time(const char *s, int64_t *out_ms, st_err *err);
 #define ST_CLI_OPT_ALL {"all", no_argument, 0, 'a'}
 #define ST_CLI_OPT_OUTPUT {"output", required_argument, 0, 'o'} /* also -o */
 #define ST_CLI_OPT_HELP {"help", no_argument, 0, 'h'}           /* also -h */
+#define ST_CLI_OPT_SERIAL {"serial", required_argument, 0, 'S'}, {"usb-serial", required_argument, 0, 'S'}
 /* --central URL|CONF-FILE: answer from the central store (also when $STATION_CENTRAL is
  * set); --local: the local store even then. */
 #define ST_CLI_OPT_CENTRAL {"central", required_argument, 0, 'C'}, {"local", no_argument, 0, 'l'}
@@ -42,12 +45,14 @@ typedef struct st_cli_opts {
     const char *central;          /* --central; NULL: $STATION_CENTRAL unless --local */
     bool local;                   /* --local */
     const char *by;               /* --by (stats --central): station, line or hour */
+    const char *serial;           /* --serial / --usb-serial (audit) */
     char **args;                  /* the positional arguments */
+    int nargs;
 } st_cli_opts;
 /* Parse a record command's arguments with the options of longopts and exactly nargs
- * positional ones into *o. Returns -1 to go on, else the exit status to return now: 0
- * after --help (usage(stdout)), 2 after a bad time (error printed) or a usage error
- * (usage(stderr)). */
+ * positional ones (nargs < 0: at most -nargs) into *o; o->nargs says how many. Returns -1 to go on, else the exit status to return now: 0
+ * after --help (usage(stdout)), 2 after a bad time or a range whose --until is not after
+ * its --since (error printed) or a usage error (usage(stderr)). */
 int st_cli_parse(const char *prog, int argc, char **argv, const struct option *longopts, int nargs,
                  st_cli_opts *o, int (*usage)(FILE *out));
 /* Print "<prog>: <error>" and the hint to stderr. */

@@ -18,7 +18,7 @@
 
 #include "cli_event_json.h"
 #include "cli_hook.h"
-#include "cli_who.h"
+#include "who.h"
 #include "text.h"
 #include "cli_paths.h"
 #include "cli_records.h"
@@ -442,7 +442,7 @@ int st_cli_run(int argc, char **argv)
     dirs = st_cli_profile_dirs(dirs, dirs_buf, sizeof dirs_buf);
     snprintf(r.profile_dirs, sizeof r.profile_dirs, "%s", dirs);
     snprintf(cfg.profile_search, sizeof cfg.profile_search, "%s", dirs);
-    st_cli_operator(op, cfg.operator_name, sizeof cfg.operator_name);
+    st_who_operator(op, cfg.operator_name, sizeof cfg.operator_name);
     cfg.scan_usb = usb || !*cfg.sim_dir;
     if (st_profile_resolve(profile, dirs, cfg.profile_path, sizeof cfg.profile_path, &err) < 0) {
         st_cli_print_err(PROG, &err);

@@ -1,4 +1,5 @@
-/* cli_stats.c - `station stats`: yield, failure classes by bridge chip, units per hour,
+/* cli_stats.c - `station stats`: yield per unit (first pass, final), failure classes by
+ * bridge chip (attempts and units), units per hour,
  * attempts per slot and link repairs by bridge and by slot over attempts started in a
  * time range. Exit status 0, 2 usage, 3
  * database unusable. */
@@ -9,13 +10,15 @@
 #include <string.h>
 
 #include "cli_records.h"
+#include "text.h"
 
 #define PROG "station stats"
 
 static int usage(FILE *out)
 {
     fprintf(out, "usage: station stats [--since TIME] [--until TIME] [--json] [--db PATH]\n"
-                 "  --since, --until  UTC ISO-8601, \"now\", or an age (24h, 7d); default: everything\n"
+                 "  --since, --until  ISO-8601 (2026-12-03T07:28Z, 2026-12-03T07:28+01:00; no offset =\n"
+                 "                    UTC), \"now\", or an age (24h, 7d); default: everything\n"
                  "  --json            one JSON object\n"
                  "  --db              record store (default $STATION_DB or the per-user default)\n"
                  ST_CLI_CENTRAL_HELP "\n"
@@ -30,7 +33,8 @@ typedef struct {
     char last_bridge[64];
 } stats_ctx;
 
-/* One row of a section: into c->arr as an object, or printed. */
+/* One row of a section: into c->arr as an object, or printed (bridge and slot names come
+ * from devices and paths: no control character reaches the terminal). */
 static void section_row(stats_ctx *c, json_t *o, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void section_row(stats_ctx *c, json_t *o, const char *fmt, ...)
 {
@@ -40,22 +44,37 @@ static void section_row(stats_ctx *c, json_t *o, const char *fmt, ...)
         return;
     }
     json_decref(o);
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    size_t n = strlen(line);
+    bool nl = n && line[n - 1] == '\n';
+    if (nl)
+        line[n - 1] = '\0';
+    fputs(st_text_clean(line), stdout);
+    if (nl)
+        fputc('\n', stdout);
 }
 
-static int on_class(void *user, const char *bridge, st_fclass fc, int64_t count)
+static int on_class(void *user, const char *bridge, st_fclass fc, int64_t count, int64_t units,
+                    int64_t no_mac)
 {
     stats_ctx *c = user;
     if (!c->json && strcmp(c->last_bridge, bridge) != 0) {
-        printf("  %s\n", bridge);
+        char b[64];
+        snprintf(b, sizeof b, "%s", bridge);
+        printf("  %s\n", st_text_clean(b));
         snprintf(c->last_bridge, sizeof c->last_bridge, "%s", bridge);
     }
-    section_row(c, json_pack("{s:s,s:s,s:I}", "bridge", bridge, "class", st_fclass_name(fc), "count",
-                             (json_int_t)count),
-                "    %-20s %lld\n", st_fclass_name(fc), (long long)count);
+    char extra[64] = "";
+    if (no_mac)
+        snprintf(extra, sizeof extra, "  (+%lld attempt%s without a MAC)", (long long)no_mac, no_mac == 1 ? "" : "s");
+    section_row(c, json_pack("{s:s,s:s,s:I,s:I,s:I}", "bridge", bridge, "class", st_fclass_name(fc), "count",
+                             (json_int_t)count, "units", (json_int_t)units, "attempts_no_mac", (json_int_t)no_mac),
+                "    %-20s %6lld attempts %6lld unit%s%s\n", st_fclass_name(fc), (long long)count, (long long)units,
+                units == 1 ? " " : "s", extra);
     return 0;
 }
 
@@ -132,12 +151,13 @@ static const struct {
 
 static json_t *summary_json(const st_db_stats *s)
 {
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "attempts", (json_int_t)s->attempts,
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f}", "attempts", (json_int_t)s->attempts,
                      "passes", (json_int_t)s->passes, "fails", (json_int_t)s->fails, "interrupted",
                      (json_int_t)s->interrupted, "attempts_no_mac", (json_int_t)s->attempts_no_mac,
                      "units_tried", (json_int_t)s->units_tried, "units_passed",
                      (json_int_t)s->units_passed, "units_first_try", (json_int_t)s->units_first_try,
-                     "yield", s->yield, "active_hours", s->active_hours, "units_per_hour",
+                     "yield", s->yield, "first_pass_yield", s->first_pass_yield, "final_yield", s->yield,
+                     "active_hours", s->active_hours, "units_per_hour",
                      s->units_per_hour);
 }
 
@@ -146,9 +166,9 @@ static void summary_text(const st_db_stats *s)
     printf("attempts:        %lld (%lld pass, %lld fail, %lld interrupted; %lld without a MAC)\n",
            (long long)s->attempts, (long long)s->passes, (long long)s->fails, (long long)s->interrupted,
            (long long)s->attempts_no_mac);
-    printf("units:           %lld tried, %lld passed (%lld on the first try)\n", (long long)s->units_tried,
+    printf("units:           %lld tried, %lld passed (%lld on their first attempt)\n", (long long)s->units_tried,
            (long long)s->units_passed, (long long)s->units_first_try);
-    printf("yield:           %.1f %%\n", s->yield * 100);
+    printf("yield per unit:  %.1f %% first pass, %.1f %% final\n", s->first_pass_yield * 100, s->yield * 100);
     printf("throughput:      %.1f units per hour over %.2f active hours\n", s->units_per_hour,
            s->active_hours);
 }

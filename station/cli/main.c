@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "who.h"
 
 typedef int (*st_cli_fn)(int argc, char **argv);
 
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
         return usage(stdout);
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("station %s (flashstation; record schema v%d)\n", ST_VERSION, ST_DB_SCHEMA_VERSION);
+        printf("station %s (flashstation; record schema v%d)\n", st_who_version(), ST_DB_SCHEMA_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -32,5 +32,7 @@ char *st_text_clean_cell(char *s)
 
 int st_text_is_formula(const char *s)
 {
+    while (*s == ' ') /* a cleaned control character, or padding, before the '=' */
+        s++;
     return s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
 }

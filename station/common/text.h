@@ -12,8 +12,9 @@
 char *st_text_clean(char *s);
 /* The same, keeping line breaks (\n, \r): for a quoted CSV cell, where they are data. */
 char *st_text_clean_cell(char *s);
-/* True when a spreadsheet would read s as a formula (first character = + - @, or a tab
- * or carriage return before one): CSV writers prefix such a cell with a single quote. */
+/* True when a spreadsheet would read s as a formula (first character after any spaces
+ * = + - @, or a tab or carriage return before one): CSV writers prefix such a cell with a
+ * single quote. */
 int st_text_is_formula(const char *s);
 
 #endif

@@ -81,6 +81,25 @@ grep '"station":"st-2"' "$WORK/audit.json" | grep -q '"outcome":"pass"' || fail 
 head -1 "$WORK/audit.json" | grep -q '"station":"st-2"' || fail "newest entry of X is not station 2's pass"
 "$STATION" audit --central "$URL" "$X" | grep -q '^\[st-1\]' || fail "audit text has no station names"
 ok "audit --central: X failed on st-1 and passed on st-2, newest first"
+grep '"kind":"attempt"' "$WORK/audit.json" | grep -vq '"station_version":"[0-9]' &&
+    fail "an attempt in audit --central lacks the station version"
+# by the end of the MAC as a label prints it; every unit that matches, with its history
+"$STATION" audit --central "$URL" 99:00:01 >"$WORK/audit_end.txt" || fail "audit --central by MAC end"
+grep -q "^unit $X\$" "$WORK/audit_end.txt" && grep -q '^\[st-2\]' "$WORK/audit_end.txt" ||
+    { cat "$WORK/audit_end.txt" >&2; fail "audit --central 99:00:01 does not list X with its history"; }
+"$STATION" audit --central "$URL" 00:07 >"$WORK/audit_07.txt" || fail "audit --central 00:07"
+grep -q '^3 units for a MAC ending in 00:07$' "$WORK/audit_07.txt" ||
+    { cat "$WORK/audit_07.txt" >&2; fail "audit --central 00:07 does not list the three stations' unit 7"; }
+# by the USB serial number of X's bridge on station 2
+xser=$(sqlite3 "$WORK/st2.db" "SELECT bridge_serial FROM attempts WHERE mac = '$X' LIMIT 1")
+[ -n "$xser" ] || fail "no USB serial recorded for X"
+"$STATION" audit --central "$URL" --serial "$xser" | grep -q "^unit $X\$" || fail "audit --central --serial $xser does not find X"
+# a time range: nothing before the stations ran; a reversed range is an error
+"$STATION" audit --central "$URL" "$X" --until 2000-01-01T00:00+01:00 >/dev/null 2>&1
+[ $? = 1 ] || fail "audit --central with a range before everything did not answer 'no records'"
+"$STATION" audit --central "$URL" "$X" --since now --until 1h >/dev/null 2>&1
+[ $? = 2 ] || fail "audit --central with a reversed range is not an error"
+ok "audit --central by MAC end (99:00:01, 00:07 on three stations), by USB serial, in a time range; station version shipped"
 
 # ---- the central retry bin ----
 "$STATION" retry-bin --central "$URL" --json >"$WORK/bin.json" || fail "retry-bin --central"

@@ -110,6 +110,58 @@ static inline char *harness_read_file(const char *path)
     return buf ? buf : strdup("");
 }
 
+/* Run `exe ARGS...` (a record command: no STATION_DB, no STATION_CENTRAL) to completion,
+ * stdout into *out and stderr into *err (malloc'd; err NULL: stderr goes to ours), files
+ * in dir. Returns the exit status, -1 when it did not exit. */
+static inline int harness_run_cmd(const char *exe, const char *const *args, const char *dir, char **out,
+                                  char **err)
+{
+    char of[300], ef[300];
+    snprintf(of, sizeof of, "%s/cmd.out", dir);
+    snprintf(ef, sizeof ef, "%s/cmd.err", dir);
+    const char *argv[40] = {exe};
+    int n = 1;
+    for (int i = 0; args[i] && n < 39; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(of, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        if (err) {
+            int fe = open(ef, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            dup2(fe, 2);
+        }
+        unsetenv("STATION_DB");
+        unsetenv("STATION_CENTRAL");
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    *out = harness_read_file(of);
+    if (err)
+        *err = harness_read_file(ef);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static inline int harness_count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* s holds a control character other than a line break (what a terminal would obey). */
+static inline bool harness_has_controls(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && *p != '\n' && *p != '\r') || *p == 0x7f)
+            return true;
+    return false;
+}
+
 /* The station's stderr holds no sanitizer or UB report; prints it when it does. */
 static inline bool station_clean(const station_proc *p)
 {

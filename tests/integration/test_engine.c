@@ -675,35 +675,10 @@ static void case_refuse(void)
 /* Run `station ARGS...` to completion; stdout into *out (malloc'd). Returns the exit status. */
 static int run_cmd(char **out, const char *const *args)
 {
-    char of[300];
-    snprintf(of, sizeof of, "%s/cmd.out", g_run);
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = g_station;
-    for (int i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(of, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        unsetenv("STATION_DB");
-        execv(g_station, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    *out = harness_read_file(of);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return harness_run_cmd(g_station, args, g_run, out, NULL);
 }
 
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
+#define count_lines harness_count_lines
 
 static void case_commands(void)
 {
@@ -791,7 +766,8 @@ static void case_commands(void)
     CHECK_EQ_INT(count_lines(csv), 5);
     CHECK_CONTAINS(csv, "stub_ram_checksum");
     CHECK_CONTAINS(csv, ",ended,slot_name,serial,provision,boot,boot_captured,boot_console,"
-                        "duration_ms,run_started,run_offset_ms,blocks_repaired,mac_crc_bad,flash_status\r\n");
+                        "duration_ms,run_started,run_offset_ms,blocks_repaired,mac_crc_bad,flash_status,"
+                        "station_version\r\n");
     CHECK_CONTAINS(csv, ",slot1,");
     CHECK_CONTAINS(csv, ",slot3,");
     free(csv);
@@ -864,7 +840,7 @@ static void case_commands(void)
     free(o);
     const char *s2[] = {"stats", "--since", "24h", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, s2), 0);
-    CHECK_CONTAINS(o, "yield:");
+    CHECK_CONTAINS(o, "yield per unit:");
     CHECK_CONTAINS(o, "CH9102");
     CHECK_CONTAINS(o, "attempts by slot:");
     CHECK_CONTAINS(o, "  slot3 ");

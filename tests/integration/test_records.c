@@ -620,13 +620,7 @@ static void case_disk_low(void)
 
 /* ---- escapes ---- */
 
-static bool has_controls(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p < 0x20 && *p != '\n' && *p != '\r') || *p == 0x7f)
-            return true;
-    return false;
-}
+#define has_controls harness_has_controls
 
 static void case_escapes(void)
 {
@@ -647,6 +641,20 @@ static void case_escapes(void)
     const char *audit[] = {"audit", "24:0a:c4:00:01:01", "--db", g_db, NULL};
     CHECK_EQ_INT(station_cmd(audit, NULL, NULL, &out), 0);
     CHECK_CONTAINS(out, "attempt #1");
+    CHECK_CONTAINS(out, "usb serial  [2J ]0;owned X"); /* shown, cleaned */
+    CHECK(!has_controls(out));
+    free(out);
+    /* the unit found by that USB serial, as the bridge reported it; stats and the bin */
+    const char *by_serial[] = {"audit", "--serial", "\033[2J\033]0;owned\007X", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(by_serial, NULL, NULL, &out), 0);
+    CHECK_CONTAINS(out, "unit 24:0a:c4:00:01:01");
+    CHECK(!has_controls(out));
+    free(out);
+    const char *stats[] = {"stats", "--db", g_db, NULL}, *bin[] = {"retry-bin", "--all", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(stats, NULL, NULL, &out), 0);
+    CHECK(!has_controls(out));
+    free(out);
+    CHECK_EQ_INT(station_cmd(bin, NULL, NULL, &out), 0);
     CHECK(!has_controls(out));
     free(out);
 

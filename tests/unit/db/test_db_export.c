@@ -3,6 +3,7 @@
  * a failing output file reported as an error. */
 #include "check.h"
 #include "test_db_support.h"
+#include "who.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ static void test_csv(st_db *db)
     int n1 = csv_record(&p, r1, 64);
     int n2 = csv_record(&p, r2, 64);
     int n3 = csv_record(&p, r3, 64);
-    CHECK_EQ_INT(nh, 46);
+    CHECK_EQ_INT(nh, 47);
     /* new columns go last: positional readers keep working */
     CHECK_STR(hdr[34], "slot_name");
     CHECK_STR(hdr[35], "serial");
@@ -133,6 +134,7 @@ static void test_csv(st_db *db)
     CHECK_STR(hdr[43], "blocks_repaired");
     CHECK_STR(hdr[44], "mac_crc_bad");
     CHECK_STR(hdr[45], "flash_status");
+    CHECK_STR(hdr[46], "station_version");
     CHECK_EQ_INT(n1, nh);
     CHECK_EQ_INT(n2, nh);
     CHECK_EQ_INT(n3, 0); /* the next day's attempt is outside [from, to) */
@@ -161,6 +163,8 @@ static void test_csv(st_db *db)
         CHECK_STR(field(hdr, r1, nh, "duration_ms"), "10490");
         CHECK_STR(field(hdr, r1, nh, "run_started"), "2024-05-01T09:29:00.250Z");
         CHECK_STR(field(hdr, r1, nh, "run_offset_ms"), "59990");
+        /* who and what flashed it: the station's version with every attempt */
+        CHECK_STR(field(hdr, r1, nh, "station_version"), st_who_version());
     }
     if (n2 == nh) {
         CHECK_STR(field(hdr, r2, nh, "mac"), "");
@@ -172,6 +176,10 @@ static void test_csv(st_db *db)
         CHECK_STR(field(hdr, r2, nh, "duration_ms"), ""); /* unknown while in progress */
         CHECK_STR(field(hdr, r2, nh, "run_started"), "");
         CHECK_STR(field(hdr, r2, nh, "run_offset_ms"), "");
+        /* begun with no operator and no host: the login name and the host, never "" */
+        CHECK(*field(hdr, r2, nh, "operator") != '\0');
+        CHECK(*field(hdr, r2, nh, "host") != '\0');
+        CHECK_STR(field(hdr, r2, nh, "station_version"), st_who_version());
     }
     for (int i = 0; i < nh; i++)
         free(hdr[i]);
@@ -298,7 +306,7 @@ static void test_write_one(st_db *db)
     char *hdr[64], *row[64], *bh[64], *more[64];
     int nh = csv_record(&p, hdr, 64), nr = csv_record(&p, row, 64), nb = csv_record(&p, bh, 64);
     CHECK_EQ_INT(csv_record(&p, more, 64), 0);
-    CHECK_EQ_INT(nh, 46);
+    CHECK_EQ_INT(nh, 47);
     CHECK_EQ_INT(nr, nh);
     if (nr == nh) {
         CHECK_STR(field(hdr, row, nh, "mac"), "24:0a:c4:01:02:03");

@@ -158,6 +158,10 @@ static void test_migrate_v1(const char *dir)
     CHECK_STR(a.mac, "24:0a:c4:00:00:01");
     CHECK_STR(a.port, "/dev/ttyUSB0");
     CHECK_STR(a.slot_name, "slot1"); /* a bare tty node names no slot: the hub port does */
+    CHECK_STR(a.station_version, ""); /* recorded before v9: which version flashed is unknown */
+    CHECK_STR(tdb_query(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('attempts_bridge_serial',"
+                              " 'attempts_serial')", buf, sizeof buf),
+              "2");
     st_db_unit u;
     bool found = false;
     CHECK_EQ_INT(st_db_unit_get(db, "24:0A:C4:00:00:01", &u, &found, &err), 0);

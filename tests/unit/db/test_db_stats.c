@@ -12,17 +12,19 @@
 typedef struct {
     char bridge[8][32];
     st_fclass fc[8];
-    int64_t n[8];
+    int64_t n[8], units[8], no_mac[8];
     int rows;
 } classes;
 
-static int on_class(void *user, const char *bridge, st_fclass fc, int64_t n)
+static int on_class(void *user, const char *bridge, st_fclass fc, int64_t n, int64_t units, int64_t no_mac)
 {
     classes *c = user;
     if (c->rows < 8) {
         snprintf(c->bridge[c->rows], 32, "%s", bridge);
         c->fc[c->rows] = fc;
         c->n[c->rows] = n;
+        c->units[c->rows] = units;
+        c->no_mac[c->rows] = no_mac;
     }
     c->rows++;
     return 0;
@@ -102,6 +104,7 @@ int main(void)
     CHECK_EQ_INT(st.units_passed, 3); /* A C D */
     CHECK_EQ_INT(st.units_first_try, 2); /* A D */
     CHECK(fabs(st.yield - 0.6) < 1e-9);
+    CHECK(fabs(st.first_pass_yield - 0.4) < 1e-9); /* A D of 5 */
     /* first start H+60 s to last end H+3710 s: 3650 s */
     CHECK(fabs(st.active_hours - 3650.0 / 3600.0) < 1e-9);
     CHECK(fabs(st.units_per_hour - 3.0 / (3650.0 / 3600.0)) < 1e-9);
@@ -116,9 +119,13 @@ int main(void)
         CHECK_STR(c.bridge[1], "CH9102");
         CHECK_EQ_INT(c.fc[1], ST_FC_NO_SYNC);
         CHECK_EQ_INT(c.n[1], 2);
+        CHECK_EQ_INT(c.units[1], 1);  /* C (the unreadable unit is an attempt, not a unit) */
+        CHECK_EQ_INT(c.no_mac[1], 1);
         CHECK_STR(c.bridge[2], "CP2104");
         CHECK_EQ_INT(c.fc[2], ST_FC_STUB_RAM_CHECKSUM);
         CHECK_EQ_INT(c.n[2], 2);
+        CHECK_EQ_INT(c.units[2], 1);  /* B failed twice: one unit */
+        CHECK_EQ_INT(c.no_mac[2], 0);
     }
 
     hours h;
@@ -192,6 +199,30 @@ int main(void)
     CHECK_EQ_INT(st_db_stats_summary(db, 1, 2, &st, &err), 0);
     CHECK_EQ_INT(st.attempts, 0);
     CHECK(st.yield == 0.0 && st.units_per_hour == 0.0);
+    CHECK(st.first_pass_yield == 0.0);
+
+    /* Yield per unit, first pass and final. Hour 30: K fails twice on the line and is
+     * binned, then passes on the repair bench (a new session: try 1 again); L passes
+     * at once. Both passed in the end (final 100 %), only L on its first attempt (first
+     * pass 50 %): K's bench pass on "try 1" is not a first pass. */
+    const int64_t K0 = H + 30 * 3600 * S;
+    tdb_attempt(db, "24:0a:c4:00:00:30", 1, 1, K0 + 10 * S, ST_DB_FAIL, ST_FC_NO_SYNC, "CP2104", false);
+    tdb_attempt(db, "24:0a:c4:00:00:30", 1, 2, K0 + 20 * S, ST_DB_FAIL, ST_FC_NO_SYNC, "CP2104", true);
+    tdb_attempt(db, "24:0a:c4:00:00:31", 2, 1, K0 + 30 * S, ST_DB_PASS, ST_FC_NONE, "CP2104", true);
+    tdb_attempt(db, "24:0a:c4:00:00:30", 9, 1, K0 + 600 * S, ST_DB_PASS, ST_FC_NONE, "CP2104", true);
+    CHECK_EQ_INT(st_db_stats_summary(db, K0, K0 + 3600 * S, &st, &err), 0);
+    CHECK_EQ_INT(st.attempts, 4);
+    CHECK_EQ_INT(st.units_tried, 2);
+    CHECK_EQ_INT(st.units_passed, 2);
+    CHECK_EQ_INT(st.units_first_try, 1);
+    CHECK(fabs(st.yield - 1.0) < 1e-9);
+    CHECK(fabs(st.first_pass_yield - 0.5) < 1e-9);
+    memset(&c, 0, sizeof c);
+    CHECK_EQ_INT(st_db_stats_classes(db, K0, K0 + 3600 * S, on_class, &c, &err), 0);
+    if (CHECK_EQ_INT(c.rows, 1)) {
+        CHECK_EQ_INT(c.n[0], 2);     /* two failed attempts */
+        CHECK_EQ_INT(c.units[0], 1); /* of one unit */
+    }
 
     st_db_close(db);
     tdb_rmdir(dir);

@@ -1,5 +1,5 @@
-/* cli_who.c - the operator recorded with every attempt (cli_who.h). */
-#include "cli_who.h"
+/* who.c - the operator and the station version recorded with every attempt (who.h). */
+#include "who.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
-const char *st_cli_operator(const char *given, char *out, size_t cap)
+const char *st_who_operator(const char *given, char *out, size_t cap)
 {
     char login[256];
     const char *name = nonempty(given);
@@ -30,4 +30,9 @@ const char *st_cli_operator(const char *given, char *out, size_t cap)
     else
         snprintf(out, cap, "uid%u", (unsigned)geteuid());
     return out;
+}
+
+const char *st_who_version(void)
+{
+    return ST_VERSION;
 }
