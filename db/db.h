@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 9 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 10 /* what this build creates / migrates to */
 #define ST_DB_FLASH_STATUS_KNOWN (1u << 24)
 #define ST_DB_MAX_IMAGES 16
 
@@ -149,6 +149,11 @@ typedef struct st_db_bin_entry {
     int64_t last_attempt_id;    /* 0 when added by hand */
     int64_t resolved_ms;        /* 0 while open */
     int64_t resolved_by;        /* passing attempt id; 0 if open or resolved by hand */
+    /* Closed by hand (st_db_bin_close: scrapped, sent back): why, who, on which station
+     * host; resolved_ms is when. All "" for an entry a pass resolved or still open. */
+    char closed_reason[256];
+    char closed_by[64];
+    char closed_host[64];
 } st_db_bin_entry;
 
 typedef struct st_db_stats {
@@ -279,6 +284,13 @@ int st_db_bin_add(st_db *db, const st_db_bin_entry *e, int64_t *id, st_err *err)
 /* Mark entry id resolved at now, by attempt resolved_by (0 = by hand). Entries are never
  * deleted. Fails if it does not exist or is already resolved. */
 int st_db_bin_resolve(st_db *db, int64_t id, int64_t resolved_by, st_err *err);
+/* Close the open entry of mac by hand (the unit was scrapped or sent back): resolved now,
+ * with reason (required: non-blank), operator_name ("" = unknown) and this station's host
+ * recorded on the entry, which leaves the open bin (and ships, so the central bin drops it
+ * too). The closed entry goes into *out (may be NULL). Fails with ST_E_ARG, changing
+ * nothing, when mac is malformed, the reason is blank, or mac has no open entry. */
+int st_db_bin_close(st_db *db, const char *mac, const char *reason, const char *operator_name,
+                    st_db_bin_entry *out, st_err *err);
 
 /* Per-row callbacks: return 0 to go on, non-zero to stop early (the call still returns 0).
  * A callback may read through the same handle (listings use statements of their own). */

@@ -17,6 +17,9 @@ void db_row_bin(sqlite3_stmt *s, st_db_bin_entry *e)
     e->last_attempt_id = sqlite3_column_int64(s, c++);
     e->resolved_ms = sqlite3_column_int64(s, c++);
     e->resolved_by = sqlite3_column_int64(s, c++);
+    db_col_text(s, c++, e->closed_reason, sizeof e->closed_reason);
+    db_col_text(s, c++, e->closed_by, sizeof e->closed_by);
+    db_col_text(s, c++, e->closed_host, sizeof e->closed_host);
 }
 
 /* An open MAC-less entry left on this slot (by name: hub port numbers repeat across hubs)
@@ -255,6 +258,62 @@ int st_db_bin_resolve(st_db *db, int64_t id, int64_t resolved_by, st_err *err)
     return 0;
 rollback:
     db_wrollback(db);
+    return -1;
+}
+
+static int read_bin(void *ctx, sqlite3_stmt *s)
+{
+    db_row_bin(s, ctx);
+    return 0;
+}
+
+int st_db_bin_close(st_db *db, const char *mac, const char *reason, const char *operator_name,
+                    st_db_bin_entry *out, st_err *err)
+{
+    char m[18];
+    if (st_db_mac_normalize(mac, m, err) < 0)
+        return -1;
+    const char *r = reason ? reason : "";
+    while (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r')
+        r++;
+    if (!*r) {
+        st_err_set(err, ST_E_ARG, ST_PH_NONE, "closing %s: a reason is required", m);
+        return st_err_hint(err, "say why the unit leaves the bin, e.g. --reason \"scrapped: cracked "
+                                "case\" or --reason \"returned to supplier, RMA 4411\"");
+    }
+    if (db_wbegin(db, err) < 0)
+        return -1;
+    sqlite3_stmt *s = db_stmt_sql(db, S_BIN_CLOSE,
+                                  "UPDATE bin SET resolved_ms = :t, resolved_by = NULL,"
+                                  " closed_reason = :reason, closed_by = :by, closed_host = :host"
+                                  " WHERE mac = :mac AND resolved_ms IS NULL"
+                                  " RETURNING " DB_BIN_COLS,
+                                  err);
+    if (!s)
+        goto rollback;
+    db_bind_i64(s, ":t", st_db_now_ms());
+    db_bind_text(s, ":reason", r);
+    db_bind_text(s, ":by", operator_name ? operator_name : "");
+    db_bind_text(s, ":host", db->host);
+    db_bind_text(s, ":mac", m);
+    st_db_bin_entry e;
+    int found = db_step_one(db, s, read_bin, &e, err);
+    if (found < 0)
+        goto rollback;
+    if (!found) {
+        db_wrollback(db);
+        st_err_set(err, ST_E_ARG, ST_PH_NONE, "%s has no open retry-bin entry in %s", m, db->path);
+        return st_err_hint(err, "station retry-bin lists the open entries; station audit %s shows "
+                                "what happened to this unit", m);
+    }
+    if (db_wcommit(db, err) < 0)
+        goto rollback;
+    if (out)
+        *out = e;
+    return 0;
+rollback:
+    db_wrollback(db);
+    st_err_wrap(err, "closing the retry-bin entry of %s", m);
     return -1;
 }
 

@@ -258,6 +258,9 @@ static int bin_fields(const void *rec, const char *kind, fld *fl, row_bufs *rb)
     F("resolved", K_STR, .s = tr);
     F("resolved_by", K_INT_NZ, .i = e->resolved_by);
     F("slot_name", K_STR, .s = e->slot_name);
+    F("closed_reason", K_STR, .s = e->closed_reason);
+    F("closed_by", K_STR, .s = e->closed_by);
+    F("closed_host", K_STR, .s = e->closed_host);
     return n;
 }
 

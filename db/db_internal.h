@@ -27,6 +27,7 @@ typedef enum {
     S_BIN_RESOLVE_MAC,
     S_BIN_RESOLVE_SLOT,
     S_BIN_RESOLVE_ID,
+    S_BIN_CLOSE,
     S_SERIAL_CURRENT,
     S_SERIAL_NEXT,
     S_SERIAL_RETIRE,
@@ -166,7 +167,7 @@ void db_bind_failure(sqlite3_stmt *s, st_fclass fc, st_phase ph, const uint8_t *
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a);
 #define DB_BIN_COLS                                                                            \
     DB_PLACE_COLS ", " DB_FAILURE_COLS ", attempts, first_fail_ms, last_fail_ms, "             \
-                  "last_attempt_id, resolved_ms, resolved_by"
+                  "last_attempt_id, resolved_ms, resolved_by, closed_reason, closed_by, closed_host"
 void db_row_bin(sqlite3_stmt *s, st_db_bin_entry *e);
 
 /* Upsert unit `mac` seen at time t, with the identity known in a (a may be NULL). */

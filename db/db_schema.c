@@ -161,6 +161,13 @@ static const db_migration migrations[] = {
      "ALTER TABLE attempts ADD COLUMN station_version TEXT;"
      "CREATE INDEX attempts_bridge_serial ON attempts(bridge_serial) WHERE bridge_serial IS NOT NULL;"
      "CREATE INDEX attempts_serial ON attempts(serial) WHERE serial IS NOT NULL;"},
+
+    /* A bin entry closed by hand (unit scrapped or sent back) keeps why, who and on which
+     * station host; resolved_ms says when, resolved_by stays NULL. Old rows: NULL. */
+    {10, "retry-bin entries closed by hand",
+     "ALTER TABLE bin ADD COLUMN closed_reason TEXT;"
+     "ALTER TABLE bin ADD COLUMN closed_by TEXT;"
+     "ALTER TABLE bin ADD COLUMN closed_host TEXT;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

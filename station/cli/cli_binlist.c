@@ -1,6 +1,7 @@
 /* cli_binlist.c - `station retry-bin`: the units waiting to be reflashed (open entries;
- * with --all the resolved ones too), newest failure first, as a table, CSV or JSON lines.
- * Exit status 0, 2 usage, 3 database unusable. */
+ * with --all the resolved and closed ones too), newest failure first, as a table, CSV or
+ * JSON lines. Exit status 0, 2 usage, 3 database unusable. `station retry-bin close` is
+ * cli_binclose.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 static int usage(FILE *out)
 {
     fprintf(out, "usage: station retry-bin [--all] [--csv | --json] [--db PATH] [--central URL | --local]\n"
-                 "  --all    include resolved entries\n"
+                 "       station retry-bin close MAC --reason TEXT [--operator NAME] [--db PATH]\n"
+                 "  --all    include resolved entries and those closed by hand (with the reason)\n"
+                 "  close    take a unit out of the bin without a pass (scrapped, sent back)\n"
                  "  --csv    CSV with a header row\n"
                  "  --json   one JSON object per line\n"
                  "  --db     record store (default $STATION_DB or the per-user default)\n"
@@ -24,8 +27,9 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-/* One table row; state "open", "resolved", or "passed elsewhere" (the central store
- * knows a later pass on another station). */
+/* One table row; state "open", "resolved", "closed" (by hand: the reason and who stand
+ * where the hint would), or "passed elsewhere" (the central store knows a later pass on
+ * another station). */
 static void print_row(int *rows, const char *station, const st_db_bin_entry *b, const char *state)
 {
     char t[32], st[16], vp[16];
@@ -45,6 +49,11 @@ static void print_row(int *rows, const char *station, const st_db_bin_entry *b, 
              (long long)b->id, *b->mac ? b->mac : "(no MAC)", t, st_fclass_name(b->fclass),
              st_phase_name(b->phase), *st ? st : "-", vp, b->attempts, state, b->slot_name, b->port, b->hint);
     puts(st_text_clean(line));
+    if (b->closed_reason[0]) {
+        snprintf(line, sizeof line, "%s%*sclosed by %s@%s: %s", station ? "                 " : "", 6, "",
+                 b->closed_by[0] ? b->closed_by : "-", b->closed_host[0] ? b->closed_host : "-", b->closed_reason);
+        puts(st_text_clean(line));
+    }
 }
 
 typedef struct {
@@ -101,8 +110,12 @@ static void ask_central(st_db *db, const bin_list *l, bool *elsewhere)
     free(since);
 }
 
+int st_cli_binclose(int argc, char **argv);
+
 int st_cli_binlist(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "close"))
+        return st_cli_binclose(argc - 1, argv + 1);
     static const struct option longopts[] = {
         ST_CLI_OPT_ALL, ST_CLI_OPT_CSV, ST_CLI_OPT_JSON, ST_CLI_OPT_DB, ST_CLI_OPT_CENTRAL, ST_CLI_OPT_HELP,
         {0, 0, 0, 0},
@@ -146,7 +159,7 @@ int st_cli_binlist(int argc, char **argv)
             ask_central(db, &l, elsewhere);
         for (int i = 0; i < l.n; i++)
             print_row(&rows, NULL, &l.v[i],
-                      l.v[i].resolved_ms ? "resolved" : elsewhere && elsewhere[i] ? "passed elsewhere" : "open");
+                      l.v[i].closed_reason[0] ? "closed" : l.v[i].resolved_ms ? "resolved" : elsewhere && elsewhere[i] ? "passed elsewhere" : "open");
         free(elsewhere);
     }
     free(l.v);

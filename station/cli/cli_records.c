@@ -243,8 +243,13 @@ static void bin_line(const st_db_bin_entry *b, char *buf, size_t cap)
     st_cli_status_hex(b->status, b->nstatus, st, sizeof st);
     size_t n = 0;
     ADD("%s  retry-bin #%lld  ", t, (long long)b->id);
-    if (b->resolved_ms)
+    if (b->closed_reason[0])
+        ADD("closed by %s@%s: %s", b->closed_by[0] ? b->closed_by : "-", b->closed_host[0] ? b->closed_host : "-",
+            b->closed_reason);
+    else if (b->resolved_ms && b->resolved_by)
         ADD("resolved by attempt #%lld", (long long)b->resolved_by);
+    else if (b->resolved_ms)
+        ADD("resolved by hand");
     else
         ADD("open");
     ADD("  %s at %s%s%s, %d failed attempt%s, slot %s %s", st_fclass_name(b->fclass),

@@ -30,7 +30,7 @@ static const struct {
     {"flash", st_cli_flash, "flash one unit and verify it (--port PATH --profile NAME)"},
     {"run", st_cli_run, "the production line: flash every unit plugged in (--profile NAME)"},
     {"audit", st_cli_audit, "a unit's whole history, newest first (MAC)"},
-    {"retry-bin", st_cli_binlist, "units waiting to be reflashed (--all, --csv, --json)"},
+    {"retry-bin", st_cli_binlist, "units waiting to be reflashed (--all, --csv, --json; close MAC --reason)"},
     {"export", st_cli_export, "attempts as CSV or JSON lines (--since, --until, -o FILE)"},
     {"stats", st_cli_stats, "yield, failure classes by bridge chip, units per hour"},
     {"central", st_cli_central, "the factory's central store: init, sync (ship the backlog), status"},

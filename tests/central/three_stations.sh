@@ -4,7 +4,9 @@
 # background. Then: the central store holds exactly the union of the local records (no
 # duplicate, same digests); a unit that failed on station 1 and passed on station 2
 # shows both in `audit --central` and is in no retry bin; stats/export/retry-bin answer
-# across stations with the station's name.
+# across stations with the station's name; a unit closed by hand on a station
+# (retry-bin close: scrapped) leaves the central bin once shipped, and audit --central
+# shows the closing with its reason.
 #
 #   three_stations.sh STATION ESP32SIM PROFILE_DIR PGSTATE
 set -u
@@ -111,6 +113,20 @@ done
 STATION_CENTRAL=$URL "$STATION" retry-bin --local --db "$WORK/st1.db" >"$WORK/bin1.txt" || fail "local retry-bin"
 grep "$X" "$WORK/bin1.txt" | grep -q "passed elsewhere" || { cat "$WORK/bin1.txt" >&2; fail "station 1's local bin does not know X passed on st-2"; }
 ok "retry bin: X (passed on st-2) is in no central bin, and station 1's local view says 'passed elsewhere'"
+
+# ---- a unit closed by hand (scrapped) on station 3 leaves the central bin ----
+Y=24:0a:c4:03:00:07
+"$STATION" retry-bin close "$Y" --db "$WORK/st3.db" --operator qa-ann --reason "scrapped: cracked case" \
+    >"$WORK/close.txt" 2>&1 || { cat "$WORK/close.txt" >&2; fail "retry-bin close"; }
+STATION_NAME=st-3 "$STATION" central sync --central "$URL" --db "$WORK/st3.db" >"$WORK/sync3.txt" 2>&1 ||
+    { cat "$WORK/sync3.txt" >&2; fail "central sync after the close"; }
+"$STATION" retry-bin --central "$URL" --json >"$WORK/bin2.json" || fail "retry-bin --central after the close"
+grep -q "\"mac\":\"$Y\"" "$WORK/bin2.json" && fail "the unit closed on st-3 is still in the central retry bin"
+grep -q '"mac":"24:0a:c4:02:00:07"' "$WORK/bin2.json" || fail "station 2's bad-flash unit left the central bin too"
+"$STATION" audit --central "$URL" "$Y" >"$WORK/auditY.txt" || fail "audit --central Y"
+grep -q '^\[st-3\] .*closed by qa-ann@.*: scrapped: cracked case' "$WORK/auditY.txt" ||
+    { cat "$WORK/auditY.txt" >&2; fail "audit --central does not show the closing"; }
+ok "retry-bin close on st-3: shipped, out of the central bin, audit --central shows who and why"
 
 # ---- stats, export ----
 [ "$("$STATION" stats --central "$URL" --by station --json | grep -o '"key"' | wc -l)" = 3 ] || fail "stats --by station"

@@ -11,7 +11,7 @@ target_include_directories(test_records PRIVATE ${CMAKE_CURRENT_LIST_DIR}
   ${CMAKE_SOURCE_DIR}/tests/unit)
 add_dependencies(test_records esp32sim demo_images station st_io_shim)
 
-set(ST_RECORDS_CASES retry_kill pass_unrecorded bench disk_low escapes)
+set(ST_RECORDS_CASES retry_kill pass_unrecorded bench disk_low escapes bin_close unrecorded_halt)
 foreach(case ${ST_RECORDS_CASES})
   add_test(NAME records_${case}
     COMMAND test_records ${case} $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>

@@ -747,8 +747,8 @@ static void case_commands(void)
     const char *b2[] = {"retry-bin", "--csv", "--all", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, b2), 0);
     CHECK_EQ_INT(count_lines(o), 3); /* header + 2 */
-    CHECK_CONTAINS(o, ",resolved_by,slot_name\r\n");
-    CHECK_CONTAINS(o, ",slot2\r\n");
+    CHECK_CONTAINS(o, ",resolved_by,slot_name,closed_reason,closed_by,closed_host\r\n");
+    CHECK_CONTAINS(o, ",slot2,,,\r\n");
     free(o);
     const char *b3[] = {"retry-bin", "--db", db, NULL};
     CHECK_EQ_INT(run_cmd(&o, b3), 0);

@@ -10,6 +10,10 @@
  *   pass_unrecorded  the end record of a pass cannot be written (ENOSPC): no PASS is
  *                shown, the slot says PASS — NOT RECORDED, the line takes no new units,
  *                the station exits non-zero; the next start bins the unit (defect 4)
+ *   unrecorded_halt  the same failed end record of a pass, the station left running: a
+ *                unit plugged in after it is refused and never touched (its whole flash
+ *                still the simulator's fill pattern, no sector programmed or erased, no
+ *                attempt row, no worker), the events say what to do (defect 4)
  *   bench        `station flash` (the repair bench) records like the line: a unit binned
  *                by the line and passed on the bench has its entry resolved by the bench's
  *                attempt; a bench failure is recorded and binned with the line's class and
@@ -23,6 +27,10 @@
  *                and an operator name that is a spreadsheet formula: --headless output,
  *                audit and export --csv carry no control character, the CSV cell is
  *                neutralised (defect 6)
+ *   bin_close    `station retry-bin close MAC --reason TEXT`: a reason is required, a MAC
+ *                without an open entry is a clear error; the closing (who: --operator,
+ *                else the login name; when; why; which station) leaves the open bin and
+ *                shows in retry-bin --all (table and JSON) and in audit
  *   soak         200 runs ($ST_SOAK_RUNS): a 16-unit batch with faults on a slow disk,
  *                SIGKILL at a random moment, restart; after every restart: integrity
  *                ok, no attempt in progress, no row lost or changed once final, every
@@ -351,6 +359,113 @@ static void case_pass_unrecorded(void)
         station_dump(&st);
 }
 
+/* ---- unrecorded_halt ---- */
+
+/* Plug simulator unit k (of sim) into the station's folder plug_dir: its sidecar first,
+ * then the link, as udev would publish a by-path name. */
+static bool plug_unit(const sim_proc *sim, const char *plug_dir, int k)
+{
+    char from[320], to[320], target[256];
+    snprintf(from, sizeof from, "%s/slot%d.usb", sim->dir, k);
+    snprintf(to, sizeof to, "%s/slot%d.usb", plug_dir, k);
+    if (!CHECK(copy_file(from, to)))
+        return false;
+    snprintf(from, sizeof from, "%s/slot%d", sim->dir, k);
+    ssize_t n = readlink(from, target, sizeof target - 1);
+    if (!CHECK(n > 0))
+        return false;
+    target[n] = '\0';
+    snprintf(to, sizeof to, "%s/slot%d", plug_dir, k);
+    return CHECK(symlink(target, to) == 0);
+}
+
+static void case_unrecorded_halt(void)
+{
+    if (!make_template() || !CHECK(fresh_store()))
+        return;
+    const char *sargs[] = {"--units", "2", NULL};
+    sim_proc sim;
+    if (!CHECK(sim_start(&sim, g_sim, sargs)))
+        return;
+    char plug[200];
+    snprintf(plug, sizeof plug, "%s/plug", g_run);
+    mkdir(plug, 0755);
+    const char *kv[] = {"SHIM_FAIL_ON", "passdone", "SHIM_ERRNO", "EIO", NULL};
+    station_proc st;
+    if (!plug_unit(&sim, plug, 1) || !line_start(&st, "halt", plug, NULL, kv)) {
+        sim_stop(&sim);
+        return;
+    }
+    /* unit 1 verifies, its end record fails: PASS — NOT RECORDED, the line halts */
+    bool unrecorded = CHECK(events_wait_for(&st, "unrecorded", NULL, 1, 60000));
+    /* only then unit 2 arrives: the line must not touch it */
+    bool refused = unrecorded && plug_unit(&sim, plug, 2) && CHECK(events_wait_for(&st, "refused", "database", 1, 30000));
+    station_signal(&st, SIGTERM);
+    int rc = line_wait(&st, 30000);
+    CHECK_EQ_INT(rc, 1); /* records could not be written during the run */
+    ev_list l = events_read(&st);
+    CHECK_EQ_INT(events_count(&l, "pass", NULL, NULL), 0);
+    CHECK_EQ_INT(events_count(&l, "unrecorded", "slot1", NULL), 1);
+    CHECK_EQ_INT(events_count(&l, "refused", "slot2", "database"), refused ? 1 : 0);
+    CHECK_EQ_INT(events_count(&l, "worker", "slot2", NULL), 0);
+    bool what_to_do = false, halted = false, refusal_says = false;
+    for (int i = 0; i < l.n; i++) {
+        const ev_line *e = &l.v[i];
+        if (!strcmp(e->event, "unrecorded"))
+            what_to_do = strstr(e->text, "PASS — NOT RECORDED") && strstr(e->text, "keep the unit apart") &&
+                         strstr(e->text, "flash it again");
+        if (!strcmp(e->event, "line") && strstr(e->text, "the line takes no new units") &&
+            strstr(e->text, "free space or fix the database, then restart the station"))
+            halted = true;
+        if (!strcmp(e->event, "refused") && !strcmp(e->slot, "slot2"))
+            refusal_says = strstr(e->text, "not flashed: records are failing") != NULL;
+        if (!strcmp(e->slot, "slot2") && strcmp(e->event, "refused") && strcmp(e->event, "attach") &&
+            strcmp(e->event, "detach")) {
+            fprintf(stderr, "slot2 event after the halt: %s %s\n", e->event, e->text);
+            CHECK(!"only plugged in and refused for the unit plugged in after the halt");
+        }
+    }
+    CHECK(what_to_do);
+    CHECK(halted);
+    CHECK(refusal_says);
+    events_free(&l);
+    char *out = harness_read_file(st.out);
+    CHECK_CONTAINS(out, "\"records_broken\":true");
+    free(out);
+
+    /* unit 2 untouched: its whole flash is the fill pattern, no sector programmed or erased */
+    size_t size = 0;
+    uint8_t *f2 = flash_file_load(&sim, 2, &size);
+    free(f2);
+    CHECK(size > 0 && flash_untouched(&sim, 2, 0, (uint32_t)size));
+    uint32_t ops[2], programmed = 0, erased = 0;
+    for (uint32_t sec = 0; size && sec < size / 4096 && sim_sector_ops(&sim, 2, sec, ops); sec++) {
+        programmed += ops[0];
+        erased += ops[1];
+    }
+    CHECK_EQ_INT(programmed, 0);
+    CHECK_EQ_INT(erased, 0);
+    if (check_state_()->failures)
+        sim_dump_log(&sim);
+    sim_stop(&sim);
+
+    /* no attempt for unit 2; unit 1's unfinished row becomes interrupted and binned */
+    rec_set r = {0};
+    if (restart_recover("after-halt") && CHECK(rec_load(g_db, &r))) {
+        CHECK_EQ_INT(r.na, 1);
+        for (int i = 0; i < r.na; i++)
+            CHECK_STR(r.a[i].slot_name, "slot1");
+        if (r.na == 1) {
+            CHECK_STR(st_db_outcome_name(r.a[0].outcome), "interrupted");
+            CHECK(rec_bin_for_mac(&r, r.a[0].mac) != NULL);
+        }
+        CHECK_EQ_INT(check_promises(&r, "after the halt"), 0);
+    }
+    rec_free(&r);
+    if (check_state_()->failures)
+        station_dump(&st);
+}
+
 /* ---- bench ---- */
 
 /* Run `station ARGS...` with the shim settings kv (NULL: none) and STATION_DB=station_db
@@ -669,6 +784,98 @@ static void case_escapes(void)
     free(out);
 }
 
+/* ---- bin_close ---- */
+
+/* Put mac in the retry bin of g_db (a failure recorded by hand). */
+static bool bin_seed(const char *mac)
+{
+    st_db *db;
+    st_err err;
+    if (!CHECK(st_db_open(g_db, NULL, &db, &err) == 0)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return false;
+    }
+    st_db_bin_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.mac, sizeof e.mac, "%s", mac);
+    snprintf(e.slot_name, sizeof e.slot_name, "slot4");
+    e.fclass = ST_FC_FLASH_WRITE;
+    e.phase = ST_PH_WRITE;
+    bool ok = CHECK(st_db_bin_add(db, &e, NULL, &err) == 0);
+    st_db_close(db);
+    return ok;
+}
+
+static void case_bin_close(void)
+{
+    const char *mac = "24:0a:c4:00:04:01", *mac2 = "24:0a:c4:00:04:02";
+    if (!bin_seed(mac) || !bin_seed(mac2))
+        return;
+    char *out = NULL;
+    /* refused, nothing changed: no reason, a blank one, a MAC with no open entry */
+    const char *noreason[] = {"retry-bin", "close", mac, "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(noreason, NULL, NULL, &out), 2);
+    CHECK_CONTAINS(out, "a reason is required");
+    free(out);
+    const char *blank[] = {"retry-bin", "close", mac, "--reason", "   ", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(blank, NULL, NULL, &out), 2);
+    CHECK_CONTAINS(out, "a reason is required");
+    free(out);
+    const char *other[] = {"retry-bin", "close", "24:0a:c4:00:04:99", "--reason", "scrapped", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(other, NULL, NULL, &out), 1);
+    CHECK_CONTAINS(out, "24:0a:c4:00:04:99 has no open retry-bin entry");
+    CHECK_CONTAINS(out, "hint: station retry-bin lists the open entries");
+    free(out);
+    const char *open_list[] = {"retry-bin", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(open_list, NULL, NULL, &out), 0);
+    CHECK_CONTAINS(out, mac);
+    free(out);
+
+    /* closed with the operator named, then one with the login name */
+    const char *close1[] = {"retry-bin", "close", "24:0A:C4:00:04:01", "--reason", "scrapped: cracked case",
+                            "--operator", "qa-ann", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(close1, NULL, NULL, &out), 0);
+    CHECK_CONTAINS(out, "closed retry-bin entry");
+    CHECK_CONTAINS(out, "closed by qa-ann@");
+    free(out);
+    const char *close2[] = {"retry-bin", "close", mac2, "--reason", "returned to supplier, RMA 4411", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(close2, NULL, NULL, &out), 0);
+    free(out);
+    CHECK_EQ_INT(station_cmd(close1, NULL, NULL, &out), 1); /* nothing open any more */
+    CHECK_CONTAINS(out, "has no open retry-bin entry");
+    free(out);
+
+    CHECK_EQ_INT(station_cmd(open_list, NULL, NULL, &out), 0);
+    CHECK(!strstr(out, mac));
+    CHECK(!strstr(out, mac2));
+    CHECK_CONTAINS(out, "the retry bin is empty");
+    free(out);
+    const char *all[] = {"retry-bin", "--all", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(all, NULL, NULL, &out), 0);
+    CHECK_CONTAINS(out, " closed ");
+    CHECK_CONTAINS(out, "closed by qa-ann@");
+    CHECK_CONTAINS(out, ": scrapped: cracked case");
+    CHECK_CONTAINS(out, ": returned to supplier, RMA 4411");
+    CHECK(!strstr(out, "closed by -@")); /* the login name stands in for --operator */
+    free(out);
+    char host[64] = "";
+    gethostname(host, sizeof host);
+    const char *json[] = {"retry-bin", "--all", "--json", "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(json, NULL, NULL, &out), 0);
+    CHECK_CONTAINS(out, "\"closed_reason\":\"scrapped: cracked case\"");
+    CHECK_CONTAINS(out, "\"closed_by\":\"qa-ann\"");
+    char want[160];
+    snprintf(want, sizeof want, "\"closed_host\":\"%s\"", host);
+    CHECK_CONTAINS(out, want);
+    CHECK_CONTAINS(out, "\"resolved\":\"20"); /* when */
+    free(out);
+    const char *audit[] = {"audit", mac, "--db", g_db, NULL};
+    CHECK_EQ_INT(station_cmd(audit, NULL, NULL, &out), 0);
+    snprintf(want, sizeof want, "closed by qa-ann@%s: scrapped: cracked case", host);
+    CHECK_CONTAINS(out, want);
+    free(out);
+}
+
 /* ---- soak ---- */
 
 typedef struct seen_row {
@@ -760,6 +967,7 @@ static const check_case cases[] = {
     {"retry_kill", case_retry_kill}, {"pass_unrecorded", case_pass_unrecorded},
     {"bench", case_bench},           {"disk_low", case_disk_low},
     {"escapes", case_escapes},       {"soak", case_soak},
+    {"unrecorded_halt", case_unrecorded_halt}, {"bin_close", case_bin_close},
 };
 
 int main(int argc, char **argv)

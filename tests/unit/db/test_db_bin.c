@@ -1,6 +1,8 @@
 /* test_db_bin.c - the retry bin: failures add or update one open entry per MAC; a pass
  * resolves it (kept, not deleted); entries added and resolved by hand; MAC-less units
- * keyed by slot, joined by their own session's retries and by nothing else. */
+ * keyed by slot, joined by their own session's retries and by nothing else; an entry
+ * closed by hand (scrapped, sent back) keeps who, when, why and where, and leaves the
+ * open bin. */
 #include "check.h"
 #include "test_db_support.h"
 
@@ -173,6 +175,71 @@ static void test_by_hand(st_db *db)
     CHECK_CONTAINS(err.msg, "not a MAC address");
 }
 
+#define MAC3 "24:0a:c4:00:01:03"
+
+static void test_close(st_db *db)
+{
+    st_err err;
+    bin_list l;
+    int64_t a1 = tdb_attempt(db, MAC3, 4, 1, 2000000, ST_DB_FAIL, ST_FC_FLASH_WRITE, "CP2104", true);
+    CHECK(a1 > 0);
+    /* refused, changing nothing: a blank reason, a malformed MAC, a MAC without an open entry */
+    CHECK_EQ_INT(st_db_bin_close(db, MAC3, "  \t", "ann", NULL, &err), -1);
+    CHECK_EQ_INT(err.cat, ST_E_ARG);
+    CHECK_CONTAINS(err.msg, "a reason is required");
+    CHECK_EQ_INT(st_db_bin_close(db, MAC3, NULL, "ann", NULL, &err), -1);
+    CHECK_EQ_INT(st_db_bin_close(db, "24:0a:c4", "scrapped", "ann", NULL, &err), -1);
+    CHECK_EQ_INT(st_db_bin_close(db, "24:0a:c4:00:09:09", "scrapped", "ann", NULL, &err), -1);
+    CHECK_EQ_INT(err.cat, ST_E_ARG);
+    CHECK_CONTAINS(err.msg, "24:0a:c4:00:09:09 has no open retry-bin entry");
+    CHECK_CONTAINS(err.hint, "station retry-bin");
+    bool open3 = false;
+    list(db, false, &l);
+    for (int i = 0; i < l.n; i++)
+        open3 |= !strcmp(l.e[i].mac, MAC3);
+    CHECK(open3);
+
+    /* closed: out of the open bin, kept with reason, who, host and time */
+    st_db_bin_entry e;
+    int64_t before = st_db_now_ms();
+    CHECK_EQ_INT(st_db_bin_close(db, "24-0A-C4-00-01-03", "scrapped: cracked case", "ann", &e, &err), 0);
+    CHECK_STR(e.mac, MAC3);
+    CHECK_STR(e.closed_reason, "scrapped: cracked case");
+    CHECK_STR(e.closed_by, "ann");
+    CHECK(e.closed_host[0] != '\0');
+    CHECK(e.resolved_ms >= before);
+    CHECK_EQ_INT(e.resolved_by, 0);
+    CHECK_EQ_INT(e.last_attempt_id, a1);
+    list(db, false, &l);
+    for (int i = 0; i < l.n; i++)
+        CHECK(strcmp(l.e[i].mac, MAC3) != 0);
+    list(db, true, &l);
+    const st_db_bin_entry *got = NULL;
+    for (int i = 0; i < l.n; i++)
+        if (l.e[i].id == e.id)
+            got = &l.e[i];
+    if (CHECK(got != NULL)) {
+        CHECK_STR(got->closed_reason, "scrapped: cracked case");
+        CHECK_STR(got->closed_by, "ann");
+        CHECK_EQ_INT(got->resolved_ms, e.resolved_ms);
+    }
+    /* closing twice: nothing open any more */
+    CHECK_EQ_INT(st_db_bin_close(db, MAC3, "again", "ann", NULL, &err), -1);
+    CHECK_CONTAINS(err.msg, "has no open retry-bin entry");
+    /* a later failure of the same unit opens a new entry; the closed one stays closed */
+    int64_t a2 = tdb_attempt(db, MAC3, 4, 1, 3000000, ST_DB_FAIL, ST_FC_NO_SYNC, "CP2104", true);
+    CHECK(a2 > 0);
+    list(db, false, &l);
+    int n3 = 0;
+    for (int i = 0; i < l.n; i++)
+        if (!strcmp(l.e[i].mac, MAC3)) {
+            n3++;
+            CHECK(l.e[i].id != e.id);
+            CHECK_STR(l.e[i].closed_reason, "");
+        }
+    CHECK_EQ_INT(n3, 1);
+}
+
 static void test_macless_sessions(st_db *db, const char *path)
 {
     char buf[128];
@@ -274,6 +341,7 @@ int main(void)
     if (CHECK(db != NULL)) {
         test_fail_then_pass(db);
         test_by_hand(db);
+        test_close(db);
         test_macless_sessions(db, path);
         test_two_hubs(db, path);
         st_err err;

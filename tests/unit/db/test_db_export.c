@@ -265,8 +265,8 @@ static void test_bin_export(st_db *db)
     static const char bin_head[] = "id,mac,slot,port,fclass,phase,status,detail,hint,vid_pid,attempts,";
     CHECK(out && strncmp(out, bin_head, strlen(bin_head)) == 0);
     CHECK(out && strstr(out, ",md5_mismatch,verify,01c1,") != NULL);
-    CHECK(out && strstr(out, ",resolved,resolved_by,slot_name\r\n") != NULL);
-    CHECK(out && strstr(out, ",pci-0000:00:14.0-usb-0:1.2:1.0-port0\r\n") != NULL);
+    CHECK(out && strstr(out, ",resolved,resolved_by,slot_name,closed_reason,closed_by,closed_host\r\n") != NULL);
+    CHECK(out && strstr(out, ",pci-0000:00:14.0-usb-0:1.2:1.0-port0,,,\r\n") != NULL); /* not closed */
     free(out);
 }
 
@@ -312,11 +312,13 @@ static void test_write_one(st_db *db)
         CHECK_STR(field(hdr, row, nh, "mac"), "24:0a:c4:01:02:03");
         CHECK_STR(field(hdr, row, nh, "slot_name"), "pci-0000:00:14.0-usb-0:1.2:1.0-port0");
     }
-    CHECK_EQ_INT(nb, 18);
-    if (nb == 18) {
+    CHECK_EQ_INT(nb, 21);
+    if (nb == 21) {
         CHECK_STR(bh[0], "kind");
         CHECK_STR(bh[1], "id");
         CHECK_STR(bh[17], "slot_name");
+        CHECK_STR(bh[18], "closed_reason");
+        CHECK_STR(bh[20], "closed_host");
     }
     for (int i = 0; i < nh; i++)
         free(hdr[i]);
