@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli_records.h"
-#include "cli_who.h"
+#include "who.h"
 
 #define PROG "station retry-bin close"
 
@@ -60,7 +60,7 @@ int st_cli_binclose(int argc, char **argv)
         return 2;
     }
     char who[64];
-    st_cli_operator(op, who, sizeof who);
+    st_who_operator(op, who, sizeof who);
     st_db *db;
     if (st_db_open(db_path, NULL, &db, &err) < 0) {
         st_cli_print_err(PROG, &err);
