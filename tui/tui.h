@@ -22,8 +22,9 @@ typedef struct st_tui_ops {
      * line is not locked. Returns 0, or -1 with err (shown to the operator).
      * NULL: the profile key is refused. */
     int (*set_profile)(void *user, const char *name, st_err *err);
-    /* Write the profile names the operator may pick, one per line, into buf (NUL-terminated).
-     * Returns how many, or -1. NULL or 0 names: the operator types a name instead. */
+    /* Write the profile names the operator may pick (those on the profile search path),
+     * one per line, into buf (NUL-terminated). Returns how many, or -1. The picker offers
+     * them; anything else typed by hand is refused unless allow_profile_path. */
     int (*list_profiles)(void *user, char *buf, size_t cap);
     /* Write the attempt history of `mac` as human-readable lines ('\n'-separated, oldest
      * first) into buf (NUL-terminated). Returns the line count, or -1 with err.
@@ -34,6 +35,8 @@ typedef struct st_tui_ops {
 typedef struct st_tui_config {
     st_tui_ops ops;
     bool locked;        /* locked line: operators cannot change the profile or settings */
+    bool allow_profile_path; /* the picker also takes a profile path typed by hand (the
+                              * station's --allow-profile-path); else only listed names */
     int fps;            /* snapshot/redraw rate; 0 = 10 */
     atomic_int *quit;   /* non-NULL and non-zero: leave the dashboard (set it from a signal
                          * handler or another thread) */

@@ -86,10 +86,18 @@ static void open_profile(tui *t)
 static void apply_profile(tui *t)
 {
     char name[256];
-    tui_profile_name(t, name, sizeof name);
+    bool typed;
+    tui_profile_name(t, name, sizeof name, &typed);
     t->mode = TM_GRID;
     if (!name[0])
         return;
+    /* Only what the line offers, unless it was started to take any file: a profile typed
+     * by hand could flash anything onto the units. */
+    if (typed && !t->cfg->allow_profile_path && !tui_profile_listed(t, name)) {
+        tui_message(t, true, "refused (pick a listed profile; a typed path needs the station started "
+                    "with --allow-profile-path): %s", name);
+        return;
+    }
     /* Units may have started while the picker was open. */
     if (t->view->in_flight > 0) {
         tui_message(t, true, "units started meanwhile: profile not changed");
@@ -183,6 +191,7 @@ static void key_confirm(tui *t, int key)
 
 static void key_profile(tui *t, int key)
 {
+    size_t len = strlen(t->typed);
     switch (key) {
     case KEY_ESC: t->mode = TM_GRID; return;
     case '\n': case '\r': case KEY_ENTER: apply_profile(t); return;
@@ -190,14 +199,14 @@ static void key_profile(tui *t, int key)
     case KEY_DOWN: if (t->prof_sel + 1 < t->nprofiles) t->prof_sel++; return;
     default: break;
     }
-    if (t->nprofiles > 0) {
+    /* j/k move through the list until something has been typed */
+    if (t->nprofiles > 0 && len == 0 && (key == 'j' || key == 'k')) {
         if (key == 'k' && t->prof_sel > 0)
             t->prof_sel--;
         else if (key == 'j' && t->prof_sel + 1 < t->nprofiles)
             t->prof_sel++;
         return;
     }
-    size_t len = strlen(t->typed);
     if ((key == KEY_BACKSPACE || key == 127 || key == 8) && len > 0)
         t->typed[len - 1] = '\0';
     else if (key >= 0x20 && key < 0x7f && len + 1 < sizeof t->typed)

@@ -91,7 +91,7 @@ typedef struct tui {
     char *profiles;     /* TUI_PROF_CAP bytes: '\n'-separated names */
     int nprofiles;
     int prof_sel;
-    char typed[64];     /* typed profile name when there is no list */
+    char typed[256];    /* what the operator typed (a name or path); "" = the list's choice */
 } tui;
 
 /* tui_theme.c */
@@ -129,8 +129,11 @@ void tui_draw_profile(tui *t);
  * flight (until the operator closes it). */
 bool tui_summary_due(const tui *t);
 void tui_draw_summary(tui *t);
-/* The profile the picker points at (or the typed name). */
-void tui_profile_name(const tui *t, char *buf, size_t cap);
+/* The profile the picker points at: the typed text when there is some, else the list's
+ * selected name. *typed says which. */
+void tui_profile_name(const tui *t, char *buf, size_t cap, bool *typed);
+/* name is one of the listed profiles. */
+bool tui_profile_listed(const tui *t, const char *name);
 
 /* tui_slots.c: state word and role of a slot */
 const char *tui_slot_word(const st_slot_view *s);

@@ -85,6 +85,8 @@ static int usage(FILE *out)
             "  --temporary-records  the summary says the records are removed after the run\n"
             "  --cache-dir DIR      keep compressed images between runs\n"
             "  --locked             operators cannot change the profile from the dashboard\n"
+            "  --allow-profile-path the dashboard's profile picker also takes a profile file typed\n"
+            "                       by hand (default: only the profiles of the profile folders)\n"
             "  --new-serial         provisioning: units flashed again get a new serial (the\n"
             "                       old one stays recorded as retired)\n"
 
@@ -233,10 +235,18 @@ static int ui_set_profile(void *user, const char *name, st_err *err)
     return st_engine_set_profile(((run_ctx *)user)->e, name, err);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The profiles of the search path, by name, each once (the first folder holding a name
+ * is the one st_profile_find takes). */
 static int ui_list_profiles(void *user, char *buf, size_t cap)
 {
     run_ctx *r = user;
-    size_t used = 0;
+    enum { MAX_NAMES = 256 };
+    char *names[MAX_NAMES];
     int count = 0;
     buf[0] = '\0';
     char dirs[sizeof r->profile_dirs];
@@ -247,19 +257,33 @@ static int ui_list_profiles(void *user, char *buf, size_t cap)
         if (!dh)
             continue;
         struct dirent *de;
-        while ((de = readdir(dh))) {
+        while ((de = readdir(dh)) && count < MAX_NAMES) {
             size_t len = strlen(de->d_name);
-            if (len <= 4 || strcmp(de->d_name + len - 4, ".ini") != 0)
+            if (len <= 4 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".ini") != 0)
                 continue;
-            int n = snprintf(buf + used, cap - used, "%.*s\n", (int)(len - 4), de->d_name);
-            if (n < 0 || (size_t)n >= cap - used)
+            if (!(names[count] = strndup(de->d_name, len - 4)))
                 break;
-            used += (size_t)n;
             count++;
         }
         closedir(dh);
     }
-    return count;
+    qsort(names, (size_t)count, sizeof *names, cmp_name);
+    size_t used = 0;
+    int listed = 0;
+    for (int i = 0; i < count; i++) {
+        if (i > 0 && !strcmp(names[i], names[i - 1]))
+            continue;
+        int n = snprintf(buf + used, cap - used, "%s\n", names[i]);
+        if (n > 0 && (size_t)n < cap - used) {
+            used += (size_t)n;
+            listed++;
+        } else {
+            buf[used] = '\0';
+        }
+    }
+    for (int i = 0; i < count; i++)
+        free(names[i]);
+    return listed;
 }
 
 typedef struct {
@@ -375,6 +399,7 @@ int st_cli_run(int argc, char **argv)
         {"temporary-records", no_argument, 0, 'E'},
         {"on-result-timeout", required_argument, 0, 'T'},
         {"new-serial", no_argument, 0, 'W'},
+        {"allow-profile-path", no_argument, 0, 'A'},
         {0, 0, 0, 0},
     };
     st_engine_cfg cfg;
@@ -418,6 +443,7 @@ int st_cli_run(int argc, char **argv)
         case 'I': if (!parse_num("--until-idle", optarg, 0.1, 1e7, &v)) return 2; r.until_idle_s = v; break;
         case 'c': snprintf(cfg.cache_dir, sizeof cfg.cache_dir, "%s", optarg); break;
         case 'L': cfg.locked = true; break;
+        case 'A': cfg.allow_profile_path = true; break;
         case 'C': central = optarg; break;
         case 'N': no_central = true; break;
         case 'W': cfg.new_serial = true; break;
@@ -530,6 +556,7 @@ int st_cli_run(int argc, char **argv)
                     .set_profile = ui_set_profile, .list_profiles = ui_list_profiles,
                     .history = ui_history},
             .locked = cfg.locked,
+            .allow_profile_path = cfg.allow_profile_path,
             .quit = &r.quit,
             .finish_after = r.summary_after,
             .finish_title = finish_title,

@@ -830,6 +830,33 @@ done:
     return rc;
 }
 
+/* "<dir>/NAME.ini" in the first folder of search_path holding it: 1 with out filled, 0
+ * when none does, -1 (err) when the path does not fit out. */
+static int search_ini(const char *name, const char *search_path, char *out, int cap, st_err *err)
+{
+    struct stat st;
+    const char *sp = search_path ? search_path : "";
+    if (!*sp)
+        return 0;
+    for (const char *s = sp;;) {
+        const char *e = strchr(s, ':');
+        size_t dl = e ? (size_t)(e - s) : strlen(s);
+        const char *dir = dl ? s : ".";
+        int dn = dl ? (int)dl : 1;
+        char cand[ST_PATH_MAX];
+        int n = snprintf(cand, sizeof cand, "%.*s/%s.ini", dn, dir, name);
+        if (n > 0 && n < (int)sizeof cand && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (n >= cap)
+                return st_err_set(err, ST_E_ARG, ST_PH_PROFILE, "profile path too long: %s", cand);
+            strcpy(out, cand);
+            return 1;
+        }
+        if (!e)
+            return 0;
+        s = e + 1;
+    }
+}
+
 int st_profile_resolve(const char *name, const char *search_path, char *out, int cap, st_err *err)
 {
     struct stat st;
@@ -841,32 +868,40 @@ int st_profile_resolve(const char *name, const char *search_path, char *out, int
         strcpy(out, name);
         return 0;
     }
+    int found = search_ini(name, search_path, out, cap, err);
+    if (found != 0)
+        return found > 0 ? 0 : -1;
     const char *sp = search_path ? search_path : "";
-    const char *s = sp;
-    for (;;) {
-        const char *e = strchr(s, ':');
-        size_t dl = e ? (size_t)(e - s) : strlen(s);
-        const char *dir = dl ? s : ".";
-        int dn = dl ? (int)dl : 1;
-        if (*sp) {
-            char cand[ST_PATH_MAX];
-            int n = snprintf(cand, sizeof cand, "%.*s/%s.ini", dn, dir, name);
-            if (n > 0 && n < (int)sizeof cand && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-                if (n >= cap)
-                    return st_err_set(err, ST_E_ARG, ST_PH_PROFILE, "profile path too long: %s", cand);
-                strcpy(out, cand);
-                return 0;
-            }
-        }
-        if (!e)
-            break;
-        s = e + 1;
-    }
     st_err_set(err, ST_E_PROFILE, ST_PH_PROFILE, "no profile '%s' (not a file, and no %s.ini in %s)",
                name, name, *sp ? sp : "an empty search path");
     if (err) {
         err->fclass = ST_FC_CONFIG;
         st_err_hint(err, "give the profile's path, or put %s.ini in one of the profile folders", name);
+    }
+    return -1;
+}
+
+int st_profile_find(const char *name, const char *search_path, char *out, int cap, st_err *err)
+{
+    const char *sp = search_path ? search_path : "";
+    if (!name || !*name)
+        return st_err_set(err, ST_E_ARG, ST_PH_PROFILE, "no profile name given");
+    if (strchr(name, '/') || name[0] == '.') {
+        st_err_set(err, ST_E_ARG, ST_PH_PROFILE, "'%s' is a path: only the profiles on the profile "
+                   "search path (%s) may be chosen here", name, *sp ? sp : "empty");
+        if (err)
+            err->fclass = ST_FC_CONFIG;
+        return st_err_hint(err, "pick a profile by name, put the file in a profile folder, or start "
+                                "the station with --allow-profile-path");
+    }
+    int found = search_ini(name, search_path, out, cap, err);
+    if (found != 0)
+        return found > 0 ? 0 : -1;
+    st_err_set(err, ST_E_PROFILE, ST_PH_PROFILE, "no profile '%s' on the profile search path (no %s.ini in %s)",
+               name, name, *sp ? sp : "an empty search path");
+    if (err) {
+        err->fclass = ST_FC_CONFIG;
+        st_err_hint(err, "pick one of the listed profiles, or put %s.ini in one of the profile folders", name);
     }
     return -1;
 }

@@ -78,5 +78,9 @@ int st_boot_regcomp(const char *expect, regex_t *re, char *why, size_t cap);
 /* Resolve NAME to a profile path: an existing path is used as is; otherwise
  * "<dir>/NAME.ini" for each dir of the ':'-separated search path. */
 int st_profile_resolve(const char *name, const char *search_path, char *out, int cap, st_err *err);
+/* Find profile NAME on the search path only: NAME must be a plain name (no '/', not
+ * starting with '.'), found as "<dir>/NAME.ini" in one of the ':'-separated folders; a
+ * path, or a file elsewhere, is refused. For choices an operator makes at the line. */
+int st_profile_find(const char *name, const char *search_path, char *out, int cap, st_err *err);
 
 #endif

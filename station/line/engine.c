@@ -306,7 +306,10 @@ int st_engine_set_profile(st_engine *e, const char *name, st_err *err)
     if (e->cfg.locked)
         return st_err_set(err, ST_E_ARG, ST_PH_PROFILE, "the line is locked: the profile cannot be changed");
     char path[ST_PATH_MAX];
-    if (st_profile_resolve(name, e->cfg.profile_search, path, sizeof path, err) < 0)
+    /* an operator picks among the profiles of the search path; a file from anywhere only
+     * when the station was started to allow it */
+    if ((e->cfg.allow_profile_path ? st_profile_resolve : st_profile_find)(name, e->cfg.profile_search, path,
+                                                                           sizeof path, err) < 0)
         return -1;
     st_fwref *fw;
     if (st_fwref_load(path, *e->cfg.cache_dir ? e->cfg.cache_dir : NULL, e->cfg.attempt_timeout_s,

@@ -31,6 +31,8 @@ typedef struct st_engine_cfg {
     double attempt_timeout_s;         /* watchdog per try; 0 = derived from the profile's size */
     double grace_s;                   /* after a stop, in-flight tries get this long (default 30) */
     bool locked;                      /* operator lock-down: no profile change from the UI */
+    bool allow_profile_path;          /* st_engine_set_profile takes paths too (else only the
+                                       * names found in profile_search) */
     char operator_name[64];
     char host[64];                    /* "" = gethostname() */
     char cache_dir[ST_PATH_MAX];      /* compressed-image cache; "" = none */
@@ -61,8 +63,9 @@ bool st_engine_wait_event(st_engine *e, uint64_t after, int timeout_ms);
  * Resume lets the waiting units start. */
 void st_engine_pause(st_engine *e);
 void st_engine_resume(st_engine *e);
-/* Switch to profile `name` (a path, or a name found in profile_search) for units that
- * start from now on; units in flight keep theirs. Refused on a locked line. */
+/* Switch to profile `name` (a name found in profile_search; a path too when
+ * allow_profile_path) for units that start from now on; units in flight keep theirs.
+ * Refused on a locked line. */
 int st_engine_set_profile(st_engine *e, const char *name, st_err *err);
 /* Stop: no new units start; in-flight tries finish, or are aborted (recorded as
  * interrupted) when abort_in_flight is set or the grace period runs out. Idempotent; a

@@ -193,6 +193,16 @@ static void case_controls(void)
         CHECK_EQ_INT(v->in_flight, 0);
         /* A name is looked up in the profile folders; an unknown one changes nothing. */
         CHECK_EQ_INT(st_engine_set_profile(e, "no-such-profile", &err), -1);
+        /* A path is refused unless the line was started to allow paths (cfg default:
+         * not), even one into a profile folder; so is a name that climbs out of it. */
+        char p2[700];
+        snprintf(p2, sizeof p2, "%s/demo-rom.ini", g_profdir);
+        CHECK_EQ_INT(st_engine_set_profile(e, p2, &err), -1);
+        CHECK_CONTAINS(err.msg, "is a path: only the profiles on the profile search path");
+        CHECK_CONTAINS(err.hint, "--allow-profile-path");
+        CHECK_EQ_INT(st_engine_set_profile(e, "../profiles/demo-rom", &err), -1);
+        st_engine_snapshot(e, v);
+        CHECK_STR(v->profile, "demo");
         CHECK_EQ_INT(st_engine_set_profile(e, "demo-rom", &err), 0);
         st_engine_snapshot(e, v);
         CHECK_STR(v->profile, "demo-rom");

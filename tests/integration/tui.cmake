@@ -19,6 +19,10 @@ if(ST_TMUX)
   add_test(NAME tui_terminal_demo
     COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR TUI_LANG=C.UTF-8
       ${ST_BASH} ${ST_TUI_TMUX} demo $<TARGET_FILE:station> ${ST_DEMO_SCENARIO})
+  # `station run`'s profile picker: search-path profiles only, typed paths per flag.
+  add_test(NAME tui_terminal_picker
+    COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR TUI_LANG=C.UTF-8
+      ${ST_BASH} ${ST_TUI_TMUX} picker $<TARGET_FILE:station> ${ST_DEMO_PROFILE_DIR})
   # Without colour, to the last unit (--fast keeps it well inside the time limit).
   add_test(NAME tui_terminal_demo_nocolor
     COMMAND ${CMAKE_COMMAND} -E env NO_COLOR=1 TUI_LANG=C.UTF-8 DEMO_WAIT_ALL=1
@@ -34,7 +38,7 @@ add_test(NAME demo_headless
     ${ST_DEMO_SCENARIO} --fast)
 
 set(ST_TUI_TESTS tui_terminal_fake tui_terminal_fake_nocolor_ascii tui_terminal_demo
-  tui_terminal_demo_nocolor demo_headless)
+  tui_terminal_demo_nocolor tui_terminal_picker demo_headless)
 if(NOT ST_TMUX)
   set(ST_TUI_TESTS tui_terminal_tmux_missing demo_headless)
 endif()

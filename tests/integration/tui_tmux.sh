@@ -7,6 +7,10 @@
 #   tui_tmux.sh demo  STATION SCENARIO [ARGS..]   `station demo [ARGS]` on the simulated
 #                                                 line, end to end (SCENARIO is the demo's
 #                                                 scenario, read to count its units)
+#   tui_tmux.sh picker STATION PROFILE_DIR        `station run`'s profile picker: the
+#                                                 profiles of the search path only; a
+#                                                 typed path refused unless
+#                                                 --allow-profile-path; --locked refuses
 #
 # Environment: NO_COLOR (passed to the dashboard; then no colour may appear on screen),
 # TUI_LANG (locale for the dashboard, default C.UTF-8; "C" checks the ASCII glyphs),
@@ -393,9 +397,65 @@ run_demo() {
     ok "simulator stopped and demo folder removed"
 }
 
+# The real station's profile picker, no unit attached (so it opens at once): it offers
+# the profiles of the search path (PROFILE_DIR only: nothing of the source tree), and a
+# path typed by hand is refused unless the station was started with --allow-profile-path.
+run_picker() {
+    local profdir=${1:?profile folder} name
+    local path="$profdir/demo-rom.ini"
+    mkdir -p "$WORK/empty"
+    local line=(run --profile demo --profiles-dir "$profdir" --sim-dir "$WORK/empty" --db "$WORK/st.db")
+    start "$PROG" "${line[@]}"
+    wait_for 15 'FLASH STATION'
+    wait_for 5 'profile demo '
+    keys P
+    wait_for 5 'Change profile'
+    for name in demo demo-prov demo-rom demo-wrong; do
+        screen | grep -Eq -- "(^|[^a-z-])$name( |$|  \(current\))" || fail "the picker does not list $name"
+    done
+    screen | grep -Eq 'core2|fire' && fail "the picker lists a profile that is not on the search path"
+    screen | grep -q 'typed paths refused:' || fail "the picker does not say typed paths are refused"
+    ok "picker lists the profiles of the search path, and only those"
+    keys -l "$path"
+    wait_for 5 "typed paths refused: .*demo-rom\.ini_"
+    keys Enter
+    wait_for 5 'refused \(pick a listed profile; a typed path needs the station started with --allow-profile-path\)'
+    screen | head -n 2 | grep -q 'profile demo ' || fail "a refused path changed the profile"
+    ok "a typed path is refused without --allow-profile-path"
+    keys P
+    wait_for 5 'Change profile'
+    keys Down Down Enter
+    wait_for 5 'profile is now demo-rom'
+    wait_for 5 'profile demo-rom'
+    ok "a listed profile is taken"
+    keys q
+    quit_and_wait_exit 10
+
+    start "$PROG" "${line[@]}" --allow-profile-path
+    wait_for 15 'profile demo '
+    keys P
+    wait_for 5 'or type a path:'
+    keys -l "$path"
+    keys Enter
+    wait_for 5 "profile is now .*demo-rom\.ini"
+    wait_for 5 'profile demo-rom'
+    ok "with --allow-profile-path a typed path is loaded"
+    keys q
+    quit_and_wait_exit 10
+
+    start "$PROG" "${line[@]}" --allow-profile-path --locked
+    wait_for 15 'LOCKED'
+    keys P
+    wait_for 5 'LOCKED: the profile cannot be changed'
+    ok "--locked still refuses a profile change"
+    keys q
+    quit_and_wait_exit 10
+}
+
 case "$MODE" in
 fake) run_fake ;;
 demo) run_demo "$@" ;;
+picker) run_picker "$@" ;;
 *) echo "unknown mode $MODE" >&2; exit 2 ;;
 esac
 echo "PASS: tui_tmux $MODE (LANG=$LANG_IN NO_COLOR=${NOCOLOR_IN:-unset})"
