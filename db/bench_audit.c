@@ -3,6 +3,7 @@
  * `audit MAC` on random MACs and print the figures.
  *
  * usage: bench_audit [--attempts N] [--macs M] [--queries Q] [--batch B] [--db PATH] [--keep] */
+#include "bench_util.h"
 #include "db.h"
 
 #include <stdio.h>
@@ -11,33 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* xorshift64*: deterministic, so runs are comparable */
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ULL;
-}
-
-static void mac_of(long i, char *buf)
-{
-    snprintf(buf, 18, "24:0a:c4:%02lx:%02lx:%02lx", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int count_row(void *user, const st_db_attempt *a, const st_db_bin_entry *b)
 {
@@ -51,6 +25,11 @@ static void die(const char *what, const st_err *e)
     st_err_format(e, line, sizeof line);
     fprintf(stderr, "bench_audit: %s: %s\n  hint: %s\n", what, line, e->hint);
     exit(1);
+}
+
+static int audit_query(void *handle, const char *mac, long *rows, st_err *err)
+{
+    return st_db_audit(handle, mac, count_row, rows, err);
 }
 
 int main(int argc, char **argv)
@@ -105,41 +84,28 @@ int main(int argc, char **argv)
                                              ST_FC_TIMEOUT};
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
     int64_t t0_ms = 1700000000000LL; /* fixed start: 2023-11-14 */
-    double t_fill = now_s();
+    double t_fill = bench_now_s();
     st_db_attempt a;
     for (long i = 0; i < n_attempts; i++) {
         if (i % batch == 0 && st_db_tx_begin(db, &err) < 0)
             die("begin batch", &err);
-        memset(&a, 0, sizeof a);
-        long m = (long)(rnd(&seed) % (uint64_t)n_macs);
-        mac_of(m, a.mac);
-        a.slot = (int)(i % 16);
+        bench_attempt_start(&a, i, (long)(bench_rnd(&seed) % (uint64_t)n_macs),
+                            t0_ms + (int64_t)i * 2000);
         snprintf(a.slot_name, sizeof a.slot_name, "pci-0000:00:14.0-usb-0:1.%d:1.0-port0", a.slot);
         snprintf(a.port, sizeof a.port, "/dev/serial/by-path/%s", a.slot_name);
         snprintf(a.bridge, sizeof a.bridge, "%s", classes_bridge[i % 4]);
-        a.vid = 0x10c4;
-        a.pid = 0xea60;
         snprintf(a.chip, sizeof a.chip, "ESP32");
         snprintf(a.package, sizeof a.package, "ESP32-D0WD-V3");
-        snprintf(a.description, sizeof a.description, "ESP32-D0WD-V3 (revision v3.0)");
         a.rev_major = 3;
         a.flash_id = 0x164020;
         a.flash_size = 16u << 20;
-        snprintf(a.profile, sizeof a.profile, "core2-factory");
-        a.nimages = 2;
-        a.images[0].offset = 0x1000;
-        a.images[1].offset = 0x10000;
-        memset(a.images[0].sha256, 'a', 64);
-        memset(a.images[1].sha256, 'b', 64);
-        a.try_no = 1;
         snprintf(a.operator_name, sizeof a.operator_name, "line1");
-        a.started_ms = t0_ms + (int64_t)i * 2000;
         if (st_db_attempt_begin(db, &a, &err) < 0)
             die("attempt begin", &err);
-        int fail = rnd(&seed) % 10 == 0;
+        int fail = bench_rnd(&seed) % 10 == 0;
         a.outcome = fail ? ST_DB_FAIL : ST_DB_PASS;
         if (fail) {
-            a.fclass = fail_classes[rnd(&seed) % 4];
+            a.fclass = fail_classes[bench_rnd(&seed) % 4];
             a.phase = ST_PH_WRITE;
             snprintf(a.detail, sizeof a.detail, "synthetic failure %s", st_fclass_name(a.fclass));
         }
@@ -155,7 +121,7 @@ int main(int argc, char **argv)
                 die("commit batch", &err);
         }
     }
-    t_fill = now_s() - t_fill;
+    t_fill = bench_now_s() - t_fill;
     st_db_close(db);
 
     /* reopen as the audit CLI would: a reader handle with a cold statement cache */
@@ -166,16 +132,9 @@ int main(int argc, char **argv)
     if (!t)
         return 1;
     long rows = 0;
-    for (long q = 0; q < n_queries; q++) {
-        char mac[18];
-        mac_of((long)(rnd(&seed) % (uint64_t)n_macs), mac);
-        double s = now_s();
-        if (st_db_audit(db, mac, count_row, &rows, &err) < 0)
-            die("audit", &err);
-        t[q] = now_s() - s;
-    }
+    if (bench_time_queries(t, n_queries, n_macs, &seed, audit_query, db, &rows, &err) < 0)
+        die("audit", &err);
     st_db_close(db);
-    qsort(t, (size_t)n_queries, sizeof *t, cmp_d);
     double sum = 0;
     for (long q = 0; q < n_queries; q++)
         sum += t[q];

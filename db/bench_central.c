@@ -5,6 +5,7 @@
  * from $STATION_CENTRAL.
  *
  * usage: bench_central [--stations N] [--attempts-per N] [--macs M] [--queries Q] [--batch B] */
+#include "bench_util.h"
 #include "central.h"
 
 #include <stdio.h>
@@ -13,31 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ULL;
-}
-
 static void die(const char *what, const st_err *e)
 {
     fprintf(stderr, "bench_central: %s: %s\n  hint: %s\n", what, e->msg, e->hint);
     exit(1);
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static int count_row(void *user, const char *station, const st_db_attempt *a, const st_db_bin_entry *b)
@@ -58,25 +38,11 @@ static void fill(const char *path, long n, long n_macs, uint64_t *seed, int stat
     for (long i = 0; i < n; i++) {
         if (i % 20000 == 0 && st_db_tx_begin(db, &err) < 0)
             die("begin", &err);
-        memset(&a, 0, sizeof a);
-        long m = (long)(rnd(seed) % (uint64_t)n_macs);
-        snprintf(a.mac, sizeof a.mac, "24:0a:c4:%02lx:%02lx:%02lx", (m >> 16) & 0xff, (m >> 8) & 0xff, m & 0xff);
-        a.slot = (int)(i % 16);
+        bench_attempt_start(&a, i, (long)(bench_rnd(seed) % (uint64_t)n_macs), t0 + (int64_t)i * 2000);
         snprintf(a.bridge, sizeof a.bridge, "%s", i % 2 ? "CP2104" : "CH9102");
-        a.vid = 0x10c4;
-        a.pid = 0xea60;
-        snprintf(a.description, sizeof a.description, "ESP32-D0WD-V3 (revision v3.0)");
-        snprintf(a.profile, sizeof a.profile, "core2-factory");
-        a.nimages = 2;
-        a.images[0].offset = 0x1000;
-        a.images[1].offset = 0x10000;
-        memset(a.images[0].sha256, 'a', 64);
-        memset(a.images[1].sha256, 'b', 64);
-        a.try_no = 1;
-        a.started_ms = t0 + (int64_t)i * 2000;
         if (st_db_attempt_begin(db, &a, &err) < 0)
             die("attempt begin", &err);
-        bool fail = rnd(seed) % 10 == 0;
+        bool fail = bench_rnd(seed) % 10 == 0;
         a.outcome = fail ? ST_DB_FAIL : ST_DB_PASS;
         if (fail) {
             a.fclass = ST_FC_MD5_MISMATCH;
@@ -91,6 +57,11 @@ static void fill(const char *path, long n, long n_macs, uint64_t *seed, int stat
             die("commit", &err);
     }
     st_db_close(db);
+}
+
+static int central_query(void *handle, const char *mac, long *rows, st_err *err)
+{
+    return st_central_audit(handle, mac, count_row, rows, err);
 }
 
 int main(int argc, char **argv)
@@ -123,13 +94,13 @@ int main(int argc, char **argv)
         return 1;
     }
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
-    double t_fill = now_s();
+    double t_fill = bench_now_s();
     char path[600];
     for (long s = 0; s < stations; s++) {
         snprintf(path, sizeof path, "%s/station%ld.db", dir, s);
         fill(path, per, n_macs, &seed, (int)s);
     }
-    t_fill = now_s() - t_fill;
+    t_fill = bench_now_s() - t_fill;
     printf("bench_central: %ld stations x %ld attempts = %ld attempts over %ld MACs (local fill %.1f s)\n",
            stations, per, stations * per, n_macs, t_fill);
 
@@ -138,7 +109,7 @@ int main(int argc, char **argv)
     if (st_central_open(conn, &c, &err) < 0 || st_central_init(c, &err) < 0)
         die("central", &err);
     int64_t rows = 0;
-    double t_ship = now_s();
+    double t_ship = bench_now_s();
     for (long s = 0; s < stations; s++) {
         snprintf(path, sizeof path, "%s/station%ld.db", dir, s);
         st_db_opts ro = {.read_only = true};
@@ -158,22 +129,14 @@ int main(int argc, char **argv)
         } while (p.shipped > 0);
         st_db_close(db);
     }
-    t_ship = now_s() - t_ship;
+    t_ship = bench_now_s() - t_ship;
     printf("shipping: %lld records (attempts, bin entries, units) in %.1f s: %.0f records/s, %.0f attempts/s "
            "(batches of %ld)\n", (long long)rows, t_ship, rows / t_ship, stations * per / t_ship, batch);
 
     double *t = malloc(sizeof *t * (size_t)queries);
     long got = 0;
-    for (long q = 0; q < queries; q++) {
-        long m = (long)(rnd(&seed) % (uint64_t)n_macs);
-        char mac[18];
-        snprintf(mac, sizeof mac, "24:0a:c4:%02lx:%02lx:%02lx", (m >> 16) & 0xff, (m >> 8) & 0xff, m & 0xff);
-        double s = now_s();
-        if (st_central_audit(c, mac, count_row, &got, &err) < 0)
-            die("audit", &err);
-        t[q] = now_s() - s;
-    }
-    qsort(t, (size_t)queries, sizeof *t, cmp_d);
+    if (bench_time_queries(t, queries, n_macs, &seed, central_query, c, &got, &err) < 0)
+        die("audit", &err);
     printf("central audit MAC: %ld queries, %.1f rows each; ms: median %.3f p99 %.3f max %.3f "
            "(goal: median under 5 ms: %s)\n", queries, (double)got / (double)queries, t[queries / 2] * 1e3,
            t[(long)((double)queries * 0.99)] * 1e3, t[queries - 1] * 1e3, t[queries / 2] < 0.005 ? "met" : "NOT met");
