@@ -1,19 +1,11 @@
 # The production line (station/line/: engine.c, worker.c, discovery.c, events.c, recorder.c and
 # `station run`) end to end against the simulator: test_engine.c runs the station as a
 # child process and checks its JSON events, the record store and the flash files.
-add_executable(test_engine ${CMAKE_CURRENT_LIST_DIR}/test_engine.c)
-target_link_libraries(test_engine PRIVATE stationdb PkgConfig::JANSSON m)
-target_include_directories(test_engine PRIVATE ${CMAKE_CURRENT_LIST_DIR}
-  ${CMAKE_SOURCE_DIR}/tests/unit)
-add_dependencies(test_engine esp32sim demo_images station)
-
-set(ST_ENGINE_CASES batch16 hotplug watchdog kill sigterm sigterm2 refuse commands)
-foreach(case ${ST_ENGINE_CASES})
-  add_test(NAME engine_${case}
-    COMMAND test_engine ${case} $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
-            ${ST_DEMO_PROFILE_DIR})
-  set_tests_properties(engine_${case} PROPERTIES TIMEOUT 60 LABELS integration)
-endforeach()
+st_test_program(test_engine LIBS stationdb PkgConfig::JANSSON m
+  DEPENDS esp32sim demo_images station)
+st_case_tests(test_engine engine CASES batch16 hotplug watchdog kill sigterm sigterm2 refuse commands
+  ARGS $<TARGET_FILE:station> $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR}
+  TIMEOUT 60 LABELS integration)
 
 # The wall clock stepped by +1 h, then back 2 h, under a running line: clockshift.c, an
 # LD_PRELOAD library, shifts the station's CLOCK_REALTIME, gettimeofday and time().
@@ -28,16 +20,9 @@ set_tests_properties(engine_clockstep PROPERTIES TIMEOUT 90 LABELS integration
 
 # The engine with the real recorder, driven as a library: a begin record that cannot be
 # written keeps the unit untouched; pause, profile change and resume.
-add_executable(test_engine_lib ${CMAKE_CURRENT_LIST_DIR}/test_engine_lib.c)
-target_link_libraries(test_engine_lib PRIVATE st_line PkgConfig::JANSSON m)
-target_include_directories(test_engine_lib PRIVATE ${CMAKE_CURRENT_LIST_DIR}
-  ${CMAKE_SOURCE_DIR}/tests/unit)
-add_dependencies(test_engine_lib esp32sim demo_images)
-foreach(case begin_fail controls)
-  add_test(NAME engine_${case}
-    COMMAND test_engine_lib ${case} $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR})
-  set_tests_properties(engine_${case} PROPERTIES TIMEOUT 60 LABELS integration)
-endforeach()
+st_test_program(test_engine_lib LIBS st_line PkgConfig::JANSSON m DEPENDS esp32sim demo_images)
+st_case_tests(test_engine_lib engine CASES begin_fail controls
+  ARGS $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR} TIMEOUT 60 LABELS integration)
 
 # The same waits with the wall clock stepped under the test program itself.
 add_dependencies(test_engine_lib st_clockshift)

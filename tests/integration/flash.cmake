@@ -1,16 +1,9 @@
 # Single-unit flash flow against the simulator (station/unit/flash_unit.c and the loader):
 # stub and ROM mode over a pseudo-terminal, stub mode over TCP, and `station flash`.
-add_executable(test_flash_sim ${CMAKE_CURRENT_LIST_DIR}/test_flash_sim.c)
-target_link_libraries(test_flash_sim PRIVATE st_unit)
-target_include_directories(test_flash_sim PRIVATE ${CMAKE_CURRENT_LIST_DIR}
-  ${CMAKE_SOURCE_DIR}/tests/unit)
-add_dependencies(test_flash_sim esp32sim demo_images station)
-foreach(case stub rom nostub tcp cli)
-  add_test(NAME flash_${case}
-    COMMAND test_flash_sim ${case} $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR}
-            $<TARGET_FILE:station>)
-  set_tests_properties(flash_${case} PROPERTIES TIMEOUT 60 LABELS integration)
-endforeach()
+st_test_program(test_flash_sim LIBS st_unit DEPENDS esp32sim demo_images station)
+st_case_tests(test_flash_sim flash CASES stub rom nostub tcp cli
+  ARGS $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR} $<TARGET_FILE:station>
+  TIMEOUT 60 LABELS integration)
 
 # The same flow with the real ESP32 stub image from the esptool-js package (installed by the
 # interop fixture): the station's stub loader reads Espressif's stub JSON format.

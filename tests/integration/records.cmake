@@ -5,19 +5,13 @@ add_library(st_io_shim MODULE ${CMAKE_CURRENT_LIST_DIR}/io_shim.c)
 target_link_libraries(st_io_shim PRIVATE ${CMAKE_DL_LIBS})
 set_target_properties(st_io_shim PROPERTIES PREFIX "" OUTPUT_NAME io_shim)
 
-add_executable(test_records ${CMAKE_CURRENT_LIST_DIR}/test_records.c)
-target_link_libraries(test_records PRIVATE stationdb PkgConfig::JANSSON m)
-target_include_directories(test_records PRIVATE ${CMAKE_CURRENT_LIST_DIR}
-  ${CMAKE_SOURCE_DIR}/tests/unit)
-add_dependencies(test_records esp32sim demo_images station st_io_shim)
-
-set(ST_RECORDS_CASES retry_kill pass_unrecorded bench disk_low escapes bin_close unrecorded_halt)
-foreach(case ${ST_RECORDS_CASES})
-  add_test(NAME records_${case}
-    COMMAND test_records ${case} $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
-            ${ST_DEMO_PROFILE_DIR} $<TARGET_FILE:st_io_shim>)
-  set_tests_properties(records_${case} PROPERTIES TIMEOUT 300 LABELS integration)
-endforeach()
+st_test_program(test_records LIBS stationdb PkgConfig::JANSSON m
+  DEPENDS esp32sim demo_images station st_io_shim)
+st_case_tests(test_records records CASES retry_kill pass_unrecorded bench disk_low escapes bin_close
+  unrecorded_halt
+  ARGS $<TARGET_FILE:station> $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR}
+       $<TARGET_FILE:st_io_shim>
+  TIMEOUT 300 LABELS integration)
 
 # The record store on a 2 MB disk (the shim's disk model): bounded WAL, free-space
 # estimate, a full disk that loses nothing and can be checkpointed.
@@ -38,8 +32,8 @@ set_tests_properties(station_version PROPERTIES TIMEOUT 10 LABELS unit
 # Registered only when configured with -DST_SOAK=ON, then run with: ctest -L soak
 option(ST_SOAK "register the randomized kill soak test (label soak)" OFF)
 if(ST_SOAK)
-  add_test(NAME records_soak
-    COMMAND test_records soak $<TARGET_FILE:station> $<TARGET_FILE:esp32sim>
-            ${ST_DEMO_PROFILE_DIR} $<TARGET_FILE:st_io_shim>)
-  set_tests_properties(records_soak PROPERTIES TIMEOUT 7200 LABELS soak)
+  st_case_tests(test_records records CASES soak
+    ARGS $<TARGET_FILE:station> $<TARGET_FILE:esp32sim> ${ST_DEMO_PROFILE_DIR}
+         $<TARGET_FILE:st_io_shim>
+    TIMEOUT 7200 LABELS soak)
 endif()
