@@ -385,6 +385,50 @@ static inline const char *sim_log_text(const sim_proc *s)
     return text;
 }
 
+/* Until the simulator's log holds `text` (it logs from its own process, a moment after
+ * the station is done), at most timeout_ms. */
+static inline bool sim_log_wait(const sim_proc *s, const char *text, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        if (strstr(sim_log_text(s), text))
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        harness_sleep_ms(20);
+    }
+}
+
+/* OUTDIR/NAME.ini (its path in out): PROFDIR/demo.ini named NAME, its image files made
+ * absolute, its stub line `stub = STUB` (STUB may go on with further lines, such as
+ * "x.json\nstub_kind = esp-flasher-stub"). */
+static inline bool demo_profile_with_stub(const char *profdir, const char *outdir, const char *name,
+                                          const char *stub, char *out, size_t cap)
+{
+    char src[600], line[1024];
+    snprintf(src, sizeof src, "%s/demo.ini", profdir);
+    snprintf(out, cap, "%s/%s.ini", outdir, name);
+    FILE *in = fopen(src, "r"), *o = fopen(out, "w");
+    if (!in || !o) {
+        if (in)
+            fclose(in);
+        if (o)
+            fclose(o);
+        return false;
+    }
+    while (fgets(line, sizeof line, in)) {
+        if (!strncmp(line, "stub = ", 7))
+            fprintf(o, "stub = %s\n", stub);
+        else if (!strncmp(line, "file = ", 7))
+            fprintf(o, "file = %s/%s", profdir, line + 7);
+        else if (!strncmp(line, "name = ", 7))
+            fprintf(o, "name = %s\n", name);
+        else
+            fputs(line, o);
+    }
+    fclose(in);
+    return fclose(o) == 0;
+}
+
 /* Log lines of the flash into stderr (seen with ctest --output-on-failure). */
 static inline void harness_log(void *user, const char *line)
 {

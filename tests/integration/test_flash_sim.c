@@ -29,19 +29,6 @@ static void check_unit(const st_flash_report *rep)
     CHECK_EQ_INT(rep->chip.xtal_mhz, 40);
 }
 
-/* Until the simulator's log holds `text` (it logs from its own process, a moment after
- * the station is done), at most timeout_ms. */
-static bool sim_log_wait(const sim_proc *s, const char *text, int timeout_ms)
-{
-    for (int waited = 0;; waited += 20) {
-        if (strstr(sim_log_text(s), text))
-            return true;
-        if (waited >= timeout_ms)
-            return false;
-        harness_sleep_ms(20);
-    }
-}
-
 static void check_written(const sim_proc *s, const st_fwset *fw, const st_flash_report *rep)
 {
     CHECK_EQ_INT(rep->regions_verified, fw->n);
@@ -227,28 +214,11 @@ static void run_realstub(void)
     if (!CHECK(sim_start(&s, g_sim, args)))
         return;
     /* demo.ini with absolute image paths and the real stub. */
-    char src[600], dst[600], line[1024];
-    snprintf(src, sizeof src, "%s/demo.ini", g_dir);
-    snprintf(dst, sizeof dst, "%s/realstub.ini", s.dir);
-    FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
-    if (!CHECK(in && out)) {
-        if (in) fclose(in);
-        if (out) fclose(out);
+    char dst[600];
+    if (!CHECK(demo_profile_with_stub(g_dir, s.dir, "demo-realstub", json, dst, sizeof dst))) {
         sim_stop(&s);
         return;
     }
-    while (fgets(line, sizeof line, in)) {
-        if (!strncmp(line, "stub = ", 7))
-            fprintf(out, "stub = %s\n", json);
-        else if (!strncmp(line, "file = ", 7))
-            fprintf(out, "file = %s/%s", g_dir, line + 7);
-        else if (!strncmp(line, "name = ", 7))
-            fputs("name = demo-realstub\n", out);
-        else
-            fputs(line, out);
-    }
-    fclose(in);
-    fclose(out);
 
     st_flash_opts o = {0};
     flash_and_check(&s, dst, &o, &(expect){.stub = true, .more = realstub_ran});

@@ -16,40 +16,9 @@ static const char *g_sim, *g_dir, *g_new, *g_other;
 static bool write_profile(const sim_proc *s, const char *name, const char *json, const char *kind,
                           char *out, size_t cap)
 {
-    char src[600], line[1024];
-    snprintf(src, sizeof src, "%s/demo.ini", g_dir);
-    snprintf(out, cap, "%s/%s.ini", s->dir, name);
-    FILE *in = fopen(src, "r"), *o = fopen(out, "w");
-    if (!in || !o) {
-        if (in)
-            fclose(in);
-        if (o)
-            fclose(o);
-        return false;
-    }
-    while (fgets(line, sizeof line, in)) {
-        if (!strncmp(line, "stub = ", 7))
-            fprintf(o, "stub = %s\nstub_kind = %s\n", json, kind);
-        else if (!strncmp(line, "file = ", 7))
-            fprintf(o, "file = %s/%s", g_dir, line + 7);
-        else if (!strncmp(line, "name = ", 7))
-            fprintf(o, "name = %s\n", name);
-        else
-            fputs(line, o);
-    }
-    fclose(in);
-    return fclose(o) == 0;
-}
-
-static bool log_wait(const sim_proc *s, const char *text, int timeout_ms)
-{
-    for (int waited = 0;; waited += 20) {
-        if (strstr(sim_log_text(s), text))
-            return true;
-        if (waited >= timeout_ms)
-            return false;
-        harness_sleep_ms(20);
-    }
+    char stub[700];
+    snprintf(stub, sizeof stub, "%s\nstub_kind = %s", json, kind);
+    return demo_profile_with_stub(g_dir, s->dir, name, stub, out, cap);
 }
 
 static void run(bool rfc)
@@ -88,9 +57,9 @@ static void run(bool rfc)
     CHECK_EQ_INT(rep.regions_verified, fw->n);
     CHECK_EQ_INT(rep.baud, 1500000);
     CHECK(flash_has_images(&s, 1, fw));
-    CHECK(log_wait(&s, "esp-flasher-stub (esptool-js 0.7.0)", 3000));
+    CHECK(sim_log_wait(&s, "esp-flasher-stub (esptool-js 0.7.0)", 3000));
     if (rfc)
-        CHECK(log_wait(&s, "booted into the app after a reset (EN)", 5000));
+        CHECK(sim_log_wait(&s, "booted into the app after a reset (EN)", 5000));
     else
         CHECK(!strstr(sim_log_text(&s), "booted into the app after a reset"));
     if (check_state_()->failures)
