@@ -7,7 +7,15 @@
 
 #include <string.h>
 
-#define DB_FINISHED_IN_RANGE "outcome <> 'in_progress' AND started_ms >= :from AND started_ms < :to"
+#define DB_IN_RANGE "started_ms >= :from AND started_ms < :to"
+#define DB_FINISHED_IN_RANGE "outcome <> 'in_progress' AND " DB_IN_RANGE
+
+/* The bridge an attempt went through, as the figures name it: its name, else its VID:PID,
+ * else 'unknown'. */
+#define DB_BRIDGE_KEY                                                                          \
+    "COALESCE(NULLIF(bridge, ''),"                                                             \
+    "   CASE WHEN bridge_vid IS NOT NULL THEN printf('%04x:%04x', bridge_vid, bridge_pid) END," \
+    "   'unknown')"
 
 /* How long the station was at work, in ms: for each run (host, run_started_ms), its first
  * attempt's start to its last attempt's end on the run's monotonic clock, so a wall-clock
@@ -79,12 +87,9 @@ int st_db_stats_classes(st_db *db, int64_t from_ms, int64_t to_ms, st_db_class_f
     db_cb c = {.fn.cls = fn, .user = user};
     return db_range_rows(
         db,
-        "SELECT COALESCE(NULLIF(bridge, ''),"
-        "   CASE WHEN bridge_vid IS NOT NULL THEN printf('%04x:%04x', bridge_vid, bridge_pid) END,"
-        "   'unknown') AS b, COALESCE(fclass, 'none') AS fc, count(*) AS n, count(DISTINCT mac),"
-        " total(mac IS NULL)"
-        " FROM attempts WHERE outcome IN ('fail', 'interrupted')"
-        " AND started_ms >= :from AND started_ms < :to"
+        "SELECT " DB_BRIDGE_KEY " AS b, COALESCE(fclass, 'none') AS fc, count(*) AS n,"
+        " count(DISTINCT mac), total(mac IS NULL)"
+        " FROM attempts WHERE outcome IN ('fail', 'interrupted') AND " DB_IN_RANGE
         " GROUP BY b, fc ORDER BY b, n DESC, fc",
         from_ms, to_ms, class_row, &c, err);
 }
@@ -104,8 +109,7 @@ int st_db_stats_hourly(st_db *db, int64_t from_ms, int64_t to_ms, st_db_hour_fn 
         db,
         "SELECT (started_ms / 3600000) * 3600000 AS h,"
         " count(DISTINCT CASE WHEN outcome = 'pass' THEN mac END), count(*)"
-        " FROM attempts WHERE outcome <> 'in_progress' AND started_ms >= :from AND started_ms < :to"
-        " GROUP BY h ORDER BY h",
+        " FROM attempts WHERE " DB_FINISHED_IN_RANGE " GROUP BY h ORDER BY h",
         from_ms, to_ms, hour_row, &c, err);
 }
 
@@ -125,10 +129,15 @@ int st_db_stats_slots(st_db *db, int64_t from_ms, int64_t to_ms, st_db_slot_fn f
     return db_range_rows(
         db,
         "SELECT slot_name, count(*), total(outcome = 'pass'), total(outcome IN ('fail', 'interrupted'))"
-        " FROM attempts WHERE outcome <> 'in_progress' AND started_ms >= :from AND started_ms < :to"
-        " GROUP BY slot_name ORDER BY slot_name",
+        " FROM attempts WHERE " DB_FINISHED_IN_RANGE " GROUP BY slot_name ORDER BY slot_name",
         from_ms, to_ms, slot_row, &c, err);
 }
+
+/* Attempts, attempts with a repaired block and blocks repaired, per key (an SQL expression). */
+#define DB_REPAIRS_BY(key)                                                                     \
+    "SELECT " key " AS k, count(*), total(blocks_repaired > 0), total(blocks_repaired)"       \
+    " FROM attempts WHERE " DB_FINISHED_IN_RANGE " AND blocks_repaired IS NOT NULL"            \
+    " GROUP BY k ORDER BY k"
 
 static int repair_row(void *ctx, sqlite3_stmt *s)
 {
@@ -145,13 +154,6 @@ int st_db_stats_repairs(st_db *db, int64_t from_ms, int64_t to_ms, bool by_slot,
     db_cb c = {.fn.repair = fn, .user = user};
     return db_range_rows(
         db,
-        by_slot ? "SELECT slot_name AS k, count(*), total(blocks_repaired > 0), total(blocks_repaired)"
-                  " FROM attempts WHERE outcome <> 'in_progress' AND blocks_repaired IS NOT NULL"
-                  " AND started_ms >= :from AND started_ms < :to GROUP BY k ORDER BY k"
-                : "SELECT COALESCE(NULLIF(bridge, ''),"
-                  "   CASE WHEN bridge_vid IS NOT NULL THEN printf('%04x:%04x', bridge_vid, bridge_pid) END,"
-                  "   'unknown') AS k, count(*), total(blocks_repaired > 0), total(blocks_repaired)"
-                  " FROM attempts WHERE outcome <> 'in_progress' AND blocks_repaired IS NOT NULL"
-                  " AND started_ms >= :from AND started_ms < :to GROUP BY k ORDER BY k",
+        by_slot ? DB_REPAIRS_BY("slot_name") : DB_REPAIRS_BY(DB_BRIDGE_KEY),
         from_ms, to_ms, repair_row, &c, err);
 }
