@@ -236,46 +236,50 @@ int fdatasync(int fd)
     return do_sync("fdatasync", fd);
 }
 
+/* A write of n bytes at off (-1: the file position) to fd fails as a failing or full disk
+ * would make it fail (errno set). */
+static bool write_refused(int fd, const void *buf, size_t n, off_t off)
+{
+    if (target(fd) && failing(buf, n))
+        return true;
+    if (target(fd) && overflows(fd, n, off)) {
+        errno = ENOSPC;
+        return true;
+    }
+    return false;
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
     static ssize_t (*real)(int, const void *, size_t);
     if (!real)
         real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
-    if (target(fd) && failing(buf, n))
+    if (write_refused(fd, buf, n, -1))
         return -1;
-    if (target(fd) && overflows(fd, n, -1)) {
-        errno = ENOSPC;
-        return -1;
-    }
     return real(fd, buf, n);
+}
+
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+
+static ssize_t do_pwrite(const char *name, int fd, const void *buf, size_t n, off_t off)
+{
+    static pwrite_fn real_pwrite, real_pwrite64;
+    pwrite_fn *slot = !strcmp(name, "pwrite") ? &real_pwrite : &real_pwrite64;
+    if (!*slot)
+        *slot = (pwrite_fn)dlsym(RTLD_NEXT, name);
+    if (write_refused(fd, buf, n, off))
+        return -1;
+    return (*slot)(fd, buf, n, off);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    static ssize_t (*real)(int, const void *, size_t, off_t);
-    if (!real)
-        real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
-    if (target(fd) && failing(buf, n))
-        return -1;
-    if (target(fd) && overflows(fd, n, off)) {
-        errno = ENOSPC;
-        return -1;
-    }
-    return real(fd, buf, n, off);
+    return do_pwrite("pwrite", fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
-    static ssize_t (*real)(int, const void *, size_t, off_t);
-    if (!real)
-        real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
-    if (target(fd) && failing(buf, n))
-        return -1;
-    if (target(fd) && overflows(fd, n, off)) {
-        errno = ENOSPC;
-        return -1;
-    }
-    return real(fd, buf, n, off);
+    return do_pwrite("pwrite64", fd, buf, n, off);
 }
 
 int ftruncate(int fd, off_t len)
