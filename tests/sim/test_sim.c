@@ -15,25 +15,8 @@
 #include "sim_pattern.h"
 #include "test_sim_util.h"
 
-#define T 1000 /* ms: generous timeout for things that must arrive */
-#define BANNER_V3                                                                            \
-    "ets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "                   \
-    "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n"
-#define SYNC_ROM "C0 01 08 04 00 07 07 12 20 00 00 00 00 C0"
-#define SYNC_STUB "C0 01 08 02 00 00 00 00 00 00 00 C0"
 #define STUB_OK(op) "C0 01 " op " 02 00 00 00 00 00 00 00 C0"
 #define TEXT_ADDR 0x400BE000u
-
-static const uint8_t SYNC_PAYLOAD[36] = {0x07, 0x07, 0x12, 0x20, 0x55, 0x55, 0x55, 0x55, 0x55,
-                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
-                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
-                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55};
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static uint64_t now_ms(void)
 {
@@ -93,7 +76,7 @@ static bool open_rom(conn *c, simproc *s, int slot)
         fprintf(stderr, "cannot open slot%d: %s\n", slot, strerror(errno));
         return false;
     }
-    return banner(c, BANNER_V3) && rom_sync(c);
+    return banner(c, BANNER_DL) && rom_sync(c);
 }
 
 /* Fake stub upload: 16 bytes at TEXT_ADDR, entry there; expects the ROM reply (value
@@ -244,7 +227,7 @@ static void t_banner_sync(void)
     conn c;
     START(s, "--units", "2", "--unit-opt", "2:pkg=d0wdq6");
     CHECK(conn_open(&c, &s, 1, 0) == 0, "open");
-    CHECK(banner(&c, BANNER_V3), "banner");
+    CHECK(banner(&c, BANNER_DL), "banner");
     CHECK(rom_sync(&c), "8 SYNC replies (§12)");
     /* value = the request's first payload word, whatever it is (§14) */
     uint8_t p[36];
@@ -256,7 +239,7 @@ static void t_banner_sync(void)
     conn_close(&c);
     msleep(50);
     CHECK(conn_open(&c, &s, 1, 0) == 0, "reopen");
-    CHECK(banner(&c, BANNER_V3), "banner after reset");
+    CHECK(banner(&c, BANNER_DL), "banner after reset");
     CHECK(rom_sync(&c), "sync after reset");
     conn_close(&c);
     CHECK(conn_open(&c, &s, 2, 0) == 0, "open slot2");
@@ -318,7 +301,7 @@ static void t_unknown_op(void)
     simproc s;
     conn c;
     START(s, "--units", "1");
-    CHECK(conn_open(&c, &s, 1, 0) == 0 && banner(&c, BANNER_V3), "open");
+    CHECK(conn_open(&c, &s, 1, 0) == 0 && banner(&c, BANNER_DL), "open");
     send_cmd(&c, 0xD0, NULL, 0, 0);
     CHECK(expect_raw_hex(&c, "C0 01 00 04 00 00 00 00 00 01 05 00 00 C0", T), "after reset: op 00");
     CHECK(rom_sync(&c), "sync");
@@ -517,7 +500,7 @@ static void t_rom_framing(void)
     simproc s;
     conn c;
     START(s, "--units", "1");
-    CHECK(conn_open(&c, &s, 1, 0) == 0 && banner(&c, BANNER_V3), "open");
+    CHECK(conn_open(&c, &s, 1, 0) == 0 && banner(&c, BANNER_DL), "open");
     send_raw(&c, "garbage\x01\x02", 9);
     CHECK(rom_sync(&c), "garbage outside frames dropped");
     /* DB x decodes to x: first address byte sent as DB 00 */
@@ -1233,14 +1216,14 @@ static void t_fault_misc(void)
     CHECK(open_rom(&c, &s, 2), "open 2");
     CHECK(rom_read_reg(&c, ESP32_CHIP_MAGIC_REG) == ESP32S3_CHIP_MAGIC, "S3 magic");
     conn_close(&c);
-    CHECK(conn_open(&c, &s, 3, 0) == 0 && banner(&c, BANNER_V3), "open 3");
+    CHECK(conn_open(&c, &s, 3, 0) == 0 && banner(&c, BANNER_DL), "open 3");
     uint64_t t0 = now_ms();
     send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
     CHECK(conn_fill(&c, 1, 150) == 0, "slow: nothing within 150 ms");
     CHECK(expect_n(&c, SYNC_ROM, 8), "slow: replies arrive");
     CHECK(now_ms() - t0 >= 250, "slow: delayed");
     conn_close(&c);
-    CHECK(conn_open(&c, &s, 4, 0) == 0 && banner(&c, BANNER_V3), "open 4");
+    CHECK(conn_open(&c, &s, 4, 0) == 0 && banner(&c, BANNER_DL), "open 4");
     conn_drain(&c, 50);
     send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, 36, 0);
     CHECK(conn_fill(&c, 1, T) > 0 && c.pend[0] != 0xC0 && c.pend[0] != 0xDB, "garbage first");
@@ -1321,7 +1304,7 @@ static void t_tcp(void)
     snprintf(exp, sizeof exp, "socket://127.0.0.1:%d\n", base + 1);
     CHECK(!strcmp(line, exp), "tcp file: %s", line);
     CHECK(conn_open(&c, &s, 2, base + 1) == 0, "connect");
-    CHECK(banner(&c, BANNER_V3) && rom_sync(&c), "banner + sync over TCP");
+    CHECK(banner(&c, BANNER_DL) && rom_sync(&c), "banner + sync over TCP");
     CHECK(upload_stub(&c), "stub over TCP");
     CHECK(conn_open(&c2, &s, 2, base + 1) == 0, "second connect");
     uint8_t b;
@@ -1329,7 +1312,7 @@ static void t_tcp(void)
     conn_close(&c2);
     conn_close(&c);
     msleep(50);
-    CHECK(conn_open(&c, &s, 2, base + 1) == 0 && banner(&c, BANNER_V3) && rom_sync(&c),
+    CHECK(conn_open(&c, &s, 2, base + 1) == 0 && banner(&c, BANNER_DL) && rom_sync(&c),
           "reconnect = reset into ROM");
     conn_close(&c);
     sim_stop(&s);
@@ -1385,7 +1368,7 @@ static void t_scenario(void)
     CHECK(access(sim_path(&s, "slot1"), F_OK) == 0, "still there right after");
     CHECK(wait_exists(&s, "slot1", false, 3000), "leaves after the reset");
     conn_close(&c);
-    CHECK(conn_open(&c, &s, 2, 0) == 0 && banner(&c, BANNER_V3), "slot2");
+    CHECK(conn_open(&c, &s, 2, 0) == 0 && banner(&c, BANNER_DL), "slot2");
     CHECK(rom_read_reg(&c, ESP32_EFUSE_BASE + 4) == 0xc4aabbcc, "slot2 MAC");
     conn_close(&c);
     sim_stop(&s);
@@ -1474,7 +1457,7 @@ static void t_demo_scenario(void)
     fclose(f);
     CHECK(strstr(side, "bridge=CP2104"), "%s", side);
     CHECK(access(sim_path(&s, "slot4"), F_OK) != 0, "slot4 arrives later");
-    CHECK(conn_open(&c, &s, 1, 0) == 0 && banner(&c, BANNER_V3) && rom_sync(&c), "slot1");
+    CHECK(conn_open(&c, &s, 1, 0) == 0 && banner(&c, BANNER_DL) && rom_sync(&c), "slot1");
     uint32_t w1 = rom_read_reg(&c, ESP32_EFUSE_BASE + 4), w2 = rom_read_reg(&c, ESP32_EFUSE_BASE + 8);
     CHECK(w1 == 0xc45a1001 && (w2 & 0xFFFF) == 0x240a, "MAC 24:0a:c4:5a:10:01");
     conn_close(&c);

@@ -16,13 +16,6 @@
 #include "esp_proto.h"
 #include "test_sim_util.h"
 
-#define T 1000
-#define SYNC_STUB "C0 01 08 02 00 00 00 00 00 00 00 C0"
-
-static const uint8_t SYNC_PAYLOAD[36] = {0x07, 0x07, 0x12, 0x20, 0x55, 0x55, 0x55, 0x55, 0x55,
-                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
-                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
-                                         0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55};
 
 typedef struct stub {
     uint32_t entry, text_start, data_start;
@@ -117,12 +110,6 @@ static bool log_has(const char *text)
     if (f)
         fclose(f);
     return strstr(buf, text) != NULL;
-}
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static void t_stub2(const stub *nw, const stub *legacy, const stub *other)

@@ -24,6 +24,20 @@ extern const char *t_sim_path;
         }                                                                        \
     } while (0)
 
+#define T 1000 /* ms: generous timeout for things that must arrive */
+/* What the ROM prints after a power-on reset into download mode (ESP32 rev v3). */
+#define BANNER_DL                                                                            \
+    "ets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "                   \
+    "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n"
+/* The ROM loader's reply to SYNC, and the stub's. */
+#define SYNC_ROM "C0 01 08 04 00 07 07 12 20 00 00 00 00 C0"
+#define SYNC_STUB "C0 01 08 02 00 00 00 00 00 00 00 C0"
+/* SYNC's payload: 07 07 12 20 and 32 times 55. */
+extern const uint8_t SYNC_PAYLOAD[36];
+
+/* Sleep ms milliseconds. */
+void msleep(int ms);
+
 typedef struct simproc {
     pid_t pid;
     char dir[256];
