@@ -139,144 +139,219 @@ static bool write_big_profile(const char *tmpdir, char *out, size_t cap)
     return fclose(f) == 0;
 }
 
-int main(int argc, char **argv)
-{
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s CASE ESP32SIM PROFILE_DIR\n", argv[0]);
-        return 2;
-    }
-    const char *c = argv[1];
-    g_sim = argv[2];
-    g_dir = argv[3];
-    outcome o;
-    st_flash_opts fo = {0};
+/* One attempt per case, on the file's own outcome and options. */
+static outcome o;
+static st_flash_opts fo;
 
-    if (!strcmp(c, "ram_checksum_1")) {
-        run(&o, "demo", "1:fault=ram_checksum:1", &fo);
-        expect_pass(&o);
-        CHECK(o.rep.used_stub);
-        /* The corrupted block's seq is consumed: resent under the next one, in place
-         * (§14.1), no reset and no second upload. */
-        CHECK_EQ_INT(o.rep.stub_uploads, 1);
-        CHECK_EQ_INT(o.rep.blocks_repaired, 1);
-        CHECK(!strstr(g_log, "upload the stub again"));
-    } else if (!strcmp(c, "ram_checksum_many")) {
-        /* 12 corrupted blocks: 4 per upload (the block and its 3 resends), 3 uploads */
-        run(&o, "demo", "1:fault=ram_checksum:12", &fo);
-        expect_pass(&o);
-        CHECK(!o.rep.used_stub);      /* fell back to the ROM loader */
-        CHECK_EQ_INT(o.rep.stub_uploads, 3);
-        CHECK_EQ_INT(o.rep.blocks_repaired, 9);
-    } else if (!strcmp(c, "ram_checksum_many_stub_required")) {
-        fo.stub_required = true;
-        run(&o, "demo", "1:fault=ram_checksum:12", &fo);
-        expect_fail(&o, ST_FC_STUB_RAM_CHECKSUM, ST_PH_STUB, ESP_MEM_DATA, "01 07 00 00");
-        CHECK_EQ_INT(o.err.cat, ST_E_DEVICE);
-        CHECK_CONTAINS(o.err.msg, "Failed to write to target RAM (result was 01070000): "
-                                  "checksum error in a RAM block");
-        CHECK_EQ_INT(o.rep.stub_uploads, 3);
-        CHECK(o.rep.chip_known); /* the MAC was read before the stub upload */
-    } else if (!strcmp(c, "flash_write_error")) {
-        run(&o, "demo", "1:fault=flash_write_error", &fo);
-        /* Deferred by the stub: the bootloader (24 KB) is written once its stream is
-         * complete, so the write error comes with the FLASH_DEFL_END barrier. */
-        expect_fail(&o, ST_FC_FLASH_WRITE, ST_PH_WRITE, ESP_FLASH_DEFL_END, "C4 00");
-    } else if (!strcmp(c, "flash_write_error_rom")) {
-        run(&o, "demo-rom", "1:fault=flash_write_error", &fo);
-        expect_fail(&o, ST_FC_FLASH_WRITE, ST_PH_WRITE, ESP_FLASH_DATA, "01 08 00 00");
-    } else if (!strcmp(c, "inflate_error")) {
-        run(&o, "demo", "1:fault=inflate_error", &fo);
-        /* The first block's inflate error, deferred to the reply to the second block. */
-        expect_fail(&o, ST_FC_INFLATE, ST_PH_WRITE, ESP_FLASH_DEFL_DATA, "C7 00");
-    } else if (!strcmp(c, "inflate_error_rom")) {
-        /* The station writes uncompressed through the ROM: an inflate fault cannot hit. */
-        run(&o, "demo-rom", "1:fault=inflate_error", &fo);
-        expect_pass(&o);
-        CHECK(!o.rep.used_stub);
-    } else if (!strcmp(c, "bitflip")) {
-        run(&o, "demo", "1:fault=bitflip:1", &fo);
-        expect_fail(&o, ST_FC_MD5_MISMATCH, ST_PH_VERIFY, ESP_SPI_FLASH_MD5, "");
-        CHECK_EQ_INT(o.err.cat, ST_E_VERIFY);
-        CHECK_EQ_INT(o.rep.regions_verified, 2); /* only the first region was hit */
-    } else if (!strcmp(c, "blank")) {
-        run(&o, "demo", "1:fault=blank:1", &fo);
-        expect_fail(&o, ST_FC_BLANK_READBACK, ST_PH_VERIFY, ESP_SPI_FLASH_MD5, "");
-        CHECK_CONTAINS(o.err.msg, "all 0xFF");
-    } else if (!strcmp(c, "no_sync")) {
-        run(&o, "demo", "1:fault=no_sync", &fo);
-        expect_fail(&o, ST_FC_NO_SYNC, ST_PH_SYNC, ESP_SYNC, "");
-        CHECK_CONTAINS(o.err.msg, "wrong boot mode (0x13): not in download mode");
-        CHECK(!o.rep.chip_known);
-    } else if (!strcmp(c, "disconnect")) {
-        run(&o, "demo", "1:fault=disconnect:50", &fo);
-        /* The unit drops off while its bootloader is being written; whether the port
-         * is seen gone on the last block's reply or on the barrier is a race. */
-        expect_fail(&o, ST_FC_VANISHED, ST_PH_WRITE, ANY_WRITE_CMD, "");
-        CHECK_EQ_INT(o.err.cat, ST_E_GONE);
-        CHECK(o.rep.chip_known);
-    } else if (!strcmp(c, "noise")) {
-        run(&o, "demo", "1:fault=noise:0.3", &fo);
-        expect_pass(&o);
-        CHECK_CONTAINS(g_log, "line noise: "); /* garbage was there, and survived */
-    } else if (!strcmp(c, "slow")) {
-        run(&o, "demo", "1:fault=slow:50", &fo);
-        expect_pass(&o);
-    } else if (!strcmp(c, "wrong_chip")) {
-        run(&o, "demo", "1:fault=wrong_chip", &fo);
-        expect_fail(&o, ST_FC_WRONG_CHIP, ST_PH_DETECT, ESP_READ_REG, NULL);
-        CHECK_EQ_INT(o.err.cat, ST_E_CHIP);
-        CHECK_CONTAINS(o.err.msg, "ESP32-S3 (magic 0x00000009)");
-        CHECK_EQ_INT(o.rep.stub_uploads, 0);
-    } else if (!strcmp(c, "flash_too_small")) {
-        char tmp[] = "/tmp/st-fault-XXXXXX", prof[700];
-        if (CHECK(mkdtemp(tmp) != NULL) && CHECK(write_big_profile(tmp, prof, sizeof prof))) {
-            run(&o, prof, "1:flash=4M", &fo);
-            expect_fail(&o, ST_FC_FLASH_TOO_SMALL, ST_PH_DETECT, 0, NULL);
-            CHECK_EQ_INT(o.err.cat, ST_E_CHIP);
-            CHECK_EQ_INT(o.rep.chip.flash_size, 4u << 20);
-            CHECK_EQ_INT(o.rep.stub_uploads, 0);
-            CHECK_EQ_INT(o.rep.bytes_raw, 0);
-            unlink(prof);
-            rmdir(tmp);
-        } else {
-            memset(&o, 0, sizeof o);
-        }
-    } else if (!strcmp(c, "bridge_ftdi")) {
-        /* No fault: the unit's FT231X bridge carries only 250k/500k/750k/1.5M above
-         * 115200, so 921600 and 460800 come back garbled and the ladder steps down. */
-        fo.baud = 921600;
-        run(&o, "demo", "1:bridge=ftdi", &fo);
-        expect_pass(&o);
-        CHECK_EQ_INT(o.rep.baud, 115200);
-        CHECK_STR(o.rep.port.bridge, "FT231X");
-        CHECK_CONTAINS(g_log, "no clean answer at 921600 baud");
-        CHECK_CONTAINS(g_log, "no clean answer at 460800 baud");
-    } else if (!strcmp(c, "mac_crc")) {
-        /* A MAC whose eFuse CRC is wrong: flashed, but reported as possibly misread. */
-        run(&o, "demo", "1:fault=mac_crc", &fo);
-        expect_pass(&o);
-        CHECK(o.rep.chip.mac_crc_bad);
-        CHECK_CONTAINS(g_log, "WARNING: eFuse MAC CRC is 0x");
-    } else if (!strcmp(c, "flash_size_profile")) {
-        /* The images fit in 4 MB, but the profile (and its image headers) says 16 MB. */
-        run(&o, "demo", "1:flash=4M", &fo);
+static void case_ram_checksum_1(void)
+{
+    run(&o, "demo", "1:fault=ram_checksum:1", &fo);
+    expect_pass(&o);
+    CHECK(o.rep.used_stub);
+    /* The corrupted block's seq is consumed: resent under the next one, in place
+     * (§14.1), no reset and no second upload. */
+    CHECK_EQ_INT(o.rep.stub_uploads, 1);
+    CHECK_EQ_INT(o.rep.blocks_repaired, 1);
+    CHECK(!strstr(g_log, "upload the stub again"));
+}
+
+static void case_ram_checksum_many(void)
+{
+    /* 12 corrupted blocks: 4 per upload (the block and its 3 resends), 3 uploads */
+    run(&o, "demo", "1:fault=ram_checksum:12", &fo);
+    expect_pass(&o);
+    CHECK(!o.rep.used_stub);      /* fell back to the ROM loader */
+    CHECK_EQ_INT(o.rep.stub_uploads, 3);
+    CHECK_EQ_INT(o.rep.blocks_repaired, 9);
+}
+
+static void case_ram_checksum_many_stub_required(void)
+{
+    fo.stub_required = true;
+    run(&o, "demo", "1:fault=ram_checksum:12", &fo);
+    expect_fail(&o, ST_FC_STUB_RAM_CHECKSUM, ST_PH_STUB, ESP_MEM_DATA, "01 07 00 00");
+    CHECK_EQ_INT(o.err.cat, ST_E_DEVICE);
+    CHECK_CONTAINS(o.err.msg, "Failed to write to target RAM (result was 01070000): "
+                              "checksum error in a RAM block");
+    CHECK_EQ_INT(o.rep.stub_uploads, 3);
+    CHECK(o.rep.chip_known); /* the MAC was read before the stub upload */
+}
+
+static void case_flash_write_error(void)
+{
+    run(&o, "demo", "1:fault=flash_write_error", &fo);
+    /* Deferred by the stub: the bootloader (24 KB) is written once its stream is
+     * complete, so the write error comes with the FLASH_DEFL_END barrier. */
+    expect_fail(&o, ST_FC_FLASH_WRITE, ST_PH_WRITE, ESP_FLASH_DEFL_END, "C4 00");
+}
+
+static void case_flash_write_error_rom(void)
+{
+    run(&o, "demo-rom", "1:fault=flash_write_error", &fo);
+    expect_fail(&o, ST_FC_FLASH_WRITE, ST_PH_WRITE, ESP_FLASH_DATA, "01 08 00 00");
+}
+
+static void case_inflate_error(void)
+{
+    run(&o, "demo", "1:fault=inflate_error", &fo);
+    /* The first block's inflate error, deferred to the reply to the second block. */
+    expect_fail(&o, ST_FC_INFLATE, ST_PH_WRITE, ESP_FLASH_DEFL_DATA, "C7 00");
+}
+
+static void case_inflate_error_rom(void)
+{
+    /* The station writes uncompressed through the ROM: an inflate fault cannot hit. */
+    run(&o, "demo-rom", "1:fault=inflate_error", &fo);
+    expect_pass(&o);
+    CHECK(!o.rep.used_stub);
+}
+
+static void case_bitflip(void)
+{
+    run(&o, "demo", "1:fault=bitflip:1", &fo);
+    expect_fail(&o, ST_FC_MD5_MISMATCH, ST_PH_VERIFY, ESP_SPI_FLASH_MD5, "");
+    CHECK_EQ_INT(o.err.cat, ST_E_VERIFY);
+    CHECK_EQ_INT(o.rep.regions_verified, 2); /* only the first region was hit */
+}
+
+static void case_blank(void)
+{
+    run(&o, "demo", "1:fault=blank:1", &fo);
+    expect_fail(&o, ST_FC_BLANK_READBACK, ST_PH_VERIFY, ESP_SPI_FLASH_MD5, "");
+    CHECK_CONTAINS(o.err.msg, "all 0xFF");
+}
+
+static void case_no_sync(void)
+{
+    run(&o, "demo", "1:fault=no_sync", &fo);
+    expect_fail(&o, ST_FC_NO_SYNC, ST_PH_SYNC, ESP_SYNC, "");
+    CHECK_CONTAINS(o.err.msg, "wrong boot mode (0x13): not in download mode");
+    CHECK(!o.rep.chip_known);
+}
+
+static void case_disconnect(void)
+{
+    run(&o, "demo", "1:fault=disconnect:50", &fo);
+    /* The unit drops off while its bootloader is being written; whether the port
+     * is seen gone on the last block's reply or on the barrier is a race. */
+    expect_fail(&o, ST_FC_VANISHED, ST_PH_WRITE, ANY_WRITE_CMD, "");
+    CHECK_EQ_INT(o.err.cat, ST_E_GONE);
+    CHECK(o.rep.chip_known);
+}
+
+static void case_noise(void)
+{
+    run(&o, "demo", "1:fault=noise:0.3", &fo);
+    expect_pass(&o);
+    CHECK_CONTAINS(g_log, "line noise: "); /* garbage was there, and survived */
+}
+
+static void case_slow(void)
+{
+    run(&o, "demo", "1:fault=slow:50", &fo);
+    expect_pass(&o);
+}
+
+static void case_wrong_chip(void)
+{
+    run(&o, "demo", "1:fault=wrong_chip", &fo);
+    expect_fail(&o, ST_FC_WRONG_CHIP, ST_PH_DETECT, ESP_READ_REG, NULL);
+    CHECK_EQ_INT(o.err.cat, ST_E_CHIP);
+    CHECK_CONTAINS(o.err.msg, "ESP32-S3 (magic 0x00000009)");
+    CHECK_EQ_INT(o.rep.stub_uploads, 0);
+}
+
+static void case_flash_too_small(void)
+{
+    char tmp[] = "/tmp/st-fault-XXXXXX", prof[700];
+    if (CHECK(mkdtemp(tmp) != NULL) && CHECK(write_big_profile(tmp, prof, sizeof prof))) {
+        run(&o, prof, "1:flash=4M", &fo);
         expect_fail(&o, ST_FC_FLASH_TOO_SMALL, ST_PH_DETECT, 0, NULL);
-        CHECK_CONTAINS(o.err.msg, "flash_size 16384 KB");
+        CHECK_EQ_INT(o.err.cat, ST_E_CHIP);
         CHECK_EQ_INT(o.rep.chip.flash_size, 4u << 20);
         CHECK_EQ_INT(o.rep.stub_uploads, 0);
         CHECK_EQ_INT(o.rep.bytes_raw, 0);
-    } else if (!strcmp(c, "baud_max")) {
-        fo.baud = 921600;
-        run(&o, "demo", "1:fault=baud_max:460800", &fo);
-        expect_pass(&o);
-        CHECK_EQ_INT(o.rep.baud, 460800);
-        CHECK(o.rep.used_stub);
-        CHECK_EQ_INT(o.rep.stub_uploads, 2); /* again after the reset back to the ROM */
-        CHECK_CONTAINS(g_log, "no clean answer at 921600 baud");
+        unlink(prof);
+        rmdir(tmp);
     } else {
-        fprintf(stderr, "unknown case %s\n", c);
-        return 2;
+        memset(&o, 0, sizeof o);
     }
+}
+
+static void case_bridge_ftdi(void)
+{
+    /* No fault: the unit's FT231X bridge carries only 250k/500k/750k/1.5M above
+     * 115200, so 921600 and 460800 come back garbled and the ladder steps down. */
+    fo.baud = 921600;
+    run(&o, "demo", "1:bridge=ftdi", &fo);
+    expect_pass(&o);
+    CHECK_EQ_INT(o.rep.baud, 115200);
+    CHECK_STR(o.rep.port.bridge, "FT231X");
+    CHECK_CONTAINS(g_log, "no clean answer at 921600 baud");
+    CHECK_CONTAINS(g_log, "no clean answer at 460800 baud");
+}
+
+static void case_mac_crc(void)
+{
+    /* A MAC whose eFuse CRC is wrong: flashed, but reported as possibly misread. */
+    run(&o, "demo", "1:fault=mac_crc", &fo);
+    expect_pass(&o);
+    CHECK(o.rep.chip.mac_crc_bad);
+    CHECK_CONTAINS(g_log, "WARNING: eFuse MAC CRC is 0x");
+}
+
+static void case_flash_size_profile(void)
+{
+    /* The images fit in 4 MB, but the profile (and its image headers) says 16 MB. */
+    run(&o, "demo", "1:flash=4M", &fo);
+    expect_fail(&o, ST_FC_FLASH_TOO_SMALL, ST_PH_DETECT, 0, NULL);
+    CHECK_CONTAINS(o.err.msg, "flash_size 16384 KB");
+    CHECK_EQ_INT(o.rep.chip.flash_size, 4u << 20);
+    CHECK_EQ_INT(o.rep.stub_uploads, 0);
+    CHECK_EQ_INT(o.rep.bytes_raw, 0);
+}
+
+static void case_baud_max(void)
+{
+    fo.baud = 921600;
+    run(&o, "demo", "1:fault=baud_max:460800", &fo);
+    expect_pass(&o);
+    CHECK_EQ_INT(o.rep.baud, 460800);
+    CHECK(o.rep.used_stub);
+    CHECK_EQ_INT(o.rep.stub_uploads, 2); /* again after the reset back to the ROM */
+    CHECK_CONTAINS(g_log, "no clean answer at 921600 baud");
+}
+
+static const check_case cases[] = {
+    {"ram_checksum_1", case_ram_checksum_1},
+    {"ram_checksum_many", case_ram_checksum_many},
+    {"ram_checksum_many_stub_required", case_ram_checksum_many_stub_required},
+    {"flash_write_error", case_flash_write_error},
+    {"flash_write_error_rom", case_flash_write_error_rom},
+    {"inflate_error", case_inflate_error},
+    {"inflate_error_rom", case_inflate_error_rom},
+    {"bitflip", case_bitflip},
+    {"blank", case_blank},
+    {"no_sync", case_no_sync},
+    {"disconnect", case_disconnect},
+    {"noise", case_noise},
+    {"slow", case_slow},
+    {"wrong_chip", case_wrong_chip},
+    {"flash_too_small", case_flash_too_small},
+    {"bridge_ftdi", case_bridge_ftdi},
+    {"mac_crc", case_mac_crc},
+    {"flash_size_profile", case_flash_size_profile},
+    {"baud_max", case_baud_max},
+};
+
+int main(int argc, char **argv)
+{
+    if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR", &g_sim, &g_dir))
+        return 2;
+    const check_case *k = CHECK_FIND_CASE(argv[1], cases);
+    if (!k)
+        return 2;
+    k->run();
     finish(&o);
-    return check_summary(c);
+    return check_summary(argv[1]);
 }

@@ -141,18 +141,27 @@ static inline bool check_args(int argc, char **argv, const char *usage, const ch
 #define CHECK_ARGS(argc, argv, usage, ...) \
     check_args((argc), (argv), (usage), (const char **const[]){__VA_ARGS__, NULL})
 
+/* The case called name, or NULL (said on stderr) when cases[] has none of that name. For
+ * a program that has something to do between the case and check_summary. */
+static inline const check_case *check_find_case(const char *name, const check_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(cases[i].name, name))
+            return &cases[i];
+    fprintf(stderr, "unknown case %s\n", name);
+    return NULL;
+}
+#define CHECK_FIND_CASE(name, cases) check_find_case((name), (cases), sizeof(cases) / sizeof((cases)[0]))
+
 /* Run the case called name and return check_summary(name); 2 (a usage error, said on
  * stderr) when cases[] has no case of that name. */
 static inline int check_run_case(const char *name, const check_case *cases, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(cases[i].name, name)) {
-            cases[i].run();
-            return check_summary(name);
-        }
-    }
-    fprintf(stderr, "unknown case %s\n", name);
-    return 2;
+    const check_case *k = check_find_case(name, cases, n);
+    if (!k)
+        return 2;
+    k->run();
+    return check_summary(name);
 }
 #define CHECK_RUN_CASE(name, cases) check_run_case((name), (cases), sizeof(cases) / sizeof((cases)[0]))
 
