@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *const central_table_name[CT_COUNT] = {"units", "attempts", "bin"};
+const char *const central_table_name[CT_COUNT] = {"units", "attempts", "bin", "serials"};
 
 /* ---- where the connection string comes from ---------------------------------------- */
 

@@ -9,7 +9,7 @@
 #include "db_internal.h"
 
 /* Local tables that are shipped, in shipping order (units before the rows naming them). */
-typedef enum { CT_UNITS = 0, CT_ATTEMPTS, CT_BIN, CT_COUNT } central_table;
+typedef enum { CT_UNITS = 0, CT_ATTEMPTS, CT_BIN, CT_SERIALS, CT_COUNT } central_table;
 extern const char *const central_table_name[CT_COUNT];
 
 struct st_central {

@@ -117,6 +117,23 @@ static const central_migration migrations[] = {
      "CREATE POLICY own_upd ON attempts FOR UPDATE TO flash_station USING (central_own_station(station));"
      "CREATE POLICY own_ins ON bin_events FOR INSERT TO flash_station WITH CHECK (central_own_station(station));"
      "CREATE POLICY own_upd ON bin_events FOR UPDATE TO flash_station USING (central_own_station(station));"},
+
+    /* The serials provisioning allocated on each station (local schema v9 ships them):
+     * which unit got which serial, with which attempt, and when it was retired. */
+    {2, "serials",
+     "CREATE TABLE serials("
+     "  station uuid NOT NULL REFERENCES stations, local_id bigint NOT NULL, rev bigint NOT NULL,"
+     "  profile text NOT NULL, seq bigint NOT NULL, serial text NOT NULL, mac text NOT NULL,"
+     "  attempt_id bigint, allocated_ms bigint NOT NULL, reason text NOT NULL, retired_ms bigint,"
+     "  doc jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),"
+     "  PRIMARY KEY (station, local_id));"
+     "CREATE INDEX serials_mac ON serials(mac);"
+     "CREATE INDEX serials_serial ON serials(serial);"
+     "GRANT SELECT, INSERT, UPDATE ON serials TO flash_station;"
+     "ALTER TABLE serials ENABLE ROW LEVEL SECURITY;"
+     "CREATE POLICY read_all ON serials FOR SELECT TO flash_station USING (true);"
+     "CREATE POLICY own_ins ON serials FOR INSERT TO flash_station WITH CHECK (central_own_station(station));"
+     "CREATE POLICY own_upd ON serials FOR UPDATE TO flash_station USING (central_own_station(station));"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_CENTRAL_SCHEMA_VERSION,

@@ -143,6 +143,18 @@ static const char *const upsert_sql[CT_COUNT] = {
         " last_attempt_id = excluded.last_attempt_id, resolved_ms = excluded.resolved_ms,"
         " resolved_by = excluded.resolved_by, doc = excluded.doc, received_at = now()"
         " WHERE bin_events.rev < excluded.rev",
+    [CT_SERIALS] =
+        "INSERT INTO serials(station, local_id, rev, profile, seq, serial, mac, attempt_id, allocated_ms,"
+        " reason, retired_ms, doc)"
+        " SELECT $1::uuid, (d->>'local_id')::bigint, (d->>'ship_rev')::bigint, d->>'profile',"
+        " (d->>'seq')::bigint, d->>'serial', d->>'mac', (d->>'attempt_id')::bigint,"
+        " (d->>'allocated_ms')::bigint, d->>'reason', (d->>'retired_ms')::bigint, d"
+        " FROM jsonb_array_elements($3::jsonb) d WHERE $2::bigint IS NOT NULL"
+        " ON CONFLICT (station, local_id) DO UPDATE SET rev = excluded.rev, profile = excluded.profile,"
+        " seq = excluded.seq, serial = excluded.serial, mac = excluded.mac, attempt_id = excluded.attempt_id,"
+        " allocated_ms = excluded.allocated_ms, reason = excluded.reason, retired_ms = excluded.retired_ms,"
+        " doc = excluded.doc, received_at = now()"
+        " WHERE serials.rev < excluded.rev",
 };
 
 /* The station's clock. Test hook: $STATION_TEST_CLOCK_SKEW_MS shifts it, standing in
@@ -198,21 +210,22 @@ static void write_cache(st_central *c, st_db *db)
 
 static int count_waiting(st_db *db, const int64_t hwm[CT_COUNT], int64_t *waiting, st_err *err)
 {
-    sqlite3_stmt *s = db_prepare(db,
-                                 "SELECT (SELECT count(*) FROM units WHERE ship_rev > :u)"
-                                 " + (SELECT count(*) FROM attempts WHERE ship_rev > :a)"
-                                 " + (SELECT count(*) FROM bin WHERE ship_rev > :b)",
-                                 err);
-    if (!s)
-        return -1;
-    db_bind_i64(s, ":u", hwm[CT_UNITS]);
-    db_bind_i64(s, ":a", hwm[CT_ATTEMPTS]);
-    db_bind_i64(s, ":b", hwm[CT_BIN]);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *waiting = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : db_fail(db, err, rc, "cannot count the rows to ship in");
+    *waiting = 0;
+    for (int t = 0; t < CT_COUNT; t++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE ship_rev > :h", central_table_name[t]);
+        sqlite3_stmt *s = db_prepare(db, sql, err);
+        if (!s)
+            return -1;
+        db_bind_i64(s, ":h", hwm[t]);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            *waiting += sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        if (rc != SQLITE_ROW)
+            return db_fail(db, err, rc, "cannot count the rows to ship in");
+    }
+    return 0;
 }
 
 int st_central_waiting(st_central *c, st_db *db, int64_t *waiting, st_err *err)
@@ -251,7 +264,7 @@ int st_central_ship(st_central *c, st_db *db, int max_rows, st_central_progress 
     if (max_rows <= 0)
         max_rows = 500;
     batch b = {0};
-    /* One read transaction: the three tables seen at the same instant. */
+    /* One read transaction: the tables seen at the same instant. */
     int rc = db_exec(db, "BEGIN", "cannot read", err);
     for (int t = 0; rc == 0 && t < CT_COUNT; t++)
         rc = read_rows(db, (central_table)t, c->hwm[t], max_rows - b.n, &b, err);

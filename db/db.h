@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 10 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 11 /* what this build creates / migrates to */
 #define ST_DB_FLASH_STATUS_KNOWN (1u << 24)
 #define ST_DB_MAX_IMAGES 16
 

@@ -168,6 +168,15 @@ static const db_migration migrations[] = {
      "ALTER TABLE bin ADD COLUMN closed_reason TEXT;"
      "ALTER TABLE bin ADD COLUMN closed_by TEXT;"
      "ALTER TABLE bin ADD COLUMN closed_host TEXT;"},
+
+    /* The serials provisioning allocated (step 4) ship to the central store like the
+     * other record tables: a change counter on every row (the same triggers as step 6),
+     * so a serial, its unit, its attempt and its retirement reach the factory's record. */
+    {11, "change counter for shipping serials",
+     "ALTER TABLE serials ADD COLUMN ship_rev INTEGER;"
+     "UPDATE serials SET ship_rev = id;"
+     "CREATE INDEX serials_ship_rev ON serials(ship_rev);"
+     DB_SHIP_TRIGGERS("serials", "id")},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

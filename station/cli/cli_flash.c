@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "bench.h"
+#include "central.h"
 #include "cli_paths.h"
+#include "cli_records.h"
 #include "who.h"
 #include "db.h"
 #include "detect.h"
@@ -20,6 +22,7 @@
 #include "image.h"
 #include "profile.h"
 #include "recorder.h"
+#include "shipper.h"
 #include "text.h"
 #include "worker.h"
 
@@ -98,7 +101,14 @@ static int usage(FILE *out)
             "                  for the unit, else the profile's next number)\n"
             "  --new-serial    provisioning: give the unit a new serial (the old one stays\n"
             "                  recorded as retired)\n"
-            "  --no-boot-check do not wait for the app after the reset ([boot_check])\n");
+            "  --no-boot-check do not wait for the app after the reset ([boot_check])\n"
+            "  --central URL   ship the records to the factory's central store (PostgreSQL) in the\n"
+            "                  background (default $STATION_CENTRAL or %s); the\n"
+            "                  flash never waits for it, and at exit what the server has not\n"
+            "                  taken within a few seconds waits for the next run or\n"
+            "                  `station central sync`. No password on the command line\n"
+            "  --no-central    do not ship, even when a central store is configured\n",
+            ST_CENTRAL_CONF_DEFAULT);
     return out == stdout ? 0 : 2;
 }
 
@@ -174,6 +184,55 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
            r->t_connect, r->t_stub, r->t_write, r->t_verify);
 }
 
+/* Shipping to the central store while the bench flashes (shipper.h): a thread of its
+ * own that the flash never waits for; at exit a short drain, then the outcome. */
+#define FLASH_CENTRAL_DRAIN_S 3.0
+
+typedef struct central_ship {
+    st_events *ev;      /* the shipper's state and its events */
+    st_shipper *ship;
+    char where[200];    /* the server, no password */
+} central_ship;
+
+static void central_start(central_ship *cs, st_shipper_cfg *cfg, const char *db_path)
+{
+    st_err err;
+    snprintf(cfg->db_path, sizeof cfg->db_path, "%s", db_path);
+    st_central_describe(cfg->conninfo, cs->where, sizeof cs->where);
+    if (st_events_new(&cs->ev, &err) < 0 || st_shipper_start(cs->ev, cfg, &cs->ship, &err) < 0) {
+        st_cli_print_err("station flash", &err); /* the flash goes on: the records stay local */
+        st_events_free(cs->ev);
+        cs->ev = NULL;
+        return;
+    }
+    printf("central store: %s (shipping in the background)\n", cs->where);
+}
+
+/* Drain for a few seconds, stop, and say where the records are. */
+static void central_finish(central_ship *cs)
+{
+    if (!cs->ev)
+        return;
+    int64_t left = st_shipper_stop(cs->ship, FLASH_CENTRAL_DRAIN_S);
+    /* the last thing the shipper said about the server (offline and why, or online) */
+    st_event ev[ST_VIEW_EVENTS];
+    uint64_t lost;
+    int n = st_events_since(cs->ev, 0, ev, ST_VIEW_EVENTS, &lost);
+    const char *last = NULL;
+    for (int i = 0; i < n; i++)
+        if (ev[i].kind == ST_EV_CENTRAL)
+            last = ev[i].text;
+    if (left == 0)
+        printf("central: every record shipped to %s\n", cs->where);
+    else
+        printf("central: %lld record%s not shipped yet%s%s: %s go%s with the next run or `station central "
+               "sync`\n",
+               (long long)left, left == 1 ? "" : "s", last ? "; " : "", last ? last : "", left == 1 ? "it" : "they",
+               left == 1 ? "es" : "");
+    st_events_free(cs->ev);
+    cs->ev = NULL;
+}
+
 int st_cli_flash(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -185,11 +244,12 @@ int st_cli_flash(int argc, char **argv)
         {"db", required_argument, 0, 'D'},        {"no-record", no_argument, 0, 'N'},
         {"operator", required_argument, 0, 'o'},  {"serial", required_argument, 0, 's'},
         {"new-serial", no_argument, 0, 'W'},      {"no-boot-check", no_argument, 0, 'B'},
+        {"central", required_argument, 0, 'C'},   {"no-central", no_argument, 0, 'X'},
         {0, 0, 0, 0},
     };
     const char *port = NULL, *profile = NULL, *dirs = NULL, *cache = NULL, *db_path = NULL;
-    const char *operator_arg = NULL;
-    bool no_record = false, new_serial = false;
+    const char *operator_arg = NULL, *central = NULL;
+    bool no_record = false, new_serial = false, no_central = false;
     const char *serial_arg = NULL;
     st_flash_opts opts = {0};
     int c;
@@ -240,6 +300,8 @@ int st_cli_flash(int argc, char **argv)
         case 's': serial_arg = optarg; break;
         case 'W': new_serial = true; break;
         case 'B': opts.no_boot_check = true; break;
+        case 'C': central = optarg; break;
+        case 'X': no_central = true; break;
         case 'h': return usage(stdout);
         default: return usage(stderr);
         }
@@ -254,6 +316,13 @@ int st_cli_flash(int argc, char **argv)
     dirs = st_cli_profile_dirs(dirs, dirs_buf, sizeof dirs_buf);
 
     st_err err;
+    static st_shipper_cfg ship_cfg; /* large: not on the stack */
+    st_central_src central_src = ST_CENTRAL_NONE;
+    if (!no_record && !no_central &&
+        st_central_conninfo(central, ship_cfg.conninfo, sizeof ship_cfg.conninfo, &central_src, &err) < 0) {
+        st_cli_print_err("station flash", &err);
+        return 2;
+    }
     char path[ST_PATH_MAX];
     st_fwref *fwr = NULL;
     if (st_profile_resolve(profile, dirs, path, sizeof path, &err) < 0 ||
@@ -287,6 +356,9 @@ int st_cli_flash(int argc, char **argv)
             printf("records: %d attempt(s) left unfinished by a crash marked interrupted\n",
                    st_db_recovered(db));
     }
+    central_ship cs = {0};
+    if (db && central_src != ST_CENTRAL_NONE)
+        central_start(&cs, &ship_cfg, st_db_path(db));
 
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -342,6 +414,7 @@ int st_cli_flash(int argc, char **argv)
     }
     (void)rc;
     st_db_close(db);
+    central_finish(&cs);
     st_fwref_free(fwr);
     return status;
 }

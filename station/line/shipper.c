@@ -171,9 +171,10 @@ static void *run(void *arg)
         if (nap(s, n < 0 ? backoff : s->cfg.idle_s) && stop_state(s) == 2)
             break;
     }
+    /* what is left now: the line kept recording while we were away or napping */
     st_err err;
     int64_t w = (int64_t)s->view.waiting;
-    if (s->c && s->db && st_central_waiting(s->c, s->db, &w, &err) == 0)
+    if (s->db && (s->c ? st_central_waiting(s->c, s->db, &w, &err) : st_central_waiting_cached(s->db, &w, &err)) == 0)
         s->view.waiting = (uint64_t)w;
     s->left = w;
     publish(s);

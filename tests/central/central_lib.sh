@@ -51,7 +51,7 @@ sim_stop() {
 }
 
 # One line per local row that must be in the central store: table, station uuid, local
-# id, revision and what matters (outcome, MAC, image digests; bin state).
+# id, revision and what matters (outcome, MAC, image digests; bin state; serial).
 local_rows() {
     sqlite3 -separator '|' "$1" "
       WITH s(u) AS (SELECT value FROM meta WHERE key = 'station_uuid')
@@ -61,7 +61,9 @@ local_rows() {
       UNION ALL
       SELECT 'b', u, b.id, b.ship_rev, COALESCE(b.resolved_ms, 0), COALESCE(b.mac, ''), b.attempts FROM bin b, s
       UNION ALL
-      SELECT 'u', u, x.rowid, x.ship_rev, x.mac, x.first_seen_ms, x.last_seen_ms FROM units x, s"
+      SELECT 'u', u, x.rowid, x.ship_rev, x.mac, x.first_seen_ms, x.last_seen_ms FROM units x, s
+      UNION ALL
+      SELECT 's', u, r.id, r.ship_rev, r.serial, r.mac, COALESCE(r.retired_ms, 0) FROM serials r, s"
 }
 
 central_rows() {
@@ -72,7 +74,9 @@ central_rows() {
       UNION ALL
       SELECT 'b', station, local_id, rev, COALESCE(resolved_ms, 0)::text, COALESCE(mac, ''), attempts::text FROM bin_events
       UNION ALL
-      SELECT 'u', station, local_id, rev, mac, first_seen_ms::text, last_seen_ms::text FROM units"
+      SELECT 'u', station, local_id, rev, mac, first_seen_ms::text, last_seen_ms::text FROM units
+      UNION ALL
+      SELECT 's', station, local_id, rev, serial, mac, COALESCE(retired_ms, 0)::text FROM serials"
 }
 
 central_pass() { echo "PASS"; }
