@@ -86,7 +86,11 @@ void tui_draw_detail(tui *t)
     if (strcmp(s->mac, t->hist_mac) != 0)
         tui_detail_load(t);
     char title[160];
-    snprintf(title, sizeof title, "%s - details   (Up/Down scroll, r reload, Esc close)", s->name);
+    if (s->label[0]) /* the fixture's label first: it is what the operator looks for */
+        snprintf(title, sizeof title, "%s (%s) - details   (Up/Down scroll, r reload, Esc close)",
+                 s->label, s->name);
+    else
+        snprintf(title, sizeof title, "%s - details   (Up/Down scroll, r reload, Esc close)", s->name);
     int iy, ix, ih, iw;
     tui_overlay(th, t->reg.h - 2, t->reg.w - 4 > 110 ? 110 : t->reg.w - 4, title, &iy, &ix, &ih,
                 &iw);

@@ -22,23 +22,31 @@ void tui_message(tui *t, bool bad, const char *fmt, ...)
 
 static bool is_locked(const tui *t) { return t->cfg->locked || t->view->locked; }
 
+/* Move the selection d cells (±1 a column, ±cols a row) through the grid's cells,
+ * passing over holes (fixture positions without a place) in the direction of travel. */
 static void move_sel(tui *t, int d)
 {
     int n = t->view->nslots;
     if (n <= 0)
         return;
-    int s = t->sel + d;
-    if (s < 0)
-        s = d < -1 ? t->sel % (t->grid_ok ? t->grid.cols : 1) : 0;
-    if (s >= n) {
-        int cols = t->grid_ok ? t->grid.cols : 1;
+    int cells = t->ncells > 0 ? t->ncells : n;
+    int cols = t->grid_ok ? t->grid.cols : 1;
+    int from = t->sel < n && t->sel < ST_MAX_SLOTS && t->cell_of[t->sel] >= 0 ? t->cell_of[t->sel] : 0;
+    int c = from + d;
+    if (c < 0)
+        c = d < -1 ? from % cols : 0;
+    if (c >= cells) {
         /* Down from the row above a short last row lands on its last cell. */
         if (d > 1)
-            s = t->sel / cols < (n - 1) / cols ? n - 1 : t->sel;
+            c = from / cols < (cells - 1) / cols ? cells - 1 : from;
         else
-            s = n - 1;
+            c = cells - 1;
     }
-    t->sel = s;
+    int step = d > 0 ? 1 : -1;
+    while (c >= 0 && c < cells && t->slot_at[c] < 0)
+        c += step;
+    if (c >= 0 && c < cells)
+        t->sel = t->slot_at[c];
 }
 
 static void toggle_pause(tui *t)

@@ -53,6 +53,57 @@ int tui_grid_layout(int n, int w, int h, tui_grid *out)
     return 0;
 }
 
+int tui_grid_layout_fixed(int n, int cols, int w, int h, tui_grid *out)
+{
+    if (n < 1 || n > TUI_MAX_CELLS || cols < 1 || cols > n || h < 1 || w / cols < TUI_CELL_TINY_W)
+        return -1;
+    tui_grid g = {.n = n, .cols = cols, .rows = (n + cols - 1) / cols};
+    g.cell_w = w / cols;
+    if (g.cell_w > TUI_CELL_MAX_W)
+        g.cell_w = TUI_CELL_MAX_W;
+    for (int l = TUI_CELL_FULL; l >= TUI_CELL_LINE; l--) {
+        g.level = (tui_cell_level)l;
+        g.cell_h = cell_dims[l].h;
+        g.visible_rows = g.rows;
+        if (g.cell_w >= cell_dims[l].min_w && g.rows * g.cell_h <= h) {
+            *out = g;
+            return 0;
+        }
+    }
+    g.level = TUI_CELL_LINE;
+    g.cell_h = cell_dims[TUI_CELL_LINE].h;
+    g.visible_rows = h / g.cell_h < g.rows ? h / g.cell_h : g.rows;
+    *out = g;
+    return 0;
+}
+
+int tui_grid_cells(const st_line_view *v, bool fixture, int *cell_of, int *slot_at)
+{
+    int n = v->nslots < ST_MAX_SLOTS ? v->nslots : ST_MAX_SLOTS;
+    for (int c = 0; c < TUI_MAX_CELLS; c++)
+        slot_at[c] = -1;
+    if (v->grid_cols <= 0 || !fixture) {
+        for (int i = 0; i < n; i++) {
+            cell_of[i] = i;
+            slot_at[i] = i;
+        }
+        return n;
+    }
+    int cols = v->grid_cols, next = v->grid_rows * cols;
+    for (int i = 0; i < n; i++) {
+        const st_slot_view *s = &v->slots[i];
+        int c = -1;
+        if (s->placed && s->row < v->grid_rows && s->col < cols && slot_at[s->row * cols + s->col] < 0)
+            c = s->row * cols + s->col;
+        else if (next < TUI_MAX_CELLS)
+            c = next++;
+        cell_of[i] = c;
+        if (c >= 0)
+            slot_at[c] = i;
+    }
+    return next;
+}
+
 int tui_grid_scroll(const tui_grid *g, int top, int sel_row)
 {
     int vis = g->visible_rows > 0 ? g->visible_rows : 1;

@@ -3,6 +3,7 @@
 #ifndef ST_TUI_LAYOUT_H
 #define ST_TUI_LAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* How much a slot cell shows, poorest to richest. */
@@ -32,6 +33,23 @@ typedef struct tui_grid {
  * not even one-line cells fit, one-line cells scroll (visible_rows < rows). Returns 0, or
  * -1 when n is out of range or the area cannot hold a single one-line cell. */
 int tui_grid_layout(int n, int w, int h, tui_grid *out);
+
+/* The same for a fixture's grid of n cells in exactly `cols` columns (a line layout
+ * file): the richest level that fits; when even one-line cells of their minimum width do
+ * not fit across, one-line cells as narrow as w / cols (at least TUI_CELL_TINY_W), and
+ * the grid scrolls when its rows do not fit. -1 when n is out of range or cells would be
+ * narrower than TUI_CELL_TINY_W. */
+#define TUI_MAX_CELLS 128
+#define TUI_CELL_TINY_W 6
+int tui_grid_layout_fixed(int n, int cols, int w, int h, tui_grid *out);
+
+struct st_line_view;
+/* Where each slot of v goes in the grid. Without a layout (v->grid_cols 0, or fixture
+ * false: the terminal cannot hold its columns) slot i is cell i. With one, a placed slot is at row * grid_cols + col, and the slots the layout
+ * does not name follow in the rows below the fixture. cell_of[i] gets slot i's cell,
+ * slot_at[c] the slot in cell c (-1: a hole, no position there). Returns the number of
+ * cells (at most TUI_MAX_CELLS; slots beyond get cell -1). */
+int tui_grid_cells(const struct st_line_view *v, bool fixture, int *cell_of, int *slot_at);
 
 /* First grid row to show so that row `sel_row` stays visible, given the current top. */
 int tui_grid_scroll(const tui_grid *g, int top, int sel_row);

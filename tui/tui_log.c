@@ -56,7 +56,9 @@ void tui_draw_log(tui *t)
         localtime_r(&when, &tm);
         int u = tui_putf(ly, x + 2, iw, th->attr[TR_LABEL], "%02d:%02d:%02d ", tm.tm_hour,
                          tm.tm_min, tm.tm_sec);
-        if (e->slot[0]) { /* a long by-path slot name: its end tells the hub port */
+        if (e->label[0]) /* the fixture's name for the slot, as on the grid */
+            u += tui_putf(ly, x + 2 + u, iw - u, th->attr[TR_VALUE], "%-6s ", e->label);
+        else if (e->slot[0]) { /* a long by-path slot name: its end tells the hub port */
             int sl = (int)strlen(e->slot);
             u += tui_putf(ly, x + 2 + u, iw - u, th->attr[TR_VALUE], "%s%-6s ",
                           sl > 14 ? (th->utf8 ? "\u2026" : "~") : "", sl > 14 ? e->slot + sl - 13 : e->slot);

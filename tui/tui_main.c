@@ -30,7 +30,14 @@ static void draw(tui *t)
         return;
     }
     int n = t->view->nslots < ST_MAX_SLOTS ? t->view->nslots : ST_MAX_SLOTS;
-    t->grid_ok = n > 0 && tui_grid_layout(n, w, t->reg.grid_h, &t->grid) == 0;
+    /* A fixture (layout file) keeps its columns whatever the width, while they fit. */
+    t->ncells = tui_grid_cells(t->view, true, t->cell_of, t->slot_at);
+    t->grid_ok = n > 0 && t->view->grid_cols > 0 &&
+                 tui_grid_layout_fixed(t->ncells, t->view->grid_cols, w, t->reg.grid_h, &t->grid) == 0;
+    if (!t->grid_ok) {
+        t->ncells = tui_grid_cells(t->view, false, t->cell_of, t->slot_at);
+        t->grid_ok = n > 0 && tui_grid_layout(n, w, t->reg.grid_h, &t->grid) == 0;
+    }
     if (t->grid_ok)
         tui_regions_fit(&t->reg, t->grid.visible_rows * t->grid.cell_h);
     tui_draw_header(t);

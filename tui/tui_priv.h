@@ -71,6 +71,9 @@ typedef struct tui {
     tui_regions reg;
     tui_grid grid;
     bool grid_ok;
+    int ncells;         /* cells of the grid (tui_grid_cells): slots, or fixture positions */
+    int cell_of[ST_MAX_SLOTS];  /* slot -> cell, -1 none */
+    int slot_at[TUI_MAX_CELLS]; /* cell -> slot, -1 a hole */
     int sel;            /* selected slot index */
     int grid_top;       /* first visible grid row */
     double now;         /* monotonic seconds */

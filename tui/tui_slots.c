@@ -147,12 +147,25 @@ static void result_line(const cell *c, int y, int x, int w)
     }
 }
 
+/* What the cell is called: its layout label (the fixture's), else the slot name. */
+static const char *cell_name(const st_slot_view *s)
+{
+    return s->label[0] ? s->label : s->name;
+}
+
+/* Columns of the name field in one-line and small cells: 8 for slot names, the label's
+ * width for a fixture (labels are short; fixture cells can be narrow). */
+static int name_cols(const cell *c, int dflt)
+{
+    return c->s->label[0] ? tui_str_cols(c->s->label) + 2 : dflt; /* marker, label, space */
+}
+
 /* Name (with the selection marker) at the start of a line; returns columns used. */
 static int name_at(const cell *c, int y, int x, int w)
 {
     const tui_theme *th = c->th;
     char buf[80];
-    snprintf(buf, sizeof buf, "%s%s", c->sel ? th->g.sel : " ", c->s->name);
+    snprintf(buf, sizeof buf, "%s%s", c->sel ? th->g.sel : " ", cell_name(c->s));
     return tui_put(y, x, w, c->sel ? th->attr[TR_SELECT] : th->attr[TR_VALUE], buf);
 }
 
@@ -324,9 +337,10 @@ static void draw_small(const cell *c, int y, int x, int w)
 {
     const st_slot_view *s = c->s;
     int cw = w - 1; /* one column between neighbours */
-    int used = name_at(c, y, x, cw < 9 ? cw : 9);
-    if (used < 9)
-        used = 9;
+    int nw = name_cols(c, 9);
+    int used = name_at(c, y, x, cw < nw ? cw : nw);
+    if (used < nw)
+        used = nw;
     summary(c, y, x + used + 1, cw - used - 1);
     if (s->state == ST_SLOT_FAIL || s->state == ST_SLOT_RETRYING) {
         /* The class first: it says what to do; the MAC is in the bin panel and details. */
@@ -346,9 +360,10 @@ static void draw_small(const cell *c, int y, int x, int w)
 static void draw_line(const cell *c, int y, int x, int w)
 {
     int cw = w - 1;
-    int used = name_at(c, y, x, cw < 8 ? cw : 8);
-    if (used < 8)
-        used = 8;
+    int nw = name_cols(c, 8);
+    int used = name_at(c, y, x, cw < nw ? cw : nw);
+    if (used < nw)
+        used = nw;
     summary(c, y, x + used, cw - used);
 }
 
@@ -369,9 +384,13 @@ void tui_draw_slots(tui *t)
     const tui_grid *g = &t->grid;
     if (t->sel >= n)
         t->sel = n - 1;
-    t->grid_top = tui_grid_scroll(g, t->grid_top, t->sel / g->cols);
-    for (int i = 0; i < n; i++) {
-        int row = i / g->cols, col = i % g->cols;
+    int sel_cell = t->sel < ST_MAX_SLOTS && t->cell_of[t->sel] >= 0 ? t->cell_of[t->sel] : 0;
+    t->grid_top = tui_grid_scroll(g, t->grid_top, sel_cell / g->cols);
+    for (int k = 0; k < t->ncells && k < TUI_MAX_CELLS; k++) {
+        int i = t->slot_at[k];
+        if (i < 0 || i >= n)
+            continue; /* a hole in the fixture: nothing there */
+        int row = k / g->cols, col = k % g->cols;
         if (row < t->grid_top || row >= t->grid_top + g->visible_rows)
             continue;
         int y = r->grid_y + (row - t->grid_top) * g->cell_h, x = col * g->cell_w;

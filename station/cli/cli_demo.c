@@ -40,7 +40,7 @@ int st_cli_run(int argc, char **argv); /* cli_run.c */
 
 typedef struct demo_opts {
     bool headless, json, locked, keep, fast;
-    const char *db, *scenario, *sim, *exit_idle, *exit_after, *on_result;
+    const char *db, *scenario, *sim, *exit_idle, *exit_after, *on_result, *layout;
 } demo_opts;
 
 static int usage(FILE *out)
@@ -49,7 +49,7 @@ static int usage(FILE *out)
             "usage: station demo [--headless] [--json] [--db PATH] [--locked]\n"
             "                    [--exit-when-idle SECS | --exit-after N]\n"
             "                    [--scenario FILE] [--sim PATH] [--fast] [--keep]\n"
-            "                    [--on-result CMD]\n"
+            "                    [--on-result CMD] [--layout FILE]\n"
             "  A production line on simulated ESP32 units: they arrive over time, are flashed,\n"
             "  unplugged, and a few fail. Everything `station run` shows, without hardware.\n"
             "  --headless           one line per event instead of the dashboard\n"
@@ -62,7 +62,9 @@ static int usage(FILE *out)
             "  --sim PATH           the esp32sim program (default: $STATION_SIM, or found)\n"
             "  --fast               no serial-speed and flash-timing realism (quicker)\n"
             "  --keep               keep the temporary folder (simulator log, database)\n"
-            "  --on-result CMD      run CMD for every finished unit (station run --help)\n");
+            "  --on-result CMD      run CMD for every finished unit (station run --help)\n"
+            "  --layout FILE        line layout file: labels and grid positions of the slots\n"
+            "                       (slot1..slot8 are the demo's places; station run --help)\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -270,6 +272,7 @@ static int parse(int argc, char **argv, demo_opts *o)
         {"sim", required_argument, 0, 's'},  {"fast", no_argument, 0, 'F'},
         {"keep", no_argument, 0, 'K'},       {"help", no_argument, 0, 'h'},
         {"on-result", required_argument, 0, 'X'},
+        {"layout", required_argument, 0, 'Y'},
         {0, 0, 0, 0},
     };
     int c;
@@ -287,6 +290,7 @@ static int parse(int argc, char **argv, demo_opts *o)
         case 'F': o->fast = true; break;
         case 'K': o->keep = true; break;
         case 'X': o->on_result = optarg; break;
+        case 'Y': o->layout = optarg; break;
         case 'h': return usage(stdout) == 0 ? 1 : 2;
         default: return usage(stderr);
         }
@@ -393,6 +397,10 @@ int st_cli_demo(int argc, char **argv)
     }
     if (!o.db)
         args[n++] = "--temporary-records";
+    /* The demo's slots are the simulator's: a site's default layout file does not apply. */
+    args[n++] = o.layout ? "--layout" : "--no-layout";
+    if (o.layout)
+        args[n++] = (char *)o.layout;
     if (o.on_result) {
         args[n++] = "--on-result";
         args[n++] = (char *)o.on_result;

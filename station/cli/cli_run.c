@@ -63,6 +63,10 @@ static int usage(FILE *out)
             "                       scan is then off unless --usb is given\n"
             "  --usb                scan real USB serial ports (default without --sim-dir)\n"
             "  --usb-filter LIST    bridges to take, vid:pid,... in hex (default: the ESP bridges)\n"
+            "  --layout FILE        line layout: each by-path place's label and grid position\n"
+            "                       (A1..D8); default $XDG_CONFIG_HOME/flashstation/layout.ini\n"
+            "                       (~/.config/...), else /etc/flashstation/layout.ini, if there\n"
+            "  --no-layout          no layout file, even when a default one exists\n"
             "  --headless           one line per event instead of the dashboard\n"
             "  --json               one JSON object per event on stdout (implies --headless)\n"
             "  --db PATH            record store (default $STATION_DB or the per-user default)\n"
@@ -400,13 +404,15 @@ int st_cli_run(int argc, char **argv)
         {"on-result-timeout", required_argument, 0, 'T'},
         {"new-serial", no_argument, 0, 'W'},
         {"allow-profile-path", no_argument, 0, 'A'},
+        {"layout", required_argument, 0, 'Y'},      {"no-layout", no_argument, 0, 'Z'},
         {0, 0, 0, 0},
     };
     st_engine_cfg cfg;
     st_engine_cfg_default(&cfg);
     run_ctx r = {0};
     const char *profile = NULL, *dirs = NULL, *op = NULL, *central = NULL;
-    bool no_central = false;
+    bool no_central = false, no_layout = false;
+    const char *layout = NULL;
     bool headless_mode = false, usb = false;
     double v;
     st_err err;
@@ -447,6 +453,8 @@ int st_cli_run(int argc, char **argv)
         case 'C': central = optarg; break;
         case 'N': no_central = true; break;
         case 'W': cfg.new_serial = true; break;
+        case 'Y': layout = optarg; break;
+        case 'Z': no_layout = true; break;
         case 'h': return usage(stdout);
         default: return usage(stderr);
         }
@@ -474,6 +482,16 @@ int st_cli_run(int argc, char **argv)
         st_cli_print_err(PROG, &err);
         return 2;
     }
+    if (layout && no_layout) {
+        fprintf(stderr, PROG ": --layout and --no-layout exclude each other\n");
+        return 2;
+    }
+    if (layout && snprintf(cfg.layout_path, sizeof cfg.layout_path, "%s", layout) >= (int)sizeof cfg.layout_path) {
+        fprintf(stderr, PROG ": --layout path too long\n");
+        return 2;
+    }
+    if (!layout && !no_layout)
+        st_layout_default_path(cfg.layout_path, sizeof cfg.layout_path);
 
     /* A reader of --json that goes away must not kill the line mid-flash (nor must a
      * closed socket in the port layer): writes then fail with EPIPE instead. */

@@ -26,6 +26,21 @@ int st_err_set(st_err *e, st_errcat cat, st_phase phase, const char *fmt, ...)
     return -1;
 }
 
+int st_err_file_line(st_err *e, st_errcat cat, st_phase phase, const char *kind, const char *path,
+                     int line, const char *hint, const char *fmt, va_list ap)
+{
+    if (!e)
+        return -1;
+    char what[256];
+    vsnprintf(what, sizeof what, fmt, ap);
+    if (line > 0)
+        st_err_set(e, cat, phase, "%s%s:%d: %s", kind, path, line, what);
+    else
+        st_err_set(e, cat, phase, "%s%s: %s", kind, path, what);
+    e->fclass = ST_FC_CONFIG;
+    return st_err_hint(e, "%s", hint);
+}
+
 int st_err_hint(st_err *e, const char *fmt, ...)
 {
     if (!e)

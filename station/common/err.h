@@ -6,6 +6,7 @@
 #ifndef ST_ERR_H
 #define ST_ERR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -100,6 +101,10 @@ void st_err_clear(st_err *e);
 /* Fill e (if non-NULL) and return -1, so callers can `return st_err_set(...)`. */
 int st_err_set(st_err *e, st_errcat cat, st_phase phase, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A configuration file refused at a line (0: the whole file): message "<kind>path:line:
+ * what" (kind "" or e.g. "layout "), class config, and the hint. Returns -1. */
+int st_err_file_line(st_err *e, st_errcat cat, st_phase phase, const char *kind, const char *path,
+                     int line, const char *hint, const char *fmt, va_list ap);
 /* Set the operator hint (printf-style); returns -1. */
 int st_err_hint(st_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prepend context ("while X: ") to the message, keeping everything else. */

@@ -62,19 +62,10 @@ static int refuse(struct pctx *c, int line, const char *hint, const char *fmt, .
 {
     if (c->failed)
         return -1;
-    char what[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    st_err_file_line(c->err, ST_E_PROFILE, ST_PH_PROFILE, "", c->path, line, hint, fmt, ap);
     va_end(ap);
-    if (line > 0)
-        st_err_set(c->err, ST_E_PROFILE, ST_PH_PROFILE, "%s:%d: %s", c->path, line, what);
-    else
-        st_err_set(c->err, ST_E_PROFILE, ST_PH_PROFILE, "%s: %s", c->path, what);
-    if (c->err) {
-        c->err->fclass = ST_FC_CONFIG;
-        st_err_hint(c->err, "%s", hint);
-    }
     c->failed = 1;
     c->fail_line = line;
     return -1;

@@ -70,6 +70,23 @@ int st_engine_new(const st_engine_cfg *cfg, st_engine **out, st_err *err)
     if (st_fwref_load(cfg->profile_path, *cfg->cache_dir ? cfg->cache_dir : NULL,
                       cfg->attempt_timeout_s, &c->fw, err) < 0)
         goto fail;
+    if (*cfg->layout_path) {
+        st_layout *L = malloc(sizeof *L);
+        if (!L) {
+            st_err_set(err, ST_E_NOMEM, ST_PH_NONE, "out of memory for the layout");
+            goto fail;
+        }
+        int rc = st_layout_load(cfg->layout_path, L, err);
+        if (rc == 0) {
+            st_events_set_layout(c->ev, L);
+            st_events_post(c->ev, ST_EV_LINE, NULL, NULL, 0, ST_PH_NONE, ST_FC_NONE,
+                           "layout %s: %d positions, %d x %d", cfg->layout_path, L->n, L->rows,
+                           L->cols);
+        }
+        free(L);
+        if (rc < 0)
+            goto fail;
+    }
     st_discovery_cfg dc = {.sim_dir = *cfg->sim_dir ? cfg->sim_dir : NULL,
                            .scan_usb = cfg->scan_usb,
                            .filter = cfg->filter};

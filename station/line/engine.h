@@ -37,6 +37,7 @@ typedef struct st_engine_cfg {
     char host[64];                    /* "" = gethostname() */
     char cache_dir[ST_PATH_MAX];      /* compressed-image cache; "" = none */
     bool new_serial;                  /* provisioning: re-flashed units get a new serial */
+    char layout_path[ST_PATH_MAX];    /* line layout file (layout.h); "" = none */
 } st_engine_cfg;
 
 typedef struct st_engine st_engine;
@@ -44,8 +45,8 @@ typedef struct st_engine st_engine;
 /* Defaults: USB scan on, default filter and limits, grace 30 s. */
 void st_engine_cfg_default(st_engine_cfg *cfg);
 
-/* Load and prepare the profile (refusing a bad one before anything runs) and set up the
- * event channel. Nothing is scanned or flashed until st_engine_start. */
+/* Load and prepare the profile and the layout file (refusing a bad one before anything
+ * runs) and set up the event channel. Nothing is scanned or flashed until st_engine_start. */
 int st_engine_new(const st_engine_cfg *cfg, st_engine **out, st_err *err);
 /* The event channel: attach the recorder to its queue before st_engine_start. */
 st_events *st_engine_events(st_engine *e);

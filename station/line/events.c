@@ -20,6 +20,7 @@ typedef struct {
     st_phase last_phase;
     bool held;              /* handed out by st_events_slot and not detached since */
     double empty_since;     /* st_now() when it was last detached (or created) */
+    bool pinned;            /* a layout position: never recycled for another name */
 } slot_aux;
 
 struct st_events {
@@ -155,6 +156,12 @@ double st_events_started(const st_events *ev)
 
 static uint64_t publish_locked(st_events *ev, st_event *e)
 {
+    if (e->slot[0] && !e->label[0]) /* every event of a slot carries its layout label */
+        for (int i = 0; i < ev->v.nslots; i++)
+            if (ev->v.slots[i].label[0] && strcmp(ev->v.slots[i].name, e->slot) == 0) {
+                memcpy(e->label, ev->v.slots[i].label, sizeof e->label);
+                break;
+            }
     e->seq = ev->next_seq++;
     e->t = st_events_clock(ev);
     e->wall = st_wall_now();
@@ -286,6 +293,44 @@ void st_events_set_disk_warning(st_events *ev, const char *text)
     pthread_mutex_unlock(&ev->mu);
 }
 
+void st_events_set_layout(st_events *ev, const st_layout *L)
+{
+    pthread_mutex_lock(&ev->mu);
+    ev->v.grid_rows = L->rows;
+    ev->v.grid_cols = L->cols;
+    for (int k = 0; k < L->n; k++) {
+        const st_layout_place *p = &L->p[k];
+        int i;
+        for (i = 0; i < ev->v.nslots; i++)
+            if (strcmp(ev->v.slots[i].name, p->place) == 0)
+                break;
+        if (i == ev->v.nslots) {
+            if (i >= ST_MAX_SLOTS)
+                break;
+            ev->v.nslots++;
+            memset(&ev->v.slots[i], 0, sizeof ev->v.slots[i]);
+            memset(&ev->aux[i], 0, sizeof ev->aux[i]);
+            copy_str(ev->v.slots[i].name, sizeof ev->v.slots[i].name, p->place);
+            ev->v.slots[i].eta_s = -1;
+            ev->aux[i].empty_since = st_now();
+        }
+        st_slot_view *s = &ev->v.slots[i];
+        copy_str(s->label, sizeof s->label, p->label);
+        s->placed = true;
+        s->row = p->row;
+        s->col = p->col;
+        ev->aux[i].pinned = true;
+    }
+    pthread_mutex_unlock(&ev->mu);
+}
+
+void st_events_slot_label(st_events *ev, int i, char *out, size_t cap)
+{
+    pthread_mutex_lock(&ev->mu);
+    copy_str(out, cap, i >= 0 && i < ev->v.nslots ? ev->v.slots[i].label : "");
+    pthread_mutex_unlock(&ev->mu);
+}
+
 int st_events_slot(st_events *ev, const char *name)
 {
     pthread_mutex_lock(&ev->mu);
@@ -302,7 +347,7 @@ int st_events_slot(st_events *ev, const char *name)
              * The limit is on units attached at once, not on names ever seen. */
             i = -1;
             for (int k = 0; k < ev->v.nslots; k++)
-                if (!ev->aux[k].held && ev->v.slots[k].state == ST_SLOT_EMPTY &&
+                if (!ev->aux[k].held && !ev->aux[k].pinned && ev->v.slots[k].state == ST_SLOT_EMPTY &&
                     (i < 0 || ev->aux[k].empty_since < ev->aux[i].empty_since))
                     i = k;
         }
@@ -330,12 +375,14 @@ void st_events_slot_attach(st_events *ev, int i, const char *port, const char *b
     pthread_mutex_lock(&ev->mu);
     if (valid_slot(ev, i)) {
         st_slot_view *s = &ev->v.slots[i];
-        uint64_t done_units = s->units_done;
-        char name[sizeof s->name];
-        memcpy(name, s->name, sizeof name);
+        st_slot_view keep = *s; /* who the slot is survives the unit: name, label, place */
         memset(s, 0, sizeof *s);
-        memcpy(s->name, name, sizeof name);
-        s->units_done = done_units;
+        memcpy(s->name, keep.name, sizeof s->name);
+        memcpy(s->label, keep.label, sizeof s->label);
+        s->placed = keep.placed;
+        s->row = keep.row;
+        s->col = keep.col;
+        s->units_done = keep.units_done;
         copy_str(s->port, sizeof s->port, port);
         copy_str(s->bridge, sizeof s->bridge, bridge);
         s->vid = vid;
@@ -542,14 +589,24 @@ static int natural_cmp(const char *a, const char *b)
     return *a ? 1 : *b ? -1 : 0;
 }
 
-/* Slots in the order of their physical place, whatever order units first appeared in
- * (stable insertion sort: a handful of slots, copied under the lock anyway). */
+/* Slots placed by the layout file by position, then the rest by physical place. */
+static int slot_cmp(const st_slot_view *a, const st_slot_view *b)
+{
+    if (a->placed != b->placed)
+        return a->placed ? -1 : 1;
+    if (a->placed)
+        return a->row != b->row ? a->row - b->row : a->col - b->col;
+    return natural_cmp(a->name, b->name);
+}
+
+/* Slots in the order of their place, whatever order units first appeared in (stable
+ * insertion sort: a handful of slots, copied under the lock anyway). */
 static void sort_slots(st_line_view *v)
 {
     st_slot_view tmp;
     for (int i = 1; i < v->nslots; i++) {
         int j = i;
-        while (j > 0 && natural_cmp(v->slots[j - 1].name, v->slots[i].name) > 0)
+        while (j > 0 && slot_cmp(&v->slots[j - 1], &v->slots[i]) > 0)
             j--;
         if (j == i)
             continue;
@@ -586,6 +643,7 @@ void st_events_snapshot(st_events *ev, st_line_view *out)
         o->t = e->t;
         o->wall = e->wall;
         copy_str(o->slot, sizeof o->slot, e->slot);
+        copy_str(o->label, sizeof o->label, e->label);
         copy_str(o->text, sizeof o->text, e->text);
     }
     pthread_mutex_unlock(&ev->mu);

@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "flash_unit.h"
+#include "layout.h"
 #include "line_view.h"
 #include "profile.h"
 
@@ -116,6 +117,7 @@ typedef struct st_rec_attempt {
     int slot_no;                 /* hub port number (USB path's last number), else the
                                   * slot's 1-based position in this run */
     char slot[64];               /* stable slot name */
+    char label[16];              /* the slot's layout label ("A1"), "" without a layout */
     char port[256];              /* stable port path (by-path link / simulator symlink) */
     char bridge[32], usb_serial[64];
     uint16_t vid, pid;
@@ -205,6 +207,13 @@ void st_events_set_flags(st_events *ev, bool paused, bool stopping, bool locked)
 void st_events_set_records_broken(st_events *ev, const char *why);
 /* The store's disk is filling up (text for the header), or "" / NULL when it is not. */
 void st_events_set_disk_warning(st_events *ev, const char *text);
+
+/* The line layout file: every position becomes a slot now (shown EMPTY with its label,
+ * never recycled), the snapshot carries the fixture's extent, and every event of a
+ * slot gets its label. Call before the line starts. */
+void st_events_set_layout(st_events *ev, const st_layout *L);
+/* The label of slot i into out ("" when it has none). */
+void st_events_slot_label(st_events *ev, int i, char *out, size_t cap);
 
 /* Slots: the index for a slot name, held for its unit until st_events_slot_detach (an
  * unplugged slot shows EMPTY). When ST_MAX_SLOTS names are in the table, a new name

@@ -26,6 +26,9 @@ typedef enum {
 
 typedef struct st_slot_view {
     char name[64];           /* stable slot name (USB path or simulator slot) */
+    char label[16];          /* its label from the line layout file ("A1"), "" none */
+    bool placed;             /* the layout file gives it a grid position: */
+    int row, col;            /* 0-based (A1 = 0,0), only when placed */
     char port[256];          /* device node in use */
     char bridge[32];         /* "CP2104", "CH9102", ... */
     uint16_t vid, pid;
@@ -57,6 +60,7 @@ typedef struct st_event_view {
     double t;                /* seconds since the engine started */
     double wall;             /* when it happened, epoch seconds: fixed for the event's life */
     char slot[64];
+    char label[16];          /* the slot's layout label, "" none */
     char text[256];
 } st_event_view;
 
@@ -86,9 +90,12 @@ typedef struct st_line_view {
     bool records_broken;     /* a record could not be written: the line takes no new units */
     char records_error[256]; /* why (the store's error), "" while records are fine */
     char disk_warning[160];  /* "disk low: ..." when the store's disk is filling up, else "" */
-    int nslots;
-    st_slot_view slots[ST_MAX_SLOTS]; /* in the order of their physical place: natural order
-                                       * of the name (slot2 < slot10, hub port by hub port) */
+    int grid_rows, grid_cols;/* the layout file's fixture extent (0, 0: no layout file) */
+    int nslots;              /* with a layout file, every position is a slot from the start */
+    st_slot_view slots[ST_MAX_SLOTS]; /* placed slots first, by position (A1, A2, .., B1);
+                                       * then the rest in the order of their physical place:
+                                       * natural order of the name (slot2 < slot10, hub port
+                                       * by hub port) */
     uint64_t passed, failed, in_bin, in_flight;
     double yield;            /* passed / (passed + failed), 0..1; 0 when nothing finished */
     double units_per_hour;

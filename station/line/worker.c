@@ -201,6 +201,7 @@ static void fill_identity(const st_worker *w, const st_fwref *fw, st_rec_attempt
     const st_line_ctl *c = w->ctl;
     a->slot_no = w->port.hub_port > 0 ? w->port.hub_port : w->slot + 1;
     snprintf(a->slot, sizeof a->slot, "%s", w->port.slot);
+    st_events_slot_label(c->ev, w->slot, a->label, sizeof a->label);
     snprintf(a->port, sizeof a->port, "%s", w->port.dev);
     snprintf(a->bridge, sizeof a->bridge, "%s", w->port.bridge);
     snprintf(a->usb_serial, sizeof a->usb_serial, "%s", w->port.serial);

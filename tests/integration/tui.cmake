@@ -27,6 +27,11 @@ if(ST_TMUX)
   add_test(NAME tui_terminal_demo_nocolor
     COMMAND ${CMAKE_COMMAND} -E env NO_COLOR=1 TUI_LANG=C.UTF-8 DEMO_WAIT_ALL=1
       ${ST_BASH} ${ST_TUI_TMUX} demo $<TARGET_FILE:station> ${ST_DEMO_SCENARIO} --fast)
+  # A line layout file: the fixture's labels at fixed grid positions, 80x24 and 200x50.
+  add_test(NAME tui_terminal_layout
+    COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR TUI_LANG=C.UTF-8
+      ${ST_BASH} ${ST_TUI_TMUX} layout $<TARGET_FILE:station>
+      ${CMAKE_CURRENT_LIST_DIR}/layout_demo.ini)
 else()
   # No skipping: a missing tmux is a failed test that says what to install.
   add_test(NAME tui_terminal_tmux_missing
@@ -38,7 +43,7 @@ add_test(NAME demo_headless
     ${ST_DEMO_SCENARIO} --fast)
 
 set(ST_TUI_TESTS tui_terminal_fake tui_terminal_fake_nocolor_ascii tui_terminal_demo
-  tui_terminal_demo_nocolor tui_terminal_picker demo_headless)
+  tui_terminal_demo_nocolor tui_terminal_picker tui_terminal_layout demo_headless)
 if(NOT ST_TMUX)
   set(ST_TUI_TESTS tui_terminal_tmux_missing demo_headless)
 endif()

@@ -11,6 +11,9 @@
 #                                                 profiles of the search path only; a
 #                                                 typed path refused unless
 #                                                 --allow-profile-path; --locked refuses
+#   tui_tmux.sh layout STATION LAYOUT             `station demo --fast --layout LAYOUT`
+#                                                 (tests/integration/layout_demo.ini): the
+#                                                 fixture's labels at fixed places
 #
 # Environment: NO_COLOR (passed to the dashboard; then no colour may appear on screen),
 # TUI_LANG (locale for the dashboard, default C.UTF-8; "C" checks the ASCII glyphs),
@@ -452,10 +455,94 @@ run_picker() {
     quit_and_wait_exit 10
 }
 
+# label_pos LABEL: "row column" of LABEL (a whole word) in the slot grid (the rows above
+# the bottom panels), columns counted in characters; empty when it is not there.
+label_pos() {
+    screen | LC_ALL=C.UTF-8 sed 's/[^ -~]/?/g' | LC_ALL=C awk -v l="$1" '
+        /RETRY BIN|EVENTS/ { exit }
+        NR > 2 {
+            s = " " $0 " "
+            for (i = 1; i + length(l) <= length(s); i++)
+                if (substr(s, i + 1, length(l)) == l && substr(s, i, 1) !~ /[A-Za-z0-9-]/ &&
+                    substr(s, i + 1 + length(l), 1) !~ /[A-Za-z0-9-]/) {
+                    print NR, i
+                    exit
+                }
+        }'
+}
+
+LABELS="A1 A2 A3 A4 B1 B2 B3 END SPARE"
+
+# grid_map: every label's place, one "LABEL row col" a line.
+grid_map() {
+    local l
+    for l in $LABELS; do echo "$l $(label_pos "$l")"; done
+}
+
+# check_fixture W H: at W x H the fixture is drawn as the layout file says: every label
+# (the spare place with no unit too) is on the screen, rows A, B, C top to bottom, columns
+# 1..4 left to right and aligned across rows, SPARE under column 4 with nothing before it
+# in row C (C1..C3 are holes); and nothing moves while units come, pass and leave.
+check_fixture() {
+    local W=$1 H=$2 l map first
+    "${TM[@]}" resize-window -t t -x "$W" -y "$H"
+    sleep 0.8
+    pane_dead && fail "the dashboard died on resize to ${W}x$H"
+    wait_for 5 'SPARE'
+    map=$(grid_map)
+    for l in $LABELS; do
+        echo "$map" | grep -Eq "^$l [0-9]+ [0-9]+$" || fail "${W}x$H: label $l not in the slot grid"
+    done
+    pos() { echo "$map" | awk -v l="$1" -v f="$2" '$1 == l { print $f }'; }
+    [ "$(pos A1 2)" -lt "$(pos B1 2)" ] && [ "$(pos B1 2)" -lt "$(pos SPARE 2)" ] ||
+        fail "${W}x$H: rows A, B, C not top to bottom"
+    for l in A2 A3 A4; do [ "$(pos "$l" 2)" = "$(pos A1 2)" ] || fail "${W}x$H: $l not in row A"; done
+    for l in B2 B3 END; do [ "$(pos "$l" 2)" = "$(pos B1 2)" ] || fail "${W}x$H: $l not in row B"; done
+    [ "$(pos A1 3)" -lt "$(pos A2 3)" ] && [ "$(pos A2 3)" -lt "$(pos A3 3)" ] &&
+        [ "$(pos A3 3)" -lt "$(pos A4 3)" ] || fail "${W}x$H: row A not in column order"
+    [ "$(pos B1 3)" = "$(pos A1 3)" ] && [ "$(pos B2 3)" = "$(pos A2 3)" ] &&
+        [ "$(pos B3 3)" = "$(pos A3 3)" ] && [ "$(pos END 3)" = "$(pos A4 3)" ] ||
+        fail "${W}x$H: rows A and B not aligned column by column"
+    [ "$(pos SPARE 3)" = "$(pos A4 3)" ] || fail "${W}x$H: SPARE is not under column 4"
+    local crow
+    crow=$(screen | sed -n "$(pos SPARE 2)p" | LC_ALL=C.UTF-8 sed 's/[^ -~]/?/g' | cut -c1-$(($(pos SPARE 3) - 2)))
+    echo "$crow" | grep -q '[A-Za-z0-9]' && fail "${W}x$H: something drawn in the holes C1..C3: '$crow'"
+    ok "${W}x$H: the fixture's labels at their positions, holes empty, the spare place shown"
+    first=$map
+    # Units come, pass and leave for a few seconds: nothing moves.
+    local i
+    for i in 1 2 3 4 5 6; do
+        sleep 0.7
+        map=$(grid_map)
+        [ "$map" = "$first" ] || fail "${W}x$H: the grid moved:
+$(diff <(echo "$first") <(echo "$map"))"
+    done
+    ok "${W}x$H: positions fixed while units come and go"
+}
+
+run_layout() {
+    local layout=${1:?layout file}
+    start "$PROG" demo --fast --layout "$layout"
+    wait_for 20 'FLASH STATION'
+    # From the first frame, every position is shown, the spare one too.
+    wait_for 5 'SPARE'
+    ok "the spare position is shown before any unit could reach it"
+    check_fixture 80 24
+    check_fixture 200 50
+    # The event log names slots by their labels.
+    wait_for 10 '[0-9]{2}:[0-9]{2}:[0-9]{2} (A[1-4]|B[1-3]|END) '
+    ok "the event log uses the labels"
+    keys q
+    quit_or_confirm 10
+    quit_and_wait_exit 40
+    ok "demo with a layout quits with status 0"
+}
+
 case "$MODE" in
 fake) run_fake ;;
 demo) run_demo "$@" ;;
 picker) run_picker "$@" ;;
+layout) run_layout "$@" ;;
 *) echo "unknown mode $MODE" >&2; exit 2 ;;
 esac
 echo "PASS: tui_tmux $MODE (LANG=$LANG_IN NO_COLOR=${NOCOLOR_IN:-unset})"

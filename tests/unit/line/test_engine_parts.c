@@ -439,6 +439,90 @@ static void test_slot_recycling(void)
     st_events_free(ev);
 }
 
+/* A layout file's positions are slots from the start (empty, labelled, placed, never
+ * recycled); events of a slot carry its label; the snapshot lists placed slots by
+ * position, then the others by place; a unit's arrival keeps the label. */
+static void test_layout_slots(const char *tmp)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/layout.ini", tmp);
+    touch(path, "[B2]\nplace = hub-port1\nlabel = LEFT\n[A1]\nplace = /dev/serial/by-path/hub-port9\n");
+    st_layout L;
+    st_err err;
+    if (!CHECK_EQ_INT(st_layout_load(path, &L, &err), 0)) {
+        fprintf(stderr, "  %s\n", err.msg);
+        return;
+    }
+    CHECK_EQ_INT(L.n, 2);
+    CHECK_EQ_INT(L.rows, 2);
+    CHECK_EQ_INT(L.cols, 2);
+    CHECK_STR(L.p[1].place, "hub-port9"); /* a path is reduced to its link name */
+    CHECK_STR(L.p[1].label, "A1");        /* no label: the position */
+    CHECK(st_layout_find(&L, "hub-port1") == &L.p[0]);
+    CHECK(st_layout_find(&L, "other") == NULL);
+    int r = -1, c = -1;
+    CHECK_EQ_INT(st_layout_parse_pos("d8", &r, &c), 0);
+    CHECK(r == 3 && c == 7);
+    CHECK_EQ_INT(st_layout_parse_pos("E1", &r, &c), -1);
+    CHECK_EQ_INT(st_layout_parse_pos("A0", &r, &c), -1);
+    CHECK_EQ_INT(st_layout_parse_pos("A10", &r, &c), -1);
+    /* Saved and read back: the same positions, places and labels. */
+    char saved[300];
+    snprintf(saved, sizeof saved, "%s/saved.ini", tmp);
+    CHECK_EQ_INT(st_layout_save(&L, saved, &err), 0);
+    st_layout L2;
+    CHECK_EQ_INT(st_layout_load(saved, &L2, &err), 0);
+    CHECK_EQ_INT(L2.n, 2);
+    const st_layout_place *b2 = st_layout_at(&L2, 1, 1);
+    CHECK(b2 && strcmp(b2->place, "hub-port1") == 0 && strcmp(b2->label, "LEFT") == 0);
+
+    st_events *ev;
+    if (!CHECK_EQ_INT(st_events_new(&ev, &err), 0))
+        return;
+    st_events_set_layout(ev, &L);
+    static st_line_view v;
+    st_events_snapshot(ev, &v);
+    CHECK_EQ_INT(v.nslots, 2);
+    CHECK(v.grid_rows == 2 && v.grid_cols == 2);
+    CHECK_STR(v.slots[0].name, "hub-port9"); /* A1 before B2 */
+    CHECK(v.slots[0].placed && v.slots[0].row == 0 && v.slots[0].col == 0);
+    CHECK_EQ_INT(v.slots[0].state, ST_SLOT_EMPTY);
+    CHECK_STR(v.slots[1].label, "LEFT");
+    /* a place the layout does not name comes after the placed ones, unlabelled */
+    int other = st_events_slot(ev, "hub-port0");
+    int left = st_events_slot(ev, "hub-port1");
+    st_events_slot_attach(ev, left, "/dev/x", "CP2104", 0x10c4, 0xea60);
+    st_events_post(ev, ST_EV_INFO, "hub-port1", NULL, 0, ST_PH_NONE, ST_FC_NONE, "hello");
+    st_events_post(ev, ST_EV_INFO, "hub-port0", NULL, 0, ST_PH_NONE, ST_FC_NONE, "other");
+    st_events_snapshot(ev, &v);
+    CHECK_EQ_INT(v.nslots, 3);
+    CHECK_STR(v.slots[2].name, "hub-port0");
+    CHECK(!v.slots[2].placed && v.slots[2].label[0] == '\0');
+    CHECK_STR(v.slots[1].label, "LEFT"); /* attached: still labelled and placed */
+    CHECK(v.slots[1].placed && v.slots[1].row == 1 && v.slots[1].col == 1);
+    CHECK_STR(v.events[v.nevents - 2].label, "LEFT");
+    CHECK_STR(v.events[v.nevents - 1].label, "");
+    char lab[16];
+    st_events_slot_label(ev, left, lab, sizeof lab);
+    CHECK_STR(lab, "LEFT");
+    st_events_slot_label(ev, other, lab, sizeof lab);
+    CHECK_STR(lab, "");
+    /* Positions are never recycled, however many other names come and go. */
+    char name[32];
+    for (int k = 0; k < 3 * ST_MAX_SLOTS; k++) {
+        snprintf(name, sizeof name, "churn%d", k);
+        int i = st_events_slot(ev, name);
+        if (i >= 0)
+            st_events_slot_detach(ev, i);
+    }
+    st_events_snapshot(ev, &v);
+    int placed = 0;
+    for (int k = 0; k < v.nslots; k++)
+        placed += v.slots[k].placed;
+    CHECK_EQ_INT(placed, 2);
+    st_events_free(ev);
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/st-engparts-XXXXXX";
@@ -450,6 +534,7 @@ int main(void)
     test_sim_discovery(tmp);
     test_events();
     test_slot_recycling();
+    test_layout_slots(tmp);
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd) != 0)

@@ -219,6 +219,43 @@ static void test_paths(void)
                 "opened .../x/slot12: ok");
 }
 
+/* A fixture (layout file): its columns whatever the width, holes where it names no
+ * position, the places it does not name in the rows below. */
+static void test_fixture(void)
+{
+    tui_grid g;
+    /* 8 columns at 80: narrow one-line cells rather than another column count */
+    CHECK_EQ_INT(tui_grid_layout_fixed(32, 8, 80, 15, &g), 0);
+    CHECK(g.cols == 8 && g.rows == 4 && g.cell_w == 10 && g.level == TUI_CELL_LINE &&
+          g.visible_rows == 4);
+    /* 4 columns on a big screen: full cells */
+    CHECK_EQ_INT(tui_grid_layout_fixed(12, 4, 200, 40, &g), 0);
+    CHECK(g.cols == 4 && g.rows == 3 && g.level == TUI_CELL_FULL && g.cell_w == 50);
+    /* too narrow for the fixture's columns: refused (the caller falls back) */
+    CHECK_EQ_INT(tui_grid_layout_fixed(32, 8, 40, 20, &g), -1);
+    /* rows that do not fit scroll */
+    CHECK_EQ_INT(tui_grid_layout_fixed(32, 8, 160, 2, &g), 0);
+    CHECK(g.level == TUI_CELL_LINE && g.visible_rows == 2 && g.rows == 4);
+
+    static st_line_view v;
+    memset(&v, 0, sizeof v);
+    v.grid_rows = 2;
+    v.grid_cols = 3;
+    v.nslots = 4;
+    /* B3, A1 placed; two places the layout does not name */
+    v.slots[0] = (st_slot_view){.placed = true, .row = 0, .col = 0};
+    v.slots[1] = (st_slot_view){.placed = true, .row = 1, .col = 2};
+    v.slots[2] = (st_slot_view){.placed = false};
+    v.slots[3] = (st_slot_view){.placed = false};
+    int cell_of[ST_MAX_SLOTS], slot_at[TUI_MAX_CELLS];
+    CHECK_EQ_INT(tui_grid_cells(&v, true, cell_of, slot_at), 8);
+    CHECK(cell_of[0] == 0 && cell_of[1] == 5 && cell_of[2] == 6 && cell_of[3] == 7);
+    CHECK(slot_at[0] == 0 && slot_at[1] == -1 && slot_at[4] == -1 && slot_at[5] == 1);
+    /* without the fixture: slot i in cell i */
+    CHECK_EQ_INT(tui_grid_cells(&v, false, cell_of, slot_at), 4);
+    CHECK(cell_of[1] == 1 && slot_at[3] == 3 && slot_at[4] == -1);
+}
+
 int main(void)
 {
     test_grid();
@@ -226,5 +263,6 @@ int main(void)
     test_regions();
     test_formats();
     test_paths();
+    test_fixture();
     return check_summary("test_tui_layout");
 }
