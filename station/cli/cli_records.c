@@ -138,6 +138,15 @@ int st_cli_parse(const char *prog, int argc, char **argv, const struct option *l
     return -1;
 }
 
+void st_cli_put_json(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (s)
+        puts(s);
+    free(s);
+    json_decref(o);
+}
+
 void st_cli_print_err(const char *prog, const st_err *e)
 {
     char line[800];

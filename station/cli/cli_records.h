@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "central.h"
 #include "db.h"
 #include "err.h"
@@ -67,6 +69,8 @@ int st_cli_open_central(const char *prog, const st_cli_opts *o, st_central **out
 /* One line of a unit's history (exactly one of a, b non-NULL), for audit and the
  * dashboard's detail view. */
 void st_cli_history_line(const st_db_attempt *a, const st_db_bin_entry *b, char *buf, size_t cap);
+/* o as one compact JSON line on stdout, then released; o may be NULL (nothing printed). */
+void st_cli_put_json(json_t *o);
 /* "01 07 00 00" (or "" without status bytes) into buf (>= 12 bytes). */
 void st_cli_status_hex(const uint8_t *status, int n, char *buf, size_t cap);
 

@@ -129,11 +129,7 @@ static void print_event(const st_event *e, bool json)
         return;
     }
     json_t *o = st_cli_event_json(e);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (s)
-        puts(s);
-    free(s);
-    json_decref(o);
+    st_cli_put_json(o);
 }
 
 /* Print every event after *seq; returns how many. */
@@ -348,11 +344,7 @@ static void summary(run_ctx *r, int fails, int hook_fails, int status, int64_t c
         json_t *o = st_cli_summary_json(v, fails, hook_fails, status);
         if (o && central_left >= 0) /* a central store is configured: what it still lacks */
             json_object_set_new(o, "central_waiting", json_integer((json_int_t)central_left));
-        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        if (s)
-            puts(s);
-        free(s);
-        json_decref(o);
+        st_cli_put_json(o);
     } else {
         printf("line stopped after %.1f s: %llu passed, %llu failed, %llu in the retry bin",
                v->uptime_s, (unsigned long long)v->passed, (unsigned long long)v->failed,

@@ -218,11 +218,7 @@ static int central_stats(st_central *central, const st_cli_opts *o)
         return 3;
     }
     if (c.json) {
-        char *out = json_dumps(root, JSON_COMPACT);
-        if (out)
-            puts(out);
-        free(out);
-        json_decref(root);
+        st_cli_put_json(root);
     } else if (!c.rows) {
         printf("  (no attempts)\n");
     }
@@ -273,13 +269,8 @@ int st_cli_stats(int argc, char **argv)
             fputs(sections[i].none, stdout);
     }
     st_db_close(db);
-    if (c.json) {
-        char *out = json_dumps(root, JSON_COMPACT);
-        if (out)
-            puts(out);
-        free(out);
-        json_decref(root);
-    }
+    if (c.json)
+        st_cli_put_json(root);
     return 0;
 fail:
     st_cli_print_err(PROG, &err);
