@@ -13,6 +13,25 @@
 #include "check.h"
 #include "db.h"
 
+/* ---- the test's own folder ---- */
+
+/* A fresh folder /tmp/st-TAG-XXXXXX into run (cap bytes) for the test's record store and
+ * outputs; a test that cannot have one stops here (exit 2, the reason on stderr). */
+static inline void harness_run_dir(char *run, size_t cap, const char *tag)
+{
+    snprintf(run, cap, "/tmp/st-%s-XXXXXX", tag);
+    if (!mkdtemp(run)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+}
+
+/* Remove dir and everything below it. */
+static inline void harness_rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* ---- the station process ---- */
 
 typedef struct station_proc {

@@ -27,11 +27,7 @@ static char g_run[64], g_db[128];
 
 static void mkrun(void)
 {
-    snprintf(g_run, sizeof g_run, "/tmp/st-after-XXXXXX");
-    if (!mkdtemp(g_run)) {
-        perror("mkdtemp");
-        exit(2);
-    }
+    harness_run_dir(g_run, sizeof g_run, "after");
     snprintf(g_db, sizeof g_db, "%s/st.db", g_run);
 }
 
@@ -657,6 +653,6 @@ int main(int argc, char **argv)
         return 2;
     mkrun();
     int rc = CHECK_RUN_CASE(argv[1], cases);
-    nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    harness_rm_tree(g_run);
     return rc;
 }

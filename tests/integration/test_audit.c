@@ -404,14 +404,10 @@ int main(int argc, char **argv)
 {
     if (!CHECK_ARGS(argc, argv, "STATION", &g_station))
         return 2;
-    snprintf(g_run, sizeof g_run, "/tmp/st-audit-XXXXXX");
-    if (!mkdtemp(g_run)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    harness_run_dir(g_run, sizeof g_run, "audit");
     snprintf(g_db, sizeof g_db, "%s/st.db", g_run);
     fill(); /* its failures are counted: a case on a half store fails as well */
     int rc = CHECK_RUN_CASE(argv[1], cases);
-    nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    harness_rm_tree(g_run);
     return rc;
 }

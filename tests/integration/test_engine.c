@@ -24,11 +24,7 @@ static char g_db[128];  /* the record store in it */
 
 static void mkrun(void)
 {
-    snprintf(g_run, sizeof g_run, "/tmp/st-engine-XXXXXX");
-    if (!mkdtemp(g_run)) {
-        perror("mkdtemp");
-        exit(2);
-    }
+    harness_run_dir(g_run, sizeof g_run, "engine");
     snprintf(g_db, sizeof g_db, "%s/st.db", g_run);
 }
 
@@ -57,7 +53,7 @@ static bool line_finish(station_proc *st, int ms, int want)
 
 static void rmrun(void)
 {
-    nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    harness_rm_tree(g_run);
 }
 
 static void write_text(const char *path, const char *text)

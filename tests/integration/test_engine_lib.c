@@ -335,10 +335,8 @@ int main(int argc, char **argv)
 {
     if (!CHECK_ARGS(argc, argv, "ESP32SIM PROFILE_DIR", &g_sim, &g_profdir))
         return 2;
-    snprintf(g_run, sizeof g_run, "/tmp/st-englib-XXXXXX");
-    if (!mkdtemp(g_run))
-        return 2;
+    harness_run_dir(g_run, sizeof g_run, "englib");
     int rc = CHECK_RUN_CASE(argv[1], cases);
-    nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    harness_rm_tree(g_run);
     return rc;
 }

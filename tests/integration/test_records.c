@@ -47,11 +47,7 @@ static char g_empty[200];    /* a simulator folder with no units */
 
 static void mkrun(void)
 {
-    snprintf(g_run, sizeof g_run, "/tmp/st-records-XXXXXX");
-    if (!mkdtemp(g_run)) {
-        perror("mkdtemp");
-        exit(2);
-    }
+    harness_run_dir(g_run, sizeof g_run, "records");
     snprintf(g_db, sizeof g_db, "%s/st.db", g_run);
     snprintf(g_template, sizeof g_template, "%s/template.sqlite", g_run);
     snprintf(g_empty, sizeof g_empty, "%s/empty", g_run);
@@ -60,7 +56,7 @@ static void mkrun(void)
 
 static void rmrun(void)
 {
-    nftw(g_run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    harness_rm_tree(g_run);
 }
 
 /* Shim settings for the next station started (NULL value = unset). */
