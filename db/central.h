@@ -123,11 +123,24 @@ int st_central_audit_query(st_central *c, const st_db_unit_query *q, int64_t fro
  * after the entry's last failure, newest failure first. */
 typedef int (*st_central_bin_fn)(void *user, const char *station, const st_db_bin_entry *e);
 int st_central_bin_list(st_central *c, st_central_bin_fn fn, void *user, st_err *err);
-/* Of the MACs in macs[0..n), mark in resolved[i] those whose latest attempt on any
- * station passed after since_ms[i] (a local bin entry's last failure, station time of
- * this station: corrected with its last measured offset). */
+/* A pass on some station that settles a local bin entry (st_central_resolved). */
+typedef struct st_central_pass {
+    bool passed;
+    int64_t at_ms;              /* when, in the asking station's clock (server time less its
+                                 * last measured offset) */
+    char station[64];           /* the name of the station it passed on */
+} st_central_pass;
+/* Of the MACs in macs[0..n), fill out[i] for those whose unit passed on any station after
+ * since_ms[i] (a local bin entry's last failure, station time of station_uuid: corrected
+ * with its last measured offset): the latest such pass. One query for all n. */
 int st_central_resolved(st_central *c, const char *station_uuid, const char *const *macs,
-                        const int64_t *since_ms, bool *resolved, int n, st_err *err);
+                        const int64_t *since_ms, st_central_pass *out, int n, st_err *err);
+
+/* This station's open local retry-bin entries (db, a reader handle) whose unit passed on
+ * some station after the entry's last failure: fn(user, entry, pass) for each, newest
+ * failure first (stops when fn returns non-zero). The station is db's (its UUID). */
+typedef int (*st_central_elsewhere_fn)(void *user, const st_db_bin_entry *e, const st_central_pass *p);
+int st_central_bin_elsewhere(st_central *c, st_db *db, st_central_elsewhere_fn fn, void *user, st_err *err);
 
 /* Attempts started in [from_ms, to_ms) across stations as CSV (a leading "station"
  * column, then station export's columns) or JSON lines (station export's keys plus

@@ -206,8 +206,7 @@ int st_central_bin_list(st_central *c, st_central_bin_fn fn, void *user, st_err 
 }
 
 typedef struct {
-    const char *const *macs;
-    bool *resolved;
+    st_central_pass *out;
     int n;
 } resolved_ctx;
 
@@ -215,16 +214,19 @@ static int resolved_row(void *ctx, PGresult *r)
 {
     resolved_ctx *x = ctx;
     int i = atoi(PQgetvalue(r, 0, 0)) - 1;
-    if (i >= 0 && i < x->n)
-        x->resolved[i] = true;
+    if (i >= 0 && i < x->n) {
+        x->out[i].passed = true;
+        x->out[i].at_ms = central_i64(r, 0, 1);
+        snprintf(x->out[i].station, sizeof x->out[i].station, "%s", PQgetvalue(r, 0, 2));
+    }
     return 0;
 }
 
 int st_central_resolved(st_central *c, const char *station_uuid, const char *const *macs,
-                        const int64_t *since_ms, bool *resolved, int n, st_err *err)
+                        const int64_t *since_ms, st_central_pass *out, int n, st_err *err)
 {
     for (int i = 0; i < n; i++)
-        resolved[i] = false;
+        memset(&out[i], 0, sizeof out[i]);
     if (n <= 0)
         return 0;
     /* arrays as PostgreSQL literals: MACs are normalized hex and ':' only */
@@ -249,15 +251,76 @@ int st_central_resolved(st_central *c, const char *station_uuid, const char *con
     snprintf(ma + mu, cap - mu, "}");
     snprintf(sa + su, cap - su, "}");
     const char *p[] = {ma, sa, station_uuid};
-    resolved_ctx x = {macs, resolved, n};
+    resolved_ctx x = {out, n};
+    /* the asking station's offset turns its times into the server's and back */
     int rc = central_each(c, "cannot ask the central store about the retry bin",
-                          "SELECT m.i FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS m(mac, since, i)"
-                          " WHERE EXISTS (SELECT 1 FROM attempts a WHERE a.mac = m.mac AND a.outcome = 'pass'"
-                          "  AND a.t_server > m.since + COALESCE((SELECT clock_offset_ms FROM stations"
-                          "   WHERE uuid = $3::uuid), 0))",
+                          "WITH o AS (SELECT COALESCE((SELECT clock_offset_ms FROM stations"
+                          "   WHERE uuid = $3::uuid), 0) AS off)"
+                          " SELECT m.i, p.t_server - o.off, p.name"
+                          " FROM o, unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS m(mac, since, i)"
+                          " CROSS JOIN LATERAL (SELECT a.t_server, s.name FROM attempts a"
+                          "  JOIN stations s ON s.uuid = a.station WHERE a.mac = m.mac AND a.outcome = 'pass'"
+                          "  AND a.t_server > m.since + o.off ORDER BY a.t_server DESC LIMIT 1) p",
                           3, p, resolved_row, &x, err);
     free(ma);
     free(sa);
+    return rc;
+}
+
+typedef struct {
+    st_db_bin_entry *v;
+    int n, cap;
+    bool oom;
+} open_list;
+
+static int open_add(void *user, const st_db_bin_entry *b)
+{
+    open_list *l = user;
+    if (b->resolved_ms || !*b->mac)
+        return 0; /* settled here, or no MAC to ask about */
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 32;
+        st_db_bin_entry *nv = realloc(l->v, (size_t)nc * sizeof *nv);
+        if (!nv)
+            return l->oom = true;
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = *b;
+    return 0;
+}
+
+int st_central_bin_elsewhere(st_central *c, st_db *db, st_central_elsewhere_fn fn, void *user, st_err *err)
+{
+    st_central_station st;
+    if (st_central_station_of(db, &st, err) < 0)
+        return -1;
+    open_list l = {0};
+    if (st_db_bin_list(db, false, open_add, &l, err) < 0) {
+        free(l.v);
+        return -1;
+    }
+    if (l.oom) {
+        free(l.v);
+        return st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory for the retry bin");
+    }
+    const char **macs = calloc((size_t)l.n + 1, sizeof *macs);
+    int64_t *since = calloc((size_t)l.n + 1, sizeof *since);
+    st_central_pass *out = calloc((size_t)l.n + 1, sizeof *out);
+    int rc = macs && since && out ? 0 : st_err_set(err, ST_E_NOMEM, ST_PH_DB, "out of memory for the retry bin");
+    for (int i = 0; rc == 0 && i < l.n; i++) {
+        macs[i] = l.v[i].mac;
+        since[i] = l.v[i].last_fail_ms;
+    }
+    if (rc == 0)
+        rc = st_central_resolved(c, st.uuid, macs, since, out, l.n, err);
+    for (int i = 0; rc == 0 && i < l.n; i++)
+        if (out[i].passed && fn(user, &l.v[i], &out[i]))
+            break;
+    free(macs);
+    free(since);
+    free(out);
+    free(l.v);
     return rc;
 }
 

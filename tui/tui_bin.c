@@ -32,6 +32,11 @@ void tui_draw_bin(tui *t)
              (unsigned long long)v->in_bin);
     int iw = w - 2, ix = 1;
     int nb = v->nbin < ST_VIEW_BIN ? v->nbin : ST_VIEW_BIN;
+    /* entries whose unit passed on another station (the central store said so) are not
+     * waiting here: counted in the bottom border, not listed */
+    if (v->bin_elsewhere && w > 30)
+        tui_putf(y + h - 1, 2, w - 18, th->attr[TR_LABEL], " %llu passed elsewhere ",
+                 (unsigned long long)v->bin_elsewhere);
     if (nb <= 0) {
         tui_put(y + 1, ix + 1, iw - 1, th->attr[TR_EMPTY], "empty: no unit waits for rework");
         return;

@@ -22,8 +22,9 @@ static int usage(FILE *out)
                  "  --db     record store (default $STATION_DB or the per-user default)\n"
                  ST_CLI_CENTRAL_HELP "\n"
                  "           (the central bin: units whose latest attempt anywhere failed)\n"
-                 "The local table asks the configured central store (STATION_CENTRAL or\n"
-                 "central.conf) whether a binned unit has since passed on another station.\n");
+                 "The local view asks the configured central store (STATION_CENTRAL with\n"
+                 "--local, or central.conf) whether a binned unit has since passed on another\n"
+                 "station: such a unit is not waiting here (--all lists it as passed elsewhere).\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -82,32 +83,90 @@ static int print_central(void *user, const char *station, const st_db_bin_entry 
     return 0;
 }
 
-/* Which open local entries passed on another station since (best effort: without a
- * reachable central store every entry stays as the local store has it). */
-static void ask_central(st_db *db, const bin_list *l, bool *elsewhere)
+/* What the central store says of the local entries: the pass that settled entry i
+ * elsewhere (passed false: none known). */
+typedef struct {
+    const bin_list *l;
+    st_central_pass *pass;
+} elsewhere_ctx;
+
+static int note_elsewhere(void *user, const st_db_bin_entry *e, const st_central_pass *p)
+{
+    elsewhere_ctx *x = user;
+    for (int i = 0; i < x->l->n; i++)
+        if (x->l->v[i].id == e->id && x->l->v[i].last_fail_ms == e->last_fail_ms)
+            x->pass[i] = *p;
+    return 0;
+}
+
+/* Which open local entries passed on another station since their last failure here
+ * (best effort: without a configured and reachable central store every entry stays as
+ * the local store has it, and stderr says so). */
+static void ask_central(st_db *db, const bin_list *l, st_central_pass *pass)
 {
     char conn[ST_CENTRAL_MAX];
     st_central_src src;
     st_err err;
-    if (st_central_conninfo(NULL, conn, sizeof conn, &src, &err) < 0 || src == ST_CENTRAL_NONE)
+    if (st_central_conninfo(NULL, conn, sizeof conn, &src, &err) < 0) {
+        fprintf(stderr, PROG ": note: %s (showing this station's view)\n", err.msg);
         return;
-    st_central_station st;
-    st_central *c = NULL;
-    const char **macs = calloc((size_t)l->n + 1, sizeof *macs);
-    int64_t *since = calloc((size_t)l->n + 1, sizeof *since);
-    if (macs && since && st_central_station_of(db, &st, &err) == 0 && st_central_open(conn, &c, &err) == 0) {
-        for (int i = 0; i < l->n; i++) {
-            macs[i] = l->v[i].resolved_ms || !*l->v[i].mac ? "none" : l->v[i].mac;
-            since[i] = l->v[i].last_fail_ms;
-        }
-        if (st_central_resolved(c, st.uuid, macs, since, elsewhere, l->n, &err) < 0)
-            fprintf(stderr, PROG ": note: %s (showing this station's view)\n", err.msg);
-    } else if (macs && since) {
-        fprintf(stderr, PROG ": note: central store not reachable (%s); showing this station's view\n", err.msg);
     }
+    if (src == ST_CENTRAL_NONE)
+        return;
+    st_central *c = NULL;
+    elsewhere_ctx x = {l, pass};
+    if (st_central_open(conn, &c, &err) < 0)
+        fprintf(stderr, PROG ": note: central store not reachable (%s); showing this station's view\n", err.msg);
+    else if (st_central_bin_elsewhere(c, db, note_elsewhere, &x, &err) < 0)
+        fprintf(stderr, PROG ": note: %s (showing this station's view)\n", err.msg);
     st_central_close(c);
-    free(macs);
-    free(since);
+}
+
+/* The local rows: a table (an entry that passed elsewhere is no longer waiting: listed
+ * only with --all, as "passed elsewhere"; a note names it), or CSV / JSON lines (with
+ * --all it comes resolved by the other station's pass, resolved_by 0, as the central
+ * store shows it; without, it is left out). */
+static int print_local(const st_cli_opts *o, const bin_list *l, const st_central_pass *pass, int *rows,
+                       st_err *err)
+{
+    st_db_format fmt = o->csv ? ST_DB_CSV : ST_DB_JSONL;
+    bool table = !o->csv && !o->json, header = true;
+    int away = 0;
+    for (int i = 0; i < l->n; i++) {
+        st_db_bin_entry e = l->v[i];
+        bool elsewhere = pass[i].passed && !e.resolved_ms;
+        away += elsewhere;
+        if (elsewhere && !o->all)
+            continue;
+        if (table) {
+            print_row(rows, NULL, &e,
+                      e.closed_reason[0] ? "closed" : e.resolved_ms ? "resolved" : elsewhere ? "passed elsewhere" : "open");
+            continue;
+        }
+        if (elsewhere) {
+            e.resolved_ms = pass[i].at_ms;
+            e.resolved_by = 0;
+        }
+        if (st_db_write_bin(stdout, fmt, &e, NULL, header && fmt == ST_DB_CSV, err) < 0)
+            return -1;
+        header = false;
+    }
+    if (!table)
+        return header && fmt == ST_DB_CSV ? st_db_write_bin(stdout, fmt, NULL, NULL, true, err) : 0;
+    for (int i = 0; i < l->n && !o->all; i++)
+        if (pass[i].passed && !l->v[i].resolved_ms) {
+            char t[32];
+            st_db_format_time(pass[i].at_ms, t, sizeof t);
+            char line[400];
+            snprintf(line, sizeof line, "%s passed on %s at %s, after its failure here: not waiting (--all lists it)",
+                     l->v[i].mac, pass[i].station, t);
+            puts(st_text_clean(line));
+        }
+    if (*rows == 0 && away)
+        printf("no unit waits here: %d passed on another station since\n", away);
+    else if (*rows == 0)
+        printf("the retry bin is empty%s\n", o->all ? "" : " (no open entries)");
+    return 0;
 }
 
 int st_cli_binclose(int argc, char **argv);
@@ -149,26 +208,20 @@ int st_cli_binlist(int argc, char **argv)
     if ((rc = st_cli_open_reader(PROG, o.db_path, &db)))
         return rc;
     bin_list l = {0};
-    if (o.csv || o.json)
-        rc = st_db_bin_export(db, stdout, o.csv ? ST_DB_CSV : ST_DB_JSONL, o.all, &err);
-    else
-        rc = st_db_bin_list(db, o.all, collect, &l, &err);
-    if (rc == 0 && !o.csv && !o.json && l.n) {
-        bool *elsewhere = calloc((size_t)l.n, sizeof *elsewhere);
-        if (elsewhere)
-            ask_central(db, &l, elsewhere);
-        for (int i = 0; i < l.n; i++)
-            print_row(&rows, NULL, &l.v[i],
-                      l.v[i].closed_reason[0] ? "closed" : l.v[i].resolved_ms ? "resolved" : elsewhere && elsewhere[i] ? "passed elsewhere" : "open");
-        free(elsewhere);
-    }
+    rc = st_db_bin_list(db, o.all, collect, &l, &err);
+    st_central_pass *pass = rc == 0 ? calloc((size_t)l.n + 1, sizeof *pass) : NULL;
+    if (rc == 0 && !pass)
+        rc = st_err_set(&err, ST_E_NOMEM, ST_PH_DB, "out of memory for the retry bin");
+    if (rc == 0 && l.n)
+        ask_central(db, &l, pass);
+    if (rc == 0)
+        rc = print_local(&o, &l, pass, &rows, &err);
+    free(pass);
     free(l.v);
     st_db_close(db);
     if (rc < 0) {
         st_cli_print_err(PROG, &err);
         return 3;
     }
-    if (!o.csv && !o.json && rows == 0)
-        printf("the retry bin is empty%s\n", o.all ? "" : " (no open entries)");
     return 0;
 }

@@ -524,6 +524,7 @@ int st_cli_run(int argc, char **argv)
     if (!r.json)
         printf("records: %s\n", st_db_path(db));
     snprintf(ship_cfg.db_path, sizeof ship_cfg.db_path, "%s", st_db_path(db));
+    ship_cfg.watch_bin = true; /* the dashboard's bin: units repaired on another station leave it */
     if (st_recorder_start(st_engine_events(r.e), db, &rec, &err) < 0) {
         st_cli_print_err(PROG, &err);
         status = 3;

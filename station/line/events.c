@@ -36,6 +36,8 @@ struct st_events {
     uint64_t next_seq;        /* seq of the next event; ring[(seq-1) % RING] */
     st_rec_op *q_head, *q_tail;
     bool q_closed;
+    st_bin_elsewhere *elsewhere; /* the shipper's latest answer (owned), n_elsewhere long */
+    int n_elsewhere;
 };
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -135,6 +137,7 @@ void st_events_free(st_events *ev)
         nx = op->next;
         free(op);
     }
+    free(ev->elsewhere);
     pthread_cond_destroy(&ev->ev_cv);
     pthread_cond_destroy(&ev->rec_cv);
     pthread_cond_destroy(&ev->reply_cv);
@@ -548,7 +551,7 @@ void st_events_set_central(st_events *ev, const st_central_view *c)
     pthread_mutex_unlock(&ev->mu);
 }
 
-void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t total)
+void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t total, uint64_t elsewhere)
 {
     if (n > ST_VIEW_BIN)
         n = ST_VIEW_BIN;
@@ -556,7 +559,49 @@ void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t 
     memcpy(ev->v.bin, b, n * sizeof *b);
     ev->v.nbin = n;
     ev->v.in_bin = total;
+    ev->v.bin_elsewhere = elsewhere;
     pthread_mutex_unlock(&ev->mu);
+}
+
+static bool same_entry(const st_bin_elsewhere *a, const st_bin_elsewhere *b)
+{
+    return a->id == b->id && a->last_fail_ms == b->last_fail_ms;
+}
+
+int st_events_set_bin_elsewhere(st_events *ev, const st_bin_elsewhere *e, int n)
+{
+    st_bin_elsewhere *copy = n > 0 ? malloc((size_t)n * sizeof *copy) : NULL;
+    if (n > 0 && !copy)
+        return -1;
+    if (n > 0)
+        memcpy(copy, e, (size_t)n * sizeof *copy);
+    st_rec_op *op = calloc(1, sizeof *op);
+    pthread_mutex_lock(&ev->mu);
+    bool changed = n != ev->n_elsewhere;
+    for (int i = 0; !changed && i < n; i++)
+        changed = !same_entry(&e[i], &ev->elsewhere[i]);
+    free(ev->elsewhere);
+    ev->elsewhere = copy;
+    ev->n_elsewhere = n;
+    pthread_mutex_unlock(&ev->mu);
+    if (changed && op) {
+        op->kind = ST_REC_BIN;
+        st_events_rec_push(ev, op); /* freed by the queue when it is closed */
+    } else {
+        free(op);
+    }
+    return 0;
+}
+
+bool st_events_bin_elsewhere(st_events *ev, int64_t id, int64_t last_fail_ms)
+{
+    st_bin_elsewhere k = {.id = id, .last_fail_ms = last_fail_ms};
+    bool found = false;
+    pthread_mutex_lock(&ev->mu);
+    for (int i = 0; !found && i < ev->n_elsewhere; i++)
+        found = same_entry(&ev->elsewhere[i], &k);
+    pthread_mutex_unlock(&ev->mu);
+    return found;
 }
 
 /* ---- snapshot ---- */

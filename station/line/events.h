@@ -105,6 +105,8 @@ typedef enum {
                         * try's in-progress row in one transaction, reply with its id */
     ST_REC_SERIAL,     /* the unit needs its serial: keep or allocate it (a.serial_fmt,
                         * a.new_serial) on attempt a.id in one transaction, reply with it */
+    ST_REC_BIN,        /* what is known of the bin elsewhere changed (st_events_set_bin_elsewhere):
+                        * reload the retry-bin mirror; writes nothing, no reply */
 } st_rec_kind;
 
 typedef enum { ST_OUT_RUNNING = 0, ST_OUT_PASS, ST_OUT_FAIL, ST_OUT_INTERRUPTED } st_outcome;
@@ -246,8 +248,28 @@ void st_events_slot_detach(st_events *ev, int i);
 /* The shipper's state for the snapshot's header (copied). */
 void st_events_set_central(st_events *ev, const st_central_view *c);
 /* Retry-bin mirror (the recorder refreshes it from the store after every bin change):
- * the newest open entries, newest first, and the total number open. */
-void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t total);
+ * the newest entries waiting here, newest first, the number waiting, and how many open
+ * entries are not waiting because their unit passed on another station since. */
+void st_events_bin_replace(st_events *ev, const st_bin_view *b, int n, uint64_t total, uint64_t elsewhere);
+
+/* A local open bin entry whose unit passed on another station after the entry's last
+ * failure (the shipper asks the central store; plain data). */
+typedef struct st_bin_elsewhere {
+    int64_t id;              /* the local bin entry */
+    int64_t last_fail_ms;    /* its last failure when the central store was asked */
+    int64_t passed_ms;       /* the pass, in this station's clock */
+    char mac[18];
+    char station[64];        /* where it passed */
+} st_bin_elsewhere;
+
+/* The shipper's latest answer (copied, replacing the previous one; the cache the line's
+ * bin view uses, kept while the central store is away). When it differs from the
+ * previous one the recorder is asked to reload the mirror (an ST_REC_BIN op). Returns
+ * -1 when out of memory (the previous answer stays). */
+int st_events_set_bin_elsewhere(st_events *ev, const st_bin_elsewhere *e, int n);
+/* True when local bin entry id, last failed at last_fail_ms, passed on another station
+ * by the latest answer (a later failure here makes it wait again). */
+bool st_events_bin_elsewhere(st_events *ev, int64_t id, int64_t last_fail_ms);
 
 /* Copy the whole state out (the only way readers see it). */
 void st_events_snapshot(st_events *ev, st_line_view *out);

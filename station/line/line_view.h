@@ -104,6 +104,8 @@ typedef struct st_line_view {
     st_event_view events[ST_VIEW_EVENTS];
     int nbin;
     st_bin_view bin[ST_VIEW_BIN];
+    uint64_t bin_elsewhere;  /* open entries here whose unit passed on another station since
+                              * (the central store says so): not waiting, not in in_bin */
     st_central_view central;
 } st_line_view;
 

@@ -81,14 +81,21 @@ static void to_db(const st_rec_attempt *a, st_db_attempt *d)
 /* ---- retry-bin mirror ---- */
 
 typedef struct {
+    st_events *ev;
     st_bin_view v[ST_VIEW_BIN];
     int n;
-    uint64_t total;
+    uint64_t total;      /* open entries */
+    uint64_t elsewhere;  /* of those, passed on another station since (not waiting here) */
 } bin_collect;
 
 static int collect_bin(void *user, const st_db_bin_entry *b)
 {
     bin_collect *c = user;
+    c->total++;
+    if (st_events_bin_elsewhere(c->ev, b->id, b->last_fail_ms)) {
+        c->elsewhere++;
+        return 0;
+    }
     if (c->n < ST_VIEW_BIN) {
         st_bin_view *v = &c->v[c->n++];
         memset(v, 0, sizeof *v);
@@ -99,11 +106,11 @@ static int collect_bin(void *user, const st_db_bin_entry *b)
         v->attempts = b->attempts;
         snprintf(v->hint, sizeof v->hint, "%s", b->hint);
     }
-    c->total++;
     return 0;
 }
 
-/* Reload the mirror from the store; returns the number of open entries (or the previous
+/* Reload the mirror from the store, leaving out the entries whose unit passed on another
+ * station (st_events_bin_elsewhere); returns the number of open entries (or the previous
  * count when the store cannot be read). */
 static uint64_t refresh_bin(st_recorder *r)
 {
@@ -111,8 +118,9 @@ static uint64_t refresh_bin(st_recorder *r)
     st_err err;
     if (!c)
         return r->open_bin;
+    c->ev = r->ev;
     if (st_db_bin_list(r->db, false, collect_bin, c, &err) == 0) {
-        st_events_bin_replace(r->ev, c->v, c->n, c->total);
+        st_events_bin_replace(r->ev, c->v, c->n, c->total - c->elsewhere, c->elsewhere);
         r->open_bin = c->total;
     } else {
         st_events_post(r->ev, ST_EV_INFO, NULL, NULL, 0, ST_PH_DB, ST_FC_CONFIG,
@@ -254,6 +262,10 @@ static void do_op(st_recorder *r, st_rec_op *op)
     st_db_attempt d;
     st_err err;
     uint64_t before = r->open_bin;
+    if (op->kind == ST_REC_BIN) {
+        refresh_bin(r);
+        return;
+    }
     int rc = st_record_write(r->db, op, &d, &err);
     if (rc < 0) {
         if (op->kind == ST_REC_BEGIN)

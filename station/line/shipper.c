@@ -27,6 +27,9 @@ struct st_shipper {
     st_central_view view;
     char last_err[400];
     bool skew_told;
+    double next_bin;           /* monotonic time of the next bin question */
+    st_bin_elsewhere *told;    /* the last answer handed to the line (told_n long) */
+    int told_n;
 };
 
 /* Wait up to s seconds or until stop is requested; true when stopping. */
@@ -143,6 +146,78 @@ static int64_t ship_once(st_shipper *s)
     return p.shipped;
 }
 
+/* ---- the retry bin elsewhere ---- */
+
+typedef struct {
+    st_bin_elsewhere *v;
+    int n, cap;
+    bool oom;
+} elsewhere_list;
+
+static bool was_told(const st_shipper *s, const st_bin_elsewhere *e)
+{
+    for (int i = 0; i < s->told_n; i++)
+        if (s->told[i].id == e->id && s->told[i].last_fail_ms == e->last_fail_ms)
+            return true;
+    return false;
+}
+
+static int add_elsewhere(void *user, const st_db_bin_entry *b, const st_central_pass *p)
+{
+    elsewhere_list *l = user;
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 16;
+        st_bin_elsewhere *nv = realloc(l->v, (size_t)nc * sizeof *nv);
+        if (!nv)
+            return l->oom = true;
+        l->v = nv;
+        l->cap = nc;
+    }
+    st_bin_elsewhere *e = &l->v[l->n++];
+    memset(e, 0, sizeof *e);
+    e->id = b->id;
+    e->last_fail_ms = b->last_fail_ms;
+    e->passed_ms = p->at_ms;
+    snprintf(e->mac, sizeof e->mac, "%s", b->mac);
+    snprintf(e->station, sizeof e->station, "%s", p->station);
+    return 0;
+}
+
+/* Ask which open local bin entries passed elsewhere and hand the answer to the line;
+ * false on failure (now offline). An answer that could not be complete (out of memory)
+ * is not handed over: the line keeps the last one. */
+static bool check_bin(st_shipper *s)
+{
+    s->next_bin = st_now() + s->cfg.bin_every_s;
+    elsewhere_list l = {0};
+    st_err err;
+    if (st_central_bin_elsewhere(s->c, s->db, add_elsewhere, &l, &err) < 0) {
+        free(l.v);
+        go_offline(s, &err);
+        return false;
+    }
+    if (l.oom || st_events_set_bin_elsewhere(s->ev, l.v, l.n) < 0) {
+        free(l.v);
+        return true;
+    }
+    for (int i = 0; i < l.n; i++) {
+        const st_bin_elsewhere *e = &l.v[i];
+        if (was_told(s, e))
+            continue;
+        time_t t = (time_t)(e->passed_ms / 1000);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        st_events_post(s->ev, ST_EV_CENTRAL, NULL, e->mac, 0, ST_PH_DB, ST_FC_NONE,
+                       "central: %s passed on station %s at %02d:%02d, after its failure here: "
+                       "no longer waiting in this station's retry bin",
+                       e->mac, e->station, tm.tm_hour, tm.tm_min);
+    }
+    free(s->told);
+    s->told = l.v;
+    s->told_n = l.n;
+    return true;
+}
+
 static void *run(void *arg)
 {
     st_shipper *s = arg;
@@ -162,6 +237,8 @@ static void *run(void *arg)
             continue;
         }
         int64_t n = ship_once(s);
+        if (n >= 0 && s->cfg.watch_bin && st == 0 && st_now() >= s->next_bin && !check_bin(s))
+            n = -1;
         if (n > 0)
             continue;
         if (st == 1 && n == 0)
@@ -182,6 +259,8 @@ static void *run(void *arg)
     s->c = NULL;
     st_db_close(s->db);
     s->db = NULL;
+    free(s->told);
+    s->told = NULL;
     return NULL;
 }
 
@@ -198,6 +277,8 @@ int st_shipper_start(st_events *ev, const st_shipper_cfg *cfg, st_shipper **out,
         s->cfg.idle_s = 1.0;
     if (s->cfg.backoff_max_s <= 0)
         s->cfg.backoff_max_s = 10.0;
+    if (s->cfg.bin_every_s <= 0)
+        s->cfg.bin_every_s = 5.0;
     s->view.configured = true;
     pthread_mutex_init(&s->mu, NULL);
     st_cond_init_monotonic(&s->cv);

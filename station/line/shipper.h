@@ -4,8 +4,10 @@
  * bounded timeouts, and when the server is unreachable it keeps trying with a backoff
  * while the line goes on flashing. Its state reaches the dashboard through the line
  * view (st_central_view: "central: offline since 10:42, 37 records waiting") and its
- * changes (offline, back online, refused) as ST_EV_CENTRAL events. No message it
- * produces contains the password (central.h). */
+ * changes (offline, back online, refused) as ST_EV_CENTRAL events. It also tells the
+ * line's retry-bin view which local entries passed on another station (watch_bin), so a
+ * unit repaired elsewhere stops showing as waiting here. No message it produces
+ * contains the password (central.h). */
 #ifndef ST_SHIPPER_H
 #define ST_SHIPPER_H
 
@@ -19,6 +21,12 @@ typedef struct st_shipper_cfg {
     int batch;                     /* rows per central transaction (0 = 500) */
     double idle_s;                 /* pause between polls when nothing is waiting (0 = 1 s) */
     double backoff_max_s;          /* longest wait between reconnects (0 = 10 s) */
+    bool watch_bin;                /* ask the central store, every bin_every_s while it
+                                    * answers, which open local bin entries passed on
+                                    * another station since, and hand the answer to the
+                                    * line's bin view (st_events_set_bin_elsewhere); a
+                                    * 'central' event names each such unit */
+    double bin_every_s;            /* 0 = 5 s */
 } st_shipper_cfg;
 
 typedef struct st_shipper st_shipper;

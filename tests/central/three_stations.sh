@@ -110,8 +110,10 @@ for s in 1 2 3; do
     grep -q "\"mac\":\"24:0a:c4:0$s:00:07\".*\"station\":\"st-$s\"" "$WORK/bin.json" ||
         fail "station $s's bad-flash unit is not in the central bin"
 done
-STATION_CENTRAL=$URL "$STATION" retry-bin --local --db "$WORK/st1.db" >"$WORK/bin1.txt" || fail "local retry-bin"
+STATION_CENTRAL=$URL "$STATION" retry-bin --local --all --db "$WORK/st1.db" >"$WORK/bin1.txt" || fail "local retry-bin"
 grep "$X" "$WORK/bin1.txt" | grep -q "passed elsewhere" || { cat "$WORK/bin1.txt" >&2; fail "station 1's local bin does not know X passed on st-2"; }
+STATION_CENTRAL=$URL "$STATION" retry-bin --local --db "$WORK/st1.db" | grep "$X" | grep -q " open " &&
+    fail "X waits in station 1's local bin although it passed on st-2"
 ok "retry bin: X (passed on st-2) is in no central bin, and station 1's local view says 'passed elsewhere'"
 
 # ---- a unit closed by hand (scrapped) on station 3 leaves the central bin ----

@@ -32,7 +32,8 @@ function(st_central_script_tests out prefix station)
 endfunction()
 
 st_central_script_tests(st_central_names central_ $<TARGET_FILE:station> "three_stations:three_stations.sh"
-  "security:security.sh" "kill:faults.sh kill" "outage:faults.sh outage" "bench:bench.sh")
+  "security:security.sh" "kill:faults.sh kill" "outage:faults.sh outage" "bench:bench.sh"
+  "binview_dashboard:binview.sh dashboard" "binview_json:binview.sh json")
 set_tests_properties(${st_central_names} PROPERTIES FIXTURES_REQUIRED central_pg RESOURCE_LOCK central_pg
   TIMEOUT 300 LABELS integration)
 
@@ -41,7 +42,7 @@ set_tests_properties(${st_central_names} PROPERTIES FIXTURES_REQUIRED central_pg
 # SIGKILL/restart case; a report makes the station exit 66, which fails the script.
 foreach(san thread address)
   st_central_script_tests(st_central_names central_san_${san}_ ${CMAKE_BINARY_DIR}/san-${san}/station/station
-    "three_stations:three_stations.sh" "kill:faults.sh kill")
+    "three_stations:three_stations.sh" "kill:faults.sh kill" "binview_json:binview.sh json")
   set_tests_properties(${st_central_names} PROPERTIES
     FIXTURES_REQUIRED "central_pg;san_${san}" RESOURCE_LOCK central_pg TIMEOUT 300 LABELS sanitizer
     ENVIRONMENT "TSAN_OPTIONS=halt_on_error=0 exitcode=66 second_deadlock_stack=1;ASAN_OPTIONS=detect_leaks=1 exitcode=66")

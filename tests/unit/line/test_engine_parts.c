@@ -331,7 +331,7 @@ static void test_events(void)
     st_events_slot_result(ev, b, ST_SLOT_FAIL, &fe);
     st_events_unit_done(ev, b, false);
     st_bin_view bins[2] = {{.mac = "", .slot = "slot2", .fclass = ST_FC_WRONG_CHIP, .attempts = 1}};
-    st_events_bin_replace(ev, bins, 1, 7);
+    st_events_bin_replace(ev, bins, 1, 7, 2);
     st_events_set_flags(ev, true, false, true);
     st_events_snapshot(ev, &v);
     CHECK_EQ_INT(v.passed, 1);
@@ -344,8 +344,29 @@ static void test_events(void)
     CHECK_CONTAINS(v.slots[1].error, "wrong chip");
     CHECK_STR(v.slots[1].hint, st_fclass_hint(ST_FC_WRONG_CHIP));
     CHECK_EQ_INT(v.in_bin, 7);
+    CHECK_EQ_INT(v.bin_elsewhere, 2);
     CHECK_EQ_INT(v.nbin, 1);
     CHECK(v.paused && v.locked && !v.stopping);
+
+    /* the shipper's answer on the bin elsewhere: a changed answer asks the recorder to
+     * reload the mirror (one ST_REC_BIN op, no reply), the same answer does not; an entry
+     * that failed here again since is waiting again */
+    st_bin_elsewhere ew = {.id = 5, .last_fail_ms = 1000, .passed_ms = 2000, .mac = "24:0a:c4:00:00:05",
+                           .station = "st-2"};
+    CHECK_EQ_INT(st_events_set_bin_elsewhere(ev, &ew, 1), 0);
+    CHECK(st_events_bin_elsewhere(ev, 5, 1000));
+    CHECK(!st_events_bin_elsewhere(ev, 5, 3000));
+    CHECK(!st_events_bin_elsewhere(ev, 6, 1000));
+    st_rec_op *bop = st_events_rec_pop(ev, 100);
+    CHECK(bop && bop->kind == ST_REC_BIN && !bop->reply);
+    free(bop);
+    CHECK_EQ_INT(st_events_set_bin_elsewhere(ev, &ew, 1), 0);
+    CHECK(st_events_rec_pop(ev, 20) == NULL);
+    CHECK_EQ_INT(st_events_set_bin_elsewhere(ev, NULL, 0), 0);
+    CHECK(!st_events_bin_elsewhere(ev, 5, 1000));
+    bop = st_events_rec_pop(ev, 100);
+    CHECK(bop && bop->kind == ST_REC_BIN);
+    free(bop);
     st_events_slot_detach(ev, a);
     st_events_snapshot(ev, &v);
     CHECK_EQ_INT(v.slots[0].state, ST_SLOT_EMPTY);
