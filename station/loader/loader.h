@@ -152,6 +152,14 @@ int st_loader_await(st_loader *l, uint8_t op, int timeout_ms, size_t data_rom, s
 int st_cmd_sync(st_loader *l, int timeout_ms, st_err *err);
 /* Swallow the remaining replies of a successful SYNC (the ROM sends 8). */
 void st_cmd_sync_drain(st_loader *l);
+/* Re-sync with the ROM after a request whose frame end it lost (no reply; §14.1, high
+ * baud under load): a lone C0 closes the frame the ROM still holds open, its answer
+ * (01 07: the short frame's checksum fails, its seq is consumed) is drained, then SYNC
+ * until answered (ST_ROM_RESYNC_TRIES). The ROM keeps its baud and attach state; a
+ * write must restart from its *_BEGIN. -1 with ST_E_TIMEOUT/ST_FC_TIMEOUT when the ROM
+ * stays silent, or the port's error. */
+int st_cmd_rom_resync(st_loader *l, st_err *err);
+#define ST_ROM_RESYNC_TRIES 5
 int st_cmd_read_reg(st_loader *l, uint32_t addr, uint32_t *val, st_err *err);
 int st_cmd_write_reg(st_loader *l, uint32_t addr, uint32_t val, st_err *err);
 int st_cmd_mem_begin(st_loader *l, uint32_t size, uint32_t blocks, uint32_t blksz, uint32_t addr,

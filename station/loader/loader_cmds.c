@@ -44,6 +44,30 @@ void st_cmd_sync_drain(st_loader *l)
     }
 }
 
+int st_cmd_rom_resync(st_loader *l, st_err *err)
+{
+    static const uint8_t lone_end = SLIP_END;
+    if (st_port_write(l->port, &lone_end, 1, err) < 0) {
+        err->phase = l->phase;
+        return -1;
+    }
+    st_loader_drain(l, 50, 500);
+    for (int t = 0; t < ST_ROM_RESYNC_TRIES; t++) {
+        if (st_cmd_sync(l, ST_TO_SYNC_MS, err) == 0) {
+            st_cmd_sync_drain(l);
+            return 0;
+        }
+        if (err->cat == ST_E_GONE || err->cat == ST_E_IO)
+            return -1;
+    }
+    st_err_set(err, ST_E_TIMEOUT, l->phase,
+               "the ROM loader did not answer SYNC after a lone frame end (%d tries)",
+               ST_ROM_RESYNC_TRIES);
+    err->cmd = ESP_SYNC;
+    err->fclass = ST_FC_TIMEOUT;
+    return st_err_hint(err, "%s", st_fclass_hint(ST_FC_TIMEOUT));
+}
+
 int st_cmd_read_reg(st_loader *l, uint32_t addr, uint32_t *val, st_err *err)
 {
     uint8_t p[4];

@@ -574,9 +574,14 @@ static int run_plan(fu *f, const st_plan *p, st_err *err)
             f->rep->erases++;
             continue;
         }
+        int repaired0 = f->rep->blocks_repaired;
         if (st_flash_write_image(&f->l, st->img, f->o->abort, on_block, f,
                                  &f->rep->blocks_repaired, err) < 0)
             return -1;
+        if (f->rep->blocks_repaired > repaired0)
+            logf_(f, "0x%05x: %d link repair(s) while writing (a corrupted block resent, or a "
+                  "lost frame end: re-synced and the region restarted)", st->img->offset,
+                  f->rep->blocks_repaired - repaired0);
         f->zdone += st->img->zlen;
         f->rep->bytes_raw += st->img->len;
         /* what went on the wire for it: the stream through the stub, the image itself

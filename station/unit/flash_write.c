@@ -12,6 +12,7 @@
 
 #define BLOCK_TRIES 3   /* per block: resends after a corrupted block */
 #define REGION_REPAIRS 16 /* ROM: blocks resent under the next seq, per region */
+#define REGION_RESTARTS 3 /* ROM: lost frame ends recovered by a restart, per region */
 
 void st_md5_erased(uint64_t n, uint8_t md5[16])
 {
@@ -95,7 +96,7 @@ static int stub_write(st_loader *l, const st_image *img, atomic_int *abort, st_b
  * it is resent under the next seq, where it lands exactly where it belongs. FLASH_END is
  * never sent after the data (it would count the extra seqs and answer 01 06): the MD5
  * verification that follows is the proof. */
-static int rom_write(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
+static int rom_write_once(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
                      void *user, int *repaired, st_err *err)
 {
     size_t bs = ST_ROM_PLAIN_BLOCK;
@@ -125,6 +126,40 @@ static int rom_write(st_loader *l, const st_image *img, atomic_int *abort, st_bl
                img->zlen);
     }
     return 0;
+}
+
+/* A FLASH_DATA block that got no reply at all: at high baud the ROM's receive path can
+ * lose a frame's end, and then it waits inside that frame (§14.1). */
+static bool is_lost_frame(const st_err *e)
+{
+    return e->cat == ST_E_TIMEOUT && e->cmd == ESP_FLASH_DATA;
+}
+
+/* rom_write_once, recovered in place from lost frame ends: re-sync (a lone C0, then
+ * SYNC) and restart the region from its FLASH_BEGIN, which the ROM accepts, at most
+ * REGION_RESTARTS times; each restart counts in *repaired. */
+static int rom_write(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
+                     void *user, int *repaired, st_err *err)
+{
+    for (int restarts = 0;; restarts++) {
+        if (rom_write_once(l, img, abort, fn, user, repaired, err) == 0)
+            return 0;
+        if (!is_lost_frame(err))
+            return -1;
+        if (restarts == REGION_RESTARTS) {
+            size_t n = strlen(err->msg);
+            snprintf(err->msg + n, sizeof err->msg - n,
+                     "; the region at 0x%x was re-synced and restarted %d times (lost frame "
+                     "ends: the ROM drops bytes at this baud)", img->offset, restarts);
+            return -1;
+        }
+        st_err e;
+        if (st_cmd_rom_resync(l, &e) < 0) {
+            *err = e;
+            return -1;
+        }
+        (*repaired)++;
+    }
 }
 
 int st_flash_write_image(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,

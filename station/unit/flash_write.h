@@ -23,8 +23,10 @@ typedef void (*st_block_fn)(void *user, size_t zdone, size_t ztotal);
  * seq (3 tries).
  * ROM: uncompressed FLASH_DATA (ST_ROM_PLAIN_BLOCK blocks, the last one short), because
  * the ROM's compressed path programs stale bytes past every stream (§14.1); a block
- * answered 01 07 is resent under the next seq (3 tries per block, 16 per region).
- * *repaired (may be NULL) counts every block resent after a corruption. abort (may be
+ * answered 01 07 is resent under the next seq (3 tries per block, 16 per region); a
+ * block that gets no reply (the ROM lost its frame end) re-syncs and restarts the region
+ * from FLASH_BEGIN (3 times per region).
+ * *repaired (may be NULL) counts every block resent after a corruption and every restart. abort (may be
  * NULL) is checked between blocks (ST_E_INTERRUPTED). Errors have phase ST_PH_WRITE. */
 int st_flash_write_image(st_loader *l, const st_image *img, atomic_int *abort, st_block_fn fn,
                          void *user, int *repaired, st_err *err);

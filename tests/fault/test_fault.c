@@ -104,6 +104,8 @@ static void expect_fail(const outcome *o, st_fclass fc, st_phase ph, int cmd, co
         CHECK_EQ_INT(o->err.nstatus, n);
         CHECK_MEM(o->err.status, want, (size_t)n);
     }
+    if (o->started && o->fw)
+        CHECK(flash_outside_untouched(&o->sim, 1, o->fw));
 }
 
 /* A profile like demo.ini whose app lies at 4 MB (so it needs more than 4 MB of flash),
@@ -322,6 +324,30 @@ static void case_baud_max(void)
     CHECK_CONTAINS(g_log, "no clean answer at 921600 baud");
 }
 
+static void case_rx_drop_rom(void)
+{
+    /* At 1.5 Mbaud the ROM loses one FLASH_DATA frame's end (§14.1): no reply, so the
+     * station re-syncs (a lone C0, SYNC) and restarts that region from FLASH_BEGIN, in
+     * the same attempt, and says so in the link-repair count. */
+    run(&o, "demo-rom", "1:fault=rx_drop:1", &fo);
+    expect_pass(&o);
+    CHECK(!o.rep.used_stub);
+    CHECK(o.rep.baud > 115200);
+    CHECK_EQ_INT(o.rep.blocks_repaired, 1);
+    CHECK_CONTAINS(g_log, "1 link repair(s) while writing");
+}
+
+static void case_rx_drop_always(void)
+{
+    /* Every frame end lost: three restarts of the first region, then the attempt fails
+     * (timeout, which the retry policy answers with a lower baud), its message says what
+     * was tried, and nothing outside the regions changed (expect_fail checks it). */
+    run(&o, "demo-rom", "1:fault=rx_drop:always", &fo);
+    expect_fail(&o, ST_FC_TIMEOUT, ST_PH_WRITE, ESP_FLASH_DATA, "");
+    CHECK_CONTAINS(o.err.msg, "re-synced and restarted 3 times");
+    CHECK_EQ_INT(o.rep.blocks_repaired, 3);
+}
+
 static const check_case cases[] = {
     {"ram_checksum_1", case_ram_checksum_1},
     {"ram_checksum_many", case_ram_checksum_many},
@@ -342,6 +368,8 @@ static const check_case cases[] = {
     {"mac_crc", case_mac_crc},
     {"flash_size_profile", case_flash_size_profile},
     {"baud_max", case_baud_max},
+    {"rx_drop_rom", case_rx_drop_rom},
+    {"rx_drop_always", case_rx_drop_always},
 };
 
 int main(int argc, char **argv)

@@ -265,6 +265,31 @@ static inline bool flash_has_images(const sim_proc *s, int slot, const st_fwset 
     return bad == 0;
 }
 
+/* Every byte of DIR/slotK.flash outside the sectors fw's images occupy still holds the
+ * fill pattern: what a failed attempt must leave too (a failure may leave its regions
+ * half-written, never anything else changed). */
+static inline bool flash_outside_untouched(const sim_proc *s, int slot, const st_fwset *fw)
+{
+    size_t size = 0;
+    uint8_t *buf = flash_file_load(s, slot, &size);
+    if (!buf)
+        return false;
+    size_t bad = 0;
+    for (size_t a = 0; a < size; a++) {
+        const char *what;
+        uint8_t want = flash_expected(fw, a, &what);
+        if (buf[a] == want || strcmp(what, "outside every region (fill pattern)"))
+            continue;
+        if (bad++ == 0)
+            fprintf(stderr, "slot%d flash at 0x%zx is %02x outside every region (pattern %02x)\n",
+                    slot, a, buf[a], want);
+    }
+    if (bad)
+        fprintf(stderr, "slot%d: %zu bytes changed outside the regions\n", slot, bad);
+    free(buf);
+    return bad == 0;
+}
+
 /* Bytes [off, off+len) of DIR/slotK.flash still hold the fill pattern (never erased nor
  * written since the unit arrived). */
 static inline bool flash_untouched(const sim_proc *s, int slot, uint32_t off, uint32_t len)

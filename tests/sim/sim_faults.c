@@ -30,7 +30,14 @@ int faults_parse(sim_faults *f, const char *spec, char *err, size_t errlen)
     memcpy(name, spec, nl);
     name[nl] = 0;
     char *end = NULL;
-    if (!strcmp(name, "ram_checksum")) {
+    if (!strcmp(name, "rx_drop")) {
+        if (!arg)
+            f->rx_drop = 1;
+        else if (!strcmp(arg, "always"))
+            f->rx_drop = -1;
+        else if (parse_count(arg, &f->rx_drop))
+            goto bad;
+    } else if (!strcmp(name, "ram_checksum")) {
         if (!arg)
             f->ram_checksum = 1;
         else if (parse_count(arg, &f->ram_checksum))
@@ -132,6 +139,7 @@ void faults_describe(const sim_faults *f, char *out, size_t cap)
 {
     out[0] = 0;
     add(out, cap, "ram_checksum", f->ram_checksum);
+    add(out, cap, "rx_drop", f->rx_drop);
     add(out, cap, "flash_write_error", f->flash_write_error);
     add(out, cap, "inflate_error", f->inflate_error);
     add(out, cap, "bitflip", f->bitflip);

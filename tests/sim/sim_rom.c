@@ -364,9 +364,15 @@ void rom_frame(sim_unit *u, size_t len)
     u->req_op = op;
     u->req_size = size;
     switch (op) {
-    case ESP_SYNC:
+    case ESP_SYNC: {
+        /* The replies read 00 00, but the error byte stays: a FLASH_BEGIN after a
+         * re-sync from a lost frame end answers 00 07 (§14.1, observed 2026-12). */
+        uint8_t stale = u->rom.err;
         u->rom.value = word(u, 0);
-        return rom_send(u, op, 0, true, 0, false, 8);
+        rom_send(u, op, 0, true, 0, false, 8);
+        u->rom.err = stale;
+        return;
+    }
     case ESP_READ_REG:
         u->rom.value = regs_read(&u->regs, word(u, 0));
         return ok(u, op, false);

@@ -448,6 +448,26 @@ static void exec_end(sim_unit *u)
         u->busy_until = t;
 }
 
+/* Bytes of a FLASH_DATA frame's end lost with its closing C0 (fault rx_drop). */
+#define RX_DROP_LOST 16
+
+/* Fault rx_drop, decided once a frame's header is in: at high baud the ROM's receive
+ * path drops bytes (§14.1, observed 2026-12); here the last RX_DROP_LOST bytes of a
+ * FLASH_DATA frame and its closing C0. The frame stays open: the next C0 closes it
+ * short, its checksum is taken over stale buffer bytes (01 07, seq consumed). */
+static void rx_drop_arm(sim_unit *u)
+{
+    const uint8_t *h = u->rrx.buf;
+    uint16_t size = esp_le16(h + 2);
+    if (h[0] != 0 || h[1] != ESP_FLASH_DATA || size <= 16 + RX_DROP_LOST ||
+        u->baud <= 115200 || !fault_take(&u->o.faults.rx_drop))
+        return;
+    u->rrx.dropping = true;
+    u->rrx.drop_at = ESP_HDR_LEN + size - RX_DROP_LOST;
+    unit_log(u, "fault rx_drop: FLASH_DATA frame at %u baud loses its last %d bytes and its "
+             "frame end", u->baud, RX_DROP_LOST);
+}
+
 /* ESP32 ROM: C0 opens (repeated C0s are skipped), C0 closes; DB x -> x except DC/DD;
  * bytes past the buffer are dropped but the frame is still executed. */
 static void rom_byte(sim_unit *u, uint8_t b, uint64_t now)
@@ -456,8 +476,13 @@ static void rom_byte(sim_unit *u, uint8_t b, uint64_t now)
         if (b == SLIP_END) {
             u->rrx.in_frame = true;
             u->rrx.esc = false;
+            u->rrx.dropping = false;
             u->rrx.len = 0;
         }
+        return;
+    }
+    if (b == SLIP_END && u->rrx.dropping) {
+        u->rrx.dropping = false; /* the frame end is lost too: the frame stays open */
         return;
     }
     if (b == SLIP_END) {
@@ -477,10 +502,14 @@ static void rom_byte(sim_unit *u, uint8_t b, uint64_t now)
         u->rrx.esc = true;
         return;
     }
+    if (u->rrx.dropping && u->rrx.len >= u->rrx.drop_at)
+        return;
     if (u->rrx.len < SIM_ROM_RXBUF)
         u->rrx.buf[u->rrx.len] = b;
     if (u->rrx.len < SIZE_MAX)
         u->rrx.len++;
+    if (u->rrx.len == ESP_HDR_LEN && u->mode == SIM_MODE_ROM)
+        rx_drop_arm(u);
 }
 
 /* Legacy stub: C0 toggles in/out of a frame (so C0 C0 finishes an empty frame and the

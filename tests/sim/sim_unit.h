@@ -79,6 +79,8 @@ typedef struct sim_unit {
 
     struct {                  /* ROM receiver: DB x -> x, truncates long frames */
         bool in_frame, esc;
+        bool dropping;        /* fault rx_drop: bytes from drop_at on and the frame end lost */
+        size_t drop_at;
         size_t len;
         uint8_t buf[SIM_ROM_RXBUF];
     } rrx;

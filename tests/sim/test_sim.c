@@ -829,6 +829,61 @@ static void t_rom_retry(void)
     sim_stop(&s);
 }
 
+/* At high baud the ROM's receive path can lose a frame's end (§14.1, observed 2026-12;
+ * fault rx_drop): no reply at all, the ROM waits inside the frame. A lone C0 closes it
+ * short (01 07: checksum over stale bytes, seq consumed, nothing written), SYNC answers,
+ * and FLASH_BEGIN restarts the region (accepted with the stale error byte, 00 07). At
+ * 115200 the fault does not fire. */
+static void t_rom_lost_frame(void)
+{
+    simproc s;
+    conn c;
+    START(s, "--units", "1", "--flash-files", "--unit-opt", "1:fill=pattern", "--unit-opt",
+          "1:fault=rx_drop:2");
+    CHECK(open_rom(&c, &s, 1), "open");
+    send_cmd(&c, ESP_SPI_ATTACH, (uint8_t[8]){0}, 8, 0);
+    CHECK(reply(&c, ESP_SPI_ATTACH, NULL), "attach");
+    send_words(&c, ESP_SPI_SET_PARAMS, 6, (uint32_t[]){0, 16u << 20, 0x10000, 0x1000, 0x100, 0xFFFF});
+    CHECK(reply(&c, ESP_SPI_SET_PARAMS, NULL), "set params");
+    static uint8_t u[2 * 0x1000];
+    fill_data(u, sizeof u, 9);
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){sizeof u, 2, 0x1000, 0x70000});
+    CHECK(status_is(reply(&c, ESP_FLASH_BEGIN, NULL), 0, 0), "flash begin at 115200");
+    for (uint32_t b = 0; b < 2; b++) {
+        send_data(&c, ESP_FLASH_DATA, u + b * 0x1000, 0x1000, b);
+        CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 0, 0), "block %u at 115200", b);
+    }
+    CHECK(flash_file_equals(&s, 1, 0x70000, u, sizeof u), "115200: no loss");
+    send_words(&c, ESP_CHANGE_BAUDRATE, 2, (uint32_t[]){921600, 0});
+    CHECK(expect_raw_hex(&c, "C0 01 0F 04 00 07 07 12 20 00 00 00 00 C0 C0 C0", T), "baud");
+    for (int lost = 0; lost < 2; lost++) {
+        send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){sizeof u, 2, 0x1000, 0x80000});
+        const uint8_t *r = reply(&c, ESP_FLASH_BEGIN, NULL);
+        CHECK(status_is(r, 0, 0), "flash begin %d", lost);
+        CHECK(lost == 0 || r[1] == 0x07, "restart accepted with the stale error byte (00 07)");
+        send_data(&c, ESP_FLASH_DATA, u, 0x1000, 0);
+        CHECK(conn_frame(&c, 500) == 0, "frame end lost: no reply");
+        static const uint8_t lone = 0xC0;
+        send_raw(&c, &lone, 1);
+        CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 1, 7), "lone C0 closes it: 01 07");
+        send_cmd(&c, ESP_SYNC, SYNC_PAYLOAD, sizeof SYNC_PAYLOAD, 0);
+        for (int i = 0; i < 8; i++)
+            CHECK(status_is(reply(&c, ESP_SYNC, NULL), 0, 0), "SYNC reply %d", i);
+        CHECK(flash_range_is(&s, 0x80000, sizeof u, want_ff, NULL, "erased, nothing written"),
+              "the short frame wrote nothing");
+    }
+    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){sizeof u, 2, 0x1000, 0x80000});
+    CHECK(status_is(reply(&c, ESP_FLASH_BEGIN, NULL), 0, 0), "restart");
+    for (uint32_t b = 0; b < 2; b++) {
+        send_data(&c, ESP_FLASH_DATA, u + b * 0x1000, 0x1000, b);
+        CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 0, 0), "block %u after restart", b);
+    }
+    CHECK(flash_file_equals(&s, 1, 0x80000, u, sizeof u), "exact after two restarts");
+    CHECK(flash_range_is(&s, 0x82000, 0x1000, want_pattern, NULL, "after"), "nothing past it");
+    conn_close(&c);
+    sim_stop(&s);
+}
+
 /* esptool 2.x reads the UART date register through its AHB alias 0x60000078 to detect
  * the chip; UART, SPI and eFuse aliases at 0x6000_0000.. are their 0x3FF4_0000.. twins. */
 static void t_reg_alias(void)
@@ -1484,6 +1539,7 @@ static const struct {
     {"device_model", t_device_model},
     {"rom_overrun", t_rom_overrun},       {"rom_retry", t_rom_retry},
     {"reg_alias", t_reg_alias},           {"bridge_baud", t_bridge_baud},
+    {"rom_lost_frame", t_rom_lost_frame},
 };
 
 int main(int argc, char **argv)
