@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 11 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 12 /* what this build creates / migrates to */
 #define ST_DB_FLASH_STATUS_KNOWN (1u << 24)
 #define ST_DB_MAX_IMAGES 16
 
@@ -60,6 +60,18 @@ typedef struct st_db_image {
     uint32_t offset;
     char sha256[65];       /* lower-case hex of the image file as shipped */
 } st_db_image;
+
+/* A `run --on-result` command that failed for an attempt (schema v12). */
+typedef struct st_db_hook {
+    char result[16];            /* "" none / succeeded, "exit", "signal", "timeout",
+                                 * "spawn_failed" */
+    int exit_code;              /* result "exit": its status (1..255) */
+    int signal;                 /* result "signal": the signal that killed it */
+    int64_t duration_ms;        /* how long it ran (monotonic) */
+    char command[256];          /* the command line (sh -c) */
+    char stderr_head[256];      /* the first bytes of its stderr, control characters made
+                                 * spaces ("" when it wrote none) */
+} st_db_hook;
 
 /* One flashing attempt. The caller keeps one per attempt, fills it as the attempt goes
  * and hands the same struct to begin, set_unit and finish. Zero means "unknown" for
@@ -119,6 +131,8 @@ typedef struct st_db_attempt {
     int blocks_repaired;        /* blocks corrupted on the link (01 07 / C1) and resent; -1
                                  * unknown (rows recorded before schema 7) */
     bool mac_crc_bad;           /* the eFuse MAC failed its CRC: the MAC may be misread */
+    st_db_hook hook;            /* the on-result command given this attempt's result, when it
+                                 * failed (hook.result ""); written by st_db_attempt_hook */
 } st_db_attempt;
 
 typedef struct st_db_unit {
@@ -234,6 +248,11 @@ int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *
  * other fields and results are as for st_db_attempt_begin. On failure nothing changed
  * (done stays in progress) and next->id is 0. */
 int st_db_attempt_retry(st_db *db, st_db_attempt *done, st_db_attempt *next, st_err *err);
+/* The on-result command given finished attempt id's result failed: record h on the
+ * attempt (replacing an earlier record; stderr cleaned of control characters here too).
+ * Fails with ST_E_ARG, changing nothing, when h->result is not one of the four or the
+ * attempt does not exist or is still in progress. */
+int st_db_attempt_hook(st_db *db, int64_t id, const st_db_hook *h, st_err *err);
 /* Read attempt id into *a. */
 int st_db_attempt_get(st_db *db, int64_t id, st_db_attempt *a, st_err *err);
 /* Read the unit with this MAC; *found false (and 0 returned) when it was never seen. */

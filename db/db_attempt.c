@@ -176,6 +176,12 @@ void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
         a->flash_status = ST_DB_FLASH_STATUS_KNOWN | ((uint32_t)sqlite3_column_int64(s, c) & 0xFFFFFFu);
     c++;
     db_col_text(s, c++, a->station_version, sizeof a->station_version);
+    db_col_text(s, c++, a->hook.result, sizeof a->hook.result);
+    a->hook.exit_code = sqlite3_column_int(s, c++);
+    a->hook.signal = sqlite3_column_int(s, c++);
+    a->hook.duration_ms = sqlite3_column_int64(s, c++);
+    db_col_text(s, c++, a->hook.command, sizeof a->hook.command);
+    db_col_text(s, c++, a->hook.stderr_head, sizeof a->hook.stderr_head);
 }
 
 /* ---- units ---------------------------------------------------------------------------- */

@@ -132,7 +132,7 @@ typedef struct {
     char imgs[ST_DB_MAX_IMAGES * 80];
 } row_bufs;
 
-#define MAX_FIELDS 52 /* an attempt has 47, plus "kind" */
+#define MAX_FIELDS 60 /* an attempt has 53, plus "kind" */
 
 /* A record's field list: rec is an st_db_attempt or an st_db_bin_entry. */
 typedef int (*fields_fn)(const void *rec, const char *kind, fld *fl, row_bufs *rb);
@@ -224,6 +224,20 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
     else
         F("flash_status", K_INT_NZ, .i = 0);
     F("station_version", K_STR, .s = a->station_version);
+    /* the on-result command given this result, when it failed (schema v12); null else */
+    bool hook_exit = !strcmp(a->hook.result, "exit");
+    F("hook_result", K_STR, .s = a->hook.result);
+    if (hook_exit)
+        F("hook_exit", K_INT, .i = a->hook.exit_code);
+    else
+        F("hook_exit", K_INT_NZ, .i = 0);
+    F("hook_signal", K_INT_NZ, .i = a->hook.signal);
+    if (a->hook.result[0])
+        F("hook_ms", K_INT, .i = a->hook.duration_ms);
+    else
+        F("hook_ms", K_INT_NZ, .i = 0);
+    F("hook_command", K_STR, .s = a->hook.command);
+    F("hook_stderr", K_STR, .s = a->hook.stderr_head);
     return n;
 }
 

@@ -177,6 +177,20 @@ static const db_migration migrations[] = {
      "UPDATE serials SET ship_rev = id;"
      "CREATE INDEX serials_ship_rev ON serials(ship_rev);"
      DB_SHIP_TRIGGERS("serials", "id")},
+
+    /* A unit's `run --on-result` command (label printer, MES hook) that failed, on the
+     * attempt whose result it was given: how it ended ('exit', 'signal', 'timeout',
+     * 'spawn_failed'), its exit status or signal, how long it ran, the command and the
+     * first bytes of its stderr (control characters made spaces). NULL: no command, or it
+     * succeeded. The row's change counter bumps (step 6 triggers): it ships. */
+    {12, "on-result command failures",
+     "ALTER TABLE attempts ADD COLUMN hook_result TEXT"
+     " CHECK (hook_result IN ('exit','signal','timeout','spawn_failed'));"
+     "ALTER TABLE attempts ADD COLUMN hook_exit INTEGER;"
+     "ALTER TABLE attempts ADD COLUMN hook_signal INTEGER;"
+     "ALTER TABLE attempts ADD COLUMN hook_ms INTEGER;"
+     "ALTER TABLE attempts ADD COLUMN hook_command TEXT;"
+     "ALTER TABLE attempts ADD COLUMN hook_stderr TEXT;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

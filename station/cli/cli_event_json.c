@@ -125,6 +125,7 @@ json_t *st_cli_event_json(const st_event *e)
             set_int(h, "signal", hk->signal);
         set_int(h, "duration_ms", ms(hk->duration_s));
         set_int(h, "for_seq", (json_int_t)hk->for_seq);
+        set_str(h, "stderr", hk->stderr_head);
         json_object_set_new(o, "hook", h);
     }
     json_t *txt = json_string(e->text);

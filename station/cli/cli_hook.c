@@ -123,7 +123,7 @@ static void env_free(envlist *l)
 /* ---- one command ---- */
 
 static void post_failure(st_hook *h, const st_event *for_ev, st_hook_result res, int code, int sig,
-                         double dur, const char *last_line)
+                         double dur, const char *last_line, const char *stderr_head)
 {
     st_event *e = calloc(1, sizeof *e);
     if (!e)
@@ -138,6 +138,7 @@ static void post_failure(st_hook *h, const st_event *for_ev, st_hook_result res,
     e->hook = (st_event_hook){.result = res, .exit_code = code, .signal = sig, .duration_s = dur,
                               .for_seq = for_ev->seq};
     snprintf(e->hook.command, sizeof e->hook.command, "%s", h->cmd);
+    snprintf(e->hook.stderr_head, sizeof e->hook.stderr_head, "%s", stderr_head ? stderr_head : "");
     char how[64];
     switch (res) {
     case ST_HOOK_EXIT: snprintf(how, sizeof how, "exited with status %d", code); break;
@@ -149,8 +150,62 @@ static void post_failure(st_hook *h, const st_event *for_ev, st_hook_result res,
                   st_ev_kind_name(for_ev->kind), how, last_line && *last_line ? ": " : "",
                   last_line ? last_line : "");
     st_events_publish(st_engine_events(h->e), e);
+    /* The failure goes on the unit's record too (the recorder owns the store). A unit
+     * without a record (refused, unrecorded before BEGIN) has only the event. */
+    if (for_ev->has_unit && for_ev->unit.attempt_id > 0) {
+        st_rec_op *op = calloc(1, sizeof *op);
+        if (op) {
+            op->kind = ST_REC_HOOK;
+            op->a.id = for_ev->unit.attempt_id;
+            op->a.try_no = for_ev->attempt;
+            memcpy(op->a.slot, for_ev->slot, sizeof op->a.slot);
+            op->hook = e->hook;
+            st_events_rec_push(st_engine_events(h->e), op);
+        }
+    }
     free(e);
     h->failures++;
+}
+
+/* The first bytes of the command's stderr as text: control characters become spaces
+ * (runs of them one), bytes that are not UTF-8 '?', a sequence cut at the end dropped. */
+static void clean_head(const unsigned char *in, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    bool space = true; /* no leading space */
+    for (size_t i = 0; i < n && o + 1 < cap;) {
+        unsigned char c = in[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        bool ok = len > 0 && (len == 1 || c >= 0xC2);
+        for (size_t k = 1; ok && k < len; k++)
+            ok = i + k < n && (in[i + k] & 0xC0) == 0x80;
+        if (ok && len > 1 && i + len > n)
+            break;
+        if (!ok) {
+            if (i + 1 >= n && len > 1)
+                break; /* cut at the end of what was kept */
+            out[o++] = '?';
+            space = false;
+            i++;
+            continue;
+        }
+        bool ctl = (len == 1 && (c < 0x20 || c == 0x7f)) || (len == 2 && c == 0xC2 && in[i + 1] < 0xA0);
+        if (ctl || c == ' ') {
+            if (!space)
+                out[o++] = ' ';
+            space = true;
+        } else {
+            if (o + len >= cap)
+                break;
+            memcpy(out + o, in + i, len);
+            o += len;
+            space = false;
+        }
+        i += len;
+    }
+    while (o && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
 }
 
 /* Keep the last non-empty line of the command's output. */
@@ -172,21 +227,42 @@ static void keep_last_line(char *last, size_t cap, char *acc, size_t *acc_len, c
 
 static void pull_events(st_hook *h, st_event *buf, int cap);
 
+#define HEAD_BYTES 200 /* of stderr kept for the record */
+
+/* What a command wrote: the last line of each output (the event quotes stdout's, else
+ * stderr's: the first bytes of stderr are in the event and the record on their own). */
+typedef struct {
+    char last[2][160], acc[2][160];
+    size_t acc_len[2];
+    unsigned char head[HEAD_BYTES];
+    size_t head_len;
+} outputs;
+
+static void took(outputs *o, int which, const char *b, size_t n)
+{
+    keep_last_line(o->last[which], sizeof o->last[which], o->acc[which], &o->acc_len[which], b, n);
+    if (which == 1 && o->head_len < sizeof o->head) {
+        size_t k = n < sizeof o->head - o->head_len ? n : sizeof o->head - o->head_len;
+        memcpy(o->head + o->head_len, b, k);
+        o->head_len += k;
+    }
+}
+
 static void run_one(st_hook *h, const st_event *ev, st_event *buf, int cap)
 {
     envlist env = {0};
     char **envp = make_env(ev, &env);
-    int pfd[2] = {-1, -1};
+    int pp[2][2] = {{-1, -1}, {-1, -1}}; /* stdout, stderr: read end, write end */
     double t0 = st_now();
     pid_t pid = -1;
     int rc = -1;
-    if (envp && pipe2(pfd, O_CLOEXEC) == 0) {
+    if (envp && pipe2(pp[0], O_CLOEXEC) == 0 && pipe2(pp[1], O_CLOEXEC) == 0) {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t at;
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-        posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, pp[0][1], STDOUT_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, pp[1][1], STDERR_FILENO);
         posix_spawnattr_init(&at);
         posix_spawnattr_setpgroup(&at, 0);
         sigset_t none, dfl;
@@ -200,29 +276,41 @@ static void run_one(st_hook *h, const st_event *ev, st_event *buf, int cap)
         rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&at);
-        close(pfd[1]);
+    } else if (envp) {
+        rc = errno;
     }
+    for (int i = 0; i < 2; i++)
+        if (pp[i][1] >= 0)
+            close(pp[i][1]);
     env_free(&env);
     if (rc != 0) {
-        if (pfd[0] >= 0)
-            close(pfd[0]);
-        post_failure(h, ev, ST_HOOK_SPAWN_FAILED, 0, 0, 0, rc > 0 ? strerror(rc) : "out of memory");
+        for (int i = 0; i < 2; i++)
+            if (pp[i][0] >= 0)
+                close(pp[i][0]);
+        post_failure(h, ev, ST_HOOK_SPAWN_FAILED, 0, 0, 0, rc > 0 ? strerror(rc) : "out of memory", "");
         return;
     }
-    char last[160] = "", acc[160];
-    size_t acc_len = 0;
-    bool timed_out = false, killed = false, eof = false;
+    /* The last line of either output for the event; the first bytes of stderr for the record. */
+    outputs o = {.head_len = 0};
+    bool timed_out = false, killed = false, eof[2] = {false, false};
+    int fds[2] = {pp[0][0], pp[1][0]};
     int status = 0;
     for (;;) {
-        if (!eof) {
-            struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-            if (poll(&p, 1, 100) > 0) {
-                char b[512];
-                ssize_t n = read(pfd[0], b, sizeof b);
-                if (n > 0)
-                    keep_last_line(last, sizeof last, acc, &acc_len, b, (size_t)n);
-                else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-                    eof = true;
+        if (!eof[0] || !eof[1]) {
+            struct pollfd p[2] = {{.fd = eof[0] ? -1 : fds[0], .events = POLLIN},
+                                  {.fd = eof[1] ? -1 : fds[1], .events = POLLIN}};
+            if (poll(p, 2, 100) > 0) {
+                for (int i = 0; i < 2; i++) {
+                    if (!p[i].revents)
+                        continue;
+                    char b[512];
+                    ssize_t n = read(fds[i], b, sizeof b);
+                    if (n > 0)
+                        took(&o, i, b, (size_t)n);
+                    else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                        eof[i] = true;
+                    }
+                }
             }
         } else {
             struct timespec ts = {0, 50 * 1000000L};
@@ -241,19 +329,32 @@ static void run_one(st_hook *h, const st_event *ev, st_event *buf, int cap)
             kill(-pid, SIGKILL);
         }
     }
-    /* Output a background child of the command still writes is not waited for. */
-    if (acc_len) {
-        acc[acc_len] = '\0';
-        snprintf(last, sizeof last, "%s", acc);
+    /* What is already in the pipes when the command ended (not what a background child of
+     * it still writes: that is not waited for). */
+    for (int i = 0; i < 2; i++) {
+        char b[512];
+        ssize_t n;
+        int fl = fcntl(fds[i], F_GETFL);
+        if (fl >= 0)
+            fcntl(fds[i], F_SETFL, fl | O_NONBLOCK);
+        while (!eof[i] && (n = read(fds[i], b, sizeof b)) > 0)
+            took(&o, i, b, (size_t)n);
+        if (o.acc_len[i]) {
+            o.acc[i][o.acc_len[i]] = '\0';
+            snprintf(o.last[i], sizeof o.last[i], "%s", o.acc[i]);
+        }
+        close(fds[i]);
     }
-    close(pfd[0]);
+    const char *last = *o.last[0] ? o.last[0] : o.last[1];
+    char head_text[HEAD_BYTES + 1];
+    clean_head(o.head, o.head_len, head_text, sizeof head_text);
     double dur = st_now() - t0;
     if (timed_out)
-        post_failure(h, ev, ST_HOOK_TIMEOUT, 0, 0, dur, last);
+        post_failure(h, ev, ST_HOOK_TIMEOUT, 0, 0, dur, last, head_text);
     else if (WIFSIGNALED(status))
-        post_failure(h, ev, ST_HOOK_SIGNAL, 0, WTERMSIG(status), dur, last);
+        post_failure(h, ev, ST_HOOK_SIGNAL, 0, WTERMSIG(status), dur, last, head_text);
     else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-        post_failure(h, ev, ST_HOOK_EXIT, WEXITSTATUS(status), 0, dur, last);
+        post_failure(h, ev, ST_HOOK_EXIT, WEXITSTATUS(status), 0, dur, last, head_text);
 }
 
 /* ---- the thread ---- */

@@ -4,8 +4,10 @@
  * run has a timeout, and a command that fails, times out or cannot start is posted as a
  * `hook` event (dashboard log, --headless, --json) and counted. The unit's result is in
  * the command's environment (STATION_RESULT, STATION_MAC, ..., STATION_EVENT: the whole
- * JSON event; docs/events.md). Its output is not shown; the last line of it is quoted in
- * the failure event. */
+ * JSON event; docs/events.md). Its output is not shown; the last line of its stdout (else
+ * of its stderr) is quoted in the failure event, and the failure (how it ended, the first bytes of its stderr) is
+ * recorded on the unit's attempt through the recorder (an ST_REC_HOOK operation), so
+ * `station audit` and the exports show it and it ships with the attempt. */
 #ifndef ST_CLI_HOOK_H
 #define ST_CLI_HOOK_H
 
@@ -17,7 +19,8 @@ typedef struct st_hook st_hook;
 int st_hook_start(st_engine *e, const char *cmd, double timeout_s, uint64_t after_seq,
                   st_hook **out, st_err *err);
 /* Once the line is done: run the commands still due (each within its timeout), join and
- * free. Returns how many commands failed over the run. */
+ * free. Returns how many commands failed over the run. Call it before the recorder
+ * stops, so that the failures of the last commands reach the records. */
 int st_hook_stop(st_hook *h);
 
 #endif

@@ -242,6 +242,20 @@ static void attempt_line(const st_db_attempt *a, char *buf, size_t cap)
         ADD("  by %s@%s", *a->operator_name ? a->operator_name : "-", a->host);
     if (*a->station_version)
         ADD("  station %s", a->station_version);
+    if (*a->hook.result) {
+        ADD("  ON-RESULT FAILED: ");
+        if (!strcmp(a->hook.result, "exit"))
+            ADD("exited with status %d", a->hook.exit_code);
+        else if (!strcmp(a->hook.result, "signal"))
+            ADD("killed by signal %d", a->hook.signal);
+        else if (!strcmp(a->hook.result, "timeout"))
+            ADD("timed out");
+        else
+            ADD("could not be started");
+        ADD(" after %.1f s (%s)", a->hook.duration_ms / 1000.0, a->hook.command);
+        if (*a->hook.stderr_head)
+            ADD("; stderr: %s", a->hook.stderr_head);
+    }
 }
 
 static void bin_line(const st_db_bin_entry *b, char *buf, size_t cap)

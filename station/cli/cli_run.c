@@ -602,6 +602,9 @@ out:
         atomic_store(&r.monitor_stop, 1);
         pthread_join(mon, NULL);
     }
+    /* The commands still due for the last units run now, each within its timeout; their
+     * failures go to the recorder, so it stops after them. */
+    int hook_failures = st_hook_stop(hook);
     int record_failures = 0;
     if (rec)
         record_failures = st_recorder_stop(rec); /* writes what is queued (may post bin events) */
@@ -615,8 +618,6 @@ out:
         printf("central: %lld records not shipped yet: they go with the next run or `station central sync`\n",
                (long long)central_left);
     st_db_close(r.reader);
-    /* The commands still due for the last units run now, each within its timeout. */
-    int hook_failures = st_hook_stop(hook);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (status == 0) {
         print_new(r.e, &seq, r.json);

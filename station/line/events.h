@@ -71,6 +71,8 @@ typedef struct st_event_hook {
     double duration_s;
     uint64_t for_seq;            /* seq of the unit event the command ran for */
     char command[256];
+    char stderr_head[256];       /* the first bytes of its stderr, control characters made
+                                  * spaces ("" none) */
 } st_event_hook;
 
 /* One event; plain data. */
@@ -107,6 +109,8 @@ typedef enum {
                         * a.new_serial) on attempt a.id in one transaction, reply with it */
     ST_REC_BIN,        /* what is known of the bin elsewhere changed (st_events_set_bin_elsewhere):
                         * reload the retry-bin mirror; writes nothing, no reply */
+    ST_REC_HOOK,       /* the on-result command for finished attempt a.id failed (op->hook):
+                        * record it on the attempt; no reply */
 } st_rec_kind;
 
 typedef enum { ST_OUT_RUNNING = 0, ST_OUT_PASS, ST_OUT_FAIL, ST_OUT_INTERRUPTED } st_outcome;
@@ -165,6 +169,7 @@ typedef struct st_rec_op {
     st_rec_kind kind;
     st_rec_attempt a;
     st_rec_attempt then;         /* RETRY: the try that follows a (BEGIN's part) */
+    st_event_hook hook;          /* HOOK: how the command ended */
     st_rec_reply *reply;         /* non-NULL: the sender waits for it */
     struct st_rec_op *next;
 } st_rec_op;

@@ -219,6 +219,28 @@ static int record_serial(st_db *db, const st_rec_attempt *a, st_db_attempt *d, s
     return 0;
 }
 
+static const char *hook_result_name(st_hook_result r)
+{
+    switch (r) {
+    case ST_HOOK_EXIT: return "exit";
+    case ST_HOOK_SIGNAL: return "signal";
+    case ST_HOOK_TIMEOUT: return "timeout";
+    case ST_HOOK_SPAWN_FAILED: return "spawn_failed";
+    default: return "";
+    }
+}
+
+static int record_hook(st_db *db, const st_rec_op *op, st_err *err)
+{
+    const st_event_hook *h = &op->hook;
+    st_db_hook d = {.exit_code = h->exit_code, .signal = h->signal,
+                    .duration_ms = (int64_t)(h->duration_s * 1000 + 0.5)};
+    snprintf(d.result, sizeof d.result, "%s", hook_result_name(h->result));
+    snprintf(d.command, sizeof d.command, "%s", h->command);
+    snprintf(d.stderr_head, sizeof d.stderr_head, "%s", h->stderr_head);
+    return st_db_attempt_hook(db, op->a.id, &d, err);
+}
+
 int st_record_write(st_db *db, const st_rec_op *op, st_db_attempt *out, st_err *err)
 {
     st_db_attempt *d = calloc(2, sizeof *d);
@@ -237,6 +259,7 @@ int st_record_write(st_db *db, const st_rec_op *op, st_db_attempt *out, st_err *
         keep = 1;
         break;
     case ST_REC_SERIAL: rc = record_serial(db, &op->a, &d[0], err); break;
+    case ST_REC_HOOK: rc = record_hook(db, op, err); break;
     default: rc = st_err_set(err, ST_E_ARG, ST_PH_DB, "unknown record operation %d", (int)op->kind);
     }
     if (out)
@@ -252,6 +275,7 @@ static const char *op_what(st_rec_kind k)
     case ST_REC_UNIT: return "the unit's identity";
     case ST_REC_END: return "the end";
     case ST_REC_SERIAL: return "the serial";
+    case ST_REC_HOOK: return "the failed on-result command";
     default: return "the end and the next try";
     }
 }
@@ -267,6 +291,11 @@ static void do_op(st_recorder *r, st_rec_op *op)
         return;
     }
     int rc = st_record_write(r->db, op, &d, &err);
+    if (op->kind == ST_REC_HOOK) { /* no reply, no bin change */
+        if (rc < 0)
+            record_failed(r, a, op_what(op->kind), &err);
+        return;
+    }
     if (rc < 0) {
         if (op->kind == ST_REC_BEGIN)
             atomic_fetch_add(&r->failures, 1); /* the worker reports the refusal */

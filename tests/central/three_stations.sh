@@ -31,13 +31,14 @@ sim_args() {
     echo "${args[@]}"
 }
 
-run_station() { # S LINE: start simulator and station S in the background
-    local s=$1
+run_station() { # S LINE [STATION OPTIONS]: start simulator and station S in the background
+    local s=$1 line=$2
+    shift 2
     # shellcheck disable=SC2046
     sim_start "$s" --units 16 $(sim_args "$s")
-    STATION_CENTRAL=$URL STATION_NAME=st-$s STATION_LINE=$2 \
+    STATION_CENTRAL=$URL STATION_NAME=st-$s STATION_LINE=$line \
         timeout 120 "$STATION" run --profile demo --profiles-dir "$PROFDIR" --sim-dir "$WORK/sim$s" \
-        --json --db "$WORK/st$s.db" --exit-after 16 --max-tries 2 --sync-attempts 2 \
+        --json --db "$WORK/st$s.db" --exit-after 16 --max-tries 2 --sync-attempts 2 "$@" \
         >"$WORK/run$s.out" 2>"$WORK/run$s.err" &
     echo $! >"$WORK/run$s.pid"
 }
@@ -58,7 +59,9 @@ wait_station() {
 run_station 1 line-A
 wait_station 1
 run_station 2 line-A
-run_station 3 line-B
+# Station 3's MES hook refuses unit 4: the failure is recorded on its attempt and ships.
+H=24:0a:c4:03:00:04
+run_station 3 line-B --on-result "[ \"\$STATION_MAC\" != $H ] || { echo 'mes: lot closed' >&2; exit 7; }"
 wait_station 2
 wait_station 3
 ok "three stations flashed 16 units each and shipped everything in the background"
@@ -102,6 +105,13 @@ xser=$(sqlite3 "$WORK/st2.db" "SELECT bridge_serial FROM attempts WHERE mac = '$
 "$STATION" audit --central "$URL" "$X" --since now --until 1h >/dev/null 2>&1
 [ $? = 2 ] || fail "audit --central with a reversed range is not an error"
 ok "audit --central by MAC end (99:00:01, 00:07 on three stations), by USB serial, in a time range; station version shipped"
+
+"$STATION" audit --central "$URL" "$H" >"$WORK/auditH.txt" || fail "audit --central $H"
+grep -q '^\[st-3\] .* pass .*ON-RESULT FAILED: exited with status 7 after .*; stderr: mes: lot closed$' "$WORK/auditH.txt" ||
+    { cat "$WORK/auditH.txt" >&2; fail "audit --central does not show st-3's failed on-result command for $H"; }
+[ "$(psql_q "SELECT count(*) FROM attempts WHERE doc->>'hook_result' IS NOT NULL")" = 1 ] ||
+    fail "not exactly one central attempt with an on-result failure"
+ok "a failed on-result command on st-3 shipped with its attempt (audit --central shows status 7 and its stderr)"
 
 # ---- the central retry bin ----
 "$STATION" retry-bin --central "$URL" --json >"$WORK/bin.json" || fail "retry-bin --central"

@@ -2,7 +2,7 @@
 # on_result.sh STATION ESP32SIM PROFILE - `station run --on-result CMD`: the command runs
 # once per finished unit with its result in the environment (joinable with the records);
 # a failing command is posted as a `hook` event with its status and last output line and
-# counted in the summary; a command that hangs is killed at --on-result-timeout; and a
+# counted in the summary, and recorded on the unit's attempt (export, audit); a command that hangs is killed at --on-result-timeout; and a
 # slow command never holds up the line (the next unit in the same slot is flashed while
 # the previous unit's command still runs).
 set -u
@@ -33,7 +33,12 @@ js() { node -e "$1" "$WORK/out"; }
 # 1. The environment: one command per finished unit, result and identity in it.
 mkdir "$WORK/env"
 start_sim "$WORK/s1" --units 2 --unit-opt 2:fault=flash_write_error
-run "$WORK/s1" "$WORK/db1" --on-result 'env | grep ^STATION_ | sort > "'"$WORK"'/env/$STATION_MAC"; printf %s "$STATION_EVENT" > "'"$WORK"'/env/$STATION_MAC.json"; [ "$STATION_RESULT" = pass ] || { echo "label printer: paper out"; exit 3; }'
+cat >"$WORK/hook1" <<X
+env | grep ^STATION_ | sort > "$WORK/env/\$STATION_MAC"; printf %s "\$STATION_EVENT" > "$WORK/env/\$STATION_MAC.json"
+[ "\$STATION_RESULT" = pass ] && exit 0
+printf 'lp0: \\033[31mout of paper\\033[0m\\ttray 2\\n' >&2; echo "label printer: paper out"; exit 3
+X
+run "$WORK/s1" "$WORK/db1" --on-result "sh $WORK/hook1"
 stop_sim
 [ $rc -eq 4 ] || fail "run exited $rc, expected 4 (one unit failed)"
 [ "$(ls "$WORK/env" | grep -vc json)" -eq 2 ] || fail "expected one command per finished unit (2), got $(ls "$WORK/env")"
@@ -66,6 +71,29 @@ js 'const ev=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n
     fail "the failing command was not recorded as a hook event"
 echo "ok: failing command -> hook event (exit 3, its last output line, the unit event's seq), summary hook_failures 1"
 
+# 2b. ... and recorded on the failed unit's attempt: export has how it ended and the first
+#     bytes of its stderr without the escape sequences; audit shows it on that attempt's
+#     line, and not on the unit whose command succeeded.
+FMAC=$(sed -n 's/^STATION_MAC=//p' "$F") FID=$(sed -n 's/^STATION_ATTEMPT_ID=//p' "$F")
+"$STATION" export --json --db "$WORK/db1" >"$WORK/export" || fail "export failed"
+node -e 'const rows=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").map(JSON.parse);
+    const id=+process.argv[2], r=rows.find(x=>x.id===id);
+    if (!r) { console.error("no attempt "+id); process.exit(1); }
+    const want={hook_result:"exit",hook_exit:3,hook_signal:null,hook_stderr:"lp0: [31mout of paper [0m tray 2"};
+    for (const k in want) if (r[k]!==want[k]) { console.error(k+": "+JSON.stringify(r[k])+", expected "+JSON.stringify(want[k])); process.exit(1); }
+    if (!(r.hook_ms>=0) || !String(r.hook_command).endsWith("/hook1")) { console.error("hook_ms/hook_command: "+r.hook_ms+" "+r.hook_command); process.exit(1); }
+    for (const o of rows.filter(x=>x.id!==id)) if (o.hook_result!==null) { console.error("attempt "+o.id+" has hook_result "+o.hook_result); process.exit(1); }' \
+    "$WORK/export" "$FID" || fail "the failed command is not recorded on attempt $FID"
+"$STATION" audit --db "$WORK/db1" "$FMAC" >"$WORK/audit" || fail "audit $FMAC failed"
+grep "attempt #$FID " "$WORK/audit" | grep -q 'ON-RESULT FAILED: exited with status 3 after [0-9.]* s (.*); stderr: lp0: \[31mout of paper \[0m tray 2$' ||
+    { cat "$WORK/audit" >&2; fail "audit of $FMAC does not show the failed command on attempt #$FID"; }
+"$STATION" audit --db "$WORK/db1" "$MAC" | grep -q 'ON-RESULT' && fail "audit of the passed unit $MAC shows an on-result failure"
+js 'const ev=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").map(JSON.parse);
+    const h=ev.find(e=>e.event==="hook");
+    if (h.hook.stderr!=="lp0: [31mout of paper [0m tray 2") { console.error("hook.stderr: "+JSON.stringify(h.hook.stderr)); process.exit(1); }' ||
+    fail "the hook event does not carry the cleaned stderr"
+echo "ok: the failure is on attempt #$FID (export: hook_result exit, hook_exit 3, stderr without control characters; audit line; hook event stderr), not on the passed unit"
+
 # 3. A command that hangs is killed at the timeout.
 start_sim "$WORK/s3" --units 1
 run "$WORK/s3" "$WORK/db3" --on-result 'sleep 60' --on-result-timeout 1
@@ -76,6 +104,9 @@ js 'const ev=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n
     if (!h||h.hook.result!=="timeout") { console.error("no timeout hook event"); process.exit(1); }
     if (h.hook.duration_ms > 15000) { console.error("killed after "+h.hook.duration_ms+" ms"); process.exit(1); }' ||
     fail "the hanging command was not killed at its timeout"
+"$STATION" export --json --db "$WORK/db3" | node -e 'const rows=require("fs").readFileSync(0,"utf8").trim().split("\n").map(JSON.parse);
+    if (rows.length!==1||rows[0].hook_result!=="timeout"||rows[0].hook_exit!==null||!(rows[0].hook_ms>=900&&rows[0].hook_ms<15000)) { console.error(JSON.stringify(rows.map(r=>[r.hook_result,r.hook_exit,r.hook_ms]))); process.exit(1); }' ||
+    fail "the timeout is not recorded on the attempt"
 echo "ok: hanging command killed at the 1 s timeout, reported as result timeout"
 
 # 4. A slow command never holds up the line: unit B, plugged into slot 1 after unit A

@@ -217,6 +217,51 @@ static void test_slot_names(st_db *db)
     CHECK_STR(b.slot_name, a.slot_name);
 }
 
+/* A failed on-result command lands on its finished attempt (schema v12): how it ended,
+ * the command, stderr cleaned of control characters; refused for an attempt still in
+ * progress, an unknown attempt or an unknown result, changing nothing. */
+static void test_hook(st_db *db)
+{
+    st_err err;
+    st_db_attempt a, b;
+    tdb_full_attempt(&a, "24:0a:c4:09:09:01", 4, 8000000);
+    CHECK_EQ_INT(st_db_attempt_begin(db, &a, &err), 0);
+    st_db_hook h = {.result = "exit", .exit_code = 3, .duration_ms = 41,
+                    .command = "lp-label \"$STATION_MAC\"",
+                    .stderr_head = "printer:\x1b[31m jammed\x07\nretry"};
+    CHECK_EQ_INT(st_db_attempt_hook(db, a.id, &h, &err), -1); /* still in progress */
+    CHECK_EQ_INT(err.cat, ST_E_ARG);
+    CHECK_CONTAINS(err.msg, "still in progress");
+    a.outcome = ST_DB_PASS;
+    CHECK_EQ_INT(st_db_attempt_finish(db, &a, false, &err), 0);
+    CHECK_EQ_INT(st_db_attempt_get(db, a.id, &b, &err), 0);
+    CHECK_STR(b.hook.result, ""); /* no command failed */
+    CHECK_EQ_INT(st_db_attempt_hook(db, a.id, &h, &err), 0);
+    CHECK_EQ_INT(st_db_attempt_get(db, a.id, &b, &err), 0);
+    CHECK_STR(b.hook.result, "exit");
+    CHECK_EQ_INT(b.hook.exit_code, 3);
+    CHECK_EQ_INT(b.hook.signal, 0);
+    CHECK_EQ_INT(b.hook.duration_ms, 41);
+    CHECK_STR(b.hook.command, "lp-label \"$STATION_MAC\"");
+    CHECK_STR(b.hook.stderr_head, "printer: [31m jammed  retry");
+    CHECK_EQ_INT(b.outcome, ST_DB_PASS); /* the attempt itself is unchanged */
+    /* a later record replaces it: killed by a signal */
+    st_db_hook k = {.result = "signal", .signal = 9, .duration_ms = 30000, .command = "sleep 60"};
+    CHECK_EQ_INT(st_db_attempt_hook(db, a.id, &k, &err), 0);
+    CHECK_EQ_INT(st_db_attempt_get(db, a.id, &b, &err), 0);
+    CHECK_STR(b.hook.result, "signal");
+    CHECK_EQ_INT(b.hook.signal, 9);
+    CHECK_EQ_INT(b.hook.exit_code, 0);
+    CHECK_STR(b.hook.stderr_head, "");
+    st_db_hook bad = {.result = "crashed"};
+    CHECK_EQ_INT(st_db_attempt_hook(db, a.id, &bad, &err), -1);
+    CHECK_CONTAINS(err.msg, "'crashed' is not exit, signal, timeout or spawn_failed");
+    CHECK_EQ_INT(st_db_attempt_hook(db, 999999, &h, &err), -1);
+    CHECK_CONTAINS(err.msg, "attempt 999999 does not exist");
+    CHECK_EQ_INT(st_db_attempt_get(db, a.id, &b, &err), 0);
+    CHECK_STR(b.hook.result, "signal");
+}
+
 /* The engine's structs land in the right fields (db_fill.h). */
 static void test_fill(void)
 {
@@ -297,6 +342,7 @@ int main(void)
         test_round_trip(db, path);
         test_units(db);
         test_slot_names(db);
+        test_hook(db);
         st_err err;
         CHECK_EQ_INT(st_db_check_integrity(db, &err), 0);
         st_db_close(db);
