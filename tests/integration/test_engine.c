@@ -763,7 +763,8 @@ static void case_commands(void)
     CHECK_CONTAINS(csv, "stub_ram_checksum");
     CHECK_CONTAINS(csv, ",ended,slot_name,serial,provision,boot,boot_captured,boot_console,"
                         "duration_ms,run_started,run_offset_ms,blocks_repaired,mac_crc_bad,flash_status,"
-                        "station_version\r\n");
+                        "station_version,hook_result,hook_exit,hook_signal,hook_ms,hook_command,"
+                        "hook_stderr\r\n");
     CHECK_CONTAINS(csv, ",slot1,");
     CHECK_CONTAINS(csv, ",slot3,");
     free(csv);
