@@ -151,6 +151,49 @@ static void scrub(char *s, const char *secret)
     }
 }
 
+/* A TLS problem of a connection attempt, from libpq's message (it gives no SQLSTATE for
+ * these): a label naming it for the message and what to do; NULL when msg is not one. */
+typedef struct {
+    const char *needle, *needle2; /* both in the message (needle2 may be NULL) */
+    const char *label;
+    const char *hint;
+} tls_problem;
+
+static const tls_problem tls_problems[] = {
+    {"certificate verify failed", NULL,
+     "TLS certificate verification failed: the server's certificate is not signed by the CA in sslrootcert "
+     "(or it has expired)",
+     "set sslrootcert= to the CA certificate that signed the central server's certificate (ask its admin); "
+     "do not fall back to sslmode=require: it would ship to any server"},
+    {"does not match host name", NULL,
+     "TLS certificate verification failed: the server's certificate is for another host name",
+     "use in host= a name the server's certificate names (its CN/subjectAltName, quoted in the message), "
+     "or have the certificate reissued with this name"},
+    {"root certificate file", "does not exist",
+     "TLS certificate verification impossible: no CA certificate to verify the server's with",
+     "set sslrootcert= to the path of the CA certificate that signed the central server's certificate "
+     "(readable by the station's user)"},
+    {"could not read root certificate file", NULL,
+     "TLS certificate verification impossible: the CA file in sslrootcert is not a readable certificate",
+     "set sslrootcert= to the CA certificate (PEM) that signed the central server's certificate"},
+    {"server does not support SSL", NULL, "TLS refused: the central server has TLS (ssl) turned off",
+     "turn TLS on at the server (ssl = on with a certificate), or ask its admin; the station does not ship "
+     "unencrypted when sslmode asks for TLS"},
+    {"no pg_hba.conf entry", "no encryption",
+     "the central server takes only TLS (encrypted) connections from this host",
+     "add sslmode=verify-full and sslrootcert=<the server's CA> to the connection string"},
+};
+
+static const tls_problem *tls_problem_of(const char *msg)
+{
+    for (size_t i = 0; i < sizeof tls_problems / sizeof tls_problems[0]; i++) {
+        const tls_problem *t = &tls_problems[i];
+        if (strstr(msg, t->needle) && (!t->needle2 || strstr(msg, t->needle2)))
+            return t;
+    }
+    return NULL;
+}
+
 static const char *hint_for(const char *state, const char *msg, bool gone)
 {
     if (state && !strcmp(state, "53100"))
@@ -169,6 +212,9 @@ static const char *hint_for(const char *state, const char *msg, bool gone)
     if (strstr(msg, "password authentication failed") || strstr(msg, "no password supplied") ||
         strstr(msg, "authentication failed"))
         return "check the user and password (central.conf, STATION_CENTRAL or ~/.pgpass)";
+    if (strstr(msg, "no pg_hba.conf entry"))
+        return "the server's pg_hba.conf has no line for this user, database and host: ask its admin to add "
+               "one (e.g. hostssl flash USER ADDRESS scram-sha-256)";
     if (strstr(msg, "does not exist") && strstr(msg, "database"))
         return "create the database on the server, or fix the database name in the URL";
     if (strstr(msg, "invalid") && (strstr(msg, "URI") || strstr(msg, "connection option") ||
@@ -176,7 +222,8 @@ static const char *hint_for(const char *state, const char *msg, bool gone)
         return "write it as postgresql://USER@HOST[:PORT]/DBNAME[?sslmode=verify-full] or as "
                "key=value pairs (host=... dbname=... user=...)";
     if (strstr(msg, "certificate") || strstr(msg, "SSL"))
-        return "check sslmode and sslrootcert (verify-full needs the server's CA and a matching host name)";
+        return "a TLS problem: check sslmode and sslrootcert (verify-full needs the CA that signed the server's "
+               "certificate and a host name that certificate names)";
     if (gone || strstr(msg, "could not connect") || strstr(msg, "Connection refused") ||
         strstr(msg, "timeout") || strstr(msg, "No such file") || strstr(msg, "terminat") ||
         strstr(msg, "server closed"))
@@ -201,13 +248,23 @@ int central_fail(st_central *c, PGresult *r, st_err *err, const char *what)
         msg[--n] = '\0';
     if (c && c->pg)
         scrub(msg, PQpass(c->pg));
+    /* libpq's advice for a missing CA file is to turn verification off: ours replaces it */
+    char *off = strstr(msg, " Either provide the file or change sslmode");
+    if (off)
+        *off = '\0';
     bool gone = c && c->pg && PQstatus(c->pg) == CONNECTION_BAD;
-    st_err_set(err, ST_E_DB, ST_PH_DB, "%s on the central store %s: %s%s%s", what, c ? c->desc : "?", msg,
-               state ? " (SQLSTATE " : "", state ? state : "");
+    const tls_problem *tls = state ? NULL : tls_problem_of(msg);
+    const char *detail = msg;
+    if (tls) { /* libpq's own words, without its "connection to server at ... failed: " (desc says where) */
+        for (const char *p = strstr(msg, " failed: "); p; p = strstr(p + 1, " failed: "))
+            detail = p + 9;
+    }
+    st_err_set(err, ST_E_DB, ST_PH_DB, "%s on the central store %s: %s%s%s%s%s", what, c ? c->desc : "?",
+               tls ? tls->label : "", tls ? " (" : "", detail, tls ? ")" : "", state ? " (SQLSTATE " : "");
     if (state)
-        snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg), ")");
+        snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg), "%s)", state);
     err->fclass = ST_FC_CONFIG;
-    st_err_hint(err, "%s", hint_for(state, msg, gone));
+    st_err_hint(err, "%s", tls ? tls->hint : hint_for(state, msg, gone));
     PQclear(r);
     return -1;
 }

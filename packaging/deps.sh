@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential cmake pkg-config libserialport-dev libinih-dev libjansson-dev
 libdeflate-dev libcsv-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libncurses-dev tmux nodejs npm
 dpkg-dev man-db util-linux binutils python3-serial
-libpq-dev postgresql"
+libpq-dev postgresql openssl"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

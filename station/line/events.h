@@ -88,7 +88,7 @@ typedef struct st_event {
     st_fclass fclass;
     double appeared;       /* ST_EV_ATTACH/WORKER: epoch seconds the port appeared */
     char label[16];        /* the slot's layout label ("A1"), "" without a layout */
-    char text[256];
+    char text[512];        /* room for a central store error with its hint (shipper.c) */
     bool has_unit;         /* unit is filled (unit events only) */
     st_event_unit unit;
     st_event_hook hook;    /* ST_EV_HOOK only */

@@ -1,7 +1,7 @@
 # central_lib.sh - shared by the central store's test scripts (sourced, bash).
 # Needs STATION SIM PROFDIR PGSTATE set. Gives: WORK (removed at exit, with every
 # simulator this script started), URL (the private server, superuser st_admin), psql_q,
-# sim_start/sim_stop, local_rows/central_rows (comparable dumps), ok/fail.
+# sim_start/sim_stop, local_rows/central_rows (comparable dumps), same_as_local, ok/fail.
 
 fail() {
     echo "FAIL: $*" >&2
@@ -77,6 +77,16 @@ central_rows() {
       SELECT 'u', station, local_id, rev, mac, first_seen_ms::text, last_seen_ms::text FROM units
       UNION ALL
       SELECT 's', station, local_id, rev, serial, mac, COALESCE(retired_ms, 0)::text FROM serials"
+}
+
+# same_as_local LABEL: the central store holds exactly the rows of $WORK/st.db, once each.
+same_as_local() {
+    local_rows "$WORK/st.db" | sort >"$WORK/local.txt"
+    central_rows | sort >"$WORK/central.txt"
+    diff "$WORK/local.txt" "$WORK/central.txt" >"$WORK/diff.txt" ||
+        { head -20 "$WORK/diff.txt" >&2; fail "central store != local store ($1)"; }
+    [ "$(psql_q "SELECT count(*) - count(DISTINCT (station, local_id)) FROM attempts")" = 0 ] || fail "duplicates"
+    ok "central store = local store exactly: $(wc -l <"$WORK/local.txt") rows, no duplicate ($1)"
 }
 
 central_pass() { echo "PASS"; }

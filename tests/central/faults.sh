@@ -67,15 +67,6 @@ finish_line() { # TAG
     [ $rc -eq 0 ] || { tail -n 20 "$WORK/$1.out" >&2; cat "$WORK/$1.err" >&2; fail "station ($1) exited $rc"; }
 }
 
-same_as_local() {
-    local_rows "$WORK/st.db" | sort >"$WORK/local.txt"
-    central_rows | sort >"$WORK/central.txt"
-    diff "$WORK/local.txt" "$WORK/central.txt" >"$WORK/diff.txt" ||
-        { head -20 "$WORK/diff.txt" >&2; fail "central store != local store ($1)"; }
-    [ "$(psql_q "SELECT count(*) - count(DISTINCT (station, local_id)) FROM attempts")" = 0 ] || fail "duplicates"
-    ok "central store = local store exactly: $(wc -l <"$WORK/local.txt") rows, no duplicate ($1)"
-}
-
 if [ "$MODE" = outage ]; then
     # 4 slots, a unit every 3 s per slot for ~45 s, every 8th with a bad flash (retry bin)
     scn=$WORK/outage.txt

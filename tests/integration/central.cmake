@@ -3,7 +3,8 @@
 # server in a temp folder on a Unix socket (tests/central/pg_server.sh; as user nobody
 # when run as root), shared by the tests below through the central_pg fixture and
 # stopped by central_pg_stop whatever they did. Tests that reset the shared store hold
-# the central_pg lock; the outage test runs a server of its own.
+# the central_pg lock; the outage and TLS tests run servers of their own (tls.sh: ssl=on on
+# TCP 127.0.0.1, `pg_server.sh start STATE --tls CERT KEY`).
 set(ST_CENTRAL_DIR ${CMAKE_SOURCE_DIR}/tests/central)
 set(ST_PG_STATE ${CMAKE_BINARY_DIR}/central_pg.state)
 add_test(NAME central_pg_start COMMAND sh ${ST_CENTRAL_DIR}/pg_server.sh start ${ST_PG_STATE})
@@ -32,7 +33,7 @@ function(st_central_script_tests out prefix station)
 endfunction()
 
 st_central_script_tests(st_central_names central_ $<TARGET_FILE:station> "three_stations:three_stations.sh"
-  "security:security.sh" "kill:faults.sh kill" "outage:faults.sh outage" "bench:bench.sh"
+  "security:security.sh" "tls:tls.sh" "kill:faults.sh kill" "outage:faults.sh outage" "bench:bench.sh"
   "binview_dashboard:binview.sh dashboard" "binview_json:binview.sh json")
 set_tests_properties(${st_central_names} PROPERTIES FIXTURES_REQUIRED central_pg RESOURCE_LOCK central_pg
   TIMEOUT 300 LABELS integration)
