@@ -214,6 +214,8 @@ static inline uint8_t *flash_file_load(const sim_proc *s, int slot, size_t *size
     return buf;
 }
 
+#define FLASH_OUTSIDE_WHAT "outside every region (fill pattern)"
+
 /* What byte a must hold after fw was flashed onto a pre-filled unit: the image's byte
  * inside an image, 0xFF in the rest of the sectors an image touches (erase is per 4 KiB
  * sector), the fill pattern everywhere else. *what names the area for a message. */
@@ -232,15 +234,15 @@ static inline uint8_t flash_expected(const st_fwset *fw, size_t a, const char **
         *what = "erased rest of an image's sector";
         return 0xFF;
     }
-    *what = "outside every region (fill pattern)";
+    *what = FLASH_OUTSIDE_WHAT;
     return sim_pattern_byte((uint32_t)a);
 }
 
-/* The WHOLE of DIR/slotK.flash is what flashing fw must leave on a unit that arrived
- * pre-filled (sim_start's --prefill): every image's landing bytes at its offset, and not
- * one byte changed outside the sectors the images occupy. Reports the first difference
- * of each area and the count of differing bytes. */
-static inline bool flash_has_images(const sim_proc *s, int slot, const st_fwset *fw)
+/* DIR/slotK.flash against flash_expected for fw: the whole flash, or (outside_only) only
+ * the bytes outside the sectors the images occupy. Reports the first difference of each
+ * area and the count of differing bytes. */
+static inline bool flash_matches(const sim_proc *s, int slot, const st_fwset *fw,
+                                 bool outside_only)
 {
     size_t size = 0;
     uint8_t *buf = flash_file_load(s, slot, &size);
@@ -251,7 +253,7 @@ static inline bool flash_has_images(const sim_proc *s, int slot, const st_fwset 
     for (size_t a = 0; a < size; a++) {
         const char *what;
         uint8_t want = flash_expected(fw, a, &what);
-        if (buf[a] == want)
+        if (buf[a] == want || (outside_only && strcmp(what, FLASH_OUTSIDE_WHAT)))
             continue;
         if (bad++ == 0 || what != last_what)
             fprintf(stderr, "slot%d flash differs at 0x%zx (%s): %02x, must be %02x\n", slot, a,
@@ -260,9 +262,17 @@ static inline bool flash_has_images(const sim_proc *s, int slot, const st_fwset 
     }
     if (bad)
         fprintf(stderr, "slot%d: %zu bytes of the %zu-byte flash differ from what the flash "
-                "must leave\n", slot, bad, size);
+                "must %s\n", slot, bad, size, outside_only ? "keep outside the regions" : "leave");
     free(buf);
     return bad == 0;
+}
+
+/* The WHOLE of DIR/slotK.flash is what flashing fw must leave on a unit that arrived
+ * pre-filled (sim_start's --prefill): every image's landing bytes at its offset, and not
+ * one byte changed outside the sectors the images occupy. */
+static inline bool flash_has_images(const sim_proc *s, int slot, const st_fwset *fw)
+{
+    return flash_matches(s, slot, fw, false);
 }
 
 /* Every byte of DIR/slotK.flash outside the sectors fw's images occupy still holds the
@@ -270,24 +280,7 @@ static inline bool flash_has_images(const sim_proc *s, int slot, const st_fwset 
  * half-written, never anything else changed). */
 static inline bool flash_outside_untouched(const sim_proc *s, int slot, const st_fwset *fw)
 {
-    size_t size = 0;
-    uint8_t *buf = flash_file_load(s, slot, &size);
-    if (!buf)
-        return false;
-    size_t bad = 0;
-    for (size_t a = 0; a < size; a++) {
-        const char *what;
-        uint8_t want = flash_expected(fw, a, &what);
-        if (buf[a] == want || strcmp(what, "outside every region (fill pattern)"))
-            continue;
-        if (bad++ == 0)
-            fprintf(stderr, "slot%d flash at 0x%zx is %02x outside every region (pattern %02x)\n",
-                    slot, a, buf[a], want);
-    }
-    if (bad)
-        fprintf(stderr, "slot%d: %zu bytes changed outside the regions\n", slot, bad);
-    free(buf);
-    return bad == 0;
+    return flash_matches(s, slot, fw, true);
 }
 
 /* Bytes [off, off+len) of DIR/slotK.flash still hold the fill pattern (never erased nor

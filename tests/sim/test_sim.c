@@ -829,6 +829,21 @@ static void t_rom_retry(void)
     sim_stop(&s);
 }
 
+/* FLASH_BEGIN for `blocks` 4 KiB blocks at off, then each block as FLASH_DATA: every
+ * reply a success. */
+static bool rom_plain_write(conn *c, const uint8_t *d, uint32_t blocks, uint32_t off)
+{
+    send_words(c, ESP_FLASH_BEGIN, 4, (uint32_t[]){blocks * 0x1000, blocks, 0x1000, off});
+    if (!status_is(reply(c, ESP_FLASH_BEGIN, NULL), 0, 0))
+        return false;
+    for (uint32_t b = 0; b < blocks; b++) {
+        send_data(c, ESP_FLASH_DATA, d + b * 0x1000, 0x1000, b);
+        if (!status_is(reply(c, ESP_FLASH_DATA, NULL), 0, 0))
+            return false;
+    }
+    return true;
+}
+
 /* At high baud the ROM's receive path can lose a frame's end (§14.1, observed 2026-12;
  * fault rx_drop): no reply at all, the ROM waits inside the frame. A lone C0 closes it
  * short (01 07: checksum over stale bytes, seq consumed, nothing written), SYNC answers,
@@ -847,12 +862,7 @@ static void t_rom_lost_frame(void)
     CHECK(reply(&c, ESP_SPI_SET_PARAMS, NULL), "set params");
     static uint8_t u[2 * 0x1000];
     fill_data(u, sizeof u, 9);
-    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){sizeof u, 2, 0x1000, 0x70000});
-    CHECK(status_is(reply(&c, ESP_FLASH_BEGIN, NULL), 0, 0), "flash begin at 115200");
-    for (uint32_t b = 0; b < 2; b++) {
-        send_data(&c, ESP_FLASH_DATA, u + b * 0x1000, 0x1000, b);
-        CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 0, 0), "block %u at 115200", b);
-    }
+    CHECK(rom_plain_write(&c, u, 2, 0x70000), "FLASH_BEGIN and 2 blocks at 115200");
     CHECK(flash_file_equals(&s, 1, 0x70000, u, sizeof u), "115200: no loss");
     send_words(&c, ESP_CHANGE_BAUDRATE, 2, (uint32_t[]){921600, 0});
     CHECK(expect_raw_hex(&c, "C0 01 0F 04 00 07 07 12 20 00 00 00 00 C0 C0 C0", T), "baud");
@@ -872,12 +882,7 @@ static void t_rom_lost_frame(void)
         CHECK(flash_range_is(&s, 0x80000, sizeof u, want_ff, NULL, "erased, nothing written"),
               "the short frame wrote nothing");
     }
-    send_words(&c, ESP_FLASH_BEGIN, 4, (uint32_t[]){sizeof u, 2, 0x1000, 0x80000});
-    CHECK(status_is(reply(&c, ESP_FLASH_BEGIN, NULL), 0, 0), "restart");
-    for (uint32_t b = 0; b < 2; b++) {
-        send_data(&c, ESP_FLASH_DATA, u + b * 0x1000, 0x1000, b);
-        CHECK(status_is(reply(&c, ESP_FLASH_DATA, NULL), 0, 0), "block %u after restart", b);
-    }
+    CHECK(rom_plain_write(&c, u, 2, 0x80000), "the region restarted: FLASH_BEGIN and 2 blocks");
     CHECK(flash_file_equals(&s, 1, 0x80000, u, sizeof u), "exact after two restarts");
     CHECK(flash_range_is(&s, 0x82000, 0x1000, want_pattern, NULL, "after"), "nothing past it");
     conn_close(&c);
