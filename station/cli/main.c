@@ -18,6 +18,7 @@ int st_cli_stats(int argc, char **argv);
 int st_cli_demo(int argc, char **argv);
 int st_cli_provision_preview(int argc, char **argv);
 int st_cli_central(int argc, char **argv);
+int st_cli_layout(int argc, char **argv);
 /* No arguments: the demo when no ESP bridge is attached and a terminal is (cli_demo.c);
  * -1 otherwise (then the usage is shown). */
 int st_cli_bare(void);
@@ -34,6 +35,7 @@ static const struct {
     {"export", st_cli_export, "attempts as CSV or JSON lines (--since, --until, -o FILE)"},
     {"stats", st_cli_stats, "yield, failure classes by bridge chip, units per hour"},
     {"central", st_cli_central, "the factory's central store: init, sync (ship the backlog), status"},
+    {"layout", st_cli_layout, "learn the line layout file: plug a unit into each fixture position (learn)"},
     {"demo", st_cli_demo, "the line on simulated units, with the dashboard (no hardware)"},
     {"provision-preview", st_cli_provision_preview,
      "one unit's NVS entries and partition image, without a unit (--profile, --mac)"},

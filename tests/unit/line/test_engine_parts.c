@@ -12,6 +12,7 @@
 
 #include "discovery.h"
 #include "events.h"
+#include "layout_learn.h"
 #include "retry_policy.h"
 
 static const int ladder[] = {1500000, 921600, 460800, 115200};
@@ -544,6 +545,80 @@ static void test_layout_slots(const char *tmp)
     st_events_free(ev);
 }
 
+/* `station layout learn`'s walk: the positions, and what each plugged place does. */
+static void test_layout_learn(void)
+{
+    st_err err;
+    st_learn_pos pos[ST_LAYOUT_MAX];
+    int n;
+    CHECK_EQ_INT(st_learn_grid("A..D", "1..8", pos, &n, &err), 0);
+    CHECK_EQ_INT(n, 32);
+    CHECK(pos[8].row == 1 && pos[8].col == 0); /* row by row: the 9th is B1 */
+    CHECK_EQ_INT(st_learn_grid("b-c", "3", pos, &n, &err), 0);
+    CHECK(n == 2 && pos[0].row == 1 && pos[1].row == 2 && pos[1].col == 2);
+    CHECK_EQ_INT(st_learn_grid("A..E", "1..8", pos, &n, &err), -1);
+    CHECK_CONTAINS(err.msg, "--rows 'A..E'");
+    CHECK_EQ_INT(st_learn_grid("A", "0..2", pos, &n, &err), -1);
+    CHECK_CONTAINS(err.msg, "--cols '0..2'");
+    CHECK_EQ_INT(st_learn_grid("D..A", "1", pos, &n, &err), -1);
+    CHECK_EQ_INT(st_learn_list("B2, a1,C8", pos, &n, &err), 0);
+    CHECK(n == 3 && pos[0].row == 1 && pos[1].row == 0 && pos[2].col == 7);
+    CHECK_EQ_INT(st_learn_list("A1,A1", pos, &n, &err), -1);
+    CHECK_CONTAINS(err.msg, "A1 is given twice");
+    CHECK_EQ_INT(st_learn_list(" , ", pos, &n, &err), -1);
+
+    /* old file: A1 slot9 "LEFT", A2 slot1, A3 slot5, C3 slot7 "KEEP"; walk A1, A2, A3 */
+    static st_layout old;
+    memset(&old, 0, sizeof old);
+    st_layout_set(&old, 0, 0, "slot9", "LEFT");
+    st_layout_set(&old, 0, 1, "slot1", NULL);
+    st_layout_set(&old, 0, 2, "/dev/serial/by-path/slot5", NULL);
+    st_layout_set(&old, 2, 2, "slot7", "KEEP");
+    CHECK_EQ_INT(st_learn_list("A1,A2,A3", pos, &n, &err), 0);
+    static st_learn l;
+    st_learn_start(&l, &old, pos, n);
+    char cur[4], taken[4] = "", note[128];
+    st_learn_current(&l, cur);
+    CHECK_STR(cur, "A1");
+    CHECK_STR(st_learn_current_label(&l), "LEFT");
+    CHECK_EQ_INT(st_learn_assign(&l, "slot7", taken), -1); /* C3's, not walked */
+    CHECK_STR(taken, "C3");
+    /* A3's old place, A3 still to come: taken here, A3 then needs its own */
+    CHECK_EQ_INT(st_learn_assign(&l, "/dev/serial/by-path/slot5", taken), 0);
+    st_learn_current(&l, cur);
+    CHECK_STR(cur, "A2");
+    CHECK_EQ_INT(st_learn_assign(&l, "slot5", taken), -1); /* A1 has it now */
+    CHECK_STR(taken, "A1");
+    st_learn_skip(&l, note, sizeof note);
+    CHECK_STR(note, "keeps slot1 from the file");
+    CHECK_EQ_INT(st_learn_assign(&l, "slot1", taken), -1); /* A2 was skipped: decided */
+    CHECK_STR(taken, "A2");
+    st_learn_skip(&l, note, sizeof note);
+    CHECK_STR(note, "left out (its place in the file went to A1)");
+    CHECK(st_learn_done(&l));
+    CHECK_EQ_INT(l.n_learned, 1);
+    CHECK_EQ_INT(l.L.n, 3);
+    const st_layout_place *p = st_layout_at(&l.L, 0, 0);
+    CHECK(p && !strcmp(p->place, "slot5") && !strcmp(p->label, "LEFT"));
+    p = st_layout_at(&l.L, 0, 1);
+    CHECK(p && !strcmp(p->place, "slot1"));
+    CHECK(st_layout_at(&l.L, 0, 2) == NULL);
+    p = st_layout_at(&l.L, 2, 2);
+    CHECK(p && !strcmp(p->place, "slot7") && !strcmp(p->label, "KEEP"));
+    CHECK_EQ_INT(st_learn_assign(&l, "slot3", taken), -1); /* done: nothing asked */
+
+    /* no old file; the same place twice is refused; q keeps the rest unasked */
+    CHECK_EQ_INT(st_learn_grid("A", "1..3", pos, &n, &err), 0);
+    st_learn_start(&l, NULL, pos, n);
+    CHECK_STR(st_learn_current_label(&l), "A1");
+    CHECK_EQ_INT(st_learn_assign(&l, "slot2", taken), 0);
+    CHECK_EQ_INT(st_learn_assign(&l, "slot2", taken), -1);
+    CHECK_STR(taken, "A1");
+    st_learn_finish(&l);
+    CHECK(st_learn_done(&l));
+    CHECK_EQ_INT(l.L.n, 1);
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/st-engparts-XXXXXX";
@@ -556,6 +631,7 @@ int main(void)
     test_events();
     test_slot_recycling();
     test_layout_slots(tmp);
+    test_layout_learn();
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd) != 0)
