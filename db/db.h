@@ -33,7 +33,7 @@
 
 #include "err.h"
 
-#define ST_DB_SCHEMA_VERSION 12 /* what this build creates / migrates to */
+#define ST_DB_SCHEMA_VERSION 13 /* what this build creates / migrates to */
 #define ST_DB_FLASH_STATUS_KNOWN (1u << 24)
 #define ST_DB_MAX_IMAGES 16
 
@@ -133,6 +133,11 @@ typedef struct st_db_attempt {
     bool mac_crc_bad;           /* the eFuse MAC failed its CRC: the MAC may be misread */
     st_db_hook hook;            /* the on-result command given this attempt's result, when it
                                  * failed (hook.result ""); written by st_db_attempt_hook */
+    /* A repair-bench action other than a flash: "identify", "read", "erase", "unprotect";
+     * "" = a flash (rows before schema 13 too). Set at begin. Such an attempt neither
+     * bins nor resolves the unit, and statistics leave it out. */
+    char action[16];
+    char action_detail[320];    /* what the action did (set at finish) */
 } st_db_attempt;
 
 typedef struct st_db_unit {

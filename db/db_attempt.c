@@ -127,6 +127,8 @@ static void bind_attempt(sqlite3_stmt *s, const st_db_attempt *a, const char *ma
         db_bind_i64(s, ":run_offset_ms", a->run_offset_ms);
     db_bind_i64(s, ":blocks_repaired", a->blocks_repaired);
     db_bind_i64(s, ":mac_crc_bad", a->mac_crc_bad);
+    db_bind_text(s, ":action", a->action);
+    db_bind_text(s, ":action_detail", a->action_detail);
 }
 
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
@@ -182,6 +184,8 @@ void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a)
     a->hook.duration_ms = sqlite3_column_int64(s, c++);
     db_col_text(s, c++, a->hook.command, sizeof a->hook.command);
     db_col_text(s, c++, a->hook.stderr_head, sizeof a->hook.stderr_head);
+    db_col_text(s, c++, a->action, sizeof a->action);
+    db_col_text(s, c++, a->action_detail, sizeof a->action_detail);
 }
 
 /* ---- units ---------------------------------------------------------------------------- */
@@ -304,6 +308,8 @@ static int attempt_settle(st_db *db, const st_db_attempt *a, const char *mac, bo
     /* the row as stored carries the MAC set_unit recorded when a lacks it */
     if (!mac[0] && stored.mac[0] && db_unit_touch(db, stored.mac, NULL, a->ended_ms, err) < 0)
         return -1;
+    if (stored.action[0])
+        return 0; /* identify, read, erase, unprotect: no flash, no verdict on the unit */
     if (a->outcome == ST_DB_PASS)
         return db_bin_resolve_for_pass(db, &stored, err);
     return bin_on_fail ? db_bin_record_attempt(db, &stored, err) : 0;
@@ -366,13 +372,13 @@ int st_db_attempt_begin(st_db *db, st_db_attempt *a, st_err *err)
                " bridge_serial, chip, package, description, rev_major, rev_minor, flash_id, flash_size,"
                " flash_status, profile, images, baud, bytes_raw, bytes_compressed, connect_ms, stub_ms, write_ms,"
                " verify_ms, total_ms, try_no, outcome, fclass, phase, status, detail, hint, host,"
-               " operator, station_version, started_ms, ended_ms, run_started_ms, run_offset_ms)"
+               " operator, station_version, started_ms, ended_ms, run_started_ms, run_offset_ms, action)"
                " VALUES (:mac, :slot_name, :slot, :port, :bridge, :bridge_vid, :bridge_pid, :bridge_serial,"
                " :chip, :package, :description, :rev_major, :rev_minor, :flash_id, :flash_size,"
                " :flash_status, :profile,"
                " :images, :baud, :bytes_raw, :bytes_compressed, :connect_ms, :stub_ms, :write_ms,"
                " :verify_ms, :total_ms, :try_no, 'in_progress', :fclass, :phase, :status, :detail, :hint,"
-               " :host, :operator, :station_version, :started_ms, NULL, :run_started_ms, :run_offset_ms)",
+               " :host, :operator, :station_version, :started_ms, NULL, :run_started_ms, :run_offset_ms, :action)",
         .images = true,
     };
     char mac[18];
@@ -439,7 +445,8 @@ int st_db_attempt_finish(st_db *db, st_db_attempt *a, bool bin_on_fail, st_err *
                " duration_ms = :duration_ms,"
                " run_started_ms = COALESCE(:run_started_ms, run_started_ms),"
                " run_offset_ms = COALESCE(:run_offset_ms, run_offset_ms),"
-               " blocks_repaired = :blocks_repaired, mac_crc_bad = :mac_crc_bad"
+               " blocks_repaired = :blocks_repaired, mac_crc_bad = :mac_crc_bad,"
+               " action_detail = :action_detail"
                " WHERE id = :id AND outcome = 'in_progress'",
         .images = true,
         .settle = true,
@@ -588,7 +595,7 @@ int db_recover(st_db *db, st_err *err)
         db_bind_i64(u, ":id", ids[i]);
         st_db_attempt a;
         if (db_step_write(db, u, err) < 0 || st_db_attempt_get(db, ids[i], &a, err) < 0 ||
-            db_bin_record_attempt(db, &a, err) < 0)
+            (!a.action[0] && db_bin_record_attempt(db, &a, err) < 0))
             goto rollback;
     }
     sqlite3_finalize(u);

@@ -132,7 +132,7 @@ typedef struct {
     char imgs[ST_DB_MAX_IMAGES * 80];
 } row_bufs;
 
-#define MAX_FIELDS 60 /* an attempt has 53, plus "kind" */
+#define MAX_FIELDS 60 /* an attempt has 55, plus "kind" */
 
 /* A record's field list: rec is an st_db_attempt or an st_db_bin_entry. */
 typedef int (*fields_fn)(const void *rec, const char *kind, fld *fl, row_bufs *rb);
@@ -238,6 +238,8 @@ static int attempt_fields(const void *rec, const char *kind, fld *fl, row_bufs *
         F("hook_ms", K_INT_NZ, .i = 0);
     F("hook_command", K_STR, .s = a->hook.command);
     F("hook_stderr", K_STR, .s = a->hook.stderr_head);
+    F("action", K_STR, .s = *a->action ? a->action : "flash");
+    F("action_detail", K_STR, .s = a->action_detail);
     return n;
 }
 

@@ -165,7 +165,7 @@ void db_bind_failure(sqlite3_stmt *s, st_fclass fc, st_phase ph, const uint8_t *
     DB_FAILURE_COLS ", host, operator, started_ms, ended_ms, serial, provision, boot, "         \
                     "boot_captured, boot_console, duration_ms, run_started_ms, run_offset_ms, " \
                     "blocks_repaired, mac_crc_bad, flash_status, station_version, hook_result, " \
-                    "hook_exit, hook_signal, hook_ms, hook_command, hook_stderr"
+                    "hook_exit, hook_signal, hook_ms, hook_command, hook_stderr, action, action_detail"
 void db_row_attempt(sqlite3_stmt *s, st_db_attempt *a);
 #define DB_BIN_COLS                                                                            \
     DB_PLACE_COLS ", " DB_FAILURE_COLS ", attempts, first_fail_ms, last_fail_ms, "             \

@@ -191,6 +191,15 @@ static const db_migration migrations[] = {
      "ALTER TABLE attempts ADD COLUMN hook_ms INTEGER;"
      "ALTER TABLE attempts ADD COLUMN hook_command TEXT;"
      "ALTER TABLE attempts ADD COLUMN hook_stderr TEXT;"},
+
+    /* The repair bench's commands besides flash (station identify, read, erase,
+     * unprotect) are recorded as attempts of their own action: NULL is a flash (every
+     * older row), and what the action did ("read 0x0+0x400000 to backup.bin, MD5 ...").
+     * Statistics and the retry bin count flashes only. */
+    {13, "repair-bench actions",
+     "ALTER TABLE attempts ADD COLUMN action TEXT"
+     " CHECK (action IN ('identify', 'read', 'erase', 'unprotect'));"
+     "ALTER TABLE attempts ADD COLUMN action_detail TEXT;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_DB_SCHEMA_VERSION,

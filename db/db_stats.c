@@ -7,7 +7,8 @@
 
 #include <string.h>
 
-#define DB_IN_RANGE "started_ms >= :from AND started_ms < :to"
+/* flashes only: the repair bench's other actions (schema 13) are no yield */
+#define DB_IN_RANGE "action IS NULL AND started_ms >= :from AND started_ms < :to"
 #define DB_FINISHED_IN_RANGE "outcome <> 'in_progress' AND " DB_IN_RANGE
 
 /* The bridge an attempt went through, as the figures name it: its name, else its VID:PID,

@@ -218,8 +218,11 @@ static void attempt_line(const st_db_attempt *a, char *buf, size_t cap)
         ADD("  %s", a->description);
     if (a->flash_id)
         ADD("  flash 0x%06x", a->flash_id);
-    ADD("  profile %s  %d baud", a->profile, a->baud);
-    if (a->outcome == ST_DB_PASS)
+    if (*a->action) /* a repair-bench action, not a flash: what it did */
+        ADD("  %s%s%s", a->action, *a->action_detail ? ": " : "", a->action_detail);
+    if (*a->profile || !*a->action)
+        ADD("  profile %s  %d baud", a->profile, a->baud);
+    if (a->outcome == ST_DB_PASS && !*a->action)
         ADD("  %llu bytes in %.2f s", (unsigned long long)a->bytes_raw, a->total_ms / 1000.0);
     if (a->blocks_repaired > 0)
         ADD("  %d block%s repaired on the link", a->blocks_repaired, a->blocks_repaired == 1 ? "" : "s");

@@ -101,9 +101,10 @@ static void fill_start(st_rec_op *op, const st_fwref *fw, const st_bench_cfg *cf
     st_bench_slot_name(cfg->port, a->slot, sizeof a->slot);
     a->slot_no = 0;
     snprintf(a->port, sizeof a->port, "%s", cfg->port);
-    st_fwref_describe(fw, a);
+    if (fw)
+        st_fwref_describe(fw, a);
     a->try_no = 1;
-    a->baud = o->baud ? o->baud : (fw->fw.prof.n_bauds ? fw->fw.prof.bauds[0] : 115200);
+    a->baud = o->baud ? o->baud : (fw && fw->fw.prof.n_bauds ? fw->fw.prof.bauds[0] : 115200);
     a->no_stub = o->no_stub;
     snprintf(a->operator_name, sizeof a->operator_name, "%s", cfg->operator_name ? cfg->operator_name : "");
     snprintf(a->host, sizeof a->host, "%s", cfg->host ? cfg->host : "");
@@ -111,6 +112,44 @@ static void fill_start(st_rec_op *op, const st_fwref *fw, const st_bench_cfg *cf
     a->started = a->run_started = st_wall_now();
     a->run_offset = 0;
     a->outcome = ST_OUT_RUNNING;
+}
+
+/* The start record: refused (res->refused) when it cannot be written. */
+static int begin_record(st_db *db, st_rec_op *op, st_bench_result *res)
+{
+    op->kind = ST_REC_BEGIN;
+    st_db_attempt d;
+    if (st_record_write(db, op, &d, &res->rec_err) < 0) {
+        res->refused = true;
+        return -1;
+    }
+    op->a.id = res->attempt_id = d.id;
+    return 0;
+}
+
+/* The end record: outcome from rc and err, the report, the bridge. */
+static void record_end(st_db *db, st_rec_op *op, int rc, const st_err *err,
+                       const st_flash_report *rep, double t0, bool bin_on_fail,
+                       st_bench_result *res)
+{
+    st_rec_attempt *a = &op->a;
+    a->ended = st_wall_now();
+    a->duration = st_now() - t0;
+    a->outcome = rc == 0 ? ST_OUT_PASS : err->fclass == ST_FC_INTERRUPTED ? ST_OUT_INTERRUPTED : ST_OUT_FAIL;
+    a->bin_on_fail = bin_on_fail; /* a flash: one try, a failure goes to (or stays in) the bin */
+    a->rep = *rep;
+    if (rc != 0)
+        a->err = *err;
+    if (rep->baud)
+        a->baud = rep->baud;
+    snprintf(a->bridge, sizeof a->bridge, "%s", rep->port.bridge);
+    snprintf(a->usb_serial, sizeof a->usb_serial, "%s", rep->port.serial);
+    a->vid = rep->port.vid;
+    a->pid = rep->port.pid;
+    if (db) {
+        op->kind = ST_REC_END;
+        res->end_recorded = st_record_write(db, op, NULL, &res->rec_err) == 0;
+    }
 }
 
 int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const st_flash_opts *o,
@@ -127,15 +166,9 @@ int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const
     double t0 = st_now();
     fill_start(op, fw, cfg, o);
     /* No record, no flashing. */
-    if (db) {
-        op->kind = ST_REC_BEGIN;
-        st_db_attempt d;
-        if (st_record_write(db, op, &d, &res->rec_err) < 0) {
-            res->refused = true;
-            free(op);
-            return -1;
-        }
-        op->a.id = res->attempt_id = d.id;
+    if (db && begin_record(db, op, res) < 0) {
+        free(op);
+        return -1;
     }
 
     bench_ctx b = {.db = db, .fw = fw, .cfg = cfg, .user_opts = o, .rep = rep, .op = op};
@@ -151,24 +184,44 @@ int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const
     if (rc != 0)
         res->err = err;
 
-    st_rec_attempt *a = &op->a;
-    a->ended = st_wall_now();
-    a->duration = st_now() - t0;
-    a->outcome = rc == 0 ? ST_OUT_PASS : err.fclass == ST_FC_INTERRUPTED ? ST_OUT_INTERRUPTED : ST_OUT_FAIL;
-    a->bin_on_fail = true; /* one try: a failure goes to (or stays in) the retry bin */
-    a->rep = *rep;
-    if (rc != 0)
-        a->err = err;
-    if (rep->baud)
-        a->baud = rep->baud;
-    snprintf(a->bridge, sizeof a->bridge, "%s", rep->port.bridge);
-    snprintf(a->usb_serial, sizeof a->usb_serial, "%s", rep->port.serial);
-    a->vid = rep->port.vid;
-    a->pid = rep->port.pid;
-    if (db) {
-        op->kind = ST_REC_END;
-        res->end_recorded = st_record_write(db, op, NULL, &res->rec_err) == 0;
+    record_end(db, op, rc, &err, rep, t0, true, res);
+    free(op);
+    return res->verified && (!db || res->end_recorded) ? 0 : -1;
+}
+
+int st_bench_action(st_db *db, const char *action, const st_fwref *fw, const st_bench_cfg *cfg,
+                    const st_flash_opts *o, st_bench_action_fn fn, void *user,
+                    st_flash_report *rep, char *did, size_t cap, st_bench_result *res)
+{
+    memset(res, 0, sizeof *res);
+    memset(rep, 0, sizeof *rep);
+    did[0] = 0;
+    st_rec_op *op = calloc(1, sizeof *op);
+    if (!op) {
+        st_err_set(&res->rec_err, ST_E_NOMEM, ST_PH_DB, "out of memory for the record");
+        res->refused = true;
+        return -1;
     }
+    double t0 = st_now();
+    fill_start(op, fw, cfg, o);
+    snprintf(op->a.action, sizeof op->a.action, "%s", action);
+    if (db && begin_record(db, op, res) < 0) {
+        free(op);
+        return -1;
+    }
+    bench_ctx b = {.db = db, .fw = fw, .cfg = cfg, .user_opts = o, .rep = rep, .op = op};
+    st_flash_opts fo = *o;
+    fo.progress = on_progress;
+    fo.log = on_log;
+    fo.user = &b;
+    st_err err;
+    st_err_clear(&err);
+    int rc = fn(user, &fo, rep, did, cap, &err);
+    res->verified = rc == 0;
+    if (rc != 0)
+        res->err = err;
+    snprintf(op->a.action_detail, sizeof op->a.action_detail, "%s", did);
+    record_end(db, op, rc, &err, rep, t0, false, res);
     free(op);
     return res->verified && (!db || res->end_recorded) ? 0 : -1;
 }

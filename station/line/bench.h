@@ -43,4 +43,21 @@ void st_bench_slot_name(const char *port, char *out, size_t cap);
 int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const st_flash_opts *o,
                    st_flash_report *rep, st_bench_result *res);
 
+/* A repair-bench action other than a flash (identify, read, erase, unprotect): the
+ * unit work, run by st_bench_action with o (its progress wrapped so that the unit's
+ * identity is recorded once detect read it). Writes what it did into did (cap bytes,
+ * recorded as the attempt's action detail, also on a failure as far as it got). */
+typedef int (*st_bench_action_fn)(void *user, const st_flash_opts *o, st_flash_report *rep,
+                                  char *did, size_t cap, st_err *err);
+
+/* Run fn on the unit at cfg->port, recorded like st_bench_flash (start record before the
+ * unit is touched: no record, no action; identity; end record) as an attempt of kind
+ * action ("identify", "read", "erase", "unprotect"). fw may be NULL (no profile: none
+ * recorded). Such an attempt neither bins nor resolves the unit (db.h). Returns 0 when fn
+ * succeeded and (db NULL or) the end record committed; -1 otherwise, *res saying which
+ * (res->verified: fn succeeded). */
+int st_bench_action(st_db *db, const char *action, const st_fwref *fw, const st_bench_cfg *cfg,
+                    const st_flash_opts *o, st_bench_action_fn fn, void *user,
+                    st_flash_report *rep, char *did, size_t cap, st_bench_result *res);
+
 #endif

@@ -147,6 +147,9 @@ typedef struct st_rec_attempt {
     bool new_serial;             /* SERIAL: replace the unit's serial (--new-serial) */
     char serial[64];             /* END: the serial the unit got ("" none) */
     char provision[512];         /* END: provisioned values (secrets as sha256:...) */
+    char action[16];             /* BEGIN: a repair-bench action other than a flash
+                                  * ("identify", "read", "erase", "unprotect"); "" flash */
+    char action_detail[320];     /* END: what the action did */
 } st_rec_attempt;
 
 /* Fill e->unit (and has_unit) from a try's record: identity, report, error. */

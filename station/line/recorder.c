@@ -69,6 +69,8 @@ static void to_db(const st_rec_attempt *a, st_db_attempt *d)
         st_db_attempt_set_err(d, &a->err);
     snprintf(d->serial, sizeof d->serial, "%s", a->serial);
     snprintf(d->provision, sizeof d->provision, "%s", a->provision);
+    snprintf(d->action, sizeof d->action, "%s", a->action);
+    snprintf(d->action_detail, sizeof d->action_detail, "%s", a->action_detail);
     const st_boot_result *b = &a->rep.boot;
     if (b->checked && (b->passed || a->err.fclass == ST_FC_NO_BOOT)) {
         snprintf(d->boot, sizeof d->boot, "%s", b->passed ? "pass" : "no_boot");

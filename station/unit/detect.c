@@ -149,6 +149,8 @@ int st_detect_chip(st_loader *l, int host_baud, st_chip_info *ci, st_err *err)
         st_cmd_read_reg(l, ESP32_UART_CLKDIV, &clkdiv, err) < 0)
         return -1;
     st_chip_describe(ef, date, ci);
+    memcpy(ci->efuse, ef, sizeof ci->efuse);
+    ci->efuse_known = true;
     ci->xtal_mhz = st_xtal_mhz(clkdiv, host_baud);
     return 0;
 }

@@ -313,11 +313,12 @@ static void case_who(void)
     CHECK_EQ_INT(rows, 6);
     free(out);
     /* and in CSV, after the columns of before (new columns go last: schema v12's on-result
-     * failure columns follow it) */
+     * failure columns and v13's repair-bench action columns follow it) */
     const char *c[] = {"export", "--csv", "--db", g_db, NULL};
     CHECK_EQ_INT(run(c, &out, NULL), 0);
     const char *eol = strstr(out, "\r\n");
-    static const char tail[] = ",station_version,hook_result,hook_exit,hook_signal,hook_ms,hook_command,hook_stderr";
+    static const char tail[] = ",station_version,hook_result,hook_exit,hook_signal,hook_ms,hook_command,hook_stderr,"
+                               "action,action_detail";
     CHECK(eol && eol - out > (ptrdiff_t)strlen(tail) && !strncmp(eol - strlen(tail), tail, strlen(tail)));
     free(out);
 }

@@ -764,7 +764,7 @@ static void case_commands(void)
     CHECK_CONTAINS(csv, ",ended,slot_name,serial,provision,boot,boot_captured,boot_console,"
                         "duration_ms,run_started,run_offset_ms,blocks_repaired,mac_crc_bad,flash_status,"
                         "station_version,hook_result,hook_exit,hook_signal,hook_ms,hook_command,"
-                        "hook_stderr\r\n");
+                        "hook_stderr,action,action_detail\r\n");
     CHECK_CONTAINS(csv, ",slot1,");
     CHECK_CONTAINS(csv, ",slot3,");
     free(csv);

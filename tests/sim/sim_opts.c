@@ -106,6 +106,31 @@ int opts_apply(sim_unit_opts *o, const char *kv, char *err, size_t errlen)
         if (*end || (x != 40 && x != 26))
             goto bad;
         o->xtal_mhz = (int)x;
+    } else if (!strcmp(key, "crypt_cnt")) {
+        long x = strtol(v, &end, 0);
+        if (*end || x < 0 || x > 0x7F)
+            goto bad;
+        o->crypt_cnt = (int)x;
+    } else if (!strcmp(key, "secure_boot")) {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+            goto bad;
+        o->secure_boot = *v == '1';
+    } else if (!strcmp(key, "jtag")) {
+        if (!strcmp(v, "disabled"))
+            o->jtag_disabled = 1;
+        else if (!strcmp(v, "enabled"))
+            o->jtag_disabled = 0;
+        else
+            goto bad;
+    } else if (!strcmp(key, "coding")) {
+        if (!strcmp(v, "none"))
+            o->coding = 0;
+        else if (!strcmp(v, "3/4"))
+            o->coding = 1;
+        else if (!strcmp(v, "repeat"))
+            o->coding = 2;
+        else
+            goto bad;
     } else if (!strcmp(key, "serial")) {
         if (strlen(v) >= sizeof o->serial || strpbrk(v, " \t\r\n"))
             goto bad;

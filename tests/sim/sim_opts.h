@@ -1,5 +1,5 @@
 /* sim_opts.h - the identity and faults of one virtual unit, set by --unit-opt K:KEY=VALUE
- * or a scenario line (keys: mac pkg rev flash flash_id bridge xtal serial timing fill fault). */
+ * or a scenario line (keys: mac pkg rev flash flash_id bridge xtal crypt_cnt secure_boot jtag coding serial timing fill fault). */
 #ifndef SIM_OPTS_H
 #define SIM_OPTS_H
 
@@ -20,6 +20,9 @@ typedef struct sim_unit_opts {
     uint32_t flash_id;    /* JEDEC RDID value (mfr | type<<8 | capacity<<16); 0 = from size */
     int bridge;           /* enum sim_bridge */
     int xtal_mhz;         /* 40 or 26 */
+    /* eFuse security state (BLK0): FLASH_CRYPT_CNT (word 0 [26:20]), ABS_DONE_0 secure
+     * boot (word 6 b4), JTAG_DISABLE (word 6 b6), coding scheme (word 6 [1:0]) */
+    int crypt_cnt, secure_boot, jtag_disabled, coding;
     char serial[32];      /* USB serial; "" = SIM<slot><seq> */
     const sim_flash_timing *timing; /* flash timing preset (--realism) */
     int fill_pattern;     /* fill=pattern: flash arrives holding sim_pattern_byte, not erased */

@@ -36,6 +36,9 @@ uint32_t regs_efuse_word(const sim_unit_opts *o, int n)
     /* revision bits: c = (APB.b31<<2)|(w5.b20<<1)|w3.b15 maps {0:0,1:1,3:2,7:3} */
     int b0 = rev >= 1, b1 = rev >= 2;
     switch (n) {
+    case 0:
+        /* [26:20] FLASH_CRYPT_CNT (odd popcount: encryption on) */
+        return (uint32_t)(o->crypt_cnt & 0x7F) << 20;
     case 1:
         return (uint32_t)m[2] << 24 | (uint32_t)m[3] << 16 | (uint32_t)m[4] << 8 | m[5];
     case 2:
@@ -54,7 +57,10 @@ uint32_t regs_efuse_word(const sim_unit_opts *o, int n)
     case 5:
         return (uint32_t)b1 << 20 | (uint32_t)(o->rev_minor & 3) << 24;
     case 6:
-        return 0; /* coding scheme None, no secure boot, download encryption allowed */
+        /* [1:0] coding scheme, b4 ABS_DONE_0 (secure boot v1), b6 JTAG_DISABLE; download
+         * encryption allowed (b7 clear) */
+        return (uint32_t)(o->coding & 3) | (uint32_t)(o->secure_boot ? 1u << 4 : 0) |
+               (uint32_t)(o->jtag_disabled ? 1u << 6 : 0);
     default:
         return 0;
     }

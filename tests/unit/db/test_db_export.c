@@ -123,7 +123,7 @@ static void test_csv(st_db *db)
     int n1 = csv_record(&p, r1, 64);
     int n2 = csv_record(&p, r2, 64);
     int n3 = csv_record(&p, r3, 64);
-    CHECK_EQ_INT(nh, 53);
+    CHECK_EQ_INT(nh, 55);
     /* new columns go last: positional readers keep working */
     CHECK_STR(hdr[34], "slot_name");
     CHECK_STR(hdr[35], "serial");
@@ -137,6 +137,8 @@ static void test_csv(st_db *db)
     CHECK_STR(hdr[46], "station_version");
     CHECK_STR(hdr[47], "hook_result");
     CHECK_STR(hdr[52], "hook_stderr");
+    CHECK_STR(hdr[53], "action");
+    CHECK_STR(hdr[54], "action_detail");
     CHECK_EQ_INT(n1, nh);
     CHECK_EQ_INT(n2, nh);
     CHECK_EQ_INT(n3, 0); /* the next day's attempt is outside [from, to) */
@@ -308,7 +310,7 @@ static void test_write_one(st_db *db)
     char *hdr[64], *row[64], *bh[64], *more[64];
     int nh = csv_record(&p, hdr, 64), nr = csv_record(&p, row, 64), nb = csv_record(&p, bh, 64);
     CHECK_EQ_INT(csv_record(&p, more, 64), 0);
-    CHECK_EQ_INT(nh, 53);
+    CHECK_EQ_INT(nh, 55);
     CHECK_EQ_INT(nr, nh);
     if (nr == nh) {
         CHECK_STR(field(hdr, row, nh, "mac"), "24:0a:c4:01:02:03");
