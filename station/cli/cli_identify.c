@@ -17,8 +17,8 @@
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: " PROG " --port PATH [--json] [--db PATH | --no-record] [--operator NAME]\n"
-                 "                        [--no-reset]\n"
+    fprintf(out, "usage: " PROG " --port PATH [--json] [--db PATH | --no-record]\n"
+                 "                        [--operator NAME] [--no-reset]\n"
                  "  what the unit is, read through the ROM loader; nothing on it changes\n"
                  "  --json          one JSON object on stdout instead of the text\n" ST_CLI_REPAIR_USAGE);
     return out == stdout ? 0 : 2;

@@ -3,6 +3,7 @@
  * before the unit is touched, --no-record says loudly that nothing is recorded. */
 #include "cli_repair.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,24 @@ int st_cli_repair_run(st_cli_repair *r, st_bench_action_fn fn, void *user, st_fl
     if (!r->db)
         fprintf(stderr, "%s: NOT RECORDED (--no-record)\n", r->prog);
     return res->verified ? 0 : 1;
+}
+
+int st_cli_repair_u32(const st_cli_repair *r, const char *what, const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    unsigned long long mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1024 * 1024, end++;
+    if (errno || end == s || *end || *s == '-' || v * mul > 0xFFFFFFFFull) {
+        fprintf(stderr, "%s: bad %s '%s' (a number: 0x10000, 65536, 64K, 4M)\n", r->prog, what, s);
+        return -1;
+    }
+    *out = (uint32_t)(v * mul);
+    return 0;
 }
 
 void st_cli_repair_done(st_cli_repair *r)

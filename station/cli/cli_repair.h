@@ -27,14 +27,15 @@
         {"help", no_argument, 0, 'h'}
 
 #define ST_CLI_REPAIR_USAGE                                                                    \
-    "  --port          serial device, pseudo-terminal, socket://HOST:PORT or rfc2217://HOST:PORT\n" \
+    "  --port          serial device, pseudo-terminal, socket://HOST:PORT or\n"             \
+    "                  rfc2217://HOST:PORT\n"                                              \
     "  --profile       profile name or file: its flasher stub and baud ladder\n"              \
     "  --profiles-dir  ':'-separated directories to look for NAME.ini\n"                       \
     "  --baud          baud rate for the stub (default: the profile's first rate)\n"          \
     "  --no-reset      do not toggle DTR/RTS (unit already in download mode)\n"               \
     "  --db            record store (default $STATION_DB, else\n"                              \
-    "                  ~/.local/share/flashstation/station.db); without a writable store\n"   \
-    "                  the unit is not touched\n"                                              \
+    "                  ~/.local/share/flashstation/station.db); without a writable\n"      \
+    "                  store the unit is not touched\n"                                        \
     "  --no-record     bench experiment: WITHOUT any record (said loudly)\n"                   \
     "  --operator      recorded with the attempt (default: the login name)\n"
 
@@ -59,6 +60,9 @@ int st_cli_repair_setup(st_cli_repair *r, bool need_stub);
  * recorded, 1 the unit work failed, 3 records. */
 int st_cli_repair_run(st_cli_repair *r, st_bench_action_fn fn, void *user, st_flash_report *rep,
                       char *did, size_t cap, st_bench_result *res);
+/* A flash offset or size: decimal or 0x hex, optionally K or M (KiB, MiB). 0, or -1 with
+ * an error naming what (printed). */
+int st_cli_repair_u32(const st_cli_repair *r, const char *what, const char *s, uint32_t *out);
 /* Close the store, free the profile. */
 void st_cli_repair_done(st_cli_repair *r);
 /* The stop flag (SIGINT/SIGTERM) the commands' o.abort points at. */

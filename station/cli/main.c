@@ -20,6 +20,9 @@ int st_cli_provision_preview(int argc, char **argv);
 int st_cli_central(int argc, char **argv);
 int st_cli_layout(int argc, char **argv);
 int st_cli_identify(int argc, char **argv);
+int st_cli_read(int argc, char **argv);
+int st_cli_erase(int argc, char **argv);
+int st_cli_unprotect(int argc, char **argv);
 /* No arguments: the demo when no ESP bridge is attached and a terminal is (cli_demo.c);
  * -1 otherwise (then the usage is shown). */
 int st_cli_bare(void);
@@ -30,7 +33,10 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"flash", st_cli_flash, "flash one unit and verify it (--port PATH --profile NAME)"},
-    {"identify", st_cli_identify, "what a unit is: chip, MAC, flash, eFuse security (--port PATH)"},
+    {"identify", st_cli_identify, "what a unit is: chip, MAC, flash, eFuse (--port PATH)"},
+    {"read", st_cli_read, "back up a unit's flash, MD5-checked (--port, --all, -o FILE)"},
+    {"erase", st_cli_erase, "erase flash, checked erased (--port, --region O S | --all)"},
+    {"unprotect", st_cli_unprotect, "clear the flash's write protection (--port, --nv)"},
     {"run", st_cli_run, "the production line: flash every unit plugged in (--profile NAME)"},
     {"audit", st_cli_audit, "a unit's whole history, newest first (MAC)"},
     {"retry-bin", st_cli_binlist, "units waiting to be reflashed (--all, --csv, --json; close MAC --reason)"},

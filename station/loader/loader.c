@@ -192,6 +192,28 @@ int st_loader_send2(st_loader *l, uint8_t op, const void *a, size_t na, const vo
     return 0;
 }
 
+int st_loader_send_raw(st_loader *l, const void *data, size_t n, st_err *err)
+{
+    if (n > TX_PAYLOAD_MAX) {
+        st_err_set(err, ST_E_ARG, l->phase, "raw frame of %zu bytes exceeds the %d-byte limit", n,
+                   TX_PAYLOAD_MAX);
+        return -1;
+    }
+    size_t o = 0;
+    l->tx[o++] = SLIP_END;
+    o += escape(data, n, l->tx + o);
+    l->tx[o++] = SLIP_END;
+    if (st_port_write(l->port, l->tx, o, err) < 0) {
+        err->phase = l->phase;
+        if (err->fclass == ST_FC_NONE)
+            err->fclass = err->cat == ST_E_GONE ? ST_FC_VANISHED : ST_FC_IO;
+        if (!err->hint[0])
+            st_err_hint(err, "%s", st_fclass_hint(err->fclass));
+        return -1;
+    }
+    return 0;
+}
+
 int st_loader_send(st_loader *l, uint8_t op, const void *payload, size_t n, uint32_t chk,
                    st_err *err)
 {

@@ -97,6 +97,8 @@ int st_loader_send(st_loader *l, uint8_t op, const void *payload, size_t n, uint
 /* The same with the payload in two pieces (a data header and the data), no copy. */
 int st_loader_send2(st_loader *l, uint8_t op, const void *a, size_t na, const void *b, size_t nb,
                     uint32_t chk, st_err *err);
+/* A raw SLIP frame holding data (no command header): READ_FLASH's acks. */
+int st_loader_send_raw(st_loader *l, const void *data, size_t n, st_err *err);
 /* Next complete SLIP frame within timeout_ms: 1 with *frame and *len (valid until the next
  * receive), 0 on timeout, -1 with err when the port failed (ST_E_GONE: vanished). */
 int st_loader_recv_frame(st_loader *l, int timeout_ms, const uint8_t **frame, size_t *len,
@@ -181,6 +183,21 @@ int st_cmd_defl_end(st_loader *l, uint32_t flag, int timeout_ms, st_err *err);
 /* Stub ERASE_REGION(off, len): both 4 KiB aligned; the stub answers once it is erased
  * (timeout scaled by ST_TO_ERASE_PER_MB_MS). */
 int st_cmd_erase_region(st_loader *l, uint32_t off, uint32_t len, st_err *err);
+/* Stub ERASE_FLASH: the whole chip; the stub answers once it is erased
+ * (ST_TO_CHIP_ERASE_MS, esptool's CHIP_ERASE_TIMEOUT). */
+#define ST_TO_CHIP_ERASE_MS 120000
+int st_cmd_erase_flash(st_loader *l, st_err *err);
+/* Stub READ_FLASH (§3.6): the reply, then packets of ST_READ_PACKET bytes (the last may
+ * be shorter), each acked with a raw frame of the total received so far (at most
+ * ST_READ_IN_FLIGHT unacked, esptool's figures), then the stub's MD5 of what it read.
+ * Each packet goes to sink(user, data, n) (non-zero: stop with its err). A non-final
+ * packet shorter than ST_READ_PACKET, or more data than asked, fails ST_E_PROTOCOL. The
+ * digest the stub sent is returned in stub_md5 (compare it with the bytes received). */
+#define ST_READ_PACKET 0x1000
+#define ST_READ_IN_FLIGHT 64
+typedef int (*st_read_sink)(void *user, const uint8_t *data, size_t n, st_err *err);
+int st_cmd_read_flash(st_loader *l, uint32_t off, uint32_t len, st_read_sink sink, void *user,
+                      uint8_t stub_md5[16], st_err *err);
 /* SPI_ATTACH(0): 8 bytes to the ROM, 4 to the stub. */
 int st_cmd_spi_attach(st_loader *l, st_err *err);
 /* SPI_SET_PARAMS(0, size, 64 KiB, 4 KiB, 256, 0xFFFF). */

@@ -163,6 +163,64 @@ int st_cmd_erase_region(st_loader *l, uint32_t off, uint32_t len, st_err *err)
     return simple(l, ESP_ERASE_REGION, w, 2, st_timeout_per_mb(ST_TO_ERASE_PER_MB_MS, len), err);
 }
 
+int st_cmd_erase_flash(st_loader *l, st_err *err)
+{
+    return simple(l, ESP_ERASE_FLASH, NULL, 0, ST_TO_CHIP_ERASE_MS, err);
+}
+
+static int read_error(st_loader *l, st_err *err, const char *fmt, uint32_t a, uint32_t b)
+{
+    st_err_set(err, ST_E_PROTOCOL, l->phase, fmt, a, b);
+    err->cmd = ESP_READ_FLASH;
+    err->fclass = ST_FC_PROTOCOL;
+    return st_err_hint(err, "%s", st_fclass_hint(ST_FC_PROTOCOL));
+}
+
+int st_cmd_read_flash(st_loader *l, uint32_t off, uint32_t len, st_read_sink sink, void *user,
+                      uint8_t stub_md5[16], st_err *err)
+{
+    const uint32_t w[4] = {off, len, ST_READ_PACKET, ST_READ_IN_FLIGHT};
+    if (simple(l, ESP_READ_FLASH, w, 4, ST_TO_DEFAULT_MS, err) < 0)
+        return -1;
+    uint32_t got = 0;
+    for (;;) {
+        const uint8_t *f;
+        size_t n;
+        int rc = st_loader_recv_frame(l, ST_TO_DEFAULT_MS, &f, &n, err);
+        if (rc < 0) {
+            err->cmd = ESP_READ_FLASH;
+            return -1;
+        }
+        if (rc == 0) {
+            st_err_set(err, ST_E_TIMEOUT, l->phase,
+                       "READ_FLASH: nothing for %d ms after %u of %u bytes", ST_TO_DEFAULT_MS, got, len);
+            err->cmd = ESP_READ_FLASH;
+            err->fclass = ST_FC_TIMEOUT;
+            return st_err_hint(err, "%s", st_fclass_hint(ST_FC_TIMEOUT));
+        }
+        if (got == len) { /* everything acked: this is the stub's digest */
+            if (n != 16)
+                return read_error(l, err, "READ_FLASH: a %u-byte frame where the 16-byte MD5 of "
+                                          "the %u bytes read belongs", (uint32_t)n, len);
+            memcpy(stub_md5, f, 16);
+            return 0;
+        }
+        if (n > len - got)
+            return read_error(l, err, "READ_FLASH: %u bytes more than the %u asked for",
+                              (uint32_t)(n - (len - got)), len);
+        if (n < ST_READ_PACKET && got + n < len)
+            return read_error(l, err, "READ_FLASH: corrupt data: a %u-byte packet before the end "
+                                      "(at %u)", (uint32_t)n, got);
+        if (sink(user, f, n, err) != 0)
+            return -1;
+        got += (uint32_t)n;
+        uint8_t ack[4];
+        esp_put32(ack, got);
+        if (st_loader_send_raw(l, ack, sizeof ack, err) < 0)
+            return -1;
+    }
+}
+
 int st_cmd_spi_attach(st_loader *l, st_err *err)
 {
     /* hspi_arg 0 (default pins); the ROM also wants the 4-byte is_legacy word. */

@@ -6,12 +6,10 @@
 
 #include "detect.h"
 #include "esp_proto.h"
-#include "session.h"
+#include "flash_write.h"
 
-/* Reset, sync, chip, flash ID and status registers: what every repair command starts
- * with, ROM or not. */
-static int connect_detect(st_session *s, const char *port, const st_flash_opts *o,
-                          st_flash_report *rep, st_err *err)
+int st_repair_connect(st_session *s, const char *port, const st_flash_opts *o,
+                      const st_repair_link *link, st_flash_report *rep, st_err *err)
 {
     if (st_session_open(s, port, o, rep, err) < 0)
         return -1;
@@ -34,10 +32,31 @@ static int connect_detect(st_session *s, const char *port, const st_flash_opts *
     const uint8_t *sr = rep->chip.flash_sr;
     st_session_log(s, "flash ID 0x%06x (%u MB), status SR1 0x%02x SR2 0x%02x SR3 0x%02x",
                    rep->chip.flash_id, rep->chip.flash_size >> 20, sr[0], sr[1], sr[2]);
-    return 0;
+    if (!link)
+        return 0;
+    if (!rep->chip.flash_size) {
+        st_err_set(err, ST_E_CHIP, ST_PH_DETECT,
+                   "flash ID 0x%06x: unknown size code 0x%02x, the flash's extent is not known",
+                   rep->chip.flash_id, (rep->chip.flash_id >> 16) & 0xFF);
+        err->fclass = ST_FC_FLASH_TOO_SMALL;
+        return st_err_hint(err, "the flash chip does not answer its JEDEC ID as a known size: "
+                                "check the unit's flash (station identify)");
+    }
+    if (st_session_check_abort(s, err) < 0 ||
+        st_session_stub(s, link->stub, "no stub given", true, err) < 0)
+        return -1;
+    if (!s->l.stub) {
+        st_err_set(err, ST_E_ARG, ST_PH_STUB, "the flasher stub is needed here (--no-stub or no stub)");
+        err->fclass = ST_FC_CONFIG;
+        return -1;
+    }
+    return st_session_baud(s, link->bauds, link->n_bauds, err) < 0 ||
+                   st_session_attach(s, rep->chip.flash_size, err) < 0
+               ? -1
+               : 0;
 }
 
-static int finish(st_session *s, int rc, double t0, st_err *err)
+int st_repair_end(st_session *s, int rc, double t0, st_err *err)
 {
     st_session_close(s);
     s->rep->t_total = st_now() - t0;
@@ -53,8 +72,8 @@ int st_repair_identify(const char *port, const st_flash_opts *o, st_flash_report
 {
     st_session s;
     double t0 = st_now();
-    int rc = connect_detect(&s, port, o, rep, err);
-    return finish(&s, rc, t0, err);
+    int rc = st_repair_connect(&s, port, o, NULL, rep, err);
+    return st_repair_end(&s, rc, t0, err);
 }
 
 int st_repair_unprotect(const char *port, const st_flash_opts *o, bool nonvolatile,
@@ -62,7 +81,7 @@ int st_repair_unprotect(const char *port, const st_flash_opts *o, bool nonvolati
 {
     st_session s;
     double t0 = st_now();
-    int rc = connect_detect(&s, port, o, rep, err);
+    int rc = st_repair_connect(&s, port, o, NULL, rep, err);
     if (rc == 0) {
         const uint8_t *sr = rep->chip.flash_sr;
         uint8_t *after = rep->flash_sr_after;
@@ -89,5 +108,88 @@ int st_repair_unprotect(const char *port, const st_flash_opts *o, bool nonvolati
             rc = -1;
         }
     }
-    return finish(&s, rc, t0, err);
+    return st_repair_end(&s, rc, t0, err);
+}
+
+/* A region inside the detected flash, sector aligned (what ERASE_REGION takes). */
+static int check_range(st_session *s, uint32_t off, uint32_t len, bool aligned, st_err *err)
+{
+    uint32_t size = s->rep->chip.flash_size;
+    if (len == 0 || off >= size || len > size - off) {
+        st_err_set(err, ST_E_ARG, ST_PH_DETECT,
+                   "the range 0x%x+0x%x is not inside the unit's %u MB flash (0x0-0x%x)", off, len,
+                   size >> 20, size);
+        err->fclass = ST_FC_CONFIG;
+        return st_err_hint(err, "give an offset and size inside the flash (station identify shows its size)");
+    }
+    if (aligned && ((off | len) & 0xFFF)) {
+        st_err_set(err, ST_E_ARG, ST_PH_DETECT,
+                   "the range 0x%x+0x%x is not 4 KiB aligned: flash erases whole sectors", off, len);
+        err->fclass = ST_FC_CONFIG;
+        return st_err_hint(err, "give an offset and size that are multiples of 0x1000");
+    }
+    return 0;
+}
+
+int st_repair_erase(const char *port, const st_flash_opts *o, const st_repair_link *link,
+                    uint32_t off, uint32_t len, bool all, st_flash_report *rep,
+                    uint32_t *erased_off, uint32_t *erased_len, st_err *err)
+{
+    st_session s;
+    double t0 = st_now();
+    *erased_off = *erased_len = 0;
+    int rc = st_repair_connect(&s, port, o, link, rep, err);
+    if (rc == 0 && all) {
+        off = 0;
+        len = rep->chip.flash_size;
+    }
+    if (rc == 0)
+        rc = check_range(&s, off, len, true, err);
+    if (rc == 0 && st_flash_sr_protected(rep->chip.flash_sr)) {
+        const uint8_t *sr = rep->chip.flash_sr;
+        st_err_set(err, ST_E_CHIP, ST_PH_DETECT,
+                   "flash write-protected: status registers SR1 0x%02x SR2 0x%02x SR3 0x%02x: an "
+                   "erase would be ignored", sr[0], sr[1], sr[2]);
+        err->fclass = ST_FC_WRITE_PROTECTED;
+        st_err_hint(err, "clear it first: station unprotect --port %s", port);
+        rc = -1;
+    }
+    if (rc == 0) {
+        st_session_enter(&s, ST_PH_WRITE);
+        double t = st_now();
+        st_session_log(&s, all ? "erasing the whole chip (ERASE_FLASH, %u MB)"
+                               : "erasing 0x%x+0x%x (ERASE_REGION)",
+                       all ? rep->chip.flash_size >> 20 : off, len);
+        rc = all ? st_cmd_erase_flash(&s.l, err) : st_cmd_erase_region(&s.l, off, len, err);
+        rep->t_write = st_now() - t;
+        if (rc == 0) {
+            *erased_off = off;
+            *erased_len = len;
+            rep->bytes_erased = len;
+            rep->erases = 1;
+        }
+    }
+    if (rc == 0 && st_session_check_abort(&s, err) < 0)
+        rc = -1;
+    if (rc == 0) {
+        st_session_enter(&s, ST_PH_VERIFY);
+        double t = st_now();
+        uint8_t got[16], want[16];
+        st_md5_erased(len, want);
+        rc = st_cmd_md5(&s.l, off, len, got, err);
+        rep->t_verify = st_now() - t;
+        if (rc == 0 && memcmp(got, want, 16)) {
+            st_err_set(err, ST_E_VERIFY, ST_PH_VERIFY,
+                       "0x%x+0x%x does not read back erased after the erase (SPI_FLASH_MD5)", off, len);
+            err->cmd = ESP_SPI_FLASH_MD5;
+            err->fclass = ST_FC_MD5_MISMATCH;
+            st_err_hint(err, "the flash did not erase: check its write protection (station identify) "
+                             "and the unit's power");
+            rc = -1;
+        } else if (rc == 0) {
+            rep->regions_verified = 1;
+            st_session_log(&s, "verify 0x%x+0x%x: reads back erased (MD5 of 0xFF)", off, len);
+        }
+    }
+    return st_repair_end(&s, rc, t0, err);
 }

@@ -11,7 +11,21 @@
  *   identify_security  eFuse security state (FLASH_CRYPT_CNT 3 = even: encryption off;
  *                      7 = odd: on; secure boot, JTAG disabled, coding 3/4) and a bad MAC
  *                      CRC warned, not refused; a missing --port and a store that cannot
- *                      be written refuse before the unit is touched */
+ *                      be written refuse before the unit is touched
+ *   read               a region and --all read through the stub, each file byte for byte
+ *                      the simulator's flash file, no FILE.part left, nothing on the unit
+ *                      changed; an existing FILE refused (unit not touched, no record),
+ *                      --force replaces it; recorded (action read)
+ *   read_mismatch      fault read_bitflip: a packet corrupted on the link is caught by
+ *                      MD5, no FILE and no FILE.part left, the attempt recorded failed
+ *   erase              a region erased: only that region (flash_untouched everywhere
+ *                      else); --all erases everything; recorded (action erase)
+ *   erase_refused      without --yes on a non-tty stdin, a misaligned region, no stub, a
+ *                      write-protected flash: refused, the flash untouched; on a terminal
+ *                      (script(1)) "no" erases nothing and "yes" erases the region
+ *   unprotect          fault write_protect: cleared (volatile write), read back, identify
+ *                      then shows no protection, recorded with what changed; a locked
+ *                      register (SRP1) stays protected: exit 1 with the reason */
 #include "engine_harness.h" /* first: _GNU_SOURCE */
 
 static const char *g_station, *g_sim, *g_profdir;
@@ -250,15 +264,304 @@ static void case_identify_security(void)
     sim_stop(&s);
 }
 
+
+/* ---- read ---- */
+
+static char g_dirs[600];
+
+/* The bytes of DIR/slot1.flash [off, off+len) equal the file's whole contents. */
+static bool file_is_flash(const sim_proc *s, const char *file, uint32_t off, uint32_t len)
+{
+    size_t fsz = 0, n = 0;
+    uint8_t *flash = flash_file_load(s, 1, &fsz);
+    FILE *f = fopen(file, "rb");
+    uint8_t *got = malloc((size_t)len + 1);
+    if (f && got)
+        n = fread(got, 1, (size_t)len + 1, f);
+    bool ok = flash && got && f && n == len && (size_t)off + len <= fsz && !memcmp(got, flash + off, len);
+    if (!ok)
+        fprintf(stderr, "%s: %zu bytes, not the %u flash bytes at 0x%x\n", file, n, len, off);
+    if (f)
+        fclose(f);
+    free(got);
+    free(flash);
+    return ok;
+}
+
+static bool exists(const char *p)
+{
+    return access(p, F_OK) == 0;
+}
+
+static void case_read(void)
+{
+    static const char *const opts[] = {"1:flash=4M", "1:mac=24:0a:c4:aa:00:01", NULL};
+    sim_proc s;
+    if (!start(&s, opts))
+        return;
+    char port[300], f1[300], f2[300], part[310];
+    sim_port(&s, 1, false, port, sizeof port);
+    snprintf(f1, sizeof f1, "%s/nvs.bin", g_run);
+    snprintf(f2, sizeof f2, "%s/whole.bin", g_run);
+    snprintf(part, sizeof part, "%s.part", f1);
+    char *out, *err;
+    const char *a[] = {"read", "--port", port, "--profile", "demo", "--profiles-dir", g_dirs, "--offset",
+                       "0x9000", "--size", "20K", "-o", f1, "--db", g_db, NULL};
+    CHECK_EQ_INT(station(a, &out, &err), 0);
+    CHECK_CONTAINS(out, "read 0x9000+0x5000 to ");
+    CHECK_CONTAINS(out, "(matches the unit)");
+    CHECK_CONTAINS(err, "read 100%");
+    CHECK(file_is_flash(&s, f1, 0x9000, 0x5000));
+    CHECK(!exists(part));
+    free(out);
+    free(err);
+
+    /* the whole detected flash */
+    const char *b[] = {"read", "--port", port, "--profile", "demo", "--profiles-dir", g_dirs, "--all",
+                       "-o", f2, "--db", g_db, NULL};
+    CHECK_EQ_INT(station(b, &out, &err), 0);
+    CHECK_CONTAINS(out, "read 0x0+0x400000 to ");
+    CHECK(file_is_flash(&s, f2, 0, 4u << 20));
+    free(out);
+    free(err);
+
+    /* an existing file is left alone, before the unit is touched or anything recorded */
+    FILE *f = fopen(f1, "w");
+    fputs("keep me", f);
+    fclose(f);
+    CHECK_EQ_INT(station(a, &out, &err), 2);
+    CHECK_CONTAINS(err, "exists: refusing to overwrite it (--force replaces it)");
+    char *kept = harness_read_file(f1);
+    CHECK_STR(kept, "keep me");
+    free(kept);
+    free(out);
+    free(err);
+    const char *c[] = {"read", "--port", port, "--profile", "demo", "--profiles-dir", g_dirs, "--offset",
+                       "0x9000", "--size", "20K", "-o", f1, "--force", "--db", g_db, NULL};
+    CHECK_EQ_INT(station(c, &out, &err), 0);
+    CHECK(file_is_flash(&s, f1, 0x9000, 0x5000));
+    free(out);
+    free(err);
+    /* bad ranges: refused with what to do */
+    const char *d[] = {"read", "--port", port, "--profile", "demo", "--profiles-dir", g_dirs, "--offset",
+                       "0x3ff000", "--size", "0x2000", "-o", f2, "--force", "--db", g_db, NULL};
+    CHECK_EQ_INT(station(d, &out, &err), 1);
+    CHECK_CONTAINS(err, "is not inside the unit's 4 MB flash");
+    CHECK(file_is_flash(&s, f2, 0, 4u << 20)); /* the old copy stays */
+    free(out);
+    free(err);
+
+    CHECK(unit_untouched(&s, 4u << 20));
+    check_audit("24:0a:c4:aa:00:01", "read", 4);
+    sim_stop(&s);
+}
+
+static void case_read_mismatch(void)
+{
+    static const char *const opts[] = {"1:flash=4M", "1:mac=24:0a:c4:aa:00:02", "1:fault=read_bitflip:1", NULL};
+    sim_proc s;
+    if (!start(&s, opts))
+        return;
+    char port[300], f1[300], part[310];
+    sim_port(&s, 1, false, port, sizeof port);
+    snprintf(f1, sizeof f1, "%s/bad.bin", g_run);
+    snprintf(part, sizeof part, "%s.part", f1);
+    char *out, *err;
+    const char *a[] = {"read", "--port", port, "--profile", "demo", "--profiles-dir", g_dirs, "--offset",
+                       "0x10000", "--size", "64K", "-o", f1, "--db", g_db, NULL};
+    CHECK_EQ_INT(station(a, &out, &err), 1);
+    CHECK_CONTAINS(err, "do not match what the stub read");
+    CHECK_CONTAINS(err, "class: md5_mismatch");
+    CHECK(!exists(f1) && !exists(part));
+    free(out);
+    free(err);
+    CHECK(sim_log_wait(&s, "fault read_bitflip", 2000));
+    /* the fault fired once: the same read now passes */
+    CHECK_EQ_INT(station(a, &out, &err), 0);
+    CHECK(file_is_flash(&s, f1, 0x10000, 0x10000));
+    free(out);
+    free(err);
+    const char *au[] = {"audit", "24:0a:c4:aa:00:02", "--db", g_db, NULL};
+    CHECK_EQ_INT(station(au, &out, &err), 0);
+    CHECK_CONTAINS(out, "[md5_mismatch at verify");
+    CHECK_CONTAINS(out, "failed, no file left");
+    free(out);
+    free(err);
+    check_audit("24:0a:c4:aa:00:02", "read", 2);
+    sim_stop(&s);
+}
+
+/* ---- erase ---- */
+
+static void case_erase(void)
+{
+    static const char *const opts[] = {"1:flash=4M", "1:mac=24:0a:c4:aa:00:03", "2:flash=4M", NULL};
+    sim_proc s;
+    const char *args[] = {"--units", "2", "--unit-opt", opts[0], "--unit-opt", opts[1], "--unit-opt",
+                          opts[2], NULL};
+    if (!CHECK(sim_start(&s, g_sim, args)))
+        return;
+    char port[300], p2[300];
+    sim_port(&s, 1, false, port, sizeof port);
+    sim_port(&s, 2, false, p2, sizeof p2);
+    char *out, *err;
+    const char *a[] = {"erase", "--port", port, "--profile", "demo", "--profiles-dir", g_dirs, "--region",
+                       "0x9000", "0x5000", "--yes", "--db", g_db, NULL};
+    CHECK_EQ_INT(station(a, &out, &err), 0);
+    CHECK_CONTAINS(out, "erased 0x9000+0x5000, reads back erased");
+    CHECK(flash_is_erased(&s, 1, 0x9000, 0x5000));
+    CHECK(flash_untouched(&s, 1, 0, 0x9000));
+    CHECK(flash_untouched(&s, 1, 0xE000, (4u << 20) - 0xE000));
+    free(out);
+    free(err);
+    check_audit("24:0a:c4:aa:00:03", "erase", 1);
+
+    const char *b[] = {"erase", "--port", p2, "--profile", "demo", "--profiles-dir", g_dirs, "--all", "--yes",
+                       "--db", g_db, NULL};
+    CHECK_EQ_INT(station(b, &out, &err), 0);
+    CHECK_CONTAINS(out, "erased the whole chip 0x0+0x400000");
+    CHECK(flash_is_erased(&s, 2, 0, 4u << 20));
+    free(out);
+    free(err);
+    sim_stop(&s);
+}
+
+static void case_erase_refused(void)
+{
+    static const char *const opts[] = {"1:flash=4M", "2:flash=4M", "2:fault=write_protect", NULL};
+    sim_proc s;
+    const char *args[] = {"--units", "2", "--unit-opt", opts[0], "--unit-opt", opts[1], "--unit-opt",
+                          opts[2], NULL};
+    if (!CHECK(sim_start(&s, g_sim, args)))
+        return;
+    char port[300], p2[300];
+    sim_port(&s, 1, false, port, sizeof port);
+    sim_port(&s, 2, false, p2, sizeof p2);
+    char *out, *err;
+    const char *a[] = {"erase", "--port", port, "--profile", "demo", "--profiles-dir", g_dirs, "--region",
+                       "0x9000", "0x5000", "--db", g_db, NULL};
+    CHECK_EQ_INT(station(a, &out, &err), 2);
+    CHECK_CONTAINS(err, "refusing to erase without --yes: stdin is not a terminal");
+    free(out);
+    free(err);
+    const char *m[] = {"erase", "--port", port, "--profile", "demo", "--profiles-dir", g_dirs, "--region",
+                       "0x9100", "0x5000", "--yes", "--db", g_db, NULL};
+    CHECK_EQ_INT(station(m, &out, &err), 2);
+    CHECK_CONTAINS(err, "must be multiples of 4 KiB");
+    free(out);
+    free(err);
+    const char *ns[] = {"erase", "--port", port, "--all", "--yes", "--db", g_db, NULL};
+    CHECK_EQ_INT(station(ns, &out, &err), 2);
+    CHECK_CONTAINS(err, "needs the flasher stub: give --profile NAME");
+    free(out);
+    free(err);
+    /* on a terminal (script(1) gives the command one): "no" erases nothing, "yes" erases */
+    char cmd[2048], log[300];
+    snprintf(log, sizeof log, "%s/tty.log", g_run);
+    snprintf(cmd, sizeof cmd, "(sleep 1; echo no) | script -qec '%s erase --port %s --profile demo "
+             "--profiles-dir %s --region 0x9000 0x1000 --no-record' /dev/null > %s 2>&1",
+             g_station, port, g_dirs, log);
+    int rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+    char *t = harness_read_file(log);
+    CHECK_CONTAINS(t, "Erase 0x1000 bytes at 0x9000 on the unit on ");
+    CHECK_CONTAINS(t, "not confirmed: nothing erased");
+    free(t);
+    CHECK(unit_untouched(&s, 4u << 20));
+    snprintf(cmd, sizeof cmd, "(sleep 1; echo yes) | script -qec '%s erase --port %s --profile demo "
+             "--profiles-dir %s --region 0x9000 0x1000 --no-record' /dev/null > %s 2>&1",
+             g_station, port, g_dirs, log);
+    rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    CHECK(flash_is_erased(&s, 1, 0x9000, 0x1000));
+    CHECK(flash_untouched(&s, 1, 0, 0x9000) && flash_untouched(&s, 1, 0xA000, (4u << 20) - 0xA000));
+    /* a protected flash would ignore the erase: refused before it, with the way out */
+    const char *w[] = {"erase", "--port", p2, "--profile", "demo", "--profiles-dir", g_dirs, "--all", "--yes",
+                       "--db", g_db, NULL};
+    CHECK_EQ_INT(station(w, &out, &err), 1);
+    CHECK_CONTAINS(err, "class: write_protected");
+    CHECK_CONTAINS(err, "station unprotect --port");
+    CHECK(flash_untouched(&s, 2, 0, 4u << 20));
+    free(out);
+    free(err);
+    /* nothing refused before the unit was reached was recorded; the protected one was */
+    rec_set r = {0};
+    if (CHECK(rec_load(g_db, &r))) {
+        CHECK_EQ_INT((int)r.na, 1);
+        if (r.na == 1) {
+            CHECK_STR(r.a[0].action, "erase");
+            CHECK_EQ_INT(r.a[0].fclass, ST_FC_WRITE_PROTECTED);
+        }
+        CHECK_EQ_INT((int)r.nb, 0); /* a repair action bins nothing */
+        rec_free(&r);
+    }
+    sim_stop(&s);
+}
+
+/* ---- unprotect ---- */
+
+static void case_unprotect(void)
+{
+    static const char *const opts[] = {"1:flash=4M", "1:mac=24:0a:c4:aa:00:05", "1:fault=write_protect",
+                                       "2:fault=write_protect:0x011C", NULL};
+    sim_proc s;
+    const char *args[] = {"--units", "2", "--unit-opt", opts[0], "--unit-opt", opts[1], "--unit-opt",
+                          opts[2], "--unit-opt", opts[3], NULL};
+    if (!CHECK(sim_start(&s, g_sim, args)))
+        return;
+    char port[300], p2[300];
+    sim_port(&s, 1, false, port, sizeof port);
+    sim_port(&s, 2, false, p2, sizeof p2);
+    char *out, *err;
+    const char *i1[] = {"identify", "--port", port, "--db", g_db, NULL};
+    CHECK_EQ_INT(station(i1, &out, &err), 0);
+    CHECK_CONTAINS(out, "status:    SR1 0x1c SR2 0x00 SR3 0x00 (write-protected");
+    free(out);
+    free(err);
+    const char *a[] = {"unprotect", "--port", port, "--db", g_db, NULL};
+    CHECK_EQ_INT(station(a, &out, &err), 0);
+    CHECK_CONTAINS(out, "status SR1 0x1c SR2 0x00 SR3 0x00 -> SR1 0x00 SR2 0x00 SR3 0x00 (volatile write)");
+    free(out);
+    free(err);
+    /* the volatile write holds until power-off: the next connection reads it clear */
+    CHECK_EQ_INT(station(i1, &out, &err), 0);
+    CHECK_CONTAINS(out, "status:    SR1 0x00 SR2 0x00 SR3 0x00 (no write protection)");
+    free(out);
+    free(err);
+    /* nothing to do the second time: said, nothing written */
+    CHECK_EQ_INT(station(a, &out, &err), 0);
+    CHECK_CONTAINS(out, "protect nothing: nothing written");
+    free(out);
+    free(err);
+    CHECK(unit_untouched(&s, 4u << 20));
+    check_audit("24:0a:c4:aa:00:05", "unprotect", 2);
+
+    /* SRP1 locks the register until a power cycle: still protected, the reason given */
+    const char *b[] = {"unprotect", "--port", p2, "--nv", "--db", g_db, NULL};
+    CHECK_EQ_INT(station(b, &out, &err), 1);
+    CHECK_CONTAINS(out, ": still protected");
+    CHECK_CONTAINS(err, "the register is locked");
+    CHECK_CONTAINS(err, "class: write_protected");
+    free(out);
+    free(err);
+    sim_stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (!CHECK_ARGS(argc, argv, "STATION ESP32SIM PROFILE_DIR", &g_station, &g_sim, &g_profdir))
         return 2;
     harness_run_dir(g_run, sizeof g_run, "repair");
     snprintf(g_db, sizeof g_db, "%s/station.db", g_run);
+    snprintf(g_dirs, sizeof g_dirs, "%s", g_profdir);
     static const check_case cases[] = {
         {"identify", case_identify},
         {"identify_security", case_identify_security},
+        {"read", case_read},
+        {"read_mismatch", case_read_mismatch},
+        {"erase", case_erase},
+        {"erase_refused", case_erase_refused},
+        {"unprotect", case_unprotect},
     };
     int rc = CHECK_RUN_CASE(argv[1], cases);
     harness_rm_tree(g_run);

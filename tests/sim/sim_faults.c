@@ -51,6 +51,9 @@ int faults_parse(sim_faults *f, const char *spec, char *err, size_t errlen)
     } else if (!strcmp(name, "bitflip")) {
         if (parse_count(arg, &f->bitflip))
             goto bad;
+    } else if (!strcmp(name, "read_bitflip")) {
+        if (parse_count(arg, &f->read_bitflip))
+            goto bad;
     } else if (!strcmp(name, "blank")) {
         if (parse_count(arg, &f->blank))
             goto bad;
@@ -144,6 +147,7 @@ void faults_describe(const sim_faults *f, char *out, size_t cap)
     add(out, cap, "inflate_error", f->inflate_error);
     add(out, cap, "bitflip", f->bitflip);
     add(out, cap, "blank", f->blank);
+    add(out, cap, "read_bitflip", f->read_bitflip);
     add(out, cap, "no_sync", f->no_sync ? -1 : 0);
     if (f->disconnect_pct >= 0)
         add(out, cap, "disconnect", f->disconnect_pct);

@@ -27,6 +27,8 @@ typedef struct sim_faults {
     int boot_panic;         /* app boots that panic (Guru Meditation, then reboot) */
     int boot_loop;          /* app boots reset by the watchdog before the app is up */
     int silent;             /* boots that print nothing at all */
+    int read_bitflip;       /* stub READ_FLASH runs whose first packet reaches the host with
+                               one bit flipped (the stub's MD5 covers the true bytes) */
     int rx_drop;            /* ROM FLASH_DATA frames above 115200 baud whose last bytes and
                                frame end the ROM's receive path loses (§14.1) */
 } sim_faults;

@@ -257,8 +257,13 @@ static void rf_pump(sim_unit *u)
             break; /* SPIRead failed: stop sending, still wait for an ack */
         flash_read(&u->flash, u->rf.addr, buf, n);
         unit_work(u, wire_md5_ns(n));
-        unit_send_frame(u, buf, n);
         EVP_DigestUpdate(u->rf.md5, buf, n);
+        if (u->rf.sent == 0 && fault_take(&u->o.faults.read_bitflip)) {
+            buf[n / 2] ^= 0x10; /* corrupted on the link: the stub's MD5 has the true byte */
+            unit_log(u, "fault read_bitflip: READ_FLASH packet at 0x%x sent with a bit flipped",
+                     u->rf.addr);
+        }
+        unit_send_frame(u, buf, n);
         u->rf.addr += n;
         u->rf.sent += n;
     }
