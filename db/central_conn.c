@@ -197,8 +197,8 @@ static const tls_problem *tls_problem_of(const char *msg)
 static const char *hint_for(const char *state, const char *msg, bool gone)
 {
     if (state && !strcmp(state, "53100"))
-        return "the central server's disk is full: free space there; the station keeps its records "
-               "and ships them when the server can take them";
+        return "the central server's disk is full: free space on the server's database disk (its admin); "
+               "the station keeps flashing and keeps its records, and ships them when the server takes them again";
     if (state && (!strcmp(state, "28P01") || !strcmp(state, "28000")))
         return "check the user and password (central.conf, STATION_CENTRAL or ~/.pgpass) and the "
                "server's pg_hba.conf";

@@ -3,6 +3,7 @@
  * channel's lock. */
 #include "shipper.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ struct st_shipper {
     st_central *c;
     st_central_view view;
     char last_err[400];
+    st_central_station st;     /* this station, as attached */
+    bool confirm;              /* connected, not yet online: the next batch that goes through says so */
     bool skew_told;
     double next_bin;           /* monotonic time of the next bin question */
     st_bin_elsewhere *told;    /* the last answer handed to the line (told_n long) */
@@ -70,6 +73,26 @@ static void publish(st_shipper *s)
     st_events_set_central(s->ev, v);
 }
 
+/* The same problem again: the messages are equal but for their numbers (a retry's
+ * message counts the rows of the batch, which grows while the line goes on). */
+static bool same_problem(const char *a, const char *b)
+{
+    for (;;) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            while (isdigit((unsigned char)*a))
+                a++;
+            while (isdigit((unsigned char)*b))
+                b++;
+            continue;
+        }
+        if (*a != *b)
+            return false;
+        if (!*a)
+            return true;
+        a++, b++;
+    }
+}
+
 static void go_offline(st_shipper *s, const st_err *e)
 {
     if (s->c) {
@@ -85,7 +108,7 @@ static void go_offline(st_shipper *s, const st_err *e)
     if (s->db && st_central_waiting_cached(s->db, &w, &e2) == 0)
         s->view.waiting = (uint64_t)w;
     /* one event per distinct problem, not one per retry */
-    if (was_online || strcmp(s->last_err, e->msg) != 0) {
+    if (was_online || !same_problem(s->last_err, e->msg)) {
         snprintf(s->last_err, sizeof s->last_err, "%s", e->msg);
         st_events_post(s->ev, ST_EV_CENTRAL, NULL, NULL, 0, ST_PH_DB, ST_FC_CONFIG,
                        "central: offline, the line goes on and ships later: %s%s%s", e->msg, *e->hint ? "; " : "",
@@ -108,18 +131,28 @@ static bool connect_attach(st_shipper *s)
         go_offline(s, &err);
         return false;
     }
-    bool was_offline = !s->view.online;
-    s->view.online = true;
-    s->view.offline_since_ms = 0;
-    s->last_err[0] = '\0';
+    /* Connected is not yet online: a server that takes connections but refuses the
+     * batches (a full disk) must not flap offline/online on every retry. */
+    s->st = st;
+    s->confirm = !s->view.online;
     int64_t w = 0;
     if (st_central_waiting(s->c, s->db, &w, &err) == 0)
         s->view.waiting = (uint64_t)w;
-    if (was_offline)
-        st_events_post(s->ev, ST_EV_CENTRAL, NULL, NULL, 0, ST_PH_DB, ST_FC_NONE,
-                       "central: online as station %s (%s), %lld records waiting", st.name, st.uuid, (long long)w);
     publish(s);
     return true;
+}
+
+/* A batch went through after a connect: online (again). */
+static void confirm_online(st_shipper *s)
+{
+    s->confirm = false;
+    s->view.online = true;
+    s->view.offline_since_ms = 0;
+    s->last_err[0] = '\0';
+    st_events_post(s->ev, ST_EV_CENTRAL, NULL, NULL, 0, ST_PH_DB, ST_FC_NONE,
+                   "central: online as station %s (%s), %llu records waiting", s->st.name, s->st.uuid,
+                   (unsigned long long)s->view.waiting);
+    publish(s);
 }
 
 /* One batch; -1 on failure (now offline), else rows shipped. */
@@ -139,6 +172,8 @@ static int64_t ship_once(st_shipper *s)
                        (p.clock_offset_ms < 0 ? -p.clock_offset_ms : p.clock_offset_ms) / 1000.0,
                        p.clock_offset_ms < 0 ? "ahead of" : "behind");
     }
+    if (s->confirm)
+        confirm_online(s); /* with the count waiting at connect */
     if (p.shipped || s->view.waiting != (uint64_t)p.waiting) {
         s->view.waiting = (uint64_t)p.waiting;
         publish(s);
@@ -227,16 +262,16 @@ static void *run(void *arg)
         if (st == 2)
             break;
         if (!s->c) {
-            if (connect_attach(s)) {
-                backoff = 0.5;
-                continue;
-            }
+            if (connect_attach(s))
+                continue; /* the backoff is reset by a batch that goes through */
             if (st == 1 || nap(s, backoff))
                 break; /* stopping: no more reconnects */
             backoff = backoff * 2 > s->cfg.backoff_max_s ? s->cfg.backoff_max_s : backoff * 2;
             continue;
         }
         int64_t n = ship_once(s);
+        if (n >= 0)
+            backoff = 0.5;
         if (n >= 0 && s->cfg.watch_bin && st == 0 && st_now() >= s->next_bin && !check_bin(s))
             n = -1;
         if (n > 0)

@@ -7,11 +7,20 @@
 #     stopped at once, and started again 20 s later. The line did not pause (units kept
 #     finishing during the outage), the station said it was offline and back, and after
 #     the backlog drained the central store equals the local one exactly.
+#   faults.sh diskfull STATION ESP32SIM PROFILE_DIR PGSTATE
+#     The central server's disk fills mid-shipping: a trigger the test puts on the central
+#     attempts table raises SQLSTATE 53100 (disk_full, the server's own message) while a
+#     flag table says so. Units arrive on 4 slots for ~36 s; once the first records have
+#     shipped the disk is "full" for 15 s. The line kept flashing at its pace, the station
+#     said the central server's disk is full and what to do (the running line's event and
+#     `station central sync`), no local record was lost, nothing partial reached the
+#     server, and once the trigger is dropped the backlog drains and the central store
+#     equals the local one exactly.
 #   faults.sh kill STATION ESP32SIM PROFILE_DIR PGSTATE
 #     SIGKILL the station while its first batch is in flight; restart it: no duplicate,
 #     no loss (the central store equals the local one exactly).
 set -u
-MODE=${1:?outage|kill}
+MODE=${1:?outage|diskfull|kill}
 STATION=${2:?} SIM=${3:?} PROFDIR=${4:?} PGSTATE=${5:?}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/central_lib.sh"
@@ -67,12 +76,13 @@ finish_line() { # TAG
     [ $rc -eq 0 ] || { tail -n 20 "$WORK/$1.out" >&2; cat "$WORK/$1.err" >&2; fail "station ($1) exited $rc"; }
 }
 
-if [ "$MODE" = outage ]; then
-    # 4 slots, a unit every 3 s per slot for ~45 s, every 8th with a bad flash (retry bin)
-    scn=$WORK/outage.txt
+# scenario ROUNDS: 4 slots, a unit every 3 s per slot for ROUNDS rounds, every 8th with a
+# bad flash (retry bin); $scn names the file, $n counts the units.
+scenario() {
+    scn=$WORK/$MODE.txt
     echo "seed 5" >"$scn"
     n=0
-    for i in $(seq 0 14); do
+    for i in $(seq 0 $(($1 - 1))); do
         for k in 1 2 3 4; do
             n=$((n + 1))
             f=""
@@ -81,6 +91,10 @@ if [ "$MODE" = outage ]; then
                 "$k" "$(echo "$i * 3 + $k * 0.7" | awk '{print $1 * $3 + $5 * $7}')" "$k" "$i" "$f" >>"$scn"
         done
     done
+}
+
+if [ "$MODE" = outage ]; then
+    scenario 15
     sim_start 1 --scenario "$scn"
     start_line run --exit-after "$n"
     for _ in $(seq 1 300); do
@@ -105,6 +119,77 @@ if [ "$MODE" = outage ]; then
     grep -q '"event":"summary".*"central_waiting":0' "$WORK/run.out" || fail "backlog not drained: $(grep summary "$WORK/run.out")"
     ok "offline and back online announced; the backlog drained before the line stopped"
     same_as_local "after a 20 s outage mid-batch"
+elif [ "$MODE" = diskfull ]; then
+    # the "full disk": the server's own error (SQLSTATE 53100, its message and hint) from
+    # every write to attempts while test_disk.is_full says so
+    psql_q "CREATE TABLE test_disk(is_full boolean NOT NULL); INSERT INTO test_disk VALUES (false);
+      CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS \$\$
+      BEGIN
+        IF (SELECT is_full FROM test_disk) THEN
+          RAISE EXCEPTION USING ERRCODE = 'disk_full',
+            MESSAGE = 'could not extend file \"base/16384/16427\": No space left on device',
+            HINT = 'Check free disk space.';
+        END IF;
+        RETURN NULL;
+      END \$\$;
+      CREATE TRIGGER test_disk_full BEFORE INSERT OR UPDATE ON attempts
+        FOR EACH STATEMENT EXECUTE FUNCTION test_disk_full()" >/dev/null || fail "cannot install the disk-full trigger"
+    scenario 12
+    sim_start 1 --scenario "$scn"
+    start_line run --exit-after "$n"
+    for _ in $(seq 1 300); do
+        [ "$(psql_q "SELECT count(*) FROM attempts")" -ge 3 ] && break
+        sleep 0.1
+    done
+    shipped_before=$(psql_q "SELECT count(*) FROM attempts")
+    [ "$shipped_before" -ge 3 ] || fail "nothing shipped before the disk filled"
+    t_full=$(now_ms)
+    psql_q "UPDATE test_disk SET is_full = true" >/dev/null
+    ok "the central disk is full (SQLSTATE 53100 on attempts) after $shipped_before attempts shipped"
+    # by hand, meanwhile: `station central sync` says so too
+    sleep 3
+    STATION_CENTRAL=$URL "$STATION" central sync --db "$WORK/st.db" >"$WORK/sync.out" 2>&1 &&
+        fail "central sync succeeded on a full disk: $(cat "$WORK/sync.out")"
+    grep -q "No space left on device (SQLSTATE 53100)" "$WORK/sync.out" &&
+        grep -q "hint: the central server's disk is full: free space on the server's database disk" "$WORK/sync.out" ||
+        fail "central sync on a full disk: no clear error: $(cat "$WORK/sync.out")"
+    echo "--- central sync while the disk is full:"
+    cat "$WORK/sync.out"
+    sleep 12
+    [ "$(psql_q "SELECT count(*) FROM attempts")" = "$shipped_before" ] || fail "attempts reached a full disk"
+    t_room=$(now_ms)
+    local_at_room=$(sqlite3 "$WORK/st.db" "SELECT count(*) FROM attempts")
+    psql_q "DROP TRIGGER test_disk_full ON attempts; DROP FUNCTION test_disk_full(); DROP TABLE test_disk" >/dev/null ||
+        fail "cannot drop the disk-full trigger"
+    # the backlog of the full period drains while the line goes on
+    t_drained=""
+    for _ in $(seq 1 300); do
+        if [ "$(psql_q "SELECT count(*) FROM attempts")" -ge "$local_at_room" ]; then
+            t_drained=$(now_ms)
+            break
+        fi
+        sleep 0.1
+    done
+    [ -n "$t_drained" ] || fail "the backlog did not drain within 30 s of the disk having room again"
+    ok "room again: the $((local_at_room - shipped_before)) attempts of the full period shipped $(awk "BEGIN { printf \"%.1f\", ($t_drained - $t_room) / 1000 }") s later"
+    finish_line run
+    sim_stop 1
+    during=$(sqlite3 "$WORK/st.db" "SELECT count(*) FROM attempts WHERE ended_ms BETWEEN $t_full AND $t_room")
+    [ "$during" -ge 8 ] || fail "only $during attempts finished during the $(((t_room - t_full) / 1000)) s the disk was full: the line waited"
+    ok "the line did not wait: $during attempts finished in the $(((t_room - t_full) / 1000)) s the central disk was full"
+    grep -q '"event":"central".*SQLSTATE 53100.*the central server.s disk is full: free space on the server.s database disk' "$WORK/run.out" ||
+        fail "the running line did not say the central disk is full: $(grep '"event":"central"' "$WORK/run.out")"
+    [ "$(grep -c '"event":"central".*SQLSTATE 53100' "$WORK/run.out")" = 1 ] ||
+        fail "the disk-full event repeated on every retry: $(grep -c 'SQLSTATE 53100' "$WORK/run.out")"
+    grep '"event":"central"' "$WORK/run.out" | tail -n 1 | grep -q "online" || fail "no 'online again' event"
+    grep -q '"event":"summary".*"central_waiting":0' "$WORK/run.out" || fail "backlog not drained: $(grep summary "$WORK/run.out")"
+    ok "the station said the central disk is full and what to do (once), then online again; nothing left waiting"
+    # no local record lost: every unit of the scenario has its attempts, every attempt ended
+    [ "$(sqlite3 "$WORK/st.db" "SELECT count(DISTINCT mac) FROM attempts")" = "$n" ] || fail "units missing locally"
+    [ "$(sqlite3 "$WORK/st.db" "SELECT count(*) FROM attempts WHERE outcome IN ('in_progress', 'interrupted')")" = 0 ] ||
+        fail "unfinished local attempts"
+    ok "no local record lost: all $n units and their $(sqlite3 "$WORK/st.db" "SELECT count(*) FROM attempts") attempts"
+    same_as_local "after 15 s of a full central disk mid-shipping"
 else
     sim_start 1 --units 16 --unit-opt 4:fault=flash_write_error --unit-opt 6:fault=bitflip:1
     # the first batch is held inside its transaction by the lock ...

@@ -33,7 +33,8 @@ function(st_central_script_tests out prefix station)
 endfunction()
 
 st_central_script_tests(st_central_names central_ $<TARGET_FILE:station> "three_stations:three_stations.sh"
-  "security:security.sh" "tls:tls.sh" "kill:faults.sh kill" "outage:faults.sh outage" "bench:bench.sh"
+  "security:security.sh" "tls:tls.sh" "kill:faults.sh kill" "outage:faults.sh outage"
+  "diskfull:faults.sh diskfull" "bench:bench.sh"
   "binview_dashboard:binview.sh dashboard" "binview_json:binview.sh json")
 set_tests_properties(${st_central_names} PROPERTIES FIXTURES_REQUIRED central_pg RESOURCE_LOCK central_pg
   TIMEOUT 300 LABELS integration)
