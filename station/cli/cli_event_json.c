@@ -14,6 +14,14 @@ static void set_str(json_t *o, const char *k, const char *v)
     }
 }
 
+static void set_str_or_null(json_t *o, const char *k, const char *v)
+{
+    if (v && *v)
+        set_str(o, k, v);
+    else
+        json_object_set_new(o, k, json_null());
+}
+
 static void set_int(json_t *o, const char *k, json_int_t v)
 {
     json_object_set_new(o, k, json_integer(v));
@@ -70,6 +78,9 @@ static void add_unit(json_t *o, const st_event *e)
         json_object_set_new(o, "durations", d);
     }
     set_str(o, "profile", u->profile);
+    /* after the flash: null until provisioning / the boot check gave them */
+    set_str_or_null(o, "serial", u->serial);
+    set_str_or_null(o, "app_version", u->app_version);
     json_t *imgs = json_array();
     for (int i = 0; i < u->n_images; i++)
         json_array_append_new(imgs, json_pack("{s:I,s:s}", "offset", (json_int_t)u->img_offset[i],

@@ -101,6 +101,7 @@ static char **make_env(const st_event *ev, envlist *l)
         {"STATION_PROFILE", "profile"},   {"STATION_PORT", "port"},
         {"STATION_BRIDGE", "bridge"},     {"STATION_VID_PID", "vid_pid"},
         {"STATION_BRIDGE_SERIAL", "bridge_serial"}, {"STATION_BAUD", "baud"},
+        {"STATION_SERIAL", "serial"},     {"STATION_APP_VERSION", "app_version"},
     };
     if (o) {
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)

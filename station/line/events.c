@@ -111,6 +111,9 @@ void st_event_set_unit(st_event *e, const st_rec_attempt *a)
         memcpy(u->img_sha256[i], a->img_sha256[i], sizeof u->img_sha256[i]);
     }
     u->err = a->err;
+    copy_str(u->serial, sizeof u->serial, a->serial);
+    if (a->rep.boot.checked && a->rep.boot.passed)
+        st_boot_captured_value(a->rep.boot.captured, "version", u->app_version, sizeof u->app_version);
 }
 
 int st_events_new(st_events **out, st_err *err)

@@ -58,6 +58,8 @@ typedef struct st_event_unit {
     uint32_t img_offset[ST_MAX_IMAGES];
     char img_sha256[ST_MAX_IMAGES][65];
     st_err err;                  /* failure detail (cat NONE on pass / at a try's start) */
+    char serial[64];             /* the serial provisioning gave the unit ("" none yet) */
+    char app_version[64];        /* the boot check's captured "version" ("" none) */
 } st_event_unit;
 
 /* How a per-result command ended (ST_EV_HOOK). */

@@ -87,6 +87,23 @@ static void captures(const st_boot_check *bc, const char *line, const regmatch_t
     }
 }
 
+bool st_boot_captured_value(const char *captured, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    out[0] = '\0';
+    for (const char *p = captured; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        size_t len = strcspn(p, ";");
+        if (len > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+            snprintf(out, cap, "%.*s", (int)(len - nl - 1), p + nl + 1);
+            return *out != '\0';
+        }
+        p += len;
+    }
+    return false;
+}
+
 /* A complete line: remember it, count resets, try the pattern. True on a match. */
 static bool take_line(listener *L, const st_boot_check *bc, const regex_t *re, st_boot_result *r)
 {

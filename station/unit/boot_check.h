@@ -26,6 +26,10 @@ typedef struct st_boot_result {
     double t_boot;           /* seconds from listening to the match (or to giving up) */
 } st_boot_result;
 
+/* The value of capture group `name` in captured ("version=1.4.2; build=7") into out;
+ * false (out "") when it has none. */
+bool st_boot_captured_value(const char *captured, const char *name, char *out, size_t cap);
+
 /* Diagnosis of console text (lines separated by '\n'): the most specific failure seen,
  * in this order: brownout, panic, bad image, boot loop (3 or more "rst:" lines); else
  * no_match when anything printable came, else silent. */

@@ -221,6 +221,8 @@ static inline bool clock_shift(const char *file, int64_t offset_s)
 
 typedef struct ev_line {
     char event[24], slot[64], mac[18], cls[32], phase[24];
+    char serial[64], app_version[64]; /* "" when absent or null */
+    bool has_serial, has_app_version; /* the key is there (null or not) */
     int attempt;
     double t, ts, appeared;
     char text[300];
@@ -262,6 +264,10 @@ static inline ev_list events_read(const station_proc *p)
         ev_copy(e->cls, sizeof e->cls, o, "class");
         ev_copy(e->phase, sizeof e->phase, o, "phase");
         ev_copy(e->text, sizeof e->text, o, "text");
+        ev_copy(e->serial, sizeof e->serial, o, "serial");
+        ev_copy(e->app_version, sizeof e->app_version, o, "app_version");
+        e->has_serial = json_object_get(o, "serial") != NULL;
+        e->has_app_version = json_object_get(o, "app_version") != NULL;
         e->attempt = (int)json_integer_value(json_object_get(o, "attempt"));
         e->t = json_number_value(json_object_get(o, "t"));
         e->ts = json_number_value(json_object_get(o, "ts"));

@@ -45,13 +45,16 @@ stop_sim
 P=$(grep -l '^STATION_RESULT=pass$' "$WORK"/env/* | head -n1)
 F=$(grep -l '^STATION_RESULT=fail$' "$WORK"/env/* | head -n1)
 [ -n "$P" ] && [ -n "$F" ] || fail "no pass and fail environments"
-for k in MAC SLOT ATTEMPT_ID TRY PROFILE PORT BRIDGE VID_PID CHIP PACKAGE REVISION FLASH_SIZE EVENT; do
+for k in MAC SLOT ATTEMPT_ID TRY PROFILE PORT BRIDGE VID_PID CHIP PACKAGE REVISION FLASH_SIZE APP_VERSION EVENT; do
     grep -q "^STATION_$k=." "$P" || fail "STATION_$k missing from the pass command's environment"
 done
 for k in CLASS PHASE STATUS HINT DETAIL; do
     grep -q "^STATION_$k=." "$F" || fail "STATION_$k missing from the fail command's environment"
 done
 grep -q '^STATION_CLASS=flash_write$' "$F" || fail "fail environment: class is not flash_write"
+grep -q '^STATION_APP_VERSION=1.4.2$' "$P" || fail "pass environment: STATION_APP_VERSION is not the booted 1.4.2"
+grep -q '^STATION_APP_VERSION=' "$F" && fail "fail environment has a STATION_APP_VERSION (its key is null)"
+grep -q '^STATION_SERIAL=' "$P" && fail "pass environment has a STATION_SERIAL without provisioning"
 MAC=$(sed -n 's/^STATION_MAC=//p' "$P") ID=$(sed -n 's/^STATION_ATTEMPT_ID=//p' "$P")
 "$STATION" export --json --db "$WORK/db1" | grep "\"id\":$ID," | grep -q "\"mac\":\"$MAC\"" ||
     fail "STATION_ATTEMPT_ID=$ID is not the record of $MAC"

@@ -179,6 +179,25 @@ static void case_boot_faults(void)
     ev_list l = events_read(&st);
     CHECK_EQ_INT(events_count(&l, "pass", NULL, NULL), 2);
     CHECK_EQ_INT(events_count(&l, "fail", NULL, NULL), 4);
+    /* The JSON keys: a pass carries the version its boot check captured, a boot failure
+     * none (null); no serial without provisioning (null); a try has both keys, null. */
+    int passes = 0, fails = 0, tries = 0;
+    for (int i = 0; i < l.n; i++) {
+        const ev_line *e = &l.v[i];
+        if (!strcmp(e->event, "pass")) {
+            passes++;
+            CHECK_STR(e->app_version, "1.4.2");
+            CHECK(e->has_serial && !*e->serial);
+        } else if (!strcmp(e->event, "fail") || !strcmp(e->event, "try_fail")) {
+            fails++;
+            CHECK(e->has_app_version && !*e->app_version);
+            CHECK(e->has_serial && !*e->serial);
+        } else if (!strcmp(e->event, "try")) {
+            tries++;
+            CHECK(e->has_serial && e->has_app_version && !*e->serial && !*e->app_version);
+        }
+    }
+    CHECK(passes == 2 && fails >= 4 && tries >= 6);
     events_free(&l);
     if (check_state_()->failures) {
         station_dump(&st);
@@ -331,6 +350,28 @@ static void case_provision16(void)
         }
         rec_free(&r);
     }
+    /* Each pass event carries the unit's serial and app version as JSON keys: the serial
+     * is the record's for that unit. */
+    ev_list ev = events_read(&st);
+    int np_ev = 0;
+    if (exited && CHECK(rec_load(g_db, &r))) {
+        for (int i = 0; i < ev.n; i++) {
+            const ev_line *e = &ev.v[i];
+            if (strcmp(e->event, "pass"))
+                continue;
+            np_ev++;
+            CHECK_STR(e->app_version, "1.4.2");
+            bool found = false;
+            for (int j = 0; j < r.na && !found; j++)
+                if (r.a[j].outcome == ST_DB_PASS && !strcmp(r.a[j].mac, e->mac) && r.a[j].serial[0])
+                    found = !strcmp(r.a[j].serial, e->serial);
+            if (!CHECK(found))
+                fprintf(stderr, "pass of %s: serial '%s' is not its record's\n", e->mac, e->serial);
+        }
+        rec_free(&r);
+    }
+    CHECK_EQ_INT(np_ev, 32);
+    events_free(&ev);
     serials l;
     if (CHECK(load_serials(&l)) && CHECK_EQ_INT(l.n, 16)) {
         for (int i = 0; i < l.n; i++) {

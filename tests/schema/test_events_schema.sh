@@ -31,11 +31,17 @@ for (const k of ["attempt_id", "class", "status", "hint", "detail"])
   if (fl[k] === undefined) bad.push("fail." + k);
 if (pass.images.length !== 3) bad.push("pass.images has " + pass.images.length + " entries, the demo profile 3");
 if (!(pass.bytes_compressed > 0 && pass.bytes_compressed < pass.bytes_raw)) bad.push("pass bytes not compressed");
+// after the flash: the demo profile boot-checks (the simulator app prints version 1.4.2)
+// and provisions no serial; a boot-check failure has no version
+if (pass.app_version !== "1.4.2") bad.push("pass.app_version " + JSON.stringify(pass.app_version) + ", expected 1.4.2");
+if (pass.serial !== null) bad.push("pass.serial " + JSON.stringify(pass.serial) + ", expected null (no provisioning)");
+for (const e of ev.filter((x) => ["try", "fail", "try_fail"].includes(x.event)))
+  if (e.app_version !== null) bad.push(e.event + ".app_version " + JSON.stringify(e.app_version));
 const sum = ev[ev.length - 1];
 if (sum.event !== "summary" || sum.exit_status !== 0) bad.push("last line is not a summary with exit_status 0");
 if (bad.length) { console.error("missing/wrong: " + bad.join(", ")); process.exit(1); }
 ' "$WORK/events" || fail "the demo's pass/fail events lack fields"
-echo "ok: pass and fail events carry attempt id, unit identity, bytes, durations, digests, class, status, hint"
+echo "ok: pass and fail events carry attempt id, unit identity, bytes, durations, digests, class, status, hint, serial (null) and app_version 1.4.2"
 
 # attempt_id is the record's id: the same attempt in `station export --json`.
 ID=$(grep -m1 '"event":"pass"' "$WORK/events" | grep -Eo '"attempt_id":[0-9]+' | cut -d: -f2)
@@ -57,6 +63,9 @@ plant() { # name, node expression turning event e into a broken one
 }
 plant "pass without attempt_id" 'delete e.attempt_id'
 plant "unknown key" 'e.surprise = 1'
+plant "pass without serial" 'delete e.serial'
+plant "app_version a number" 'e.app_version = 142'
+plant "empty serial" 'e.serial = ""'
 plant "schema version 2" 'e.schema = 2'
 plant "MAC in upper case" 'e.mac = e.mac.toUpperCase()'
 plant "durations without total_ms" 'delete e.durations.total_ms'

@@ -181,8 +181,28 @@ static void retry_policy(void)
                  st_retry_next(&l, ladder, 3, ST_FC_MD5_MISMATCH, &b));
 }
 
+/* One capture group's value out of the recorded "name=value; ..." text (the events'
+ * app_version). */
+static void captured_value(void)
+{
+    char v[16];
+    CHECK(st_boot_captured_value("version=1.4.2; build=7", "version", v, sizeof v));
+    CHECK_STR(v, "1.4.2");
+    CHECK(st_boot_captured_value("build=7; version=2.0.0-rc1", "version", v, sizeof v));
+    CHECK_STR(v, "2.0.0-rc1");
+    CHECK(st_boot_captured_value("subversion=9; version=3", "version", v, sizeof v));
+    CHECK_STR(v, "3");
+    CHECK(!st_boot_captured_value("build=7", "version", v, sizeof v));
+    CHECK_STR(v, "");
+    CHECK(!st_boot_captured_value("version=", "version", v, sizeof v)); /* the group matched nothing */
+    CHECK(!st_boot_captured_value("", "version", v, sizeof v));
+    CHECK(st_boot_captured_value("version=1.2.3.4.5.6.7.8.9", "version", v, sizeof v));
+    CHECK_STR(v, "1.2.3.4.5.6.7.8"); /* cut to fit */
+}
+
 int main(void)
 {
+    captured_value();
     passes();
     diagnoses();
     boot_loop();
