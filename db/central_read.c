@@ -85,11 +85,15 @@ static int audit_row(void *ctx, PGresult *r)
     return x->fn ? x->fn(x->user, station, NULL, &e) : x->bfn(x->user, station, &e);
 }
 
+/* A flash, not a repair-bench action (identify, read, erase, unprotect: local schema
+ * v13's action, in the row document): only a flash's pass settles a unit or counts. */
+#define CENTRAL_FLASH(a) "(" a ".doc->>'action') IS NULL"
+
 /* The time a pass anywhere settled bin entry b (server time, station b's clock), or NULL. */
 #define SETTLED_BY_PASS                                                                        \
     "(SELECT min(p.t_server) - (b.t_last_fail - b.last_fail_ms) FROM attempts p"               \
     "  WHERE b.resolved_ms IS NULL AND b.mac IS NOT NULL AND p.mac = b.mac"                    \
-    "  AND p.outcome = 'pass' AND p.t_server > b.t_last_fail)"
+    "  AND p.outcome = 'pass' AND " CENTRAL_FLASH("p") " AND p.t_server > b.t_last_fail)"
 
 #define AUDIT_SQL                                                                              \
     "SELECT s.name, 'a', a.doc::text, NULL::bigint, a.t_server AS t, a.local_id"               \
@@ -260,6 +264,7 @@ int st_central_resolved(st_central *c, const char *station_uuid, const char *con
                           " FROM o, unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS m(mac, since, i)"
                           " CROSS JOIN LATERAL (SELECT a.t_server, s.name FROM attempts a"
                           "  JOIN stations s ON s.uuid = a.station WHERE a.mac = m.mac AND a.outcome = 'pass'"
+                          "  AND " CENTRAL_FLASH("a")
                           "  AND a.t_server > m.since + o.off ORDER BY a.t_server DESC LIMIT 1) p",
                           3, p, resolved_row, &x, err);
     free(ma);
@@ -476,7 +481,8 @@ int st_central_stats(st_central *c, st_central_by by, int64_t from_ms, int64_t t
         "  ELSE to_char(to_timestamp(a.t_server / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24\":00Z\"')"
         "  END AS k, a.outcome, a.mac"
         "  FROM attempts a JOIN stations s ON s.uuid = a.station"
-        "  WHERE a.outcome <> 'in_progress' AND a.t_server >= $1::bigint AND a.t_server < $2::bigint) x"
+        "  WHERE a.outcome <> 'in_progress' AND " CENTRAL_FLASH("a")
+        "  AND a.t_server >= $1::bigint AND a.t_server < $2::bigint) x"
         " GROUP BY k ORDER BY k",
         3, p, group_row, &x, err);
 }

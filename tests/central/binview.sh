@@ -7,7 +7,8 @@
 # the server is away.
 #
 # Station A runs for the whole test with two units in its bin, X and Y (bad flash). A
-# bench station B then passes X and ships. A's view drops X (Y stays); its stand-alone
+# bench station B identifies Y (station identify: a pass of no flash, which must not
+# settle Y), then passes X and ships both. A's view drops X (Y stays); its stand-alone
 # retry-bin says X passed on st-B. The server is then stopped: A says it is offline and
 # keeps X out of its bin (cache); the server comes back.
 #
@@ -71,6 +72,12 @@ STATION_CENTRAL=$URL "$STATION" retry-bin --local --db "$WORK/A.db" >"$WORK/bin0
 grep "$X" "$WORK/bin0.txt" | grep -q " open " && grep "$Y" "$WORK/bin0.txt" | grep -q " open " ||
     { cat "$WORK/bin0.txt" >&2; fail "before B: X and Y are not both open in A's local view"; }
 ok "station A ($MODE): X and Y in its retry bin, shipped; nothing passed elsewhere yet"
+
+# ---- station B's repair bench only identifies Y (no flash: it settles nothing) ----
+sim_start C --units 1 --unit-opt "1:mac=$Y"
+"$STATION" identify --port "$WORK/simC/slot1" --db "$WORK/B.db" >"$WORK/idY.txt" 2>&1 ||
+    { cat "$WORK/idY.txt" >&2; fail "station identify of Y on B"; }
+sim_stop C
 
 # ---- station B (the repair bench line) passes X ----
 sim_start B --units 1 --unit-opt "1:mac=$X"
