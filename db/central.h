@@ -33,7 +33,7 @@
 #include "db.h"
 #include "err.h"
 
-#define ST_CENTRAL_SCHEMA_VERSION 2 /* what this build creates and ships to */
+#define ST_CENTRAL_SCHEMA_VERSION 3 /* what this build creates and ships to */
 #define ST_CENTRAL_CONF_DEFAULT "/etc/flashstation/central.conf"
 #define ST_CENTRAL_MAX 1024         /* longest connection string */
 #define ST_CENTRAL_SKEW_WARN_MS 120000 /* clock offsets beyond this are reported */

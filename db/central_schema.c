@@ -134,6 +134,36 @@ static const central_migration migrations[] = {
      "CREATE POLICY read_all ON serials FOR SELECT TO flash_station USING (true);"
      "CREATE POLICY own_ins ON serials FOR INSERT TO flash_station WITH CHECK (central_own_station(station));"
      "CREATE POLICY own_upd ON serials FOR UPDATE TO flash_station USING (central_own_station(station));"},
+
+    /* Repair-bench actions (local schema v13: identify, read, erase, unprotect; the row
+     * document's "action") are attempts that flash nothing: their pass must not take a
+     * unit out of the central retry bin, and they are not yield or flash failures. The
+     * views keep their columns; only flashes (action absent) count. */
+    {3, "views count flashes only, not repair-bench actions",
+     "CREATE OR REPLACE VIEW central_retry_bin AS"
+     "  SELECT s.name AS station_name, s.line, b.* FROM bin_events b JOIN stations s ON s.uuid = b.station"
+     "  WHERE b.resolved_ms IS NULL AND NOT (b.mac IS NOT NULL AND EXISTS ("
+     "    SELECT 1 FROM attempts a WHERE a.mac = b.mac AND a.outcome = 'pass'"
+     "    AND (a.doc->>'action') IS NULL AND a.t_server > b.t_last_fail));"
+     "CREATE OR REPLACE VIEW yield_station_hour AS"
+     "  SELECT s.name AS station_name, s.line,"
+     "    date_trunc('hour', to_timestamp(a.t_server / 1000.0)) AS hour,"
+     "    count(*) AS attempts, count(*) FILTER (WHERE a.outcome = 'pass') AS passes,"
+     "    count(*) FILTER (WHERE a.outcome IN ('fail', 'interrupted')) AS fails,"
+     "    count(DISTINCT a.mac) AS units_tried,"
+     "    count(DISTINCT a.mac) FILTER (WHERE a.outcome = 'pass') AS units_passed,"
+     "    round(count(DISTINCT a.mac) FILTER (WHERE a.outcome = 'pass')::numeric"
+     "          / NULLIF(count(DISTINCT a.mac), 0), 4) AS yield"
+     "  FROM attempts a JOIN stations s ON s.uuid = a.station"
+     "  WHERE a.outcome <> 'in_progress' AND (a.doc->>'action') IS NULL GROUP BY 1, 2, 3;"
+     "CREATE OR REPLACE VIEW failures_bridge_day AS"
+     "  SELECT date_trunc('day', to_timestamp(a.t_server / 1000.0)) AS day,"
+     "    COALESCE(NULLIF(a.bridge, ''), CASE WHEN a.bridge_vid IS NOT NULL THEN"
+     "      lpad(to_hex(a.bridge_vid), 4, '0') || ':' || lpad(to_hex(a.bridge_pid), 4, '0') END,"
+     "      'unknown') AS bridge,"
+     "    a.fclass, count(*) AS failures"
+     "  FROM attempts a WHERE a.outcome IN ('fail', 'interrupted') AND (a.doc->>'action') IS NULL"
+     "  GROUP BY 1, 2, 3;"},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == ST_CENTRAL_SCHEMA_VERSION,

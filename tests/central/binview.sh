@@ -86,6 +86,16 @@ STATION_CENTRAL=$URL STATION_NAME=st-B timeout 120 "$STATION" run --profile demo
     { cat "$WORK/B.err" >&2; fail "station B"; }
 sim_stop B
 grep -q '"event":"summary".*"central_waiting":0' "$WORK/B.out" || fail "station B did not ship its pass"
+# B's identify of Y reached the server as a pass of no flash: the central bin and the
+# dashboard views must not count it (central schema v3)
+[ "$(psql_q "SELECT count(*) FROM attempts WHERE mac = '$Y' AND doc->>'action' = 'identify' AND outcome = 'pass'")" = 1 ] ||
+    fail "B's identify of Y did not ship"
+"$STATION" retry-bin --central "$URL" >"$WORK/cbin.txt" 2>&1 || { cat "$WORK/cbin.txt" >&2; fail "retry-bin --central"; }
+grep -q "$Y" "$WORK/cbin.txt" || { cat "$WORK/cbin.txt" >&2; fail "Y left the central retry bin through B's identify"; }
+grep -q "$X" "$WORK/cbin.txt" && { cat "$WORK/cbin.txt" >&2; fail "X is still in the central retry bin after its pass on B"; }
+[ "$(psql_q "SELECT COALESCE(sum(attempts), 0) FROM yield_station_hour WHERE station_name = 'st-B'")" = \
+  "$(psql_q "SELECT count(*) FROM attempts a JOIN stations s ON s.uuid = a.station WHERE s.name = 'st-B' AND a.doc->>'action' IS NULL AND a.outcome <> 'in_progress'")" ] ||
+    fail "yield_station_hour counts B's identify as an attempt"
 
 # ---- A's running line: X leaves its bin view, Y stays ----
 if [ "$MODE" = dashboard ]; then
