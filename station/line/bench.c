@@ -152,46 +152,13 @@ static void record_end(st_db *db, st_rec_op *op, int rc, const st_err *err,
     }
 }
 
-int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const st_flash_opts *o,
-                   st_flash_report *rep, st_bench_result *res)
-{
-    memset(res, 0, sizeof *res);
-    memset(rep, 0, sizeof *rep);
-    st_rec_op *op = calloc(1, sizeof *op);
-    if (!op) {
-        st_err_set(&res->rec_err, ST_E_NOMEM, ST_PH_DB, "out of memory for the record");
-        res->refused = true;
-        return -1;
-    }
-    double t0 = st_now();
-    fill_start(op, fw, cfg, o);
-    /* No record, no flashing. */
-    if (db && begin_record(db, op, res) < 0) {
-        free(op);
-        return -1;
-    }
-
-    bench_ctx b = {.db = db, .fw = fw, .cfg = cfg, .user_opts = o, .rep = rep, .op = op};
-    st_flash_opts fo = *o;
-    fo.progress = on_progress;
-    fo.log = on_log;
-    fo.user = &b;
-    if (fw->fw.prof.prov.enabled)
-        fo.unit_region = on_unit_region;
-    st_err err;
-    int rc = st_flash_unit(cfg->port, &fw->fw, &fo, rep, &err);
-    res->verified = rc == 0;
-    if (rc != 0)
-        res->err = err;
-
-    record_end(db, op, rc, &err, rep, t0, true, res);
-    free(op);
-    return res->verified && (!db || res->end_recorded) ? 0 : -1;
-}
-
-int st_bench_action(st_db *db, const char *action, const st_fwref *fw, const st_bench_cfg *cfg,
-                    const st_flash_opts *o, st_bench_action_fn fn, void *user,
-                    st_flash_report *rep, char *did, size_t cap, st_bench_result *res)
+/* One recorded job on the unit at cfg->port: the start record before the unit is
+ * touched, fn's work with the bench's progress and log, the end record. action NULL is a
+ * flash (a failure goes to the bin), else a repair-bench action (what it did in
+ * action_detail; it neither bins nor resolves). */
+static int bench_run(st_db *db, const char *action, const st_fwref *fw, const st_bench_cfg *cfg,
+                     const st_flash_opts *o, st_bench_action_fn fn, void *user,
+                     st_flash_report *rep, char *did, size_t cap, st_bench_result *res)
 {
     memset(res, 0, sizeof *res);
     memset(rep, 0, sizeof *rep);
@@ -204,7 +171,9 @@ int st_bench_action(st_db *db, const char *action, const st_fwref *fw, const st_
     }
     double t0 = st_now();
     fill_start(op, fw, cfg, o);
-    snprintf(op->a.action, sizeof op->a.action, "%s", action);
+    if (action)
+        snprintf(op->a.action, sizeof op->a.action, "%s", action);
+    /* No record, no work on the unit. */
     if (db && begin_record(db, op, res) < 0) {
         free(op);
         return -1;
@@ -220,8 +189,42 @@ int st_bench_action(st_db *db, const char *action, const st_fwref *fw, const st_
     res->verified = rc == 0;
     if (rc != 0)
         res->err = err;
-    snprintf(op->a.action_detail, sizeof op->a.action_detail, "%s", did);
-    record_end(db, op, rc, &err, rep, t0, false, res);
+    if (action)
+        snprintf(op->a.action_detail, sizeof op->a.action_detail, "%s", did);
+    record_end(db, op, rc, &err, rep, t0, action == NULL, res);
     free(op);
     return res->verified && (!db || res->end_recorded) ? 0 : -1;
+}
+
+typedef struct flash_job {
+    const st_fwref *fw;
+    const st_bench_cfg *cfg;
+} flash_job;
+
+/* The flash as bench_run's work: the profile's images, provisioned per unit. */
+static int flash_work(void *user, const st_flash_opts *o, st_flash_report *rep, char *did,
+                      size_t cap, st_err *err)
+{
+    const flash_job *j = user;
+    (void)did;
+    (void)cap;
+    st_flash_opts fo = *o;
+    if (j->fw->fw.prof.prov.enabled)
+        fo.unit_region = on_unit_region;
+    return st_flash_unit(j->cfg->port, &j->fw->fw, &fo, rep, err);
+}
+
+int st_bench_flash(st_db *db, const st_fwref *fw, const st_bench_cfg *cfg, const st_flash_opts *o,
+                   st_flash_report *rep, st_bench_result *res)
+{
+    flash_job j = {fw, cfg};
+    char did[1];
+    return bench_run(db, NULL, fw, cfg, o, flash_work, &j, rep, did, sizeof did, res);
+}
+
+int st_bench_action(st_db *db, const char *action, const st_fwref *fw, const st_bench_cfg *cfg,
+                    const st_flash_opts *o, st_bench_action_fn fn, void *user,
+                    st_flash_report *rep, char *did, size_t cap, st_bench_result *res)
+{
+    return bench_run(db, action, fw, cfg, o, fn, user, rep, did, cap, res);
 }

@@ -159,6 +159,20 @@ static size_t escape(const uint8_t *in, size_t n, uint8_t *out)
     return o;
 }
 
+/* A failure of the port (write or read): classified as vanished or I/O, stamped with
+ * the phase and, when op is not 0, the command. Returns -1. */
+static int port_failed(st_loader *l, uint8_t op, st_err *err)
+{
+    err->phase = l->phase;
+    if (op)
+        err->cmd = op;
+    if (err->fclass == ST_FC_NONE)
+        err->fclass = err->cat == ST_E_GONE ? ST_FC_VANISHED : ST_FC_IO;
+    if (!err->hint[0])
+        st_err_hint(err, "%s", st_fclass_hint(err->fclass));
+    return -1;
+}
+
 int st_loader_send2(st_loader *l, uint8_t op, const void *a, size_t na, const void *b, size_t nb,
                     uint32_t chk, st_err *err)
 {
@@ -180,16 +194,7 @@ int st_loader_send2(st_loader *l, uint8_t op, const void *a, size_t na, const vo
     if (nb)
         o += escape(b, nb, l->tx + o);
     l->tx[o++] = SLIP_END;
-    if (st_port_write(l->port, l->tx, o, err) < 0) {
-        err->phase = l->phase;
-        err->cmd = op;
-        if (err->fclass == ST_FC_NONE)
-            err->fclass = err->cat == ST_E_GONE ? ST_FC_VANISHED : ST_FC_IO;
-        if (!err->hint[0])
-            st_err_hint(err, "%s", st_fclass_hint(err->fclass));
-        return -1;
-    }
-    return 0;
+    return st_port_write(l->port, l->tx, o, err) < 0 ? port_failed(l, op, err) : 0;
 }
 
 int st_loader_send_raw(st_loader *l, const void *data, size_t n, st_err *err)
@@ -203,15 +208,7 @@ int st_loader_send_raw(st_loader *l, const void *data, size_t n, st_err *err)
     l->tx[o++] = SLIP_END;
     o += escape(data, n, l->tx + o);
     l->tx[o++] = SLIP_END;
-    if (st_port_write(l->port, l->tx, o, err) < 0) {
-        err->phase = l->phase;
-        if (err->fclass == ST_FC_NONE)
-            err->fclass = err->cat == ST_E_GONE ? ST_FC_VANISHED : ST_FC_IO;
-        if (!err->hint[0])
-            st_err_hint(err, "%s", st_fclass_hint(err->fclass));
-        return -1;
-    }
-    return 0;
+    return st_port_write(l->port, l->tx, o, err) < 0 ? port_failed(l, 0, err) : 0;
 }
 
 int st_loader_send(st_loader *l, uint8_t op, const void *payload, size_t n, uint32_t chk,
@@ -241,14 +238,8 @@ int st_loader_recv_frame(st_loader *l, int timeout_ms, const uint8_t **frame, si
         if (left <= 0)
             return 0;
         ssize_t n = st_port_read(l->port, l->rx, sizeof l->rx, left, err);
-        if (n < 0) {
-            err->phase = l->phase;
-            if (err->fclass == ST_FC_NONE)
-                err->fclass = err->cat == ST_E_GONE ? ST_FC_VANISHED : ST_FC_IO;
-            if (!err->hint[0])
-                st_err_hint(err, "%s", st_fclass_hint(err->fclass));
-            return -1;
-        }
+        if (n < 0)
+            return port_failed(l, 0, err);
         l->rx_pos = 0;
         l->rx_len = (size_t)n;
     }
