@@ -93,14 +93,19 @@ scenario() {
     done
 }
 
+# wait (at most 30 s) until the server holds at least $1 attempts
+wait_shipped() {
+    for _ in $(seq 1 300); do
+        [ "$(psql_q "SELECT count(*) FROM attempts")" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+}
+
 if [ "$MODE" = outage ]; then
     scenario 15
     sim_start 1 --scenario "$scn"
     start_line run --exit-after "$n"
-    for _ in $(seq 1 300); do
-        [ "$(psql_q "SELECT count(*) FROM attempts")" -ge 3 ] && break
-        sleep 0.1
-    done
+    wait_shipped 3
     hold_batch
     t_halt=$(now_ms)
     sh "$HERE/pg_server.sh" halt "$PGSTATE" || fail "cannot stop the server"
@@ -137,10 +142,7 @@ elif [ "$MODE" = diskfull ]; then
     scenario 12
     sim_start 1 --scenario "$scn"
     start_line run --exit-after "$n"
-    for _ in $(seq 1 300); do
-        [ "$(psql_q "SELECT count(*) FROM attempts")" -ge 3 ] && break
-        sleep 0.1
-    done
+    wait_shipped 3
     shipped_before=$(psql_q "SELECT count(*) FROM attempts")
     [ "$shipped_before" -ge 3 ] || fail "nothing shipped before the disk filled"
     t_full=$(now_ms)

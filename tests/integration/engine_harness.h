@@ -130,8 +130,10 @@ static inline char *harness_read_file(const char *path)
 }
 
 /* Run `exe ARGS...` (a record command: no STATION_DB, no STATION_CENTRAL) to completion,
- * stdout into *out and stderr into *err (malloc'd; err NULL: stderr goes to ours), files
- * in dir. Returns the exit status, -1 when it did not exit. */
+ * stdin from /dev/null (never the terminal of whoever runs the tests: a command that would
+ * ask must see that nobody can answer), stdout into *out and stderr into *err (malloc'd;
+ * err NULL: stderr goes to ours), files in dir. Returns the exit status, -1 when it did
+ * not exit. */
 static inline int harness_run_cmd(const char *exe, const char *const *args, const char *dir, char **out,
                                   char **err)
 {
@@ -145,7 +147,9 @@ static inline int harness_run_cmd(const char *exe, const char *const *args, cons
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        int fi = open("/dev/null", O_RDONLY);
         int fd = open(of, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fi, 0);
         dup2(fd, 1);
         if (err) {
             int fe = open(ef, O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -35,32 +35,7 @@ static char g_run[64], g_db[128];
  * stderr into *err (malloc'd). The exit status. */
 static int station(const char *const *args, char **out, char **err)
 {
-    char of[300], ef[300];
-    snprintf(of, sizeof of, "%s/cmd.out", g_run);
-    snprintf(ef, sizeof ef, "%s/cmd.err", g_run);
-    const char *argv[40] = {g_station};
-    int n = 1;
-    for (int i = 0; args[i] && n < 39; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fi = open("/dev/null", O_RDONLY);
-        int fd = open(of, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(ef, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fi, 0);
-        dup2(fd, 1);
-        dup2(fe, 2);
-        unsetenv("STATION_DB");
-        unsetenv("STATION_CENTRAL");
-        execv(g_station, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    *out = harness_read_file(of);
-    *err = harness_read_file(ef);
-    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    int rc = harness_run_cmd(g_station, args, g_run, out, err);
     fprintf(stderr, "$ station");
     for (int i = 0; args[i]; i++)
         fprintf(stderr, " %s", args[i]);
