@@ -84,7 +84,7 @@ static int usage(FILE *out)
             "                  bits) found at detect: a volatile write; =nv: then a non-volatile\n"
             "                  one if the volatile write did not hold. Without it such a unit\n"
             "                  fails write_protected before anything is written\n"
-            "  --reflash       changed: ask the unit (MD5 per region, then per 64 KiB block)\n"
+            "  --reflash       changed: ask the unit (MD5 per 64 KiB block of each region)\n"
             "                  and write only what differs; all: write every block.\n"
             "                  Default: the profile's reflash key, else changed\n"
             "  --profiles-dir  ':'-separated directories to look for NAME.ini\n"
@@ -165,8 +165,12 @@ static void print_report(const st_fwset *fw, const st_flash_report *r)
            "differed; %d stream(s), %d erase-only run(s) (%llu bytes)\n",
            r->regions_unchanged, r->blocks_changed, r->blocks_compared, r->streams, r->erases,
            (unsigned long long)r->bytes_erased);
-    printf("verify:  %d of %d regions%s\n", r->regions_verified, fw->n + (r->unit_region ? 1 : 0),
+    printf("verify:  %d of %d regions%s", r->regions_verified, fw->n + (r->unit_region ? 1 : 0),
            r->unit_region ? " (the unit's NVS partition included)" : "");
+    if (r->regions_proved_at_check)
+        printf("; %d by the block digests that found them unchanged (nothing written since)",
+               r->regions_proved_at_check);
+    printf("\n");
     const st_boot_result *b = &r->boot;
     if (b->checked && b->passed)
         printf("boot:    PASS, '%s' after %.1f s%s%s\n", b->matched, b->t_boot,

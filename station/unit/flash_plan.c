@@ -115,20 +115,21 @@ int st_plan_region(st_loader *l, const st_image *img, bool compare, bool erase_r
     p->compared = compare;
     int rc = 0;
     if (compare) {
-        uint8_t got[16];
-        if (st_cmd_md5(l, img->offset, (uint32_t)img->len, got, err) < 0) {
+        /* Block by block straight away: the digests that find an unchanged region also
+         * locate the blocks of a changed one, so no region is read twice before writing
+         * (a region MD5 first would cost a whole extra pass whenever it differs). */
+        if (changed_blocks(l, img, b0, nb, chg, err) < 0) {
             free(chg);
             return -1;
         }
-        if (memcmp(got, img->md5, 16) == 0) {
+        bool any = false;
+        for (int i = 0; i < nb; i++)
+            any |= chg[i];
+        if (!any) {
             p->unchanged = true;
             free(chg);
             return 0;
         }
-        if (nb == 1)
-            chg[0] = true; /* the region MD5 said it all */
-        else if (changed_blocks(l, img, b0, nb, chg, err) < 0)
-            rc = -1;
     } else {
         for (int i = 0; i < nb; i++)
             chg[i] = true;
@@ -150,6 +151,37 @@ int st_plan_region(st_loader *l, const st_image *img, bool compare, bool erase_r
     }
     free(chg);
     return rc;
+}
+
+/* The 4 KiB sectors [*lo, *hi) that [off, off+len) lies in. */
+static void sector_span(uint32_t off, uint64_t len, uint64_t *lo, uint64_t *hi)
+{
+    *lo = off / SECTOR * (uint64_t)SECTOR;
+    *hi = ((uint64_t)off + len + SECTOR - 1) / SECTOR * SECTOR;
+}
+
+bool st_plan_touches(const st_plan *p, uint32_t off, size_t len)
+{
+    uint64_t lo, hi;
+    sector_span(off, len, &lo, &hi);
+    for (int k = 0; k < p->n; k++) {
+        uint64_t a, b;
+        sector_span(p->steps[k].off, p->steps[k].len, &a, &b);
+        if (a < hi && lo < b)
+            return true;
+    }
+    return false;
+}
+
+bool st_plan_writes_sector(const st_plan *p, int from, uint32_t addr)
+{
+    for (int k = from; k < p->n; k++) {
+        const st_plan_step *st = &p->steps[k];
+        if (!st->erase_only && addr >= st->off / SECTOR * SECTOR &&
+            (uint64_t)addr < (uint64_t)st->off + st->len)
+            return true;
+    }
+    return false;
 }
 
 void st_plan_free(st_plan *p)

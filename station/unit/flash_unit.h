@@ -72,6 +72,8 @@ typedef struct st_flash_report {
     uint8_t flash_sr_after[3]; /* read back after the write */
     uint64_t wire_out, wire_in; /* bytes on the wire, both directions */
     int regions_verified;   /* regions whose MD5 matched (the unit's own region included) */
+    int regions_proved_at_check; /* of those, proved by the block digests that found them
+                                  * unchanged (nothing written into them since) */
     bool unit_region;       /* a per-unit region was written */
     st_boot_result boot;    /* the boot check, when the profile has one (boot.checked) */
     double t_connect, t_stub, t_write, t_verify, t_total; /* seconds */

@@ -11,9 +11,15 @@
  *   all        reflash all on a unit that already holds the firmware: everything written
  *   retry      a try that failed (bitflip in the bootloader) is followed by a try that
  *              writes only the bootloader (the other regions are found right by MD5)
- *   erased     every all-0xFF sector of the images is erased, never programmed */
+ *   erased     every all-0xFF sector of the images is erased, never programmed
+ *   erase_mid  a 0xFF run ending on a 64 KiB boundary with data after it: the run is
+ *              erased (never programmed) together with the next run's first sector, so
+ *              its last block goes in one block erase; that sector is erased twice (once
+ *              more by its own stream), nothing else more than once */
 #include "sim_harness.h" /* first: it sets _GNU_SOURCE */
 #include "check.h"
+
+#include <openssl/evp.h>
 
 #define FLASH_SIZE (16u << 20)
 
@@ -105,7 +111,10 @@ static void case_unchanged(void)
         CHECK(before != NULL);
         if (CHECK_EQ_INT(flash_once(&e.s, &e.fw, ST_REFLASH_CHANGED, &rep, &err), 0) && before) {
             CHECK_EQ_INT(rep.regions_unchanged, e.fw.n);
-            CHECK_EQ_INT(rep.regions_verified, e.fw.n); /* the final MD5 stays */
+            CHECK_EQ_INT(rep.regions_verified, e.fw.n);
+            /* the block digests that found each region unchanged are its proof: no
+             * region is read a second time */
+            CHECK_EQ_INT(rep.regions_proved_at_check, e.fw.n);
             CHECK_EQ_INT(rep.bytes_raw, 0);
             CHECK_EQ_INT(rep.bytes_erased, 0);
             CHECK_EQ_INT(rep.streams, 0);
@@ -145,6 +154,8 @@ static void case_block(void)
             CHECK_EQ_INT(rep.bytes_raw, 0x10000);
             CHECK(rep.bytes_compressed > 0 && rep.bytes_compressed < 0x10000);
             CHECK_EQ_INT(rep.regions_verified, e.fw.n);
+            /* the written region gets its final per-region MD5 after the write */
+            CHECK_EQ_INT(rep.regions_proved_at_check, e.fw.n - 1);
             uint32_t *after = ops_snapshot(&e.s);
             CHECK(after && ops_moved_outside(before, after, blk, blk + 0x10000) == 0);
             /* inside the block: erased once, every page programmed */
@@ -193,6 +204,7 @@ static void case_retry(void)
             CHECK_EQ_INT(rep.regions_unchanged, e.fw.n - 1);
             CHECK_EQ_INT(rep.bytes_raw, e.fw.img[0].len);
             CHECK_EQ_INT(rep.regions_verified, e.fw.n);
+            CHECK_EQ_INT(rep.regions_proved_at_check, e.fw.n - 1);
             CHECK(flash_has_images(&e.s, 1, &e.fw));
         }
     }
@@ -216,9 +228,74 @@ static void case_erased(void)
     env_down(&e);
 }
 
+
+/* An image at 0x10000: 128 KiB of data, 128 KiB of 0xFF (flash 0x30000..0x50000), 64 KiB
+ * of data; its profile next to it (the demo profile's stub). */
+#define MID_FF 0x20000u
+#define MID_FF_END 0x40000u
+#define MID_LEN 0x50000u
+static bool write_mid_profile(const char *dir, char *ini, size_t cap)
+{
+    static uint8_t app[MID_LEN];
+    uint32_t x = 777;
+    for (uint32_t i = 0; i < MID_LEN; i++) {
+        x = x * 1103515245u + 12345u;
+        app[i] = i >= MID_FF && i < MID_FF_END ? 0xFF : (uint8_t)(x >> 24);
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/mid.bin", dir);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(app, 1, sizeof app, f) == sizeof app;
+    if (f)
+        fclose(f);
+    uint8_t sha[32];
+    EVP_Digest(app, sizeof app, sha, NULL, EVP_sha256(), NULL);
+    char shx[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(shx + 2 * i, 3, "%02x", sha[i]);
+    snprintf(ini, cap, "%s/mid.ini", dir);
+    f = fopen(ini, "w");
+    if (!f)
+        return false;
+    fprintf(f, "[profile]\nname = mid\nchip = esp32\nflash_mode = dio\nflash_freq = 80m\n"
+               "flash_size = 16MB\nbaud = 921600\nstub = %s/demo/stub.json\n\n"
+               "[image]\noffset = 0x10000\nfile = mid.bin\nsha256 = %s\n", g_dir, shx);
+    return fclose(f) == 0 && ok;
+}
+
+static void case_erase_mid(void)
+{
+    env e;
+    memset(&e, 0, sizeof e);
+    const char *args[] = {"--unit-opt", "1:mac=24:0a:c4:12:34:57", NULL};
+    char ini[700];
+    if (!CHECK(sim_start(&e.s, g_sim, args)))
+        return;
+    e.up = true;
+    st_flash_report rep;
+    st_err err;
+    if (CHECK(write_mid_profile(e.s.dir, ini, sizeof ini)) && CHECK(load_fwset(ini, "", &e.fw)) &&
+        CHECK_EQ_INT(flash_once(&e.s, &e.fw, ST_REFLASH_ALL, &rep, &err), 0)) {
+        CHECK_EQ_INT(rep.bytes_erased, MID_FF_END - MID_FF);
+        CHECK_EQ_INT(rep.streams, 2);
+        CHECK(erase_only_never_programmed(&e.s, 1, &e.fw));
+        CHECK(flash_has_images(&e.s, 1, &e.fw));
+        uint32_t *o = ops_snapshot(&e.s);
+        const uint32_t next = 0x10000 + MID_FF_END; /* the next run's first sector */
+        for (uint32_t a = 0x10000; o && a < 0x10000 + MID_LEN; a += 0x1000) {
+            uint32_t k = a / 0x1000, want = a == next ? 2 : 1;
+            if (o[2 * k + 1] != want)
+                fprintf(stderr, "sector 0x%x: %u erases, want %u\n", a, o[2 * k + 1], want);
+            CHECK_EQ_INT(o[2 * k + 1], want);
+        }
+        free(o);
+    }
+    env_down(&e);
+}
+
 static const check_case cases[] = {
     {"unchanged", case_unchanged}, {"block", case_block}, {"all", case_all},
-    {"retry", case_retry},         {"erased", case_erased},
+    {"retry", case_retry},         {"erased", case_erased},     {"erase_mid", case_erase_mid},
 };
 
 int main(int argc, char **argv)
