@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "../sim/sim_pattern.h"
 #include "flash_unit.h"
 #include "image.h"
@@ -173,6 +175,34 @@ static inline void sim_port(const sim_proc *s, int slot, bool tcp, char *out, si
         return;
     }
     sim_port_url(s, slot, "tcp", out, cap);
+}
+
+/* Write DIR/NAME.bin (len bytes of app) and DIR/NAME.ini: an esp32 profile with that one
+ * image at 0x10000, the given stub and baud; *ini gets the profile's path. */
+static inline bool write_app_profile(const char *dir, const char *name, const uint8_t *app,
+                                     size_t len, const char *stub, int baud, char *ini,
+                                     size_t cap)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s.bin", dir, name);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(app, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    uint8_t sha[32];
+    EVP_Digest(app, len, sha, NULL, EVP_sha256(), NULL);
+    char shx[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(shx + 2 * i, 3, "%02x", sha[i]);
+    snprintf(ini, cap, "%s/%s.ini", dir, name);
+    f = fopen(ini, "w");
+    if (!f)
+        return false;
+    fprintf(f, "[profile]\nname = %s\nchip = esp32\nflash_mode = dio\nflash_freq = 80m\n"
+               "flash_size = 16MB\nbaud = %d\nstub = %s\n\n"
+               "[image]\noffset = 0x10000\nfile = %s.bin\nsha256 = %s\n",
+            name, baud, stub, name, shx);
+    return fclose(f) == 0 && ok;
 }
 
 /* Resolve, load and prepare a profile as `station flash` does. */

@@ -10,18 +10,10 @@
 #include "sim_harness.h" /* first: it sets _GNU_SOURCE */
 #include "check.h"
 
-#include <openssl/evp.h>
-
 #include "esp_proto.h"
 
 #define APP_CODE (1024u * 1024)
 #define APP_LEN (APP_CODE + 2u * 1024 * 1024)
-
-static void hexs(const uint8_t *d, int n, char *out)
-{
-    for (int i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", d[i]);
-}
 
 /* Write the app (pseudo-random code-ish bytes, then 2 MiB of 0xFF) and a profile for it. */
 static bool write_profile(const char *dir, const char *stub, char *ini, size_t cap)
@@ -35,25 +27,8 @@ static bool write_profile(const char *dir, const char *stub, char *ini, size_t c
         app[i] = (uint8_t)(x >> 24); /* incompressible: keeps the average ratio low */
     }
     memset(app + APP_CODE, 0xFF, APP_LEN - APP_CODE);
-    char path[512];
-    snprintf(path, sizeof path, "%s/app.bin", dir);
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(app, 1, APP_LEN, f) == APP_LEN;
-    if (f)
-        fclose(f);
-    uint8_t sha[32];
-    char shx[65];
-    EVP_Digest(app, APP_LEN, sha, NULL, EVP_sha256(), NULL);
-    hexs(sha, 32, shx);
+    bool ok = write_app_profile(dir, "padded", app, APP_LEN, stub, 1500000, ini, cap);
     free(app);
-    snprintf(ini, cap, "%s/padded.ini", dir);
-    f = fopen(ini, "w");
-    if (!f)
-        return false;
-    fprintf(f, "[profile]\nname = padded\nchip = esp32\nflash_mode = dio\nflash_freq = 80m\n"
-               "flash_size = 16MB\nbaud = 1500000\nstub = %s\n\n"
-               "[image]\noffset = 0x10000\nfile = app.bin\nsha256 = %s\n", stub, shx);
-    fclose(f);
     return ok;
 }
 

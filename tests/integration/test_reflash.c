@@ -19,8 +19,6 @@
 #include "sim_harness.h" /* first: it sets _GNU_SOURCE */
 #include "check.h"
 
-#include <openssl/evp.h>
-
 #define FLASH_SIZE (16u << 20)
 
 static const char *g_sim, *g_dir;
@@ -242,25 +240,9 @@ static bool write_mid_profile(const char *dir, char *ini, size_t cap)
         x = x * 1103515245u + 12345u;
         app[i] = i >= MID_FF && i < MID_FF_END ? 0xFF : (uint8_t)(x >> 24);
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/mid.bin", dir);
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(app, 1, sizeof app, f) == sizeof app;
-    if (f)
-        fclose(f);
-    uint8_t sha[32];
-    EVP_Digest(app, sizeof app, sha, NULL, EVP_sha256(), NULL);
-    char shx[65];
-    for (int i = 0; i < 32; i++)
-        snprintf(shx + 2 * i, 3, "%02x", sha[i]);
-    snprintf(ini, cap, "%s/mid.ini", dir);
-    f = fopen(ini, "w");
-    if (!f)
-        return false;
-    fprintf(f, "[profile]\nname = mid\nchip = esp32\nflash_mode = dio\nflash_freq = 80m\n"
-               "flash_size = 16MB\nbaud = 921600\nstub = %s/demo/stub.json\n\n"
-               "[image]\noffset = 0x10000\nfile = mid.bin\nsha256 = %s\n", g_dir, shx);
-    return fclose(f) == 0 && ok;
+    char stub[600];
+    snprintf(stub, sizeof stub, "%s/demo/stub.json", g_dir);
+    return write_app_profile(dir, "mid", app, sizeof app, stub, 921600, ini, cap);
 }
 
 static void case_erase_mid(void)
