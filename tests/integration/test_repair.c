@@ -99,11 +99,16 @@ static void check_audit(const char *mac, const char *action, int want)
     free(err);
 }
 
-static bool start(sim_proc *s, const char *const *opts)
+/* A simulator with `units` units, each "K:KEY=VALUE" of opts given as --unit-opt. */
+static bool start(sim_proc *s, int units, const char *const *opts)
 {
-    const char *args[24];
+    const char *args[28];
+    char nunits[12];
+    snprintf(nunits, sizeof nunits, "%d", units);
     int n = 0;
-    for (int i = 0; opts && opts[i] && n < 20; i++) {
+    args[n++] = "--units";
+    args[n++] = nunits;
+    for (int i = 0; opts && opts[i] && n < 24; i++) {
         args[n++] = "--unit-opt";
         args[n++] = opts[i];
     }
@@ -118,7 +123,7 @@ static void case_identify(void)
     static const char *const opts[] = {"1:mac=94:b9:7e:5a:6e:58", "1:bridge=ch9102", "1:flash=4M",
                                        "1:xtal=26", "1:serial=BENCH-7", NULL};
     sim_proc s;
-    if (!start(&s, opts))
+    if (!start(&s, 1, opts))
         return;
     char port[300];
     sim_port(&s, 1, false, port, sizeof port);
@@ -191,9 +196,7 @@ static void case_identify_security(void)
     static const char *const opts[] = {"1:crypt_cnt=3", "1:coding=3/4", "1:fault=mac_crc",
                                        "2:crypt_cnt=7", "2:secure_boot=1", "2:jtag=disabled", NULL};
     sim_proc s;
-    const char *args[] = {"--units", "2", "--unit-opt", opts[0], "--unit-opt", opts[1], "--unit-opt", opts[2],
-                          "--unit-opt", opts[3], "--unit-opt", opts[4], "--unit-opt", opts[5], NULL};
-    if (!CHECK(sim_start(&s, g_sim, args)))
+    if (!start(&s, 2, opts))
         return;
     char p1[300], p2[300];
     sim_port(&s, 1, false, p1, sizeof p1);
@@ -272,7 +275,7 @@ static void case_read(void)
 {
     static const char *const opts[] = {"1:flash=4M", "1:mac=24:0a:c4:aa:00:01", NULL};
     sim_proc s;
-    if (!start(&s, opts))
+    if (!start(&s, 1, opts))
         return;
     char port[300], f1[300], f2[300], part[310];
     sim_port(&s, 1, false, port, sizeof port);
@@ -335,7 +338,7 @@ static void case_read_mismatch(void)
 {
     static const char *const opts[] = {"1:flash=4M", "1:mac=24:0a:c4:aa:00:02", "1:fault=read_bitflip:1", NULL};
     sim_proc s;
-    if (!start(&s, opts))
+    if (!start(&s, 1, opts))
         return;
     char port[300], f1[300], part[310];
     sim_port(&s, 1, false, port, sizeof port);
@@ -372,9 +375,7 @@ static void case_erase(void)
 {
     static const char *const opts[] = {"1:flash=4M", "1:mac=24:0a:c4:aa:00:03", "2:flash=4M", NULL};
     sim_proc s;
-    const char *args[] = {"--units", "2", "--unit-opt", opts[0], "--unit-opt", opts[1], "--unit-opt",
-                          opts[2], NULL};
-    if (!CHECK(sim_start(&s, g_sim, args)))
+    if (!start(&s, 2, opts))
         return;
     char port[300], p2[300];
     sim_port(&s, 1, false, port, sizeof port);
@@ -405,9 +406,7 @@ static void case_erase_refused(void)
 {
     static const char *const opts[] = {"1:flash=4M", "2:flash=4M", "2:fault=write_protect", NULL};
     sim_proc s;
-    const char *args[] = {"--units", "2", "--unit-opt", opts[0], "--unit-opt", opts[1], "--unit-opt",
-                          opts[2], NULL};
-    if (!CHECK(sim_start(&s, g_sim, args)))
+    if (!start(&s, 2, opts))
         return;
     char port[300], p2[300];
     sim_port(&s, 1, false, port, sizeof port);
@@ -480,9 +479,7 @@ static void case_unprotect(void)
     static const char *const opts[] = {"1:flash=4M", "1:mac=24:0a:c4:aa:00:05", "1:fault=write_protect",
                                        "2:fault=write_protect:0x011C", NULL};
     sim_proc s;
-    const char *args[] = {"--units", "2", "--unit-opt", opts[0], "--unit-opt", opts[1], "--unit-opt",
-                          opts[2], "--unit-opt", opts[3], NULL};
-    if (!CHECK(sim_start(&s, g_sim, args)))
+    if (!start(&s, 2, opts))
         return;
     char port[300], p2[300];
     sim_port(&s, 1, false, port, sizeof port);
