@@ -176,9 +176,9 @@ bool st_plan_touches(const st_plan *p, uint32_t off, size_t len)
 bool st_plan_writes_sector(const st_plan *p, int from, uint32_t addr)
 {
     for (int k = from; k < p->n; k++) {
-        const st_plan_step *st = &p->steps[k];
-        if (!st->erase_only && addr >= st->off / SECTOR * SECTOR &&
-            (uint64_t)addr < (uint64_t)st->off + st->len)
+        uint64_t a, b;
+        sector_span(p->steps[k].off, p->steps[k].len, &a, &b);
+        if (!p->steps[k].erase_only && addr >= a && addr < b)
             return true;
     }
     return false;

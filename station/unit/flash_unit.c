@@ -225,7 +225,8 @@ static void on_block(void *user, size_t zdone, size_t ztotal)
  * too, so the last block goes in one block erase. */
 static bool extend_ok(const fu *f, int i, int k, const st_plan_step *st)
 {
-    uint32_t end = st->off + st->len, first_block = (st->off + 0xFFFFu) & ~0xFFFFu;
+    uint32_t end = st->off + st->len;
+    uint32_t first_block = (st->off + ST_PLAN_BLOCK - 1) / ST_PLAN_BLOCK * ST_PLAN_BLOCK;
     if (end % ST_PLAN_BLOCK || end < first_block + ST_PLAN_BLOCK)
         return false;
     for (int j = 0; j < i; j++)
