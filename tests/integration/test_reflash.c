@@ -58,6 +58,29 @@ static int ops_moved_outside(const uint32_t *a, const uint32_t *b, uint32_t lo, 
     return n;
 }
 
+/* SPI_FLASH_MD5 commands the simulator has logged so far. */
+static int md5_cmds(const sim_proc *s)
+{
+    int n = 0;
+    for (const char *t = sim_log_text(s); (t = strstr(t, "SPI_FLASH_MD5")) != NULL; t++)
+        n++;
+    return n;
+}
+
+/* The MD5 commands of the flash since `before` equal `want`: the simulator logs from its
+ * own process, so wait (at most 2 s) until at least that many are in, then a moment more
+ * for any extra one. */
+static bool md5_cmds_since(const sim_proc *s, int before, int want)
+{
+    for (int waited = 0; md5_cmds(s) - before < want && waited < 2000; waited += 20)
+        harness_sleep_ms(20);
+    harness_sleep_ms(100);
+    int got = md5_cmds(s) - before;
+    if (got != want)
+        fprintf(stderr, "%d SPI_FLASH_MD5 commands, want %d\n", got, want);
+    return got == want;
+}
+
 static int flash_once(const sim_proc *s, const st_fwset *fw, st_reflash mode, st_flash_report *rep,
                       st_err *err)
 {
@@ -107,8 +130,13 @@ static void case_unchanged(void)
         CHECK(flash_has_images(&e.s, 1, &e.fw));
         uint32_t *before = ops_snapshot(&e.s);
         CHECK(before != NULL);
+        int md5_before = md5_cmds(&e.s);
         if (CHECK_EQ_INT(flash_once(&e.s, &e.fw, ST_REFLASH_CHANGED, &rep, &err), 0) && before) {
             CHECK_EQ_INT(rep.regions_unchanged, e.fw.n);
+            /* one MD5 per 64 KiB block and nothing else: no region MD5 ahead of the
+             * blocks, no second read at the end */
+            CHECK(rep.blocks_compared > e.fw.n);
+            CHECK(md5_cmds_since(&e.s, md5_before, rep.blocks_compared));
             CHECK_EQ_INT(rep.regions_verified, e.fw.n);
             /* the block digests that found each region unchanged are its proof: no
              * region is read a second time */
@@ -144,9 +172,12 @@ static void case_block(void)
         if (f)
             fclose(f);
         uint32_t *before = ops_snapshot(&e.s);
+        int md5_before = md5_cmds(&e.s);
         if (CHECK_EQ_INT(flash_once(&e.s, &e.fw, ST_REFLASH_CHANGED, &rep, &err), 0) && before) {
             CHECK_EQ_INT(rep.regions_unchanged, e.fw.n - 1);
             CHECK_EQ_INT(rep.blocks_changed, 1);
+            /* the blocks once each, then the written region's final MD5 */
+            CHECK(md5_cmds_since(&e.s, md5_before, rep.blocks_compared + 1));
             CHECK(rep.blocks_compared > 1);
             CHECK_EQ_INT(rep.streams, 1);
             CHECK_EQ_INT(rep.bytes_raw, 0x10000);
